@@ -1,0 +1,66 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { openLocalSource } from '../../source/local.js';
+import { renderSource, type RenderMode } from '../../sync.js';
+import { keyringFromOptions, type KeyOptions } from '../keys.js';
+import { formatStructured, formatTable, parseOutputFormat } from '../output.js';
+import { collect, ownerFromOption } from './common.js';
+
+interface RenderOptions extends KeyOptions {
+  env: string;
+  kustomizePath?: string;
+  basePath?: string;
+  prefix?: string;
+  smc?: string;
+  sops: boolean;
+  output: string;
+}
+
+const MASK = '<redacted>';
+
+export function registerRender(program: Command): void {
+  program
+    .command('render')
+    .description('show what would be synced from a source directory, values masked')
+    .argument('<path>', 'GitOps source directory')
+    .requiredOption('--env <environment>', 'environment (profile directory, e.g. dev)')
+    .option('--kustomize-path <path>', 'kustomize-build mode: path of the overlay inside the source')
+    .option('--base-path <path>', 'raw-file mode: search root inside the source')
+    .option('--prefix <prefix>', 'service name for a source whose root holds deployment-configuration/')
+    .option('--smc <namespace/name>', 'SecretManagerConfig this stands for (default: local/<directory name>)')
+    .option('--no-sops', 'do not decrypt SOPS files (an encrypted file is then an error)')
+    .option('--age-key-file <file>', 'age identity file (repeatable; also SOPS_AGE_KEY_FILE)', collect, [])
+    .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
+    .option('-o, --output <format>', 'table | json | yaml', 'table')
+    .action(async (dir: string, opts: RenderOptions) => {
+      const output = parseOutputFormat(opts.output);
+      const source = await openLocalSource(dir);
+      const render: RenderMode = opts.kustomizePath
+        ? { mode: 'kustomize', kustomizePath: opts.kustomizePath }
+        : { mode: 'raw', basePath: opts.basePath };
+      const entries = await renderSource({
+        source,
+        owner: ownerFromOption(opts.smc, path.basename(source.root)),
+        environment: opts.env,
+        render,
+        prefix: opts.prefix,
+        sops: { enabled: opts.sops, keyring: opts.sops ? await keyringFromOptions(opts) : undefined },
+      });
+      const rows = entries.map((e) => ({
+        service: e.service ?? null,
+        key: e.key,
+        kind: e.kind,
+        enabled: e.enabled,
+        origin: e.origin,
+        value: MASK,
+      }));
+      process.stdout.write(
+        (output === 'table'
+          ? formatTable(
+              ['SERVICE', 'KEY', 'KIND', 'ENABLED', 'ORIGIN', 'VALUE'],
+              rows.map((r) => [r.service ?? '-', r.key, r.kind, String(r.enabled), r.origin, r.value]),
+            )
+          : formatStructured({ entries: rows }, output)) + '\n',
+      );
+    });
+}

@@ -1,0 +1,44 @@
+/** `msmctl`: a thin command-line driver over the pipeline. Each command lives in ./commands. */
+import { Command, CommanderError } from 'commander';
+import { isSmcError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { EXIT_ERROR } from './commands/common.js';
+import { registerDecrypt } from './commands/decrypt.js';
+import { registerRender } from './commands/render.js';
+import { registerSync } from './commands/sync.js';
+
+export function buildProgram(): Command {
+  const program = new Command('msmctl')
+    .description('Secret Manager Controller CLI: sync SOPS-encrypted GitOps secrets to secret stores')
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  registerSync(program);
+  registerRender(program);
+  registerDecrypt(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_ERROR;
+    process.stderr.write(`msmctl: error: ${describeError(e)}\n`);
+    return EXIT_ERROR;
+  }
+}
+
+/**
+ * Our own errors and the system's (ENOENT, EACCES…) are shown in full: their messages carry no
+ * values. Anything else could quote input (a parser echoing a line), so only its type is shown
+ * unless MSMCTL_DEBUG is set.
+ */
+function describeError(e: unknown): string {
+  if (isSmcError(e)) return `${e.code}: ${e.message}`;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (e instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) return e.message;
+  if (process.env.MSMCTL_DEBUG) return e instanceof Error ? (e.stack ?? e.message) : String(e);
+  return `unexpected ${e instanceof Error ? e.name : typeof e}; set MSMCTL_DEBUG=1 to see details (they may include input text)`;
+}

@@ -1,0 +1,158 @@
+/**
+ * Raw-file mode discovery: which services exist under the search root, and which of their files
+ * apply to one environment.
+ *
+ * - Every directory named `deployment-configuration` under `basePath` (default: the source root) is
+ *   one service's configuration; its parent directory names the service. When the parent is the
+ *   source root itself (single-service repository), the service is named `rootServiceName` (the
+ *   caller passes the SMC's prefix, else its name — never the checkout's own directory name, which
+ *   may be a cache directory). `basePath` may also point at a `deployment-configuration` directory.
+ * - Files come from `profiles/<environment>/`, or from `<environment>/` when that profile
+ *   directory does not exist: `application.secrets.env`, `application.secrets.yaml`,
+ *   `application.properties`. A service with none of them for the environment is left out.
+ * - Skipped while walking: hidden directories (`.git`, …), `node_modules`, the inside of a
+ *   `deployment-configuration` directory, and symbolic links to directories (never followed).
+ *   A file that is a symbolic link is read only when it resolves inside the source root.
+ */
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { SmcError } from '../errors.js';
+
+export const CONFIG_DIR_NAME = 'deployment-configuration';
+export const RAW_FILE_NAMES = {
+  env: 'application.secrets.env',
+  yaml: 'application.secrets.yaml',
+  properties: 'application.properties',
+} as const;
+
+const MAX_DEPTH = 32;
+const ENVIRONMENT = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+export interface DiscoverOptions {
+  /** Source root (a checkout or extracted artifact). */
+  root: string;
+  /** Search root relative to `root`; empty, `.` or absent means `root`. */
+  basePath?: string;
+  environment: string;
+  /** Service name used when `deployment-configuration` sits directly in the source root. */
+  rootServiceName: string;
+}
+
+export interface ServiceFiles {
+  service: string;
+  /** The service's `deployment-configuration` directory, relative to the root (POSIX separators). */
+  configDir: string;
+  /** The profile directory the files were taken from, relative to the root. */
+  profileDir: string;
+  /** Files present for the environment, relative to the root. */
+  env?: string;
+  yaml?: string;
+  properties?: string;
+}
+
+export async function discoverServices(opts: DiscoverOptions): Promise<ServiceFiles[]> {
+  if (!ENVIRONMENT.test(opts.environment)) {
+    throw new SmcError('InvalidSpec', `environment "${opts.environment}" is not a valid directory name`);
+  }
+  const root = await realRoot(opts.root);
+  const searchDir = await resolveBasePath(root, opts.basePath);
+
+  const configDirs: string[] = [];
+  if (path.basename(searchDir) === CONFIG_DIR_NAME && searchDir !== root) configDirs.push(searchDir);
+  else await walk(searchDir, 0, configDirs);
+  configDirs.sort();
+
+  const services: ServiceFiles[] = [];
+  for (const dir of configDirs) {
+    const profileDir = (await directoryInside(root, path.join(dir, 'profiles', opts.environment)))
+      ? path.join(dir, 'profiles', opts.environment)
+      : (await directoryInside(root, path.join(dir, opts.environment)))
+        ? path.join(dir, opts.environment)
+        : undefined;
+    if (profileDir === undefined) continue;
+    const parent = path.dirname(dir);
+    const found: ServiceFiles = {
+      service: parent === root ? opts.rootServiceName : path.basename(parent),
+      configDir: toRelative(root, dir),
+      profileDir: toRelative(root, profileDir),
+    };
+    for (const [kind, name] of Object.entries(RAW_FILE_NAMES) as Array<
+      [keyof typeof RAW_FILE_NAMES, string]
+    >) {
+      const file = path.join(profileDir, name);
+      if (await regularFileInside(root, file)) found[kind] = toRelative(root, file);
+    }
+    if (found.env || found.yaml || found.properties) services.push(found);
+  }
+  return services;
+}
+
+async function walk(dir: string, depth: number, out: string[]): Promise<void> {
+  if (depth > MAX_DEPTH) return;
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    if (!e.isDirectory() || e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const child = path.join(dir, e.name);
+    if (e.name === CONFIG_DIR_NAME) out.push(child);
+    else await walk(child, depth + 1, out);
+  }
+}
+
+/** The root's real path, so containment checks compare like with like. */
+export async function realRoot(root: string): Promise<string> {
+  try {
+    const real = await realpath(root);
+    if (!(await stat(real)).isDirectory()) throw new Error('not a directory');
+    return real;
+  } catch {
+    throw new SmcError('SourceNotFound', `source directory ${root} does not exist or is not a directory`);
+  }
+}
+
+async function resolveBasePath(root: string, basePath: string | undefined): Promise<string> {
+  const rel = (basePath ?? '').replace(/\\/g, '/');
+  const normal = path.posix.normalize(rel === '' ? '.' : rel);
+  if (path.posix.isAbsolute(normal) || normal === '..' || normal.startsWith('../')) {
+    throw new SmcError('InvalidSpec', `basePath "${basePath}" must be a relative path inside the source`);
+  }
+  const dir = path.join(root, normal);
+  if (!(await directoryInside(root, dir))) {
+    throw new SmcError('SourceNotFound', `basePath "${basePath}" is not a directory in the source`);
+  }
+  return dir === root ? root : await realpath(dir);
+}
+
+async function directoryInside(root: string, p: string): Promise<boolean> {
+  try {
+    if ((await lstat(p)).isSymbolicLink()) return false;
+    return isInside(root, await realpath(p)) && (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function regularFileInside(root: string, p: string): Promise<boolean> {
+  let real: string;
+  try {
+    real = await realpath(p);
+  } catch {
+    return false; // missing, or a dangling link
+  }
+  if (!isInside(root, real)) {
+    throw new SmcError(
+      'SourceNotFound',
+      `${toRelative(root, p)} is a symbolic link that points outside the source; refusing to read it`,
+    );
+  }
+  return (await stat(real)).isFile();
+}
+
+export function isInside(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === '' || (!path.isAbsolute(rel) && rel !== '..' && !rel.startsWith('..' + path.sep));
+}
+
+export function toRelative(root: string, p: string): string {
+  return path.relative(root, p).split(path.sep).join('/');
+}

@@ -1,0 +1,12 @@
+/**
+ * A source hands the pipeline a directory tree to render. Local directories are used in place;
+ * Flux artifacts and Argo checkouts (controller) are fetched into a cache first.
+ */
+export interface SourceCheckout {
+  /** Absolute path of the tree's root. */
+  root: string;
+  /** Revision that identifies the content (git commit, artifact digest); undefined when unknown. */
+  revision?: string;
+  /** Human-readable description for messages (never contains credentials). */
+  description: string;
+}

@@ -1,0 +1,47 @@
+import type { EntryKind } from '../entry.js';
+import type { NamingRule } from '../naming/rules.js';
+import type { Action, ActionResult } from '../plan/actions.js';
+
+/** Who owns a store entry: the SecretManagerConfig that created it. */
+export interface Owner {
+  namespace: string;
+  name: string;
+}
+
+/** What a store holds under one name, as far as planning needs to know. */
+export interface StoredEntry {
+  storeName: string;
+  /** Current value; undefined when the store cannot tell (then the entry is always rewritten). */
+  value?: string;
+  enabled: boolean;
+  /** Undefined for an entry that carries no ownership marker (not created by us). */
+  owner?: Owner;
+  /** Key the entry was created for, when the store records it. */
+  key?: string;
+  kind?: EntryKind;
+  version?: string;
+}
+
+export interface StoreLimits {
+  /** Largest value in bytes (UTF-8) the store accepts. */
+  maxValueBytes: number;
+}
+
+/**
+ * One interface for every store. A store reads its state for planning and applies a plan.
+ * `apply` returns one result per action, in order; a failing action does not stop the others.
+ */
+export interface SecretStore {
+  /** Store type, e.g. `local`, `gcp`, `aws`. */
+  readonly type: string;
+  /** Human-readable target, e.g. the directory or project. Never contains credentials. */
+  readonly target: string;
+  readonly naming: NamingRule;
+  readonly limits: StoreLimits;
+  /**
+   * Entries relevant to a plan: every entry owned by `owner`, plus whatever the store holds under
+   * each of `names` (owned or not), so conflicts with unmanaged entries can be detected.
+   */
+  read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]>;
+  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]>;
+}
