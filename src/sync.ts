@@ -9,7 +9,7 @@ import { nameEntries } from './naming/name.js';
 import type { ActionType, DeletionPolicy } from './plan/actions.js';
 import { planActions } from './plan/plan.js';
 import { propertiesAsSecret, renderKustomize, renderRawFiles } from './render/index.js';
-import { decryptSops, formatFromPath, isSopsEncrypted, type SopsKeyring } from './sops/index.js';
+import { decryptSops, formatFromPath, type SopsKeyring } from './sops/index.js';
 import type { SourceCheckout } from './source/source.js';
 import type { Owner, SecretStore } from './stores/store.js';
 
@@ -66,10 +66,19 @@ export interface SyncResult {
 }
 
 /** Render the source into entries, decrypting SOPS files on the way. */
-export async function renderSource(req: Pick<SyncRequest, 'source' | 'environment' | 'render' | 'sops' | 'owner' | 'prefix'>): Promise<Entry[]> {
+export async function renderSource(
+  req: Pick<SyncRequest, 'source' | 'environment' | 'render' | 'sops' | 'owner' | 'prefix'>,
+): Promise<Entry[]> {
   const decrypt = sopsDecryptor(req.sops);
   if (req.render.mode === 'kustomize') {
-    return renderKustomize({ root: req.source.root, kustomizePath: req.render.kustomizePath, decrypt });
+    // A kustomize build has no service directories: its entries belong to the SMC (prefix, else name).
+    const service = req.prefix ?? req.owner.name;
+    const entries = await renderKustomize({
+      root: req.source.root,
+      kustomizePath: req.render.kustomizePath,
+      decrypt,
+    });
+    return entries.map((e) => ({ ...e, service }));
   }
   return renderRawFiles({
     root: req.source.root,
@@ -80,18 +89,22 @@ export async function renderSource(req: Pick<SyncRequest, 'source' | 'environmen
   });
 }
 
-/** A decrypt callback for render: plaintext files pass through, SOPS files are decrypted or refused. */
+/** The decrypt callback render calls for each SOPS-encrypted file: decrypt it, or refuse with the reason. */
 export function sopsDecryptor(sops: SyncRequest['sops']) {
   return async (file: string, content: Uint8Array): Promise<Uint8Array> => {
-    const format = formatFromPath(file);
-    if (!isSopsEncrypted(content, format)) return content;
     if (!sops.enabled) {
-      throw new SmcError('SopsDisabled', `${file} is SOPS-encrypted but SOPS decryption is disabled (secrets.sops.enabled: false); an encrypted file is never pushed as ciphertext`);
+      throw new SmcError(
+        'SopsDisabled',
+        `${file} is SOPS-encrypted but SOPS decryption is disabled (secrets.sops.enabled: false); an encrypted file is never pushed as ciphertext`,
+      );
     }
     if (!sops.keyring) {
-      throw new SmcError('SopsNoMatchingKey', `${file} is SOPS-encrypted but no decryption key was given (age key or PGP private key)`);
+      throw new SmcError(
+        'SopsNoMatchingKey',
+        `${file} is SOPS-encrypted but no decryption key was given (age key or PGP private key)`,
+      );
     }
-    return decryptSops(content, { format, keyring: sops.keyring, fileName: file });
+    return decryptSops(content, { format: formatFromPath(file), keyring: sops.keyring, fileName: file });
   };
 }
 
@@ -103,7 +116,8 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
   const groups: { store: SecretStore; entries: Entry[] }[] = [
     { store: req.secretStore, entries: entries.filter((e) => e.kind === 'secret') },
   ];
-  if (req.configStore) groups.push({ store: req.configStore, entries: entries.filter((e) => e.kind === 'config') });
+  if (req.configStore)
+    groups.push({ store: req.configStore, entries: entries.filter((e) => e.kind === 'config') });
 
   if (req.maxSecretsPerResource !== undefined && entries.length > req.maxSecretsPerResource) {
     throw new SmcError(
@@ -123,8 +137,10 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
   for (const { store, entries: desired } of named) {
     const { accepted, rejected } = checkLimits(desired, store.limits);
     for (const r of rejected) outcomes.push(outcome(store, r.entry, 'failed', r.message));
-    const actual = await store.read(req.owner, desired.map((e) => e.storeName));
-    const rejectedNames = new Set(rejected.map((r) => r.entry.storeName));
+    const actual = await store.read(
+      req.owner,
+      desired.map((e) => e.storeName),
+    );
     const actions = planActions({
       desired: accepted,
       actual,
@@ -132,13 +148,22 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
       deletionPolicy: req.deletionPolicy,
       triggerUpdate: req.triggerUpdate,
       adopt: req.adopt,
-      // An entry refused for its size is still in Git: never prune it.
-    }).filter((a) => !(a.type === 'prune' && rejectedNames.has(a.storeName)));
+      // An entry refused for its size is still in Git: neither write nor prune it.
+      held: rejected.map((r) => r.entry.storeName),
+    });
     req.onProgress?.({ stage: 'plan', store: store.target, actions: actions.length });
 
     if (req.dryRun) {
       for (const a of actions) {
-        outcomes.push({ key: a.key, storeName: a.storeName, kind: a.kind, store: store.type, action: a.type, result: 'planned', message: a.reason });
+        outcomes.push({
+          key: a.key,
+          storeName: a.storeName,
+          kind: a.kind,
+          store: store.type,
+          action: a.type,
+          result: 'planned',
+          message: a.reason,
+        });
       }
       continue;
     }
@@ -159,7 +184,12 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
     }
   }
   outcomes.sort((a, b) => a.storeName.localeCompare(b.storeName) || a.store.localeCompare(b.store));
-  return { revision: req.source.revision, outcomes, failed: outcomes.filter((o) => o.result === 'failed').length, writes };
+  return {
+    revision: req.source.revision,
+    outcomes,
+    failed: outcomes.filter((o) => o.result === 'failed').length,
+    writes,
+  };
 }
 
 function outcome(store: SecretStore, e: NamedEntry, result: OutcomeResult, message: string): EntryOutcome {

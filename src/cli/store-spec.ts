@@ -19,6 +19,9 @@ export function storeFromSpec(spec: string): SecretStore {
     case 'k8s':
       throw new SmcError('InvalidSpec', `--store ${type}:… is not available in this version; use local:DIR`);
     default:
-      throw new SmcError('InvalidSpec', `--store ${spec}: unknown store type "${type}" (known: local, gcp, aws, azure, k8s)`);
+      throw new SmcError(
+        'InvalidSpec',
+        `--store ${spec}: unknown store type "${type}" (known: local, gcp, aws, azure, k8s)`,
+      );
   }
 }

@@ -19,7 +19,9 @@ export async function openLocalSource(dir: string): Promise<SourceCheckout> {
 
 async function gitRevision(root: string): Promise<string | undefined> {
   try {
-    const { stdout } = await run('git', ['-C', root, 'rev-parse', '--verify', '--quiet', 'HEAD'], { timeout: 5000 });
+    const { stdout } = await run('git', ['-C', root, 'rev-parse', '--verify', '--quiet', 'HEAD'], {
+      timeout: 5000,
+    });
     return stdout.trim() || undefined;
   } catch {
     return undefined; // not a git work tree, or git missing: the revision is simply unknown

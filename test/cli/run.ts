@@ -10,11 +10,15 @@ export interface CliRun {
 }
 
 export function msmctl(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliRun {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/msmctl.ts'), ...args], {
-    cwd: opts.cwd ?? repoRoot,
-    env: { ...process.env, ...opts.env },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'src/cli/msmctl.ts'), ...args],
+    {
+      cwd: opts.cwd ?? repoRoot,
+      env: { ...process.env, ...opts.env },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

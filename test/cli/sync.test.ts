@@ -29,10 +29,14 @@ function editEncrypted(file: string, edit: (plain: string) => string, keyFile = 
   const recipient = /public key: (age1\w+)/.exec(readFileSync(keyFile, 'utf8'))?.[1];
   if (!recipient) throw new Error(`no public key comment in ${keyFile}`);
   writeFileSync(file, edit(plain));
-  execFileSync(sops, ['encrypt', '--age', recipient, '--input-type', 'dotenv', '--output-type', 'dotenv', '-i', file], {
-    env: sopsEnv(keyFile),
-    cwd: os.tmpdir(), // no .sops.yaml in the way
-  });
+  execFileSync(
+    sops,
+    ['encrypt', '--age', recipient, '--input-type', 'dotenv', '--output-type', 'dotenv', '-i', file],
+    {
+      env: sopsEnv(keyFile),
+      cwd: os.tmpdir(), // no .sops.yaml in the way
+    },
+  );
 }
 
 describe('msmctl sync on the example repository (local store)', () => {
@@ -49,8 +53,24 @@ describe('msmctl sync on the example repository (local store)', () => {
   afterEach(() => rmSync(work, { recursive: true, force: true }));
 
   const syncJson = (...extra: string[]) => {
-    const r = msmctl(['sync', repo, '--env', 'dev', '--store', `local:${out}`, '--age-key-file', demoKey, '-o', 'json', ...extra]);
-    return { ...r, entries: r.status === 0 || r.status === 1 ? (JSON.parse(r.stdout) as { entries: JsonEntry[] }).entries : [] };
+    const r = msmctl([
+      'sync',
+      repo,
+      '--env',
+      'dev',
+      '--store',
+      `local:${out}`,
+      '--age-key-file',
+      demoKey,
+      '-o',
+      'json',
+      ...extra,
+    ]);
+    return {
+      ...r,
+      entries:
+        r.status === 0 || r.status === 1 ? (JSON.parse(r.stdout) as { entries: JsonEntry[] }).entries : [],
+    };
   };
 
   it('creates every entry, then makes no change on a second run, then updates exactly the edited entry', () => {
@@ -91,17 +111,31 @@ describe('msmctl sync on the example repository (local store)', () => {
     expect(second.entries.map((e) => e.action)).toEqual(first.entries.map(() => 'noop'));
     const dataBefore = readlinkSync(path.join(out, '..data'));
 
-    editEncrypted(path.join(repo, payments), (plain) => plain.replace('sk_test_demo_51Hx', 'sk_test_demo_rotated'));
+    editEncrypted(path.join(repo, payments), (plain) =>
+      plain.replace('sk_test_demo_51Hx', 'sk_test_demo_rotated'),
+    );
     const third = syncJson();
     expect(third.status).toBe(0);
     const changed = third.entries.filter((e) => e.action !== 'noop');
-    expect(changed).toEqual([expect.objectContaining({ name: 'payments-STRIPE_API_KEY', action: 'update', result: 'ok' })]);
+    expect(changed).toEqual([
+      expect.objectContaining({ name: 'payments-STRIPE_API_KEY', action: 'update', result: 'ok' }),
+    ]);
     expect(readFileSync(path.join(out, 'payments-STRIPE_API_KEY'), 'utf8')).toBe('sk_test_demo_rotated');
     expect(readlinkSync(path.join(out, '..data'))).not.toBe(dataBefore);
   });
 
   it('prints a table with values masked, and --dry-run writes nothing', () => {
-    const r = msmctl(['sync', repo, '--env', 'dev', '--store', `local:${out}`, '--age-key-file', demoKey, '--dry-run']);
+    const r = msmctl([
+      'sync',
+      repo,
+      '--env',
+      'dev',
+      '--store',
+      `local:${out}`,
+      '--age-key-file',
+      demoKey,
+      '--dry-run',
+    ]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^KEY\s+NAME\s+KIND\s+ACTION\s+RESULT\s+MESSAGE/);
     expect(r.stdout).toMatch(/payments-DATABASE_URL\s+secret\s+create\s+planned/);
@@ -111,7 +145,9 @@ describe('msmctl sync on the example repository (local store)', () => {
 
   it('re-enabling a commented-out key restores it', () => {
     expect(syncJson().status).toBe(0);
-    editEncrypted(path.join(repo, payments), (plain) => plain.replace('#LEGACY_API_TOKEN=', 'LEGACY_API_TOKEN='));
+    editEncrypted(path.join(repo, payments), (plain) =>
+      plain.replace('#LEGACY_API_TOKEN=', 'LEGACY_API_TOKEN='),
+    );
     const r = syncJson();
     expect(r.entries.filter((e) => e.action !== 'noop')).toEqual([
       expect.objectContaining({ name: 'payments-LEGACY_API_TOKEN', action: 'enable', result: 'ok' }),
@@ -151,7 +187,10 @@ describe('msmctl never prints a secret value', () => {
     const file = path.join(dir, 'application.secrets.env');
     writeFileSync(file, `TOKEN=${CANARY}\n#OLD_TOKEN=${CANARY}-old\n`);
     const recipient = /public key: (age1\w+)/.exec(readFileSync(keyFile, 'utf8'))?.[1] ?? '';
-    execFileSync(peerPath('sops'), ['encrypt', '--age', recipient, '-i', file], { env: sopsEnv(keyFile), cwd: work });
+    execFileSync(peerPath('sops'), ['encrypt', '--age', recipient, '-i', file], {
+      env: sopsEnv(keyFile),
+      cwd: work,
+    });
   });
   afterEach(() => rmSync(work, { recursive: true, force: true }));
 
@@ -161,7 +200,19 @@ describe('msmctl never prints a secret value', () => {
     const runs = [
       msmctl(['sync', repo, '--env', 'dev', '--store', out, '--age-key-file', keyFile]),
       msmctl(['sync', repo, '--env', 'dev', '--store', out, '--age-key-file', keyFile, '-o', 'json']),
-      msmctl(['sync', repo, '--env', 'dev', '--store', out, '--age-key-file', keyFile, '--dry-run', '-o', 'yaml']),
+      msmctl([
+        'sync',
+        repo,
+        '--env',
+        'dev',
+        '--store',
+        out,
+        '--age-key-file',
+        keyFile,
+        '--dry-run',
+        '-o',
+        'yaml',
+      ]),
       msmctl(['render', repo, '--env', 'dev', '--age-key-file', keyFile, '-o', 'json']),
       msmctl(['render', repo, '--env', 'dev', '--age-key-file', keyFile]),
     ];
@@ -185,7 +236,9 @@ describe('msmctl never prints a secret value', () => {
     const file = path.join(work, 'repo/svc/deployment-configuration/profiles/dev/application.secrets.env');
     const r = msmctl(['decrypt', file, '--age-key-file', keyFile]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe(execFileSync(peerPath('sops'), ['decrypt', file], { env: sopsEnv(keyFile), encoding: 'utf8' }));
+    expect(r.stdout).toBe(
+      execFileSync(peerPath('sops'), ['decrypt', file], { env: sopsEnv(keyFile), encoding: 'utf8' }),
+    );
     expect(msmctl(['decrypt', file], { env: { SOPS_AGE_KEY_FILE: keyFile } }).stdout).toBe(r.stdout);
   });
 });
@@ -193,7 +246,19 @@ describe('msmctl never prints a secret value', () => {
 describe('kustomize mode without a kustomize binary', () => {
   it('says how to get one', () => {
     const r = msmctl(
-      ['sync', path.join(repoRoot, 'examples/gitops'), '--env', 'dev', '--kustomize-path', 'overlays/dev', '--store', `local:${os.tmpdir()}/msmctl-nokust`, '--age-key-file', demoKey, '--dry-run'],
+      [
+        'sync',
+        path.join(repoRoot, 'examples/gitops'),
+        '--env',
+        'dev',
+        '--kustomize-path',
+        'overlays/dev',
+        '--store',
+        `local:${os.tmpdir()}/msmctl-nokust`,
+        '--age-key-file',
+        demoKey,
+        '--dry-run',
+      ],
       { env: { PATH: path.dirname(process.execPath), SMC_KUSTOMIZE_BIN: '' } },
     );
     expect(r.status).toBe(2);

@@ -13,7 +13,9 @@ const PEERS = ['sops', 'kustomize', 'age', 'crdcheck'] as const;
 
 export default function setup(): void {
   execFileSync(peersScript, ['install', ...PEERS], { stdio: 'inherit' });
-  const dirs = PEERS.map((p) => path.dirname(execFileSync(peersScript, ['path', p], { encoding: 'utf8' }).trim()));
+  const dirs = PEERS.map((p) =>
+    path.dirname(execFileSync(peersScript, ['path', p], { encoding: 'utf8' }).trim()),
+  );
   process.env.PATH = [...new Set(dirs), process.env.PATH].join(path.delimiter);
   // Keep tests hermetic: cloud SDKs must never probe metadata servers, and no user key leaks in.
   process.env.METADATA_SERVER_DETECTION = 'none';

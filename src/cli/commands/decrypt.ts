@@ -13,16 +13,26 @@ interface DecryptOptions extends KeyOptions {
 export function registerDecrypt(program: Command): void {
   program
     .command('decrypt')
-    .description('decrypt a SOPS file and print it in its own format, as `sops -d` does (no sops binary needed)')
+    .description(
+      'decrypt a SOPS file and print it in its own format, as `sops -d` does (no sops binary needed)',
+    )
     .argument('<file>', 'SOPS-encrypted file')
-    .option('--age-key-file <file>', 'age identity file (repeatable; also SOPS_AGE_KEY_FILE / SOPS_AGE_KEY)', collect, [])
+    .option(
+      '--age-key-file <file>',
+      'age identity file (repeatable; also SOPS_AGE_KEY_FILE / SOPS_AGE_KEY)',
+      collect,
+      [],
+    )
     .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
     .option('--input-type <format>', 'yaml | json | dotenv | ini | binary (default: from the file name)')
     .option('--ignore-mac', 'do not verify the MAC (dangerous: accepts a tampered file)')
     .action(async (file: string, opts: DecryptOptions) => {
       const keyring = await keyringFromOptions(opts);
       if (!keyring) {
-        throw new SmcError('SopsNoMatchingKey', `${file}: no key given: pass --age-key-file, --gpg-key-file or set SOPS_AGE_KEY_FILE`);
+        throw new SmcError(
+          'SopsNoMatchingKey',
+          `${file}: no key given: pass --age-key-file, --gpg-key-file or set SOPS_AGE_KEY_FILE`,
+        );
       }
       const content = await readFile(file).catch(() => {
         throw new SmcError('SourceNotFound', `${file}: cannot read file`);

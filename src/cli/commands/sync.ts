@@ -34,13 +34,20 @@ export function registerSync(program: Command): void {
     .argument('<path>', 'GitOps source directory')
     .requiredOption('--env <environment>', 'environment (profile directory, e.g. dev)')
     .requiredOption('--store <type:target>', 'where secrets go, e.g. local:./out')
-    .option('--config-store <type:target>', 'where configs (application.properties) go; default: one JSON secret')
+    .option(
+      '--config-store <type:target>',
+      'where configs (application.properties) go; default: one JSON secret',
+    )
     .option('--kustomize-path <path>', 'kustomize-build mode: path of the overlay inside the source')
     .option('--base-path <path>', 'raw-file mode: search root inside the source')
     .option('--prefix <prefix>', 'name prefix (default: the service name)')
     .option('--suffix <suffix>', 'name suffix')
     .option('--smc <namespace/name>', 'owner recorded on entries (default: local/<directory name>)')
-    .option('--deletion-policy <policy>', 'Retain | Disable | Delete, for keys removed from the source', 'Retain')
+    .option(
+      '--deletion-policy <policy>',
+      'Retain | Disable | Delete, for keys removed from the source',
+      'Retain',
+    )
     .option('--no-trigger-update', 'only create missing entries; never overwrite existing ones')
     .option('--adopt', 'take over existing entries not created by this tool')
     .option('--no-sops', 'do not decrypt SOPS files (an encrypted file is then an error)')
