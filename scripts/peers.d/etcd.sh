@@ -1,4 +1,5 @@
 # etcd 3.6 for kube-apiserver (Debian's 3.4 is too old). server/go.mod has replace directives.
+etcd_default=1
 etcd_version() { echo v3.6.16; }
 etcd_bin() { echo "$1/bin/etcd"; }
 etcd_install() {

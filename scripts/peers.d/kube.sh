@@ -1,5 +1,6 @@
 # kube-apiserver and kubectl from k8s.io/kubernetes, whose go.mod pins the staging modules at
 # v0.0.0 through local replaces: the wrapper module replaces each with its published tag.
+kube_default=1
 kube_version() { echo v1.37.2; }
 kube_bin() { echo "$1/bin/kube-apiserver"; }
 kube_install() {
