@@ -25,7 +25,10 @@ export type ErrorCode =
   | 'Conflict'
   | 'NotFound'
   | 'ProviderAuthFailed'
-  | 'Throttled';
+  | 'Throttled'
+  | 'ProviderUnavailable'
+  | 'InvalidRequest'
+  | 'AccessDenied';
 
 export class SmcError extends Error {
   readonly code: ErrorCode;

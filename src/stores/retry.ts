@@ -1,0 +1,70 @@
+import { ProviderError } from './provider-error.js';
+
+/** One retry policy for every store: exponential backoff with full jitter, capped. */
+export interface RetryPolicy {
+  /** Attempts in all, including the first. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000 };
+
+export interface RetryOptions {
+  policy?: RetryPolicy;
+  /** Map whatever the call threw to a ProviderError (stores pass their SDK's mapper). */
+  classify: (error: unknown) => ProviderError;
+  /** Told about each retry (for metrics: throttled counts); never given values. */
+  onRetry?: (info: { attempt: number; delayMs: number; error: ProviderError }) => void;
+  signal?: AbortSignal;
+  /** Injected for tests; defaults to Math.random. */
+  random?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Delay before retry number `attempt` (1-based): full jitter over base·2^(attempt-1), capped, at least Retry-After. */
+export function backoffDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfterMs?: number,
+  random = Math.random,
+): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const jittered = Math.round(random() * ceiling);
+  return retryAfterMs !== undefined
+    ? Math.max(jittered, Math.min(retryAfterMs, policy.maxDelayMs * 6))
+    : jittered;
+}
+
+/**
+ * Run `call`, retrying throttling and server errors (never auth or validation errors), honouring
+ * Retry-After. Throws the last ProviderError. Callers make `call` idempotent (read-compare-write,
+ * client request tokens), so a retry after a lost response cannot write twice.
+ */
+export async function withRetry<T>(call: () => Promise<T>, opts: RetryOptions): Promise<T> {
+  const policy = opts.policy ?? DEFAULT_RETRY_POLICY;
+  const sleep = opts.sleep ?? abortableSleep;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      const error = e instanceof ProviderError ? e : opts.classify(e);
+      if (!error.retryable || attempt >= policy.maxAttempts || opts.signal?.aborted) throw error;
+      const delayMs = backoffDelay(policy, attempt, error.retryAfterMs, opts.random);
+      opts.onRetry?.({ attempt, delayMs, error });
+      await sleep(delayMs, opts.signal);
+    }
+  }
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
