@@ -45,3 +45,22 @@ export interface SecretStore {
   read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]>;
   apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]>;
 }
+
+/** One provider call, as the controller's metrics see it (`provider_operations_total` etc.). No values. */
+export interface ProviderCall {
+  /** SDK operation, e.g. `CreateSecret`, `AddSecretVersion`. */
+  operation: string;
+  /** Whether the call can change the store. */
+  write: boolean;
+  result: 'ok' | 'error';
+  /** Error reason when `result` is `error` (a ProviderErrorReason). */
+  reason?: string;
+  durationMs: number;
+}
+
+/** Hooks a store reports to; every store calls `onCall` once per provider request (retries included). */
+export interface StoreObserver {
+  onCall?(call: ProviderCall): void;
+  /** A throttled response was retried. */
+  onThrottled?(): void;
+}
