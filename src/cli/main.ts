@@ -4,6 +4,7 @@ import { isSmcError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { EXIT_ERROR } from './commands/common.js';
 import { registerDecrypt } from './commands/decrypt.js';
+import { registerReloader } from './commands/reloader.js';
 import { registerRender } from './commands/render.js';
 import { registerSync } from './commands/sync.js';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerSync(program);
   registerRender(program);
   registerDecrypt(program);
+  registerReloader(program);
   return program;
 }
 
