@@ -135,6 +135,16 @@ function planEntry(
     };
   }
 
+  // Stores such as GCP and Key Vault cannot read a disabled value. An entry that is disabled and
+  // should stay disabled is left alone; its value is compared when the key is re-enabled.
+  if (a.value === undefined && !a.enabled && !d.enabled) {
+    return {
+      ...base,
+      type: 'noop',
+      reason: 'disabled (the store cannot read a disabled value; compared when re-enabled)',
+    };
+  }
+
   if (valueDiffers && triggerUpdate) {
     const why = a.value === undefined ? 'value unknown to store' : 'value changed';
     if (enabledDiffers && d.enabled) {

@@ -82,6 +82,15 @@ describe('planActions: entries in the source', () => {
     });
   });
 
+  it('leaves a disabled entry whose value the store cannot read alone, and enables it with the value', () => {
+    expect(one([want('a', 'v1', false)], [have('a', null, false)])).toMatchObject({ type: 'noop' });
+    expect(one([want('a', 'v1', true)], [have('a', null, false)])).toMatchObject({
+      type: 'enable',
+      value: 'v1',
+      enabled: true,
+    });
+  });
+
   it('does not overwrite with triggerUpdate false, and says why', () => {
     const a = one([want('a', 'v2')], [have('a', 'v1')], { triggerUpdate: false });
     expect(a.type).toBe('noop');
@@ -337,15 +346,16 @@ describe('planActions: convergence', () => {
         second.filter((a) => a.type === 'conflict').map((a) => a.storeName),
         context,
       ).toEqual(first.filter((a) => a.type === 'conflict').map((a) => a.storeName));
-      // Entries in the source that we own (or just adopted) end up with the source's value and state.
+      // Entries in the source that we own (or just adopted) end up with the source's value and state;
+      // except that a disabled value the store cannot read stays unread until the key is re-enabled.
       if (opts.triggerUpdate) {
         for (const d of desired) {
           const s = after.find((x) => x.storeName === d.storeName)!;
-          if (s.owner === me)
-            expect({ value: s.value, enabled: s.enabled }, context).toEqual({
-              value: d.value,
-              enabled: d.enabled,
-            });
+          if (s.owner !== me) continue;
+          const unreadableWhileDisabled = s.value === undefined && !s.enabled && !d.enabled;
+          expect({ value: unreadableWhileDisabled ? d.value : s.value, enabled: s.enabled }, context).toEqual(
+            { value: d.value, enabled: d.enabled },
+          );
         }
       }
     }
