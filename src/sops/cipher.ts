@@ -1,0 +1,125 @@
+/**
+ * The `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` value codec: AES-256-GCM with the IV length
+ * taken from the value (sops writes 32 bytes) and the value's path as additional data.
+ */
+import { type KeyObject, createDecipheriv } from 'node:crypto';
+import { formatRFC3339Nano, parseRFC3339 } from './gotime.js';
+import { formatFloatF as formatFloatFForMac, goAtoi, parseGoBool, parseGoFloat } from './gonum.js';
+import { Comment, GoBytes, GoFloat, GoInt, GoTimeValue, RawString, type Scalar, goString } from './values.js';
+
+// Like Go regexp (no (?s)): "." does not match a newline, and the end is not anchored.
+const ENC_RE = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/;
+
+export type DecryptFailure =
+  | { kind: 'format' } // not an ENC[...] value, bad base64, unknown type
+  | { kind: 'auth' } // AES-GCM authentication failed: ciphertext, IV, tag or path changed
+  | { kind: 'type'; type: string }; // decrypted text is not a valid value of its declared type
+
+export class CipherError extends Error {
+  constructor(readonly failure: DecryptFailure) {
+    super(failure.kind === 'type' ? `invalid ${failure.type} value` : failure.kind);
+    this.name = 'CipherError';
+  }
+}
+
+const B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function b64(s: string): Buffer {
+  // Go's base64.StdEncoding: padded, standard alphabet.
+  if (s.length % 4 !== 0 || !B64_RE.test(s)) throw new CipherError({ kind: 'format' });
+  return Buffer.from(s, 'base64');
+}
+
+export function isEncryptedValue(s: string): boolean {
+  return ENC_RE.test(s);
+}
+
+/** Raw AES-GCM decryption of an ENC value: returns the plaintext bytes and declared type. */
+export function decryptRaw(
+  value: string,
+  key: Uint8Array | KeyObject,
+  aad: string,
+): { plain: Buffer; type: string } {
+  const m = ENC_RE.exec(value);
+  if (!m) throw new CipherError({ kind: 'format' });
+  const data = b64(m[1] as string);
+  const iv = b64(m[2] as string);
+  const tag = b64(m[3] as string);
+  const type = m[4] as string;
+  if (iv.length === 0 || tag.length !== 16) throw new CipherError({ kind: 'format' });
+  let plain: Buffer;
+  try {
+    const d = createDecipheriv('aes-256-gcm', key, iv);
+    d.setAAD(Buffer.from(aad, 'utf8'));
+    d.setAuthTag(tag);
+    plain = Buffer.concat([d.update(data), d.final()]);
+  } catch {
+    throw new CipherError({ kind: 'auth' });
+  }
+  return { plain, type };
+}
+
+/**
+ * sops aes.Cipher.Decrypt: an empty string decrypts to an empty string; otherwise the plaintext
+ * is converted to the declared type.
+ */
+export function decryptValue(value: string, key: Uint8Array | KeyObject, aad: string): Scalar | Comment {
+  return decryptValueWithBytes(value, key, aad).value;
+}
+
+/** Like decryptValue, also returning the plaintext bytes (what a "str" value adds to the MAC). */
+export function decryptValueWithBytes(
+  value: string,
+  key: Uint8Array | KeyObject,
+  aad: string,
+): { value: Scalar | Comment; plain: Buffer | null } {
+  if (value === '') return { value: '', plain: null };
+  const { plain, type } = decryptRaw(value, key, aad);
+  return { value: typed(plain, type), plain: type === 'str' ? plain : null };
+}
+
+function typed(plain: Buffer, type: string): Scalar | Comment {
+  const text = plain.toString('utf8');
+  switch (type) {
+    case 'str':
+      return goString(plain);
+    case 'int': {
+      const v = goAtoi(text);
+      if (v === null) throw new CipherError({ kind: 'type', type });
+      return new GoInt(v);
+    }
+    case 'float': {
+      const v = parseGoFloat(text);
+      if (v === null) throw new CipherError({ kind: 'type', type });
+      return new GoFloat(v);
+    }
+    case 'bytes':
+      return new GoBytes(new Uint8Array(plain));
+    case 'bool': {
+      const v = parseGoBool(text);
+      if (v === null) throw new CipherError({ kind: 'type', type });
+      return v;
+    }
+    case 'time': {
+      const t = parseRFC3339(text);
+      if (t === null) throw new CipherError({ kind: 'type', type });
+      return new GoTimeValue(t);
+    }
+    case 'comment':
+      return new Comment(text);
+    default:
+      throw new CipherError({ kind: 'format' });
+  }
+}
+
+/** sops.ToBytes: the bytes a value contributes to the MAC. */
+export function toMacBytes(v: Scalar): Buffer | null {
+  if (v === null) return null;
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  if (typeof v === 'boolean') return Buffer.from(v ? 'True' : 'False');
+  if (v instanceof GoInt) return Buffer.from(v.value.toString());
+  if (v instanceof GoFloat) return Buffer.from(formatFloatFForMac(v.value));
+  if (v instanceof GoBytes) return Buffer.from(v.value);
+  if (v instanceof RawString) return Buffer.from(v.bytes);
+  return Buffer.from(formatRFC3339Nano(v.value));
+}
