@@ -1,0 +1,203 @@
+/**
+ * Plumbing shared by the AWS stores: one observed request per provider call, retries through the
+ * shared retry policy, a token bucket on writes, tag helpers and client settings.
+ */
+import { passiveResult } from '../../plan/results.js';
+import type { Action, ActionResult } from '../../plan/actions.js';
+import { OWNERSHIP_TAGS, ownershipTags } from '../ownership.js';
+import { ProviderError } from '../provider-error.js';
+import { withRetry, type RetryPolicy } from '../retry.js';
+import type { Owner, StoreObserver } from '../store.js';
+import { TokenBucket } from '../token-bucket.js';
+import type { AwsAuth, AwsCredentialsConfig } from './credentials.js';
+import { mapAwsError } from './errors.js';
+
+/** Options every AWS store takes. */
+export interface AwsStoreOptions {
+  region: string;
+  /** `secrets.environment`: recorded as the `environment` tag on every entry we create. */
+  environment: string;
+  /** How to authenticate (SPEC `provider.aws.auth`); the SDK default chain when absent. */
+  auth?: AwsAuth;
+  /** SDK-shaped credentials (static identity or provider); wins over `auth`. */
+  credentials?: AwsCredentialsConfig;
+  /**
+   * Endpoint override. Normally absent: the SDK itself reads the standard variables
+   * (`AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM`, then `AWS_ENDPOINT_URL`).
+   */
+  endpoint?: string;
+  observer?: StoreObserver;
+  retryPolicy?: RetryPolicy;
+  /** Token-bucket rate for write calls. */
+  maxWritesPerSecond?: number;
+  /** Token-bucket burst; default max(1, maxWritesPerSecond). */
+  writeBurst?: number;
+  /** Per-request timeout; default 30 s. */
+  requestTimeoutMs?: number;
+  /** Parallel requests while reading and applying; default 8. */
+  concurrency?: number;
+}
+
+/** Value of the disabled marker tag (SPEC §3 "Disable": no native disable in SSM / Secrets Manager). */
+export const DISABLED_TAG_VALUE = 'true';
+
+export type TagRecord = Record<string, string>;
+
+export function tagsToRecord(tags: readonly { Key?: string; Value?: string }[] | undefined): TagRecord {
+  const out: TagRecord = {};
+  for (const t of tags ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
+  return out;
+}
+
+export function recordToTags(record: TagRecord): { Key: string; Value: string }[] {
+  return Object.entries(record).map(([Key, Value]) => ({ Key, Value }));
+}
+
+export function isDisabledByTag(tags: TagRecord): boolean {
+  return tags[OWNERSHIP_TAGS.disabled] === DISABLED_TAG_VALUE;
+}
+
+/** The tags an entry of `owner` should carry. */
+export function desiredTags(owner: Owner, environment: string, enabled: boolean): TagRecord {
+  return {
+    ...ownershipTags(owner, environment),
+    ...(enabled ? {} : { [OWNERSHIP_TAGS.disabled]: DISABLED_TAG_VALUE }),
+  };
+}
+
+/** Tags to set and keys to remove to go from `current` to `desired` (other tags are left alone). */
+export function tagChanges(current: TagRecord, desired: TagRecord): { set: TagRecord; remove: string[] } {
+  const set: TagRecord = {};
+  for (const [k, v] of Object.entries(desired)) if (current[k] !== v) set[k] = v;
+  const remove =
+    OWNERSHIP_TAGS.disabled in current && !(OWNERSHIP_TAGS.disabled in desired)
+      ? [OWNERSHIP_TAGS.disabled]
+      : [];
+  return { set, remove };
+}
+
+/** Client settings shared by the AWS stores: our retry layer is the only one (SDK maxAttempts 1). */
+export function baseClientConfig(opts: AwsStoreOptions, credentials: AwsCredentialsConfig | undefined) {
+  return {
+    region: opts.region,
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: opts.requestTimeoutMs ?? 30_000, connectionTimeout: 10_000 },
+    ...(credentials !== undefined ? { credentials } : {}),
+    ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
+  };
+}
+
+/**
+ * Calls one AWS service for a store: every request is reported to the observer (retries included),
+ * writes wait for the token bucket, failures become ProviderErrors with value-free messages.
+ */
+export class AwsCaller {
+  constructor(
+    private readonly service: string,
+    private readonly observer: StoreObserver | undefined,
+    private readonly policy: RetryPolicy | undefined,
+    private readonly bucket: TokenBucket,
+  ) {}
+
+  /** One request, no retry. */
+  async request<T>(
+    operation: string,
+    write: boolean,
+    name: string | undefined,
+    send: () => Promise<T>,
+  ): Promise<T> {
+    if (write) await this.bucket.take();
+    const start = performance.now();
+    try {
+      const out = await send();
+      this.observer?.onCall?.({ operation, write, result: 'ok', durationMs: performance.now() - start });
+      return out;
+    } catch (e) {
+      const error = mapAwsError(e, {
+        service: this.service,
+        operation,
+        ...(name !== undefined ? { name } : {}),
+      });
+      this.observer?.onCall?.({
+        operation,
+        write,
+        result: 'error',
+        reason: error.reason,
+        durationMs: performance.now() - start,
+      });
+      throw error;
+    }
+  }
+
+  /** One request, retried per policy (throttling and 5xx only). */
+  call<T>(operation: string, write: boolean, name: string | undefined, send: () => Promise<T>): Promise<T> {
+    return this.retry(() => this.request(operation, write, name, send));
+  }
+
+  /** Retry a compound step (its requests go through `request`); `attempt` counts from 1. */
+  retry<T>(step: (attempt: number) => Promise<T>): Promise<T> {
+    let attempt = 0;
+    return withRetry(() => step(++attempt), {
+      ...(this.policy ? { policy: this.policy } : {}),
+      classify: (e) => mapAwsError(e, { service: this.service, operation: 'request' }),
+      onRetry: ({ error }) => {
+        if (error.reason === 'Throttled') this.observer?.onThrottled?.();
+      },
+    });
+  }
+}
+
+/** Run `fn` over `items` with at most `limit` at a time; results in input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(Math.max(1, limit), items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+/** Tracks whether an action has written anything yet, so a later failure still reports `wrote`. */
+export interface ApplyProgress {
+  wrote: boolean;
+}
+
+/** Run one action; a thrown error becomes a failed result whose message is the (value-free) error message. */
+export async function applyAction(
+  action: Action,
+  run: (progress: ApplyProgress) => Promise<Omit<ActionResult, 'action'>>,
+): Promise<ActionResult> {
+  if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
+  const progress: ApplyProgress = { wrote: false };
+  try {
+    return { action, ...(await run(progress)) };
+  } catch (e) {
+    const message =
+      e instanceof ProviderError
+        ? e.message
+        : e instanceof Error && e.name === 'SmcError'
+          ? e.message
+          : `${action.type} of "${action.storeName}" failed unexpectedly`;
+    return { action, ok: false, message, wrote: progress.wrote };
+  }
+}
+
+/** A failed action whose cause is known: a ProviderError with our own message. */
+export function refuse(reason: ProviderError['reason'], message: string): never {
+  throw new ProviderError(reason, message);
+}
+
+/** `ns/name`. */
+export function ownerLabel(o: Owner): string {
+  return `${o.namespace}/${o.name}`;
+}
+
+export { TokenBucket };

@@ -1,0 +1,451 @@
+/**
+ * AWS Systems Manager Parameter Store (type `ssm`), with the official SDK v3 client.
+ *
+ * - Names `<parameterPath>/<prefix-key-suffix>` (`ssmNaming`). `SecureString` (default, optionally with
+ *   a KMS key id) or `String`. An existing parameter keeps its type: Parameter Store refuses a type
+ *   change on overwrite.
+ * - Tier by size: a value over 4 KB is written `Advanced` (up to 8 KB); otherwise `Standard`, except
+ *   that an `Advanced` parameter stays `Advanced` (AWS cannot downgrade one). With
+ *   `allowAdvancedTier: false` the limit is 4 KB.
+ * - Tags on create (`Tags`), AddTagsToResource / RemoveTagsFromResource afterwards (PutParameter
+ *   refuses `Tags` together with `Overwrite`). No native disable: a `disabled=true` tag.
+ * - PutParameter (Overwrite) only when the value differs. PutParameter has no idempotency token, so
+ *   a retried overwrite first re-reads the parameter and stops if the value already landed: a lost
+ *   response never makes a second version.
+ * - `read(owner, [])`: DescribeParameters filtered by our tags (and the path), two paginated queries
+ *   (all ours; ours and disabled). Values via GetParameters (10 names a call, decrypted).
+ * - Delete: DeleteParameter (Parameter Store has no recovery window).
+ */
+import {
+  AddTagsToResourceCommand,
+  DeleteParameterCommand,
+  DescribeParametersCommand,
+  GetParameterCommand,
+  GetParametersCommand,
+  ListTagsForResourceCommand,
+  PutParameterCommand,
+  RemoveTagsFromResourceCommand,
+  SSMClient,
+  type ParameterStringFilter,
+  type SSMClientConfig,
+} from '@aws-sdk/client-ssm';
+import { SmcError } from '../../errors.js';
+import { STORE_LIMITS, utf8Bytes } from '../../naming/limits.js';
+import { nameProblem } from '../../naming/name.js';
+import { ssmNaming, type StoreNamingRule } from '../../naming/store-rules.js';
+import type { Action, ActionResult } from '../../plan/actions.js';
+import { sameOwner } from '../../plan/plan.js';
+import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
+import { ProviderError } from '../provider-error.js';
+import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
+import { TokenBucket } from '../token-bucket.js';
+import {
+  applyAction,
+  AwsCaller,
+  baseClientConfig,
+  DISABLED_TAG_VALUE,
+  desiredTags,
+  isDisabledByTag,
+  mapLimit,
+  ownerLabel,
+  recordToTags,
+  refuse,
+  tagChanges,
+  tagsToRecord,
+  type ApplyProgress,
+  type AwsStoreOptions,
+  type TagRecord,
+} from './common.js';
+import { awsCredentials } from './credentials.js';
+
+export type SsmParameterType = 'String' | 'SecureString';
+
+export interface AwsSsmParameterStoreOptions extends AwsStoreOptions {
+  /** `configs.parameterPath`, e.g. `/myapp/dev`; empty for flat names. */
+  parameterPath: string;
+  /** Type of new parameters; default `SecureString`. */
+  parameterType?: SsmParameterType;
+  /** KMS key for SecureString parameters; the account's `aws/ssm` key when absent. */
+  kmsKeyId?: string;
+  /** Allow the Advanced tier for values over 4 KB (charged by AWS); default true. */
+  allowAdvancedTier?: boolean;
+  /** Build the SDK client (tests add middleware); default `new SSMClient(config)`. */
+  clientFactory?: (config: SSMClientConfig) => SSMClient;
+}
+
+const SERVICE = 'ssm';
+const STANDARD_MAX_BYTES = STORE_LIMITS.ssm.maxValueBytes;
+/**
+ * Default write rate. The Parameter Store TPS quotas are on the "Systems Manager endpoints and quotas"
+ * page, not verified here (research/anchors.md); this is deliberately conservative. Configurable.
+ */
+export const SSM_DEFAULT_WRITES = { ratePerSecond: 3, burst: 10 } as const;
+
+interface ParamInfo {
+  name: string;
+  tags: TagRecord;
+}
+
+export class AwsSsmParameterStore implements SecretStore {
+  readonly type = 'ssm';
+  readonly target: string;
+  readonly naming: StoreNamingRule;
+  readonly limits: StoreLimits;
+  private readonly client: SSMClient;
+  private readonly caller: AwsCaller;
+  private readonly environment: string;
+  private readonly concurrency: number;
+  private readonly path: string;
+  private readonly parameterType: SsmParameterType;
+  private readonly kmsKeyId?: string;
+  private readonly allowAdvanced: boolean;
+
+  constructor(opts: AwsSsmParameterStoreOptions) {
+    if (!opts.region) throw new SmcError('InvalidSpec', 'ssm store needs a region');
+    this.naming = ssmNaming(opts.parameterPath);
+    const trimmed = opts.parameterPath.trim().replace(/\/+$/, '');
+    this.path = trimmed === '' ? '' : trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+    this.parameterType = opts.parameterType ?? 'SecureString';
+    if (opts.kmsKeyId) this.kmsKeyId = opts.kmsKeyId;
+    this.allowAdvanced = opts.allowAdvancedTier ?? true;
+    this.limits = this.allowAdvanced ? STORE_LIMITS['ssm-advanced'] : STORE_LIMITS.ssm;
+    this.target = `ssm:${opts.region}${this.path}`;
+    this.environment = opts.environment;
+    this.concurrency = opts.concurrency ?? 8;
+    const credentials = opts.credentials ?? awsCredentials(opts.auth, { region: opts.region });
+    const config: SSMClientConfig = baseClientConfig(opts, credentials);
+    this.client = opts.clientFactory ? opts.clientFactory(config) : new SSMClient(config);
+    const rate = opts.maxWritesPerSecond ?? SSM_DEFAULT_WRITES.ratePerSecond;
+    const burst =
+      opts.writeBurst ?? (opts.maxWritesPerSecond === undefined ? SSM_DEFAULT_WRITES.burst : undefined);
+    this.caller = new AwsCaller(SERVICE, opts.observer, opts.retryPolicy, new TokenBucket(rate, burst));
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  // ---- read ----
+
+  async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
+    // Both queries settle before a failure is reported, so no request is left in flight.
+    const [ownedQ, disabledQ] = await Promise.allSettled([
+      this.describeOwned(owner, false),
+      this.describeOwned(owner, true),
+    ]);
+    if (ownedQ.status === 'rejected') throw ownedQ.reason;
+    if (disabledQ.status === 'rejected') throw disabledQ.reason;
+    const owned = ownedQ.value;
+    const disabled = disabledQ.value;
+    const out = new Map<string, StoredEntry>();
+    for (const name of owned) {
+      out.set(name, { storeName: name, enabled: !disabled.has(name), owner: { ...owner } });
+    }
+
+    const wanted = [...new Set(names)].filter((n) => nameProblem(this.naming, n) === undefined);
+    const chunks: string[][] = [];
+    for (let i = 0; i < wanted.length; i += 10) chunks.push(wanted.slice(i, i + 10));
+    const values = new Map<string, { value?: string; version?: string }>();
+    await mapLimit(chunks, this.concurrency, async (chunk) => {
+      const got = await this.caller.call('GetParameters', false, undefined, () =>
+        this.client.send(new GetParametersCommand({ Names: chunk, WithDecryption: true })),
+      );
+      for (const p of got.Parameters ?? []) {
+        if (!p.Name) continue;
+        values.set(p.Name, {
+          ...(p.Value !== undefined ? { value: p.Value } : {}),
+          ...(p.Version !== undefined ? { version: String(p.Version) } : {}),
+        });
+      }
+    });
+
+    const entries = await mapLimit([...values.keys()], this.concurrency, async (name) => {
+      const v = values.get(name) ?? {};
+      const known = out.get(name);
+      if (known) return { ...known, ...v };
+      const info = await this.tagsOf(name);
+      if (!info) return undefined;
+      const holder = ownerFromTags(info.tags);
+      const entry: StoredEntry = { storeName: name, enabled: !isDisabledByTag(info.tags), ...v };
+      if (holder) entry.owner = holder;
+      return entry;
+    });
+    for (const e of entries) if (e) out.set(e.storeName, e);
+    return [...out.values()].sort((a, b) =>
+      a.storeName < b.storeName ? -1 : a.storeName > b.storeName ? 1 : 0,
+    );
+  }
+
+  /** Names of parameters tagged as `owner`'s (under our path), optionally only the disabled ones. */
+  private async describeOwned(owner: Owner, onlyDisabled: boolean): Promise<Set<string>> {
+    const filters: ParameterStringFilter[] = [
+      { Key: `tag:${OWNERSHIP_TAGS.managedBy}`, Values: [MANAGED_BY] },
+      { Key: `tag:${OWNERSHIP_TAGS.namespace}`, Values: [owner.namespace] },
+      { Key: `tag:${OWNERSHIP_TAGS.name}`, Values: [owner.name] },
+    ];
+    if (onlyDisabled) filters.push({ Key: `tag:${OWNERSHIP_TAGS.disabled}`, Values: [DISABLED_TAG_VALUE] });
+    if (this.path !== '') filters.push({ Key: 'Path', Option: 'OneLevel', Values: [this.path] });
+    const out = new Set<string>();
+    let NextToken: string | undefined;
+    do {
+      const page = await this.caller.call('DescribeParameters', false, undefined, () =>
+        this.client.send(
+          new DescribeParametersCommand({
+            ParameterFilters: filters,
+            MaxResults: 50,
+            ...(NextToken ? { NextToken } : {}),
+          }),
+        ),
+      );
+      for (const p of page.Parameters ?? []) if (p.Name) out.add(p.Name);
+      NextToken = page.NextToken || undefined;
+    } while (NextToken);
+    return out;
+  }
+
+  private async tagsOf(name: string): Promise<ParamInfo | undefined> {
+    try {
+      const t = await this.caller.call('ListTagsForResource', false, name, () =>
+        this.client.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name })),
+      );
+      return { name, tags: tagsToRecord(t.TagList) };
+    } catch (e) {
+      if (e instanceof ProviderError && (e.reason === 'NotFound' || isMissingResource(e))) return undefined;
+      throw e;
+    }
+  }
+
+  private async getParameter(
+    name: string,
+  ): Promise<{ value?: string; version?: string; type?: string } | undefined> {
+    try {
+      const got = await this.caller.call('GetParameter', false, name, () =>
+        this.client.send(new GetParameterCommand({ Name: name, WithDecryption: true })),
+      );
+      const p = got.Parameter;
+      if (!p) return undefined;
+      return {
+        ...(p.Value !== undefined ? { value: p.Value } : {}),
+        ...(p.Version !== undefined ? { version: String(p.Version) } : {}),
+        ...(p.Type !== undefined ? { type: p.Type } : {}),
+      };
+    } catch (e) {
+      if (e instanceof ProviderError && e.reason === 'NotFound') return undefined;
+      throw e;
+    }
+  }
+
+  private async currentTier(name: string): Promise<string | undefined> {
+    const page = await this.caller.call('DescribeParameters', false, name, () =>
+      this.client.send(
+        new DescribeParametersCommand({
+          ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }],
+        }),
+      ),
+    );
+    return page.Parameters?.find((p) => p.Name === name)?.Tier;
+  }
+
+  // ---- apply ----
+
+  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
+    return mapLimit(actions, this.concurrency, (action) =>
+      applyAction(action, (progress) => this.applyOne(owner, action, progress)),
+    );
+  }
+
+  private async applyOne(
+    owner: Owner,
+    action: Action,
+    progress: ApplyProgress,
+  ): Promise<Omit<ActionResult, 'action'>> {
+    const name = action.storeName;
+    const problem = nameProblem(this.naming, name);
+    if (problem !== undefined)
+      refuse('InvalidRequest', `"${name}" is not a valid parameter name: ${problem}`);
+    if (action.type === 'prune') return this.prune(owner, action, progress);
+
+    const enabled =
+      action.type === 'disable' ? false : action.type === 'enable' ? true : (action.enabled ?? true);
+    const value = action.value;
+    if ((action.type === 'create' || action.type === 'update') && value === undefined) {
+      refuse('InvalidRequest', `${action.type} of "${name}" carries no value`);
+    }
+    if (value !== undefined) this.checkSize(name, value);
+
+    if (action.type === 'create') {
+      const created = await this.create(owner, name, value as string, enabled, progress);
+      if (created) return created;
+    }
+
+    const info = await this.tagsOf(name);
+    if (!info) {
+      if (value === undefined) refuse('NotFound', `parameter "${name}" does not exist`);
+      const created = await this.create(owner, name, value, enabled, progress);
+      if (created) return created;
+      refuse('Conflict', `parameter "${name}" appeared and disappeared while being written; retry`);
+    }
+    const holder = ownerFromTags(info.tags);
+    if (holder && !sameOwner(holder, owner)) {
+      refuse('Conflict', `parameter "${name}" is owned by ${ownerLabel(holder)}; left untouched`);
+    }
+    if (!holder && action.type !== 'update') {
+      refuse('Conflict', `parameter "${name}" exists and carries no ownership marker; left untouched`);
+    }
+    const version = value !== undefined ? await this.overwriteIfChanged(name, value, progress) : undefined;
+    await this.setTags(name, info.tags, desiredTags(owner, this.environment, enabled), progress);
+    return { ok: true, wrote: progress.wrote, ...(version ? { version } : {}) };
+  }
+
+  private checkSize(name: string, value: string): void {
+    const size = utf8Bytes(value);
+    if (size > this.limits.maxValueBytes) {
+      refuse(
+        'TooLarge',
+        `parameter "${name}" value is ${size} bytes, over the limit of ${this.limits.maxValueBytes}`,
+      );
+    }
+  }
+
+  private tierFor(value: string, current?: string): 'Standard' | 'Advanced' {
+    return utf8Bytes(value) > STANDARD_MAX_BYTES || current === 'Advanced' ? 'Advanced' : 'Standard';
+  }
+
+  /** PutParameter without Overwrite; undefined when the parameter already exists. */
+  private async create(
+    owner: Owner,
+    name: string,
+    value: string,
+    enabled: boolean,
+    progress: ApplyProgress,
+  ): Promise<Omit<ActionResult, 'action'> | undefined> {
+    try {
+      const out = await this.caller.call('PutParameter', true, name, () =>
+        this.client.send(
+          new PutParameterCommand({
+            Name: name,
+            Value: value,
+            Type: this.parameterType,
+            ...(this.parameterType === 'SecureString' && this.kmsKeyId ? { KeyId: this.kmsKeyId } : {}),
+            Tier: this.tierFor(value),
+            Tags: recordToTags(desiredTags(owner, this.environment, enabled)),
+          }),
+        ),
+      );
+      progress.wrote = true;
+      return {
+        ok: true,
+        wrote: true,
+        ...(out.Version !== undefined ? { version: String(out.Version) } : {}),
+      };
+    } catch (e) {
+      // Exists: someone's parameter, or ours after a lost response (then its tags say so).
+      if (e instanceof ProviderError && e.reason === 'Conflict') return undefined;
+      throw e;
+    }
+  }
+
+  /** Overwrite when the value differs; a retry first checks whether the previous attempt landed. */
+  private async overwriteIfChanged(
+    name: string,
+    value: string,
+    progress: ApplyProgress,
+  ): Promise<string | undefined> {
+    const current = await this.getParameter(name);
+    if (current?.value === value) return current.version;
+    const tier =
+      utf8Bytes(value) > STANDARD_MAX_BYTES ? 'Advanced' : this.tierFor(value, await this.currentTier(name));
+    const type =
+      current?.type === 'String' || current?.type === 'SecureString' ? current.type : this.parameterType;
+    return this.caller.retry(async (attempt) => {
+      if (attempt > 1) {
+        const now = await this.getParameter(name);
+        if (now?.value === value) {
+          progress.wrote = true; // the earlier attempt landed; its answer was lost
+          return now.version;
+        }
+      }
+      const out = await this.caller.request('PutParameter', true, name, () =>
+        this.client.send(
+          new PutParameterCommand({
+            Name: name,
+            Value: value,
+            Type: type,
+            ...(type === 'SecureString' && this.kmsKeyId ? { KeyId: this.kmsKeyId } : {}),
+            Tier: tier,
+            Overwrite: true,
+          }),
+        ),
+      );
+      progress.wrote = true;
+      return out.Version !== undefined ? String(out.Version) : undefined;
+    });
+  }
+
+  private async setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
+    const { set, remove } = tagChanges(current, desired);
+    if (Object.keys(set).length > 0) {
+      await this.caller.call('AddTagsToResource', true, name, () =>
+        this.client.send(
+          new AddTagsToResourceCommand({
+            ResourceType: 'Parameter',
+            ResourceId: name,
+            Tags: recordToTags(set),
+          }),
+        ),
+      );
+      progress.wrote = true;
+    }
+    if (remove.length > 0) {
+      await this.caller.call('RemoveTagsFromResource', true, name, () =>
+        this.client.send(
+          new RemoveTagsFromResourceCommand({ ResourceType: 'Parameter', ResourceId: name, TagKeys: remove }),
+        ),
+      );
+      progress.wrote = true;
+    }
+  }
+
+  private async prune(
+    owner: Owner,
+    action: Action,
+    progress: ApplyProgress,
+  ): Promise<Omit<ActionResult, 'action'>> {
+    const name = action.storeName;
+    const info = await this.tagsOf(name);
+    if (!info) return { ok: true, wrote: false };
+    const holder = ownerFromTags(info.tags);
+    if (!sameOwner(holder, owner)) {
+      refuse(
+        'Conflict',
+        `parameter "${name}" is ${holder ? `owned by ${ownerLabel(holder)}` : 'not marked as ours'}; not pruned`,
+      );
+    }
+    if (action.deletion === 'Delete') {
+      const deleted = await this.caller.retry(async (attempt) => {
+        try {
+          await this.caller.request('DeleteParameter', true, name, () =>
+            this.client.send(new DeleteParameterCommand({ Name: name })),
+          );
+          return true;
+        } catch (e) {
+          // Gone: deleted by an earlier attempt whose answer was lost (or by someone else).
+          if (e instanceof ProviderError && e.reason === 'NotFound') return attempt > 1;
+          throw e;
+        }
+      });
+      return { ok: true, wrote: deleted };
+    }
+    if (action.deletion !== 'Disable') {
+      refuse('InvalidRequest', `prune of "${name}" has no deletion (Disable or Delete)`);
+    }
+    if (isDisabledByTag(info.tags)) return { ok: true, wrote: false };
+    await this.setTags(name, info.tags, desiredTags(owner, this.environment, false), progress);
+    return { ok: true, wrote: progress.wrote };
+  }
+}
+
+/** ListTagsForResource on a missing parameter answers InvalidResourceId. */
+function isMissingResource(e: ProviderError): boolean {
+  return e.reason === 'InvalidRequest' && /InvalidResourceId/.test(e.message);
+}

@@ -1,0 +1,24 @@
+/** GCP stores: Secret Manager (`gcp`) for secrets, Parameter Manager (`gcp-pm`) for configs. */
+export {
+  GcpSecretManagerStore,
+  GCP_ANNOTATIONS,
+  type GcpSecretManagerStoreOptions,
+} from './secret-manager.js';
+export {
+  GcpParameterManagerStore,
+  GCP_PARAMETER_LIMITS,
+  gcpParameterNaming,
+  newParameterVersionId,
+  type GcpParameterManagerStoreOptions,
+} from './parameter-manager.js';
+export type { GcpStoreCommonOptions } from './common.js';
+export {
+  ENDPOINT_ENV,
+  gcpClientOptions,
+  parseEndpoint,
+  parseServiceAccountKey,
+  type GcpEndpoint,
+  type GcpService,
+  type ServiceAccountKey,
+} from './client-options.js';
+export { GcpProviderError, gcpProviderError } from './errors.js';

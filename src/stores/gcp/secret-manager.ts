@@ -1,0 +1,462 @@
+import { SecretManagerServiceClient, protos } from '@google-cloud/secret-manager';
+import type { EntryKind } from '../../entry.js';
+import { SmcError } from '../../errors.js';
+import { STORE_LIMITS } from '../../naming/limits.js';
+import { nameProblem } from '../../naming/name.js';
+import { gcpNaming } from '../../naming/store-rules.js';
+import type { Action, ActionResult } from '../../plan/actions.js';
+import { sameOwner } from '../../plan/plan.js';
+import { passiveResult } from '../../plan/results.js';
+import { ownerFromTags } from '../ownership.js';
+import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
+import { GcpCaller, NO_GAX_RETRY, listAll, mapLimit, payloadText, projectWriteBucket } from './calls.js';
+import { gcpClientOptions } from './client-options.js';
+import {
+  UNREADABLE,
+  byStoreName,
+  checkLocation,
+  checkProjectId,
+  lastSegment,
+  refuseBeforeCall,
+  type GcpStoreCommonOptions,
+  type WriteLog,
+} from './common.js';
+import { GcpProviderError, gcpProviderError } from './errors.js';
+import { checkEnvironmentLabel, hasLabels, ownerFilter, ownerLabels } from './labels.js';
+
+type ISecret = protos.google.cloud.secretmanager.v1.ISecret;
+type ISecretVersion = protos.google.cloud.secretmanager.v1.ISecretVersion;
+type ClientOptions = NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>;
+
+/** Annotations (not labels: keys may hold uppercase letters and dots) recording what an entry is. */
+export const GCP_ANNOTATIONS = { key: 'smc-key', kind: 'smc-kind' } as const;
+
+export interface GcpSecretManagerStoreOptions extends GcpStoreCommonOptions {
+  /** Regional secrets in this location; automatic replication when absent. */
+  location?: string;
+}
+
+interface Version {
+  name: string;
+  number: number;
+  state: string;
+  etag?: string;
+}
+
+/**
+ * GCP Secret Manager: one secret per entry, the value in versions.
+ *
+ * - Created with automatic replication, or as a regional secret when `location` is set (regional
+ *   endpoint `secretmanager.LOCATION.rep.googleapis.com`, no replication policy).
+ * - Ownership and `environment` as labels; the source key and kind as annotations.
+ * - A secret is *enabled* when its newest version is; its value is that version's payload. Only a
+ *   value that differs adds a version. Disable = disable every enabled version; enable = enable the
+ *   newest version (then add one if the value also changed). A disabled version cannot be read, so
+ *   a disabled entry reports no value; its value is compared when it is enabled again.
+ * - Label updates and deletes carry the etag read just before, so a concurrent change is a Conflict.
+ */
+export class GcpSecretManagerStore implements SecretStore {
+  readonly type = 'gcp';
+  readonly target: string;
+  readonly naming = gcpNaming;
+  readonly limits: StoreLimits = STORE_LIMITS.gcp;
+  readonly projectId: string;
+  readonly location?: string;
+  private readonly environment: string;
+  private readonly parent: string;
+  private readonly client: SecretManagerServiceClient;
+  private readonly caller: GcpCaller;
+  private readonly concurrency: number;
+
+  constructor(options: GcpSecretManagerStoreOptions) {
+    checkProjectId(options.projectId);
+    if (options.location !== undefined) checkLocation(options.location);
+    checkEnvironmentLabel(options.environment);
+    this.projectId = options.projectId;
+    if (options.location !== undefined) this.location = options.location;
+    this.environment = options.environment;
+    this.parent = this.location
+      ? `projects/${this.projectId}/locations/${this.location}`
+      : `projects/${this.projectId}`;
+    this.target = this.location ? `gcp:${this.projectId}/${this.location}` : `gcp:${this.projectId}`;
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.client = new SecretManagerServiceClient(
+      gcpClientOptions('secretmanager', {
+        location: this.location,
+        endpoint: options.endpoint,
+        credentials: options.credentials,
+        clientOptions: options.clientOptions,
+      }) as ClientOptions,
+    );
+    this.caller = new GcpCaller({
+      observer: options.observer,
+      retryPolicy: options.retryPolicy,
+      bucket: projectWriteBucket('secretmanager', this.projectId, options.maxWritesPerSecond),
+    });
+  }
+
+  /** Release the client's connections. */
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  // ---- read ----
+
+  async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
+    const secrets = new Map<string, ISecret>();
+    for (const s of await this.listOwned(owner)) secrets.set(idOf(s), s);
+    const asked = [...new Set(names)].filter(
+      (n) => !secrets.has(n) && nameProblem(gcpNaming, n) === undefined,
+    );
+    for (const s of await mapLimit(asked, this.concurrency, (n) => this.getSecret(n))) {
+      if (s) secrets.set(idOf(s), s);
+    }
+    const entries = await mapLimit([...secrets.values()], this.concurrency, (s) => this.toStored(s));
+    return entries.sort(byStoreName);
+  }
+
+  private async listOwned(owner: Owner): Promise<ISecret[]> {
+    const first: protos.google.cloud.secretmanager.v1.IListSecretsRequest = {
+      parent: this.parent,
+      filter: ownerFilter(owner),
+      pageSize: 1000,
+    };
+    const out = await listAll(this.caller, 'ListSecrets', this.parent, first, (page) =>
+      this.client.listSecrets(page, NO_GAX_RETRY),
+    );
+    // Filtered again here: emulators ignore the filter, and it must be exact.
+    return out.filter((s) => sameOwner(ownerFromTags(s.labels ?? undefined), owner));
+  }
+
+  private async getSecret(id: string): Promise<ISecret | undefined> {
+    const name = this.secretName(id);
+    try {
+      const [secret] = await this.caller.call('GetSecret', false, name, () =>
+        this.client.getSecret({ name }, NO_GAX_RETRY),
+      );
+      return secret;
+    } catch (e) {
+      if (e instanceof GcpProviderError && e.reason === 'NotFound') return undefined;
+      throw e;
+    }
+  }
+
+  private async toStored(secret: ISecret): Promise<StoredEntry> {
+    const id = idOf(secret);
+    const newest = newestVersion(await this.listVersions(secret.name ?? this.secretName(id)));
+    let value: string | undefined;
+    let enabled = true; // a secret with no readable version yet: rewritten by the next apply
+    if (newest?.state === 'ENABLED') {
+      const v = await this.access(newest);
+      value = v === UNREADABLE ? undefined : v;
+      enabled = v !== UNREADABLE;
+    } else if (newest) {
+      enabled = false;
+    }
+    const annotations = secret.annotations ?? {};
+    const kind = annotations[GCP_ANNOTATIONS.kind];
+    const owner = ownerFromTags(secret.labels ?? undefined);
+    return {
+      storeName: id,
+      enabled,
+      ...(value !== undefined ? { value } : {}),
+      ...(owner ? { owner } : {}),
+      ...(annotations[GCP_ANNOTATIONS.key] ? { key: annotations[GCP_ANNOTATIONS.key] } : {}),
+      ...(kind === 'secret' || kind === 'config' ? { kind: kind as EntryKind } : {}),
+      ...(newest ? { version: String(newest.number) } : {}),
+    };
+  }
+
+  private async listVersions(secretName: string): Promise<Version[]> {
+    const first: protos.google.cloud.secretmanager.v1.IListSecretVersionsRequest = {
+      parent: secretName,
+      pageSize: 1000,
+    };
+    const versions = await listAll(this.caller, 'ListSecretVersions', secretName, first, (page) =>
+      this.client.listSecretVersions(page, NO_GAX_RETRY),
+    );
+    return versions.map(toVersion).filter((v) => v !== undefined);
+  }
+
+  /** The payload of an enabled version; UNREADABLE if it was disabled or destroyed meanwhile. */
+  private async access(version: Version): Promise<string | typeof UNREADABLE> {
+    try {
+      const [res] = await this.caller.call('AccessSecretVersion', false, version.name, () =>
+        this.client.accessSecretVersion({ name: version.name }, NO_GAX_RETRY),
+      );
+      return payloadText(res.payload?.data) ?? '';
+    } catch (e) {
+      if (e instanceof GcpProviderError && (e.status === 'FAILED_PRECONDITION' || e.reason === 'NotFound')) {
+        return UNREADABLE;
+      }
+      throw e;
+    }
+  }
+
+  // ---- apply ----
+
+  async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
+    return mapLimit(actions, this.concurrency, (a) => this.applyOne(owner, a));
+  }
+
+  private async applyOne(owner: Owner, action: Action): Promise<ActionResult> {
+    if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
+    const refused = refuseBeforeCall(action, this.naming, this.limits, 'GCP secret');
+    if (refused) return refused;
+    const id = action.storeName;
+    const log: WriteLog = { wrote: false };
+    try {
+      const version =
+        action.type === 'create'
+          ? await this.create(owner, action, log)
+          : await this.converge(owner, action, log);
+      return { action, ok: true, wrote: log.wrote, ...(version !== undefined ? { version } : {}) };
+    } catch (e) {
+      const message =
+        e instanceof SmcError ? e.message : gcpProviderError('apply', this.secretName(id), e).message;
+      return { action, ok: false, wrote: log.wrote, message };
+    }
+  }
+
+  private async create(owner: Owner, action: Action, log: WriteLog, depth = 0): Promise<string | undefined> {
+    const id = action.storeName;
+    const name = this.secretName(id);
+    if (action.value === undefined)
+      throw new SmcError('InvalidRequest', `${action.type} of "${id}" carries no value`);
+    const secret: ISecret = {
+      labels: ownerLabels(owner, this.environment),
+      annotations: this.annotationsFor(action),
+      // Regional secrets take no replication policy: they live in their location.
+      ...(this.location ? {} : { replication: { automatic: {} } }),
+    };
+    try {
+      await this.caller.call('CreateSecret', true, name, () =>
+        this.client.createSecret({ parent: this.parent, secretId: id, secret }, NO_GAX_RETRY),
+      );
+      log.wrote = true;
+    } catch (e) {
+      // Already there: ours from a retried or concurrent create (carry on), or someone else's (refused).
+      if (e instanceof GcpProviderError && e.status === 'ALREADY_EXISTS' && depth === 0) {
+        return this.converge(owner, action, log, depth + 1);
+      }
+      throw e;
+    }
+    let version = await this.addVersion(name, action.value, 0, log);
+    if (action.enabled === false) version = await this.setState(version, 'DISABLED', log);
+    return String(version.number);
+  }
+
+  /** Bring an existing secret to what `action` asks for. */
+  private async converge(
+    owner: Owner,
+    action: Action,
+    log: WriteLog,
+    depth = 0,
+  ): Promise<string | undefined> {
+    const id = action.storeName;
+    const name = this.secretName(id);
+    const secret = await this.getSecret(id);
+    if (!secret) {
+      if (action.type === 'prune') return undefined; // already gone
+      if (action.type === 'update' && depth === 0) return this.create(owner, action, log, depth + 1);
+      throw new SmcError('NotFound', `"${id}" does not exist in ${this.target}`);
+    }
+    const current = ownerFromTags(secret.labels ?? undefined);
+    if (current && !sameOwner(current, owner)) {
+      throw new SmcError(
+        'Conflict',
+        `"${id}" in ${this.target} is owned by ${current.namespace}/${current.name}`,
+      );
+    }
+    // Only an update takes an unowned secret over (adoption, decided by the plan).
+    if (!current && action.type !== 'update') {
+      throw new SmcError('Conflict', `"${id}" already exists in ${this.target} and was not created by us`);
+    }
+
+    if (action.type === 'prune') {
+      if (action.deletion === 'Delete') {
+        await this.caller.call('DeleteSecret', true, name, () =>
+          this.client.deleteSecret({ name, etag: secret.etag ?? '' }, NO_GAX_RETRY),
+        );
+        log.wrote = true;
+        return undefined;
+      }
+      if (action.deletion !== 'Disable') {
+        throw new SmcError('InvalidRequest', `prune of "${id}" has no deletion (Disable or Delete)`);
+      }
+    }
+
+    await this.ensureLabels(secret, owner, action, log);
+    const versions = await this.listVersions(name);
+    let newest = newestVersion(versions);
+
+    if (action.type === 'disable' || action.type === 'prune') {
+      await this.disableAll(versions, log);
+      return newest ? String(newest.number) : undefined;
+    }
+
+    const enable = action.type === 'enable' || action.enabled !== false;
+    if (action.value !== undefined) {
+      let current: string | undefined | typeof UNREADABLE;
+      if (!newest) current = undefined;
+      else if (newest.state === 'ENABLED') current = await this.access(newest);
+      else if (enable) {
+        newest = await this.setState(newest, 'ENABLED', log);
+        current = await this.access(newest);
+      } else current = UNREADABLE; // stays disabled; compared when it is enabled again
+      if (current !== UNREADABLE && current !== action.value) {
+        newest = await this.addVersion(name, action.value, maxNumber(versions), log);
+        versions.push(newest);
+      }
+    }
+    if (enable) {
+      if (newest && newest.state !== 'ENABLED') newest = await this.setState(newest, 'ENABLED', log);
+    } else {
+      await this.disableAll(versions, log);
+    }
+    return newest ? String(newest.number) : undefined;
+  }
+
+  /** Ownership and environment labels (and our annotations with them), etag-guarded. */
+  private async ensureLabels(secret: ISecret, owner: Owner, action: Action, log: WriteLog): Promise<void> {
+    const wanted = ownerLabels(owner, this.environment);
+    if (hasLabels(secret.labels, wanted)) return;
+    const name = secret.name ?? this.secretName(action.storeName);
+    const update = {
+      secret: {
+        name,
+        labels: { ...(secret.labels ?? {}), ...wanted },
+        annotations: { ...(secret.annotations ?? {}), ...this.annotationsFor(action) },
+        etag: secret.etag ?? '',
+      },
+      updateMask: { paths: ['labels', 'annotations'] },
+    };
+    try {
+      await this.caller.call('UpdateSecret', true, name, () =>
+        this.client.updateSecret(update, NO_GAX_RETRY),
+      );
+      log.wrote = true;
+    } catch (e) {
+      // A retry after a lost response meets its own new etag: fine if the labels are in place.
+      if (e instanceof GcpProviderError && e.status === 'ABORTED') {
+        const now = await this.getSecret(action.storeName);
+        if (now && hasLabels(now.labels, wanted)) {
+          log.wrote = true;
+          return;
+        }
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Add a version. AddSecretVersion is not idempotent: before a retry, look for a version the lost
+   * attempt may have made (newer than `knownNewest`, holding this value) instead of adding another.
+   */
+  private addVersion(
+    secretName: string,
+    value: string,
+    knownNewest: number,
+    log: WriteLog,
+  ): Promise<Version> {
+    let attempted = false;
+    return this.caller.retrying('AddSecretVersion', secretName, async () => {
+      if (attempted) {
+        const made = await this.findAdded(secretName, value, knownNewest);
+        if (made) {
+          log.wrote = true;
+          return made;
+        }
+      }
+      attempted = true;
+      const [v] = await this.caller.once('AddSecretVersion', true, secretName, () =>
+        this.client.addSecretVersion(
+          { parent: secretName, payload: { data: Buffer.from(value, 'utf8') } },
+          NO_GAX_RETRY,
+        ),
+      );
+      log.wrote = true;
+      const version = toVersion(v);
+      if (!version)
+        throw new SmcError('StoreError', `AddSecretVersion on ${secretName} returned no version name`);
+      return version;
+    });
+  }
+
+  private async findAdded(
+    secretName: string,
+    value: string,
+    knownNewest: number,
+  ): Promise<Version | undefined> {
+    const newer = (await this.listVersions(secretName)).filter((v) => v.number > knownNewest);
+    const newest = newestVersion(newer);
+    if (newest?.state !== 'ENABLED') return undefined;
+    return (await this.access(newest)) === value ? newest : undefined;
+  }
+
+  private async disableAll(versions: Version[], log: WriteLog): Promise<void> {
+    for (const [i, v] of versions.entries()) {
+      if (v.state === 'ENABLED') versions[i] = await this.setState(v, 'DISABLED', log);
+    }
+  }
+
+  private async setState(version: Version, state: 'ENABLED' | 'DISABLED', log: WriteLog): Promise<Version> {
+    const op = state === 'ENABLED' ? 'EnableSecretVersion' : 'DisableSecretVersion';
+    const request = { name: version.name, ...(version.etag ? { etag: version.etag } : {}) };
+    const [v] = await this.caller.call(op, true, version.name, () =>
+      state === 'ENABLED'
+        ? this.client.enableSecretVersion(request, NO_GAX_RETRY)
+        : this.client.disableSecretVersion(request, NO_GAX_RETRY),
+    );
+    log.wrote = true;
+    return toVersion(v) ?? { ...version, state };
+  }
+
+  private annotationsFor(action: Action): Record<string, string> {
+    return {
+      ...(action.key !== undefined ? { [GCP_ANNOTATIONS.key]: action.key } : {}),
+      [GCP_ANNOTATIONS.kind]: action.kind,
+    };
+  }
+
+  private secretName(id: string): string {
+    return `${this.parent}/secrets/${id}`;
+  }
+}
+
+function idOf(secret: ISecret): string {
+  return lastSegment(secret.name);
+}
+
+function toVersion(v: ISecretVersion | null | undefined): Version | undefined {
+  const name = v?.name;
+  if (!name) return undefined;
+  const number = Number(lastSegment(name));
+  if (!Number.isInteger(number)) return undefined;
+  const state = typeof v.state === 'string' ? v.state : stateName(v.state);
+  return { name, number, state, ...(v.etag ? { etag: v.etag } : {}) };
+}
+
+function stateName(state: number | null | undefined): string {
+  const S = protos.google.cloud.secretmanager.v1.SecretVersion.State;
+  return state === S.ENABLED
+    ? 'ENABLED'
+    : state === S.DISABLED
+      ? 'DISABLED'
+      : state === S.DESTROYED
+        ? 'DESTROYED'
+        : 'UNKNOWN';
+}
+
+/** The newest version that still holds data (destroyed versions can be neither read nor enabled). */
+function newestVersion(versions: readonly Version[]): Version | undefined {
+  let best: Version | undefined;
+  for (const v of versions) {
+    if ((v.state === 'ENABLED' || v.state === 'DISABLED') && (!best || v.number > best.number)) best = v;
+  }
+  return best;
+}
+
+function maxNumber(versions: readonly Version[]): number {
+  return versions.reduce((m, v) => Math.max(m, v.number), 0);
+}

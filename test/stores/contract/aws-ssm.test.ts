@@ -1,0 +1,4 @@
+import { awsSsmTarget } from './aws-targets.js';
+import { runStoreContract } from './suite.js';
+
+runStoreContract(awsSsmTarget);
