@@ -1,27 +1,68 @@
 import { SmcError } from '../errors.js';
+import { AwsSecretsManagerStore } from '../stores/aws/secrets-manager.js';
+import { AwsSsmParameterStore } from '../stores/aws/ssm.js';
+import { GcpParameterManagerStore, GcpSecretManagerStore } from '../stores/gcp/index.js';
 import { LocalDirStore } from '../stores/local.js';
 import type { SecretStore } from '../stores/store.js';
 
+/** What a store needs to know about the run, beyond its target. */
+export interface StoreContext {
+  environment: string;
+  /** The SMC-wide prefix, for SSM's default parameter path `/<prefix>/<environment>`. */
+  prefix?: string;
+}
+
+export const STORE_SPEC_HELP = [
+  'local:DIR                 a directory laid out like a mounted Secret',
+  'gcp:PROJECT[/LOCATION]    GCP Secret Manager (regional with LOCATION)',
+  'gcp-pm:PROJECT[/LOCATION] GCP Parameter Manager (configs; LOCATION default global)',
+  'aws:REGION                AWS Secrets Manager',
+  'ssm:REGION[/PATH]         AWS SSM Parameter Store under PATH (default /<prefix>/<environment>)',
+].join('\n');
+
 /**
- * `--store TYPE:TARGET` → a store. `local:DIR` is a directory laid out like a mounted Secret.
+ * `--store TYPE:TARGET` → a store. Cloud stores use their SDK's default credentials (Workload
+ * Identity / ADC, the AWS chain) and the documented endpoint variables (SMC_GCP_SECRET_MANAGER_ENDPOINT,
+ * AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM, …).
  */
-export function storeFromSpec(spec: string): SecretStore {
+export function storeFromSpec(spec: string, ctx: StoreContext): SecretStore {
   const colon = spec.indexOf(':');
   const type = colon < 0 ? spec : spec.slice(0, colon);
   const target = colon < 0 ? '' : spec.slice(colon + 1);
   if (!target) throw new SmcError('InvalidSpec', `--store ${spec}: expected TYPE:TARGET, e.g. local:./out`);
+  const [first = '', ...rest] = target.split('/');
+  const remainder = rest.join('/') || undefined;
   switch (type) {
     case 'local':
       return new LocalDirStore(target);
     case 'gcp':
+      return new GcpSecretManagerStore({
+        projectId: first,
+        location: remainder,
+        environment: ctx.environment,
+      });
+    case 'gcp-pm':
+      return new GcpParameterManagerStore({
+        projectId: first,
+        location: remainder,
+        environment: ctx.environment,
+      });
     case 'aws':
+      if (remainder) throw new SmcError('InvalidSpec', `--store ${spec}: expected aws:REGION`);
+      return new AwsSecretsManagerStore({ region: first, environment: ctx.environment });
+    case 'ssm':
+      return new AwsSsmParameterStore({
+        region: first,
+        environment: ctx.environment,
+        parameterPath: remainder ? `/${remainder}` : `/${ctx.prefix ?? 'default'}/${ctx.environment}`,
+      });
     case 'azure':
     case 'k8s':
-      throw new SmcError('InvalidSpec', `--store ${type}:… is not available in this version; use local:DIR`);
+      throw new SmcError('InvalidSpec', `--store ${type}:… is not available in msmctl yet`);
     default:
       throw new SmcError(
         'InvalidSpec',
-        `--store ${spec}: unknown store type "${type}" (known: local, gcp, aws, azure, k8s)`,
+        `--store ${spec}: unknown store type "${type}". Known:\n${STORE_SPEC_HELP}`,
       );
   }
 }

@@ -44,6 +44,8 @@ export interface SecretStore {
    */
   read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]>;
   apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]>;
+  /** Release connections (SDK clients, sockets); the store is not used afterwards. */
+  close?(): Promise<void>;
 }
 
 /** One provider call, as the controller's metrics see it (`provider_operations_total` etc.). No values. */

@@ -18,7 +18,7 @@ import { entries, syncTo } from './local-helpers.js';
 
 let moto: MotoPeer;
 let proxy: FaultProxy;
-const stores: { destroy(): void }[] = [];
+const stores: { close(): Promise<void> }[] = [];
 
 const ENV_KEYS = [
   'AWS_ENDPOINT_URL',
@@ -61,7 +61,7 @@ afterEach(() => {
   proxy.reset();
 });
 afterAll(async () => {
-  for (const s of stores) s.destroy();
+  for (const s of stores) await s.close();
   await proxy?.stop();
   await moto?.stop();
 });

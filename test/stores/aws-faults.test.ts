@@ -26,7 +26,7 @@ let moto: MotoPeer;
 let proxy: FaultProxy;
 let smDirect: SecretsManagerClient;
 let ssmDirect: SSMClient;
-const cleanup: { destroy(): void }[] = [];
+const cleanup: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
@@ -38,7 +38,7 @@ beforeAll(async () => {
 });
 afterEach(() => proxy.reset());
 afterAll(async () => {
-  for (const c of cleanup) c.destroy();
+  for (const c of cleanup) await c.close();
   smDirect?.destroy();
   ssmDirect?.destroy();
   await proxy?.stop();

@@ -25,7 +25,7 @@ import { syncTo } from './local-helpers.js';
 let moto: MotoPeer;
 let sm: SecretsManagerClient;
 let ssm: SSMClient;
-const stores: { destroy(): void }[] = [];
+const stores: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   ssm = new SSMClient(moto.clientConfig);
 });
 afterAll(async () => {
-  for (const s of stores) s.destroy();
+  for (const s of stores) await s.close();
   sm?.destroy();
   ssm?.destroy();
   await moto?.stop();

@@ -6,7 +6,7 @@ import { openLocalSource } from '../../source/local.js';
 import { sync, type ProgressEvent, type RenderMode, type SyncResult } from '../../sync.js';
 import { keyringFromOptions, type KeyOptions } from '../keys.js';
 import { formatStructured, formatTable, parseOutputFormat } from '../output.js';
-import { storeFromSpec } from '../store-spec.js';
+import { STORE_SPEC_HELP, storeFromSpec } from '../store-spec.js';
 import { collect, EXIT_FAILED_ENTRIES, ownerFromOption } from './common.js';
 
 interface SyncOptions extends KeyOptions {
@@ -56,6 +56,7 @@ export function registerSync(program: Command): void {
     .option('--dry-run', 'show the plan with values masked; write nothing')
     .option('--progress', 'print progress to stderr (default when stderr is a terminal)')
     .option('-o, --output <format>', 'table | json | yaml', 'table')
+    .addHelpText('after', `\nStores:\n${STORE_SPEC_HELP}`)
     .action(async (dir: string, opts: SyncOptions) => {
       const output = parseOutputFormat(opts.output);
       const deletionPolicy = parseDeletionPolicy(opts.deletionPolicy);
@@ -64,6 +65,9 @@ export function registerSync(program: Command): void {
         ? { mode: 'kustomize', kustomizePath: opts.kustomizePath }
         : { mode: 'raw', basePath: opts.basePath };
       const showProgress = opts.progress ?? process.stderr.isTTY;
+      const storeContext = { environment: opts.env, prefix: opts.prefix };
+      const secretStore = storeFromSpec(opts.store, storeContext);
+      const configStore = opts.configStore ? storeFromSpec(opts.configStore, storeContext) : undefined;
       const result = await sync({
         source,
         owner: ownerFromOption(opts.smc, path.basename(source.root)),
@@ -72,14 +76,14 @@ export function registerSync(program: Command): void {
         prefix: opts.prefix,
         suffix: opts.suffix,
         sops: { enabled: opts.sops, keyring: opts.sops ? await keyringFromOptions(opts) : undefined },
-        secretStore: storeFromSpec(opts.store),
-        configStore: opts.configStore ? storeFromSpec(opts.configStore) : undefined,
+        secretStore,
+        configStore,
         deletionPolicy,
         triggerUpdate: opts.triggerUpdate,
         adopt: opts.adopt ?? false,
         dryRun: opts.dryRun,
         onProgress: showProgress ? printProgress : undefined,
-      });
+      }).finally(() => Promise.all([secretStore.close?.(), configStore?.close?.()]));
       process.stdout.write(formatSyncResult(result, output) + '\n');
       if (result.failed > 0) process.exitCode = EXIT_FAILED_ENTRIES;
     });

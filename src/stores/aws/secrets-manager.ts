@@ -116,7 +116,7 @@ export class AwsSecretsManagerStore implements SecretStore {
   }
 
   /** Close the SDK client's sockets. */
-  destroy(): void {
+  async close(): Promise<void> {
     this.client.destroy();
   }
 

@@ -121,7 +121,8 @@ export class AwsSsmParameterStore implements SecretStore {
     this.caller = new AwsCaller(SERVICE, opts.observer, opts.retryPolicy, new TokenBucket(rate, burst));
   }
 
-  destroy(): void {
+  /** Close the SDK client's sockets. */
+  async close(): Promise<void> {
     this.client.destroy();
   }
 

@@ -246,7 +246,7 @@ export const awsSecretsManagerTarget: StoreTarget = {
         return { store, outOfBand: secretsManagerOutOfBand(oob), calls: counter.calls };
       },
       async stop() {
-        for (const s of stores) s.destroy();
+        for (const s of stores) await s.close();
         oob.destroy();
         await moto.stop();
       },
@@ -281,7 +281,7 @@ export const awsSsmTarget: StoreTarget = {
         return { store, outOfBand: ssmOutOfBand(oob), calls: counter.calls };
       },
       async stop() {
-        for (const s of stores) s.destroy();
+        for (const s of stores) await s.close();
         oob.destroy();
         await moto.stop();
       },
