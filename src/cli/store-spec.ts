@@ -1,7 +1,11 @@
+import { DefaultAzureCredential } from '@azure/identity';
+import { KubeConfig } from '@kubernetes/client-node';
 import { SmcError } from '../errors.js';
 import { AwsSecretsManagerStore } from '../stores/aws/secrets-manager.js';
 import { AwsSsmParameterStore } from '../stores/aws/ssm.js';
+import { AzureKeyVaultStore } from '../stores/azure/index.js';
 import { GcpParameterManagerStore, GcpSecretManagerStore } from '../stores/gcp/index.js';
+import { KubernetesSecretStore } from '../stores/kubernetes/index.js';
 import { LocalDirStore } from '../stores/local.js';
 import type { SecretStore } from '../stores/store.js';
 
@@ -18,12 +22,15 @@ export const STORE_SPEC_HELP = [
   'gcp-pm:PROJECT[/LOCATION] GCP Parameter Manager (configs; LOCATION default global)',
   'aws:REGION                AWS Secrets Manager',
   'ssm:REGION[/PATH]         AWS SSM Parameter Store under PATH (default /<prefix>/<environment>)',
+  'azure:VAULT_URL           Azure Key Vault (https://<vault>.vault.azure.net/)',
+  'k8s:NAMESPACE/NAME        a Kubernetes Secret (current kubeconfig context)',
 ].join('\n');
 
 /**
  * `--store TYPE:TARGET` → a store. Cloud stores use their SDK's default credentials (Workload
- * Identity / ADC, the AWS chain) and the documented endpoint variables (SMC_GCP_SECRET_MANAGER_ENDPOINT,
- * AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM, …).
+ * Identity / ADC, the AWS chain, Azure's default chain, the current kubeconfig) and the documented
+ * endpoint variables (SMC_GCP_SECRET_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER,
+ * AWS_ENDPOINT_URL_SSM, SMC_AZURE_KEYVAULT_CA_FILE, …).
  */
 export function storeFromSpec(spec: string, ctx: StoreContext): SecretStore {
   const colon = spec.indexOf(':');
@@ -57,8 +64,27 @@ export function storeFromSpec(spec: string, ctx: StoreContext): SecretStore {
         parameterPath: remainder ? `/${remainder}` : `/${ctx.prefix ?? 'default'}/${ctx.environment}`,
       });
     case 'azure':
-    case 'k8s':
-      throw new SmcError('InvalidSpec', `--store ${type}:… is not available in msmctl yet`);
+      if (!/^https:\/\//.test(target))
+        throw new SmcError('InvalidSpec', `--store ${spec}: expected azure:https://VAULT/`);
+      // The Azure SDK's default chain (environment, workload identity, managed identity, Azure CLI).
+      return new AzureKeyVaultStore({
+        vaultUrl: target,
+        environment: ctx.environment,
+        credential: new DefaultAzureCredential(),
+      });
+    case 'k8s': {
+      if (!first || !remainder || remainder.includes('/')) {
+        throw new SmcError('InvalidSpec', `--store ${spec}: expected k8s:NAMESPACE/NAME`);
+      }
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromDefault();
+      return new KubernetesSecretStore({
+        kubeConfig,
+        namespace: first,
+        secretName: remainder,
+        environment: ctx.environment,
+      });
+    }
     default:
       throw new SmcError(
         'InvalidSpec',

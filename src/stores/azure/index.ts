@@ -1,0 +1,15 @@
+export {
+  AZURE_KEYVAULT_CA_FILE_ENV,
+  AZURE_KEYVAULT_DISABLE_CHALLENGE_VERIFICATION_ENV,
+  AZURE_KEY_TAG,
+  AzureKeyVaultStore,
+  type AzureKeyVaultStoreOptions,
+  keyVaultOperation,
+} from './keyvault-store.js';
+export {
+  AZURE_CLIENT_SECRET_KEY,
+  type AzureAuth,
+  credentialFor,
+  staticTokenCredential,
+} from './credentials.js';
+export { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';

@@ -1,0 +1,540 @@
+/**
+ * The Azure Key Vault store (`azure-keyvault`): one Key Vault secret per entry, through
+ * `@azure/keyvault-secrets`.
+ *
+ * - Names follow `azureKeyVaultNaming` (`[0-9A-Za-z-]`, case-insensitive: a read reports an entry
+ *   under the spelling it was asked for).
+ * - Tags: the ownership marker (`managed-by`, `smc-namespace`, `smc-name`), `environment`, and the
+ *   source key (`smc-key`). Key Vault keeps tags per version, so every write carries them; tags
+ *   someone else put on a secret are kept.
+ * - Set only on change: `read` fetches the current values, `apply` writes a new version only when the
+ *   value differs and changes only attributes (`enabled`, tags) otherwise (UpdateSecretProperties on
+ *   the latest version, no new version).
+ * - Disable = `enabled: false` on the latest version; enable = `enabled: true`, plus a new version
+ *   when the value changed. Key Vault refuses to return a disabled version's value, so `read` reports
+ *   a disabled entry without a value (the plan leaves it alone while it stays disabled) and enabling
+ *   it reads the value back and writes a new version only if it differs from Git. No value is kept
+ *   in memory between syncs.
+ * - Prune `Delete` soft-deletes. Setting a name that is soft-deleted fails in Key Vault with `409
+ *   ObjectIsDeletedButRecoverable`; if the deleted secret is ours (its tags name the same SMC) it is
+ *   recovered and brought up to date instead, otherwise the entry fails as a Conflict.
+ * - One retry policy: the SDK's own retries are off (`retryOptions.maxRetries: 0`) and every call
+ *   goes through `withRetry`; writes take a token from the vault's bucket (SPEC §3 quotas). Every
+ *   HTTP request (pages, pollers and the auth challenge included) is reported to the observer by a
+ *   pipeline policy.
+ * - TLS: `SMC_AZURE_KEYVAULT_CA_FILE` adds a CA (PEM) to the ones this client trusts, for an emulator
+ *   or a TLS-inspecting proxy; `SMC_AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION=true` lets
+ *   the client answer an auth challenge from a host outside `*.vault.azure.net` (emulators only: it
+ *   lets that host ask for a Key Vault token).
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { TokenCredential } from '@azure/identity';
+import { SecretClient, type SecretClientOptions, type SecretProperties } from '@azure/keyvault-secrets';
+import { SmcError } from '../../errors.js';
+import { STORE_LIMITS } from '../../naming/limits.js';
+import { nameProblem } from '../../naming/name.js';
+import { azureKeyVaultNaming } from '../../naming/store-rules.js';
+import type { Action, ActionResult } from '../../plan/actions.js';
+import { sameOwner } from '../../plan/plan.js';
+import { passiveResult } from '../../plan/results.js';
+import { OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
+import { ProviderError, reasonForHttpStatus } from '../provider-error.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
+import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
+import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
+import { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';
+
+/** Tag holding the source key an entry was created for (Key Vault names lose `_` and `.`). */
+export const AZURE_KEY_TAG = 'smc-key';
+const OUR_TAGS = new Set<string>([...Object.values(OWNERSHIP_TAGS), AZURE_KEY_TAG]);
+const TAG_VALUE_MAX = 256;
+
+export const AZURE_KEYVAULT_CA_FILE_ENV = 'SMC_AZURE_KEYVAULT_CA_FILE';
+export const AZURE_KEYVAULT_DISABLE_CHALLENGE_VERIFICATION_ENV =
+  'SMC_AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION';
+
+type PipelinePolicy = NonNullable<SecretClientOptions['additionalPolicies']>[number]['policy'];
+
+export interface AzureKeyVaultStoreOptions {
+  /** `https://<vault>.vault.azure.net/`, a sovereign-cloud vault, or an emulator. */
+  vaultUrl: string;
+  /** `secrets.environment`, recorded as a tag. */
+  environment?: string;
+  credential: TokenCredential;
+  /** Passed to the SecretClient (our retry, TLS and observer settings are added on top). */
+  clientOptions?: SecretClientOptions;
+  observer?: StoreObserver;
+  retryPolicy?: RetryPolicy;
+  /** Write rate for this vault; default the documented quota (300 per 10 s). */
+  maxWritesPerSecond?: number;
+  /** Where `SMC_AZURE_KEYVAULT_*` settings are read; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** What the last `read` learned about one secret, for the `apply` that follows. */
+interface Known {
+  name: string;
+  enabled: boolean;
+  /** Undefined when the secret is disabled (Key Vault does not return a disabled value). */
+  value?: string;
+  tags: Record<string, string>;
+}
+
+/** What the vault holds for one name now (from a GET). */
+interface Current {
+  enabled: boolean;
+  value?: string;
+  tags?: Record<string, string>;
+}
+
+interface Ctx {
+  wrote: boolean;
+}
+
+function sameTags(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
+  const x = a ?? {};
+  const kx = Object.keys(x);
+  return kx.length === Object.keys(b).length && kx.every((k) => b[k] === x[k]);
+}
+
+/** `/secrets/{name}`… relative to the vault → the REST operation name, and whether it writes. */
+export function keyVaultOperation(
+  method: string,
+  url: string,
+  vaultPath: string,
+): { operation: string; write: boolean } {
+  let path = new URL(url).pathname;
+  if (path.startsWith(vaultPath)) path = path.slice(vaultPath.length);
+  const [root, name, third, fourth] = path.split('/').filter((p) => p !== '');
+  const m = method.toUpperCase();
+  if (root === 'secrets') {
+    if (name === undefined) return { operation: 'GetSecrets', write: false };
+    if (third === 'versions' && fourth === undefined) return { operation: 'GetSecretVersions', write: false };
+    if (m === 'PUT') return { operation: 'SetSecret', write: true };
+    if (m === 'PATCH') return { operation: 'UpdateSecret', write: true };
+    if (m === 'DELETE') return { operation: 'DeleteSecret', write: true };
+    if (m === 'GET') return { operation: 'GetSecret', write: false };
+  }
+  if (root === 'deletedsecrets') {
+    if (name === undefined) return { operation: 'GetDeletedSecrets', write: false };
+    if (third === 'recover') return { operation: 'RecoverDeletedSecret', write: true };
+    if (m === 'DELETE') return { operation: 'PurgeDeletedSecret', write: true };
+    if (m === 'GET') return { operation: 'GetDeletedSecret', write: false };
+  }
+  return { operation: `${m} ${root ?? '/'}`, write: m !== 'GET' && m !== 'HEAD' };
+}
+
+/**
+ * Reports every HTTP request the client sends (after the SDK's auth policy, so the unauthenticated
+ * challenge probe and the authorised request are two calls). `404` on a read and `403 SecretDisabled`
+ * are answers ("absent", "disabled"), not failures.
+ */
+function observerPolicy(observer: StoreObserver, vaultPath: string): PipelinePolicy {
+  return {
+    name: 'smcObserverPolicy',
+    async sendRequest(request, next) {
+      const t0 = performance.now();
+      const { operation, write } = keyVaultOperation(request.method, request.url, vaultPath);
+      const authorised = request.headers.has('authorization');
+      try {
+        const res = await next(request);
+        const durationMs = performance.now() - t0;
+        const status = res.status;
+        if (status === 401 && !authorised && res.headers.get('www-authenticate')) {
+          observer.onCall?.({ operation: 'AuthChallenge', write: false, result: 'ok', durationMs });
+        } else if (status < 400 || (!write && (status === 404 || isDisabledAnswer(status, res.bodyAsText)))) {
+          observer.onCall?.({ operation, write, result: 'ok', durationMs });
+        } else {
+          observer.onCall?.({
+            operation,
+            write,
+            result: 'error',
+            reason: reasonForHttpStatus(status),
+            durationMs,
+          });
+        }
+        return res;
+      } catch (e) {
+        observer.onCall?.({
+          operation,
+          write,
+          result: 'error',
+          reason: azureProviderError(e, operation, '').reason,
+          durationMs: performance.now() - t0,
+        });
+        throw e;
+      }
+    },
+  };
+}
+
+function isDisabledAnswer(status: number, body: string | null | undefined): boolean {
+  if (status !== 403 || !body) return false;
+  try {
+    const parsed = JSON.parse(body) as { error?: { innererror?: { code?: unknown } } };
+    return parsed.error?.innererror?.code === 'SecretDisabled';
+  } catch {
+    return false;
+  }
+}
+
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export class AzureKeyVaultStore implements SecretStore {
+  readonly type = 'azure-keyvault';
+  readonly target: string;
+  readonly naming = azureKeyVaultNaming;
+  readonly limits: StoreLimits = STORE_LIMITS['azure-keyvault'];
+  private readonly client: SecretClient;
+  private readonly policy: RetryPolicy;
+  private readonly bucket: TokenBucket;
+  private readonly observer?: StoreObserver;
+  private readonly environment?: string;
+  /** What the last `read` saw, by lower-case name; cleared by `apply`. */
+  private readonly known = new Map<string, Known>();
+
+  constructor(options: AzureKeyVaultStoreOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.vaultUrl);
+    } catch {
+      throw new SmcError('InvalidSpec', `Azure Key Vault URL "${options.vaultUrl}" is not a URL`);
+    }
+    if (url.protocol !== 'https:') {
+      throw new SmcError('InvalidSpec', `Azure Key Vault URL "${options.vaultUrl}" must be https://`);
+    }
+    this.target = options.vaultUrl;
+    this.environment = options.environment;
+    this.observer = options.observer;
+    this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    const rate = options.maxWritesPerSecond ?? PROVIDER_QUOTAS.azure.ratePerSecond;
+    this.bucket = new TokenBucket(
+      rate,
+      options.maxWritesPerSecond === undefined ? PROVIDER_QUOTAS.azure.burst : Math.max(1, rate),
+    );
+
+    const env = options.env ?? process.env;
+    const given = options.clientOptions ?? {};
+    const clientOptions: SecretClientOptions = {
+      ...given,
+      // Our withRetry is the one retry policy; the SDK must not retry underneath it.
+      retryOptions: { ...given.retryOptions, maxRetries: 0 },
+      additionalPolicies: [
+        ...(given.additionalPolicies ?? []),
+        ...(options.observer
+          ? [
+              {
+                policy: observerPolicy(options.observer, url.pathname.replace(/\/+$/, '')),
+                position: 'perRetry' as const,
+              },
+            ]
+          : []),
+      ],
+    };
+    const caFile = env[AZURE_KEYVAULT_CA_FILE_ENV];
+    if (caFile) {
+      let pem: string;
+      try {
+        pem = readFileSync(caFile, 'utf8');
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        throw new SmcError(
+          'InvalidSpec',
+          `${AZURE_KEYVAULT_CA_FILE_ENV}=${caFile}: cannot read the CA file${typeof code === 'string' ? ` (${code})` : ''}`,
+        );
+      }
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+        throw new SmcError('InvalidSpec', `${AZURE_KEYVAULT_CA_FILE_ENV}=${caFile}: not a PEM certificate`);
+      }
+      const extra = given.tlsOptions?.ca;
+      clientOptions.tlsOptions = {
+        ...given.tlsOptions,
+        ca: [
+          ...rootCertificates,
+          ...(extra === undefined ? [] : Array.isArray(extra) ? extra : [extra]),
+          pem,
+        ],
+      };
+    }
+    if (env[AZURE_KEYVAULT_DISABLE_CHALLENGE_VERIFICATION_ENV] === 'true') {
+      clientOptions.disableChallengeResourceVerification = true;
+    }
+    this.client = new SecretClient(options.vaultUrl, options.credential, clientOptions);
+  }
+
+  // ---- reading ----
+
+  async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
+    const wanted = new Map(names.map((n) => [n.toLowerCase(), n]));
+    const listed = await this.retried('list', '', false, async () => {
+      const out: SecretProperties[] = [];
+      for await (const p of this.client.listPropertiesOfSecrets()) out.push(p);
+      return out;
+    });
+    this.known.clear();
+    const entries = new Map<string, StoredEntry>();
+    const fetch: { entry: StoredEntry; known: Known }[] = [];
+    for (const p of listed) {
+      const lower = p.name.toLowerCase();
+      const tags = { ...(p.tags ?? {}) };
+      const o = ownerFromTags(tags);
+      const asked = wanted.get(lower);
+      if (!sameOwner(o, owner) && asked === undefined) continue;
+      const enabled = p.enabled !== false;
+      const key = tags[AZURE_KEY_TAG];
+      const entry: StoredEntry = {
+        storeName: asked ?? p.name,
+        enabled,
+        ...(o ? { owner: o } : {}),
+        ...(key ? { key } : {}),
+        kind: 'secret',
+      };
+      const known: Known = { name: p.name, enabled, tags };
+      if (enabled) fetch.push({ entry, known }); // a disabled version's value cannot be read
+      entries.set(lower, entry);
+      this.known.set(lower, known);
+    }
+    await mapLimit(fetch, 8, async ({ entry, known }) => {
+      const cur = await this.current(known.name);
+      const lower = known.name.toLowerCase();
+      if (cur === undefined) {
+        entries.delete(lower); // deleted since it was listed
+        this.known.delete(lower);
+        return;
+      }
+      entry.enabled = known.enabled = cur.enabled;
+      if (cur.value !== undefined) entry.value = known.value = cur.value;
+    });
+    return [...entries.values()].sort((a, b) => (a.storeName < b.storeName ? -1 : 1));
+  }
+
+  // ---- applying ----
+
+  async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
+    const results: ActionResult[] = [];
+    try {
+      for (const action of actions) results.push(await this.applyOne(owner, action));
+    } finally {
+      this.known.clear(); // values read for this plan are not kept longer than needed
+    }
+    return results;
+  }
+
+  private async applyOne(owner: Owner, action: Action): Promise<ActionResult> {
+    if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
+    const name = action.storeName;
+    const problem = nameProblem(azureKeyVaultNaming, name);
+    if (problem !== undefined) {
+      return {
+        action,
+        ok: false,
+        message: `"${name}" is not a valid Key Vault secret name: ${problem}`,
+        wrote: false,
+      };
+    }
+    const ctx: Ctx = { wrote: false };
+    const lower = name.toLowerCase();
+    const known = this.known.get(lower);
+    const tags = this.tagsFor(owner, action.key ?? known?.tags[AZURE_KEY_TAG], known?.tags);
+    try {
+      switch (action.type) {
+        case 'create':
+        case 'update': {
+          if (action.value === undefined)
+            throw new SmcError('InvalidRequest', `${action.type} of "${name}" carries no value`);
+          const enabled = action.enabled ?? known?.enabled ?? true;
+          if (action.type === 'create') {
+            await this.createOrRecover(ctx, owner, name, action.value, enabled, tags);
+          } else {
+            const owned = known === undefined || sameOwner(ownerFromTags(known.tags), owner);
+            await this.converge(ctx, name, action.value, enabled, tags, known, owned);
+          }
+          break;
+        }
+        case 'enable':
+          if (action.value !== undefined) {
+            await this.converge(ctx, name, action.value, true, tags, known, true);
+          } else {
+            await this.patch(ctx, name, true, tags);
+          }
+          break;
+        case 'disable':
+          await this.patch(ctx, name, false, tags);
+          break;
+        case 'prune':
+          if (action.deletion === 'Delete') {
+            await this.softDelete(ctx, name);
+          } else if (action.deletion === 'Disable') {
+            await this.patch(ctx, name, false, tags);
+          } else {
+            throw new SmcError('InvalidRequest', `prune of "${name}" has no deletion (Disable or Delete)`);
+          }
+          break;
+        default:
+          throw new SmcError('InvalidRequest', `unknown action type for "${name}"`);
+      }
+      return { action, ok: true, wrote: ctx.wrote };
+    } catch (e) {
+      const message = e instanceof SmcError ? e.message : azureProviderError(e, action.type, name).message;
+      return { action, ok: false, message, wrote: ctx.wrote };
+    }
+  }
+
+  /** Tags for an entry of `owner`: tags others set are kept, ours replaced. */
+  private tagsFor(owner: Owner, key: string | undefined, existing: Record<string, string> | undefined) {
+    const tags: Record<string, string> = {};
+    for (const [k, v] of Object.entries(existing ?? {})) if (!OUR_TAGS.has(k)) tags[k] = v;
+    Object.assign(tags, ownershipTags(owner, this.environment));
+    if (key && key.length <= TAG_VALUE_MAX) tags[AZURE_KEY_TAG] = key;
+    return tags;
+  }
+
+  /** Make the secret hold `value` with `enabled`, writing as little as possible. */
+  private async converge(
+    ctx: Ctx,
+    name: string,
+    value: string,
+    enabled: boolean,
+    tags: Record<string, string>,
+    known: Known | undefined,
+    owned: boolean,
+  ): Promise<void> {
+    const cur: Current | undefined = known ?? (await this.current(name));
+    if (cur === undefined) {
+      await this.put(ctx, name, value, enabled, tags);
+      return;
+    }
+    if (cur.value === undefined && !cur.enabled) {
+      // Disabled, value unknown (Key Vault will not return it).
+      if (enabled) {
+        await this.patch(ctx, name, true, tags);
+        const now = await this.current(name);
+        if (now?.value !== value) await this.put(ctx, name, value, true, tags);
+      } else if (!owned) {
+        await this.put(ctx, name, value, false, tags); // adopting: record ownership with the value from Git
+      }
+      // Ours and staying disabled: nothing to do until it is enabled again.
+      return;
+    }
+    if (cur.value === value) {
+      if (cur.enabled !== enabled || !sameTags(cur.tags, tags)) await this.patch(ctx, name, enabled, tags);
+      return;
+    }
+    await this.put(ctx, name, value, enabled, tags);
+  }
+
+  private async createOrRecover(
+    ctx: Ctx,
+    owner: Owner,
+    name: string,
+    value: string,
+    enabled: boolean,
+    tags: Record<string, string>,
+  ): Promise<void> {
+    try {
+      await this.put(ctx, name, value, enabled, tags);
+      return;
+    } catch (e) {
+      if (!isDeletedButRecoverable(e)) throw e;
+    }
+    const deleted = await this.retried('get deleted secret', name, false, () =>
+      this.client.getDeletedSecret(name),
+    );
+    const o = ownerFromTags(deleted.properties.tags);
+    if (!sameOwner(o, owner)) {
+      throw new ProviderError(
+        'Conflict',
+        `"${name}" is soft-deleted in ${this.target} and ${
+          o
+            ? `belongs to SecretManagerConfig ${o.namespace}/${o.name}`
+            : 'was not created by secret-manager-controller'
+        }; recover or purge it in the vault, or rename the key`,
+      );
+    }
+    await this.retried('recover', name, true, async () => {
+      const poller = await this.client.beginRecoverDeletedSecret(name, { intervalInMs: 500 });
+      ctx.wrote = true;
+      await poller.pollUntilDone();
+    });
+    await this.converge(ctx, name, value, enabled, tags, undefined, true);
+  }
+
+  private async softDelete(ctx: Ctx, name: string): Promise<void> {
+    try {
+      await this.retried('delete', name, true, async () => {
+        await this.bucket.take();
+        // Starts the soft delete (DELETE); the poller is not awaited: the name is free once purged,
+        // and a re-created key recovers the deleted secret instead.
+        await this.client.beginDeleteSecret(name);
+      });
+      ctx.wrote = true;
+    } catch (e) {
+      if (!(e instanceof ProviderError && e.reason === 'NotFound')) throw e;
+    }
+  }
+
+  // ---- single calls (each retried as a whole by the one policy) ----
+
+  /** The latest version: its value and tags, `enabled: false` without a value, or undefined if absent. */
+  private async current(name: string): Promise<Current | undefined> {
+    return this.retried('get', name, false, async () => {
+      try {
+        const s = await this.client.getSecret(name);
+        return { enabled: s.properties.enabled !== false, value: s.value, tags: s.properties.tags ?? {} };
+      } catch (e) {
+        if (isSecretDisabled(e)) return { enabled: false };
+        if (azureProviderError(e, 'get', name).reason === 'NotFound') return undefined;
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * A new version. Idempotent under retries: before trying again it checks whether the lost attempt
+   * already wrote the value, so a retry never adds a second version.
+   */
+  private async put(ctx: Ctx, name: string, value: string, enabled: boolean, tags: Record<string, string>) {
+    let attempt = 0;
+    await this.retried('set', name, true, async () => {
+      // (A lost write of a *disabled* version cannot be recognised: its value cannot be read back.)
+      if (++attempt > 1 && enabled) {
+        const cur = await this.current(name);
+        if (cur?.enabled && cur.value === value && sameTags(cur.tags, tags)) return;
+      }
+      await this.bucket.take();
+      await this.client.setSecret(name, value, { enabled, tags });
+    });
+    ctx.wrote = true;
+  }
+
+  /** Attributes and tags of the latest version (no new version). */
+  private async patch(ctx: Ctx, name: string, enabled: boolean, tags: Record<string, string>) {
+    await this.retried('update', name, true, async () => {
+      await this.bucket.take();
+      // An empty version is the latest one (as the Azure CLI and the Python SDK send it).
+      await this.client.updateSecretProperties(name, '', { enabled, tags });
+    });
+    ctx.wrote = true;
+  }
+
+  private retried<T>(operation: string, name: string, _write: boolean, fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, {
+      policy: this.policy,
+      classify: (e) => azureProviderError(e, operation, name),
+      onRetry: ({ error }) => {
+        if (error.reason === 'Throttled') this.observer?.onThrottled?.();
+      },
+    });
+  }
+}
