@@ -28,7 +28,15 @@ export type ErrorCode =
   | 'Throttled'
   | 'ProviderUnavailable'
   | 'InvalidRequest'
-  | 'AccessDenied';
+  | 'AccessDenied'
+  | 'SourceNotReady'
+  | 'ArtifactNotFound'
+  | 'ArtifactFetchFailed'
+  | 'ArtifactDigestMismatch'
+  | 'UnsafeArchive'
+  | 'GitFetchFailed'
+  | 'GitAuthFailed'
+  | 'GitRevisionNotFound';
 
 export class SmcError extends Error {
   readonly code: ErrorCode;
