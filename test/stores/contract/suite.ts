@@ -492,9 +492,10 @@ export function runStoreContract(target: StoreTarget): void {
     it('name collision: two keys mapping to one name stop the run before any call', async () => {
       const w = await world();
       const rule = w.sut.store.naming;
-      const k1 = 'coll key';
+      // A key the store's alphabet must rewrite (App Configuration allows spaces but not `%`).
+      const k1 = ['coll key', 'coll%key'].find((k) => rule.sanitize(k) !== k) ?? '';
+      expect(k1, `no candidate key is rewritten by the ${rule.store} naming rule`).not.toBe('');
       const k2 = rule.sanitize(k1);
-      expect(k2).not.toBe(k1);
       const source = w.entries({ [k1]: canaryValue('c1'), [k2]: canaryValue('c2') });
       w.sut.calls.reset();
       let error: unknown;

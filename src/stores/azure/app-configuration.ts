@@ -1,0 +1,633 @@
+/**
+ * The Azure App Configuration store (`appconfig`): one key-value per entry, through
+ * `@azure/app-configuration`.
+ *
+ * - Keys follow `appConfigNaming` (`prefix:environment:key`); every key-value is written under the
+ *   store's `label` (none: the null label) and with its `contentType` (default `text/plain`).
+ * - Tags: the ownership marker (`managed-by`, `smc-namespace`, `smc-name`), `environment`, and the
+ *   source key (`smc-key`, when at most 256 characters); tags someone else put on a key-value are kept.
+ * - Only on change: `read` lists our key-values (server-side tag filter on the ownership marker, and a
+ *   key filter `prefix:environment:*` when `prefix` is given) and GETs the other names asked for;
+ *   `apply` writes only when value, tags or content type differ, with `If-Match: <etag read>` (and
+ *   `If-None-Match: *` for a create). A `412` (someone changed the key-value since) re-reads it and
+ *   tries once more, still only if it is ours (or the unowned entry being adopted); a second `412`
+ *   fails the entry as a Conflict.
+ * - Disable: App Configuration has no disabled state, so a disabled entry carries the tag
+ *   `disabled=true` and keeps its value (applications reading the store must skip such keys, e.g.
+ *   with a tag filter); enabling removes the tag. Prune `Disable` tags the same way; prune `Delete`
+ *   deletes the key-value (`If-Match` the etag read). Read-only (locked) key-values are never
+ *   unlocked: writing one fails the entry as a Conflict.
+ * - Size: the service limits key, label, content type, tags and value together to 10 KB. `limits`
+ *   reports the value budget left after reserving 1 KiB for the rest (so `checkLimits` refuses an
+ *   oversize value before any call); `apply` then checks the exact total and fails the entry as
+ *   TooLarge, without a call, when a long key or many tags leave less room.
+ * - One retry policy: the SDK's retries are off (`retryOptions.maxRetries: 0`); every call goes through
+ *   `withRetry`, writes take a token from the store's bucket, and every HTTP request is reported to
+ *   the observer by a pipeline policy.
+ * - Auth: a connection string (`Endpoint=…;Id=…;Secret=…`, HMAC-SHA256 signing) or an endpoint with a
+ *   TokenCredential (the SDK sends bearer tokens only over https). Neither is ever put in a message.
+ */
+import type { TokenCredential } from '@azure/identity';
+import {
+  AppConfigurationClient,
+  type AppConfigurationClientOptions,
+  type ConfigurationSetting,
+  isRestError,
+} from '@azure/app-configuration';
+import { SmcError } from '../../errors.js';
+import { STORE_LIMITS, utf8Bytes } from '../../naming/limits.js';
+import { nameProblem } from '../../naming/name.js';
+import { appConfigNaming, type StoreNamingRule } from '../../naming/store-rules.js';
+import type { Action, ActionResult } from '../../plan/actions.js';
+import { sameOwner } from '../../plan/plan.js';
+import { passiveResult } from '../../plan/results.js';
+import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
+import { ProviderError, parseRetryAfter, reasonForHttpStatus } from '../provider-error.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
+import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
+import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
+
+/** Tag holding the source key an entry was created for. */
+export const APPCONFIG_KEY_TAG = 'smc-key';
+/** The service's limit on one key-value: key, label, content type, tags and value together. */
+export const APPCONFIG_MAX_KEY_VALUE_BYTES = STORE_LIMITS.appconfig.maxValueBytes;
+/** Bytes kept back from the value budget for key, label, content type and tags. */
+export const APPCONFIG_ATTRIBUTE_RESERVE_BYTES = 1024;
+const OUR_TAGS = new Set<string>([...Object.values(OWNERSHIP_TAGS), APPCONFIG_KEY_TAG]);
+const KEY_TAG_MAX = 256;
+
+type PipelinePolicy = NonNullable<AppConfigurationClientOptions['additionalPolicies']>[number]['policy'];
+
+export interface AzureAppConfigurationStoreOptions {
+  /** `https://<store>.azconfig.io` (with `credential`). */
+  endpoint?: string;
+  /** `Endpoint=…;Id=…;Secret=…` (HMAC auth); takes precedence over `endpoint`/`credential`. */
+  connectionString?: string;
+  credential?: TokenCredential;
+  /** `secrets.environment`: the middle part of every key, and the `environment` tag. */
+  environment: string;
+  /** When given, listing is limited to keys `prefix:environment:*` (must match the SMC's prefix). */
+  prefix?: string;
+  /** Label of every key-value written and read; none = the null label. */
+  label?: string;
+  /** Content type written on every key-value; default `text/plain`. */
+  contentType?: string;
+  /** Passed to the client (our retry and observer settings are added on top). */
+  clientOptions?: AppConfigurationClientOptions;
+  observer?: StoreObserver;
+  retryPolicy?: RetryPolicy;
+  /** Write rate for this store; default the Azure quota of the token bucket. */
+  maxWritesPerSecond?: number;
+}
+
+/** What the store holds for one key (from a list or GET). */
+interface Current {
+  value?: string;
+  etag?: string;
+  contentType?: string;
+  tags: Record<string, string>;
+}
+
+interface Ctx {
+  wrote: boolean;
+}
+
+interface Target {
+  /** Undefined: keep the value the store holds. */
+  value?: string;
+  disabled: boolean;
+  key?: string;
+}
+
+function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
+}
+
+const isDisabled = (tags: Record<string, string>) => tags[OWNERSHIP_TAGS.disabled] === 'true';
+
+/** `/kv/{key}`, `/kv`, `/locks/{key}` → the REST operation name, and whether it writes. */
+export function appConfigOperation(method: string, url: string): { operation: string; write: boolean } {
+  const [root, key] = new URL(url).pathname.split('/').filter((p) => p !== '');
+  const m = method.toUpperCase();
+  if (root === 'kv') {
+    if (key === undefined)
+      return { operation: m === 'HEAD' ? 'CheckKeyValues' : 'GetKeyValues', write: false };
+    if (m === 'PUT') return { operation: 'PutKeyValue', write: true };
+    if (m === 'DELETE') return { operation: 'DeleteKeyValue', write: true };
+    if (m === 'HEAD') return { operation: 'CheckKeyValue', write: false };
+    return { operation: 'GetKeyValue', write: false };
+  }
+  if (root === 'locks') return { operation: m === 'DELETE' ? 'DeleteLock' : 'PutLock', write: true };
+  return { operation: `${m} ${root ?? '/'}`, write: m !== 'GET' && m !== 'HEAD' };
+}
+
+function observerPolicy(observer: StoreObserver): PipelinePolicy {
+  return {
+    name: 'smcAppConfigObserverPolicy',
+    async sendRequest(request, next) {
+      const t0 = performance.now();
+      const { operation, write } = appConfigOperation(request.method, request.url);
+      try {
+        const res = await next(request);
+        const durationMs = performance.now() - t0;
+        if (res.status < 400 || (!write && res.status === 404)) {
+          observer.onCall?.({ operation, write, result: 'ok', durationMs });
+        } else {
+          observer.onCall?.({
+            operation,
+            write,
+            result: 'error',
+            reason: reasonForHttpStatus(res.status),
+            durationMs,
+          });
+        }
+        return res;
+      } catch (e) {
+        observer.onCall?.({
+          operation,
+          write,
+          result: 'error',
+          reason: appConfigProviderError(e, operation, '').reason,
+          durationMs: performance.now() - t0,
+        });
+        throw e;
+      }
+    },
+  };
+}
+
+/** A ProviderError that keeps the HTTP status (never a message from the service). */
+export class AppConfigProviderError extends ProviderError {
+  constructor(
+    reason: ProviderError['reason'],
+    message: string,
+    readonly status: number,
+    retryAfterMs?: number,
+  ) {
+    super(reason, message, retryAfterMs !== undefined ? { retryAfterMs } : undefined);
+  }
+}
+
+const CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+const NETWORK_CODES = new Set([
+  'REQUEST_SEND_ERROR',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * Map what `@azure/app-configuration` (or the credential) threw to a ProviderError. Messages name the
+ * operation, the key, the HTTP status and the error code — never the service's or the SDK's message
+ * text, and never the request.
+ */
+export function appConfigProviderError(e: unknown, operation: string, key: string): ProviderError {
+  if (e instanceof ProviderError) return e;
+  const what = key
+    ? `Azure App Configuration ${operation} of "${key}"`
+    : `Azure App Configuration ${operation}`;
+  if (isRestError(e)) {
+    const status = e.statusCode;
+    const code = typeof e.code === 'string' && CODE.test(e.code) ? e.code : undefined;
+    if (status === undefined) {
+      const network = code !== undefined && NETWORK_CODES.has(code);
+      return new ProviderError(
+        network ? 'ProviderUnavailable' : 'StoreError',
+        `${what} failed: ${network ? 'store unreachable' : 'no response'}${code ? ` (${code})` : ''}`,
+      );
+    }
+    const ms = Number(e.response?.headers.get('retry-after-ms') ?? Number.NaN);
+    const retryAfterMs = Number.isFinite(ms) ? ms : parseRetryAfter(e.response?.headers.get('retry-after'));
+    let hint = '';
+    if (status === 401 || status === 403) {
+      hint =
+        '; check the connection string, or that the identity has the App Configuration Data Owner role on the store';
+    } else if (status === 409) {
+      hint = '; the key-value is read-only (locked): unlock it in the store';
+    } else if (status === 412) {
+      hint = '; the key-value changed since it was read';
+    }
+    return new AppConfigProviderError(
+      reasonForHttpStatus(status),
+      `${what} failed: HTTP ${status}${code && code !== String(status) ? ` ${code}` : ''}${hint}`,
+      status,
+      retryAfterMs,
+    );
+  }
+  const errName = e instanceof Error ? e.name : typeof e;
+  if (
+    errName === 'AuthenticationError' ||
+    errName === 'CredentialUnavailableError' ||
+    errName === 'AggregateAuthenticationError'
+  ) {
+    return new ProviderError('ProviderAuthFailed', `${what} failed: no access token (${errName})`);
+  }
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) {
+    return new ProviderError('ProviderUnavailable', `${what} failed: store unreachable (${code})`);
+  }
+  return new ProviderError('StoreError', `${what} failed (${errName})`);
+}
+
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function endpointOf(connectionString: string): string {
+  const m = /(?:^|;)\s*Endpoint=([^;]+)/i.exec(connectionString);
+  if (
+    !m ||
+    !/(?:^|;)\s*Id=[^;]+/i.test(connectionString) ||
+    !/(?:^|;)\s*Secret=[^;]+/i.test(connectionString)
+  ) {
+    throw new SmcError(
+      'InvalidSpec',
+      'Azure App Configuration connection string is not of the form Endpoint=…;Id=…;Secret=…',
+    );
+  }
+  return m[1]!.trim();
+}
+
+export class AzureAppConfigurationStore implements SecretStore {
+  readonly type = 'appconfig';
+  readonly target: string;
+  readonly naming: StoreNamingRule;
+  readonly limits: StoreLimits = {
+    maxValueBytes: APPCONFIG_MAX_KEY_VALUE_BYTES - APPCONFIG_ATTRIBUTE_RESERVE_BYTES,
+  };
+  private readonly client: AppConfigurationClient;
+  private readonly policy: RetryPolicy;
+  private readonly bucket: TokenBucket;
+  private readonly observer?: StoreObserver;
+  private readonly environment: string;
+  private readonly label?: string;
+  private readonly contentType: string;
+  private readonly keyFilter?: string;
+  /** What the last `read` saw, by key; cleared by `apply`. */
+  private readonly known = new Map<string, Current>();
+
+  constructor(options: AzureAppConfigurationStoreOptions) {
+    if (!options.environment) {
+      throw new SmcError('InvalidSpec', 'Azure App Configuration store needs secrets.environment');
+    }
+    this.environment = options.environment;
+    this.naming = appConfigNaming({ environment: options.environment });
+    if (options.label !== undefined && options.label !== '') this.label = options.label;
+    this.contentType = options.contentType ?? 'text/plain';
+    if (options.prefix) {
+      this.keyFilter = `${escapeFilter(this.naming.compose!({ prefix: options.prefix, key: '' }))}:*`;
+    }
+    this.observer = options.observer;
+    this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    const rate = options.maxWritesPerSecond ?? PROVIDER_QUOTAS.azure.ratePerSecond;
+    this.bucket = new TokenBucket(
+      rate,
+      options.maxWritesPerSecond === undefined ? PROVIDER_QUOTAS.azure.burst : Math.max(1, rate),
+    );
+
+    const given = options.clientOptions ?? {};
+    const clientOptions: AppConfigurationClientOptions = {
+      ...given,
+      // Our withRetry is the one retry policy; the SDK must not retry underneath it.
+      retryOptions: { ...given.retryOptions, maxRetries: 0 },
+      additionalPolicies: [
+        ...(given.additionalPolicies ?? []),
+        ...(options.observer
+          ? [{ policy: observerPolicy(options.observer), position: 'perRetry' as const }]
+          : []),
+      ],
+    };
+    let endpoint: string;
+    if (options.connectionString) {
+      endpoint = endpointOf(options.connectionString);
+      try {
+        this.client = new AppConfigurationClient(options.connectionString, clientOptions);
+      } catch {
+        throw new SmcError(
+          'InvalidSpec',
+          'Azure App Configuration connection string is not of the form Endpoint=…;Id=…;Secret=…',
+        );
+      }
+    } else if (options.endpoint && options.credential) {
+      endpoint = options.endpoint;
+      try {
+        new URL(endpoint);
+      } catch {
+        throw new SmcError('InvalidSpec', `Azure App Configuration endpoint "${endpoint}" is not a URL`);
+      }
+      this.client = new AppConfigurationClient(endpoint, options.credential, clientOptions);
+    } else {
+      throw new SmcError(
+        'InvalidSpec',
+        'Azure App Configuration store needs a connectionString, or an endpoint and a credential',
+      );
+    }
+    this.target = `${endpoint.replace(/\/+$/, '')}${this.label !== undefined ? ` (label ${this.label})` : ''}`;
+  }
+
+  // ---- reading ----
+
+  async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
+    const found = new Map<string, Current>();
+    const mine = ownershipTags(owner);
+    const listed = await this.retried('list', '', async () => {
+      const out: ConfigurationSetting[] = [];
+      const iter = this.client.listConfigurationSettings({
+        labelFilter: this.label ?? '\0',
+        tagsFilter: Object.entries(mine).map(([k, v]) => `${escapeFilter(k)}=${escapeFilter(v)}`),
+        ...(this.keyFilter ? { keyFilter: this.keyFilter } : {}),
+      });
+      for await (const s of iter) out.push(s);
+      return out;
+    });
+    for (const s of listed) {
+      if ((s.label ?? undefined) !== this.label) continue;
+      found.set(s.key, current(s));
+    }
+    const missing = [...new Set(names)].filter((n) => !found.has(n));
+    await mapLimit(missing, 8, async (name) => {
+      const cur = await this.get(name);
+      if (cur !== undefined) found.set(name, cur);
+    });
+    this.known.clear();
+    const entries: StoredEntry[] = [];
+    for (const [name, cur] of found) {
+      this.known.set(name, cur);
+      const o = ownerFromTags(cur.tags);
+      const key = cur.tags[APPCONFIG_KEY_TAG];
+      entries.push({
+        storeName: name,
+        ...(cur.value !== undefined ? { value: cur.value } : {}),
+        enabled: !isDisabled(cur.tags),
+        ...(o ? { owner: o } : {}),
+        ...(key ? { key } : {}),
+        ...(cur.etag ? { version: cur.etag } : {}),
+      });
+    }
+    return entries.sort((a, b) => (a.storeName < b.storeName ? -1 : 1));
+  }
+
+  // ---- applying ----
+
+  async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
+    const results: ActionResult[] = [];
+    try {
+      for (const action of actions) results.push(await this.applyOne(owner, action));
+    } finally {
+      this.known.clear(); // values read for this plan are not kept longer than needed
+    }
+    return results;
+  }
+
+  private async applyOne(owner: Owner, action: Action): Promise<ActionResult> {
+    if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
+    const name = action.storeName;
+    const problem = nameProblem(this.naming, name);
+    if (problem !== undefined) {
+      return {
+        action,
+        ok: false,
+        message: `"${name}" is not a valid App Configuration key: ${problem}`,
+        wrote: false,
+      };
+    }
+    const ctx: Ctx = { wrote: false };
+    const known = this.known.get(name);
+    try {
+      switch (action.type) {
+        case 'create':
+        case 'update': {
+          if (action.value === undefined) {
+            throw new SmcError('InvalidRequest', `${action.type} of "${name}" carries no value`);
+          }
+          const enabled = action.enabled ?? (known ? !isDisabled(known.tags) : true);
+          await this.converge(
+            ctx,
+            owner,
+            name,
+            { value: action.value, disabled: !enabled, key: action.key },
+            known,
+          );
+          break;
+        }
+        case 'enable':
+          await this.converge(
+            ctx,
+            owner,
+            name,
+            { value: action.value, disabled: false, key: action.key },
+            known,
+          );
+          break;
+        case 'disable':
+          await this.converge(ctx, owner, name, { disabled: true, key: action.key }, known);
+          break;
+        case 'prune':
+          if (action.deletion === 'Delete') {
+            await this.remove(ctx, owner, name, known);
+          } else if (action.deletion === 'Disable') {
+            await this.converge(ctx, owner, name, { disabled: true, key: action.key }, known);
+          } else {
+            throw new SmcError('InvalidRequest', `prune of "${name}" has no deletion (Disable or Delete)`);
+          }
+          break;
+        default:
+          throw new SmcError('InvalidRequest', `unknown action type for "${name}"`);
+      }
+      return { action, ok: true, wrote: ctx.wrote };
+    } catch (e) {
+      const message =
+        e instanceof SmcError ? e.message : appConfigProviderError(e, action.type, name).message;
+      return { action, ok: false, message, wrote: ctx.wrote };
+    }
+  }
+
+  /** Tags for an entry of `owner`: tags others set are kept, ours replaced, `disabled` per target. */
+  private tagsFor(owner: Owner, target: Target, existing: Record<string, string> | undefined) {
+    const tags: Record<string, string> = {};
+    for (const [k, v] of Object.entries(existing ?? {})) if (!OUR_TAGS.has(k)) tags[k] = v;
+    Object.assign(tags, ownershipTags(owner, this.environment));
+    const key = target.key ?? existing?.[APPCONFIG_KEY_TAG];
+    if (key && key.length <= KEY_TAG_MAX) tags[APPCONFIG_KEY_TAG] = key;
+    if (target.disabled) tags[OWNERSHIP_TAGS.disabled] = 'true';
+    return tags;
+  }
+
+  /** Key, label, content type, tags and value together, as the service counts its 10 KB. */
+  private checkSize(name: string, value: string, tags: Record<string, string>): void {
+    let size = utf8Bytes(name) + utf8Bytes(value) + utf8Bytes(this.contentType) + utf8Bytes(this.label ?? '');
+    for (const [k, v] of Object.entries(tags)) size += utf8Bytes(k) + utf8Bytes(v);
+    if (size > APPCONFIG_MAX_KEY_VALUE_BYTES) {
+      throw new ProviderError(
+        'TooLarge',
+        `"${name}" would be ${size} bytes with its key, label, content type and tags, over the App Configuration limit of ${APPCONFIG_MAX_KEY_VALUE_BYTES} bytes`,
+      );
+    }
+  }
+
+  /**
+   * Whether a key-value found on a re-read may still be written: ours, or unowned when the plan was
+   * made against an unowned entry (adoption).
+   */
+  private mayWrite(owner: Owner, found: Current, planned: Current | undefined): boolean {
+    const o = ownerFromTags(found.tags);
+    if (sameOwner(o, owner)) return true;
+    return (
+      o === undefined &&
+      found.tags[OWNERSHIP_TAGS.managedBy] !== MANAGED_BY &&
+      planned !== undefined &&
+      ownerFromTags(planned.tags) === undefined
+    );
+  }
+
+  /**
+   * Make the key-value hold the target, writing only when something differs, conditional on the
+   * etag read. A 412 re-reads and tries once more.
+   */
+  private async converge(
+    ctx: Ctx,
+    owner: Owner,
+    name: string,
+    target: Target,
+    known: Current | undefined,
+  ): Promise<void> {
+    let cur = known;
+    for (let round = 0; round < 2; round++) {
+      if (cur === undefined && target.value === undefined) {
+        throw new ProviderError('NotFound', `Azure App Configuration key "${name}" is missing`);
+      }
+      // A key-value may hold no value at all (null); disabling it keeps that.
+      const value = target.value ?? cur?.value;
+      const tags = this.tagsFor(owner, target, cur?.tags);
+      if (
+        cur !== undefined &&
+        cur.value === value &&
+        cur.contentType === this.contentType &&
+        sameTags(cur.tags, tags)
+      ) {
+        return;
+      }
+      this.checkSize(name, value ?? '', tags);
+      try {
+        await this.put(ctx, name, value, tags, cur?.etag);
+        return;
+      } catch (e) {
+        if (!isPrecondition(e)) throw e;
+      }
+      const now = await this.get(name);
+      if (now !== undefined && !this.mayWrite(owner, now, known)) {
+        throw new ProviderError(
+          'Conflict',
+          `Azure App Configuration key "${name}" was changed concurrently and is no longer ours; left untouched`,
+        );
+      }
+      cur = now;
+    }
+    throw new ProviderError(
+      'Conflict',
+      `Azure App Configuration key "${name}" changed concurrently twice while being written; retried next sync`,
+    );
+  }
+
+  private async remove(ctx: Ctx, owner: Owner, name: string, known: Current | undefined): Promise<void> {
+    let cur = known ?? (await this.get(name));
+    for (let round = 0; round < 2; round++) {
+      if (cur === undefined) return;
+      if (!sameOwner(ownerFromTags(cur.tags), owner)) {
+        throw new ProviderError('Conflict', `Azure App Configuration key "${name}" is not ours; not deleted`);
+      }
+      const etag = cur.etag;
+      try {
+        await this.retried('delete', name, async () => {
+          await this.bucket.take();
+          await this.client.deleteConfigurationSetting(
+            { key: name, label: this.label, ...(etag ? { etag } : {}) },
+            etag ? { onlyIfUnchanged: true } : {},
+          );
+        });
+        ctx.wrote = true;
+        return;
+      } catch (e) {
+        if (!isPrecondition(e)) throw e;
+      }
+      cur = await this.get(name);
+    }
+    throw new ProviderError(
+      'Conflict',
+      `Azure App Configuration key "${name}" changed concurrently twice while being deleted; retried next sync`,
+    );
+  }
+
+  // ---- single calls (each retried as a whole by the one policy) ----
+
+  private async get(name: string): Promise<Current | undefined> {
+    return this.retried('get', name, async () => {
+      try {
+        return current(await this.client.getConfigurationSetting({ key: name, label: this.label }));
+      } catch (e) {
+        if (isRestError(e) && e.statusCode === 404) return undefined;
+        throw e;
+      }
+    });
+  }
+
+  /** Add (`If-None-Match: *`) when nothing was read, else set `If-Match` the etag read. */
+  private async put(
+    ctx: Ctx,
+    name: string,
+    value: string | undefined,
+    tags: Record<string, string>,
+    etag: string | undefined,
+  ) {
+    const setting = { key: name, label: this.label, value, contentType: this.contentType, tags };
+    await this.retried('set', name, async () => {
+      await this.bucket.take();
+      if (etag === undefined) await this.client.addConfigurationSetting(setting);
+      else await this.client.setConfigurationSetting({ ...setting, etag }, { onlyIfUnchanged: true });
+    });
+    ctx.wrote = true;
+  }
+
+  private retried<T>(operation: string, name: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, {
+      policy: this.policy,
+      classify: (e) => appConfigProviderError(e, operation, name),
+      onRetry: ({ error }) => {
+        if (error.reason === 'Throttled') this.observer?.onThrottled?.();
+      },
+    });
+  }
+}
+
+function current(s: ConfigurationSetting): Current {
+  return {
+    ...(s.value !== undefined ? { value: s.value } : {}),
+    ...(s.etag ? { etag: s.etag } : {}),
+    ...(s.contentType ? { contentType: s.contentType } : {}),
+    tags: { ...(s.tags ?? {}) },
+  };
+}
+
+/** Filters treat `*`, `,` and a backslash as syntax; the service takes them literally when backslash-escaped. */
+function escapeFilter(s: string): string {
+  return s.replace(/[\\*,]/g, '\\$&');
+}
+
+/** A 412 (the etag condition failed), as opposed to a 409 (locked). */
+function isPrecondition(e: unknown): boolean {
+  return e instanceof AppConfigProviderError && e.status === 412;
+}
