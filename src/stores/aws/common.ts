@@ -147,23 +147,7 @@ export class AwsCaller {
   }
 }
 
-/** Run `fn` over `items` with at most `limit` at a time; results in input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(Math.max(1, limit), items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(workers);
-  return out;
-}
+export { mapLimit } from '../map-limit.js';
 
 /** Tracks whether an action has written anything yet, so a later failure still reports `wrote`. */
 export interface ApplyProgress {

@@ -46,6 +46,7 @@ import { ProviderError, parseRetryAfter, reasonForHttpStatus } from '../provider
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
+import { mapLimit } from '../map-limit.js';
 
 /** Tag holding the source key an entry was created for. */
 export const APPCONFIG_KEY_TAG = 'smc-key';
@@ -233,18 +234,6 @@ export function appConfigProviderError(e: unknown, operation: string, key: strin
     return new ProviderError('ProviderUnavailable', `${what} failed: store unreachable (${code})`);
   }
   return new ProviderError('StoreError', `${what} failed (${errName})`);
-}
-
-async function mapLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function endpointOf(connectionString: string): string {

@@ -44,6 +44,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
 import { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';
+import { mapLimit } from '../map-limit.js';
 
 /** Tag holding the source key an entry was created for (Key Vault names lose `_` and `.`). */
 export const AZURE_KEY_TAG = 'smc-key';
@@ -177,18 +178,6 @@ function isDisabledAnswer(status: number, body: string | null | undefined): bool
   } catch {
     return false;
   }
-}
-
-async function mapLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export class AzureKeyVaultStore implements SecretStore {

@@ -130,23 +130,7 @@ export async function listAll<Req extends PageRequest, Item>(
   return out;
 }
 
-/** Run `fn` over `items` with at most `limit` in flight; results in input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+export { mapLimit } from '../map-limit.js';
 
 /** Secret and parameter payloads are UTF-8 text; the client hands bytes back as a Buffer, Uint8Array or base64. */
 export function payloadText(data: Uint8Array | string | null | undefined): string | undefined {
