@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reloadHandler } from '../../src/reload/app/index.js';
 import { AtomicWriterSim, tempBase } from './fs-writers.js';
 import { startReloaderProcess, startTestApp, type Child } from './processes.js';
+import { freePort } from '../peers/free-port.js';
 
 let base: string;
 let cleanup: () => Promise<void>;
@@ -165,14 +165,6 @@ async function startReloadServer(port: number, token: string, received: Received
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   servers.push(server);
   return server;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe('msmctl reloader: POST to a real HTTP server', () => {
