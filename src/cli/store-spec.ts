@@ -3,7 +3,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { SmcError } from '../errors.js';
 import { AwsSecretsManagerStore } from '../stores/aws/secrets-manager.js';
 import { AwsSsmParameterStore } from '../stores/aws/ssm.js';
-import { AzureKeyVaultStore } from '../stores/azure/index.js';
+import { AzureAppConfigurationStore, AzureKeyVaultStore } from '../stores/azure/index.js';
 import { GcpParameterManagerStore, GcpSecretManagerStore } from '../stores/gcp/index.js';
 import { KubernetesSecretStore } from '../stores/kubernetes/index.js';
 import { LocalDirStore } from '../stores/local.js';
@@ -23,6 +23,8 @@ export const STORE_SPEC_HELP = [
   'aws:REGION                AWS Secrets Manager',
   'ssm:REGION[/PATH]         AWS SSM Parameter Store under PATH (default /<prefix>/<environment>)',
   'azure:VAULT_URL           Azure Key Vault (https://<vault>.vault.azure.net/)',
+  'appconfig:ENDPOINT        Azure App Configuration (configs; https://<store>.azconfig.io, or the',
+  '                          connection string in AZURE_APPCONFIG_CONNECTION_STRING when ENDPOINT is "env")',
   'k8s:NAMESPACE/NAME        a Kubernetes Secret (current kubeconfig context)',
 ].join('\n');
 
@@ -72,6 +74,30 @@ export function storeFromSpec(spec: string, ctx: StoreContext): SecretStore {
         environment: ctx.environment,
         credential: new DefaultAzureCredential(),
       });
+    case 'appconfig': {
+      const connectionString = target === 'env' ? process.env.AZURE_APPCONFIG_CONNECTION_STRING : undefined;
+      if (target === 'env' && !connectionString) {
+        throw new SmcError('InvalidSpec', `--store ${spec}: AZURE_APPCONFIG_CONNECTION_STRING is not set`);
+      }
+      if (!connectionString && !/^https:\/\//.test(target)) {
+        throw new SmcError(
+          'InvalidSpec',
+          `--store ${spec}: expected appconfig:https://STORE.azconfig.io or appconfig:env`,
+        );
+      }
+      return connectionString
+        ? new AzureAppConfigurationStore({
+            connectionString,
+            environment: ctx.environment,
+            prefix: ctx.prefix,
+          })
+        : new AzureAppConfigurationStore({
+            endpoint: target,
+            credential: new DefaultAzureCredential(),
+            environment: ctx.environment,
+            prefix: ctx.prefix,
+          });
+    }
     case 'k8s': {
       if (!first || !remainder || remainder.includes('/')) {
         throw new SmcError('InvalidSpec', `--store ${spec}: expected k8s:NAMESPACE/NAME`);

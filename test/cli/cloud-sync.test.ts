@@ -5,6 +5,8 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,8 +15,9 @@ import {
   type GcpSecretManagerPeer,
   type MotoPeer,
 } from '../peers/cloud/index.js';
+import { startFakeAppConfig, type FakeAppConfig } from '../peers/fakes/azure-app-configuration.js';
 import { repoRoot } from '../peers.js';
-import { msmctl } from './run.js';
+import { msmctl, msmctlAsync } from './run.js';
 
 const example = path.join(repoRoot, 'examples/gitops');
 const demoKey = path.join(repoRoot, 'examples/keys/demo.agekey');
@@ -116,5 +119,44 @@ describe('msmctl sync to AWS Secrets Manager and SSM (moto)', () => {
 
     const second = entriesOf(msmctl(args, { env }));
     expect(second.map((e) => e.action)).toEqual(first.map(() => 'noop'));
+  });
+});
+
+describe('msmctl sync with configs to Azure App Configuration (labelled fake)', () => {
+  let appConfig: FakeAppConfig;
+  let caFile: string;
+  beforeAll(async () => {
+    appConfig = await startFakeAppConfig();
+    caFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'appconfig-ca-')), 'ca.pem');
+    writeFileSync(caFile, appConfig.caPem);
+  });
+  afterAll(() => appConfig?.stop());
+
+  it('properties become prefix:environment:key settings; a second run is all noop', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'appconfig-secrets-'));
+    const env = {
+      AZURE_APPCONFIG_CONNECTION_STRING: appConfig.connectionString,
+      NODE_EXTRA_CA_CERTS: caFile,
+    };
+    const args = [
+      'sync',
+      example,
+      '--env',
+      'dev',
+      '--age-key-file',
+      demoKey,
+      '-o',
+      'json',
+      '--store',
+      `local:${out}`,
+      '--config-store',
+      'appconfig:env',
+    ];
+    const first = entriesOf(await msmctlAsync(args, { env }));
+    expect(first.every((e) => e.action === 'create' && e.result === 'ok')).toBe(true);
+    expect(appConfig.get('payments:dev:payments.currency')?.value).toBe('EUR');
+    const second = entriesOf(await msmctlAsync(args, { env }));
+    expect(second.map((e) => e.action)).toEqual(first.map(() => 'noop'));
+    rmSync(out, { recursive: true, force: true });
   });
 });

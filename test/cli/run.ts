@@ -1,5 +1,5 @@
 /** Run msmctl as a separate process, the way a user does (TypeScript sources through tsx). */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../peers.js';
 
@@ -21,4 +21,31 @@ export function msmctl(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
     },
   );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The same, without blocking this process: needed when the peer runs inside the test process
+ * itself (an in-process fake cannot answer while spawnSync holds the event loop).
+ */
+export function msmctlAsync(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'src/cli/msmctl.ts'), ...args],
+      {
+        cwd: opts.cwd ?? repoRoot,
+        env: { ...process.env, ...opts.env },
+        timeout: 120_000,
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
