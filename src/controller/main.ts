@@ -1,11 +1,158 @@
-/** The controller process. For now it only reports its version; reconciling arrives with the controller issue. */
+/**
+ * The controller process (SPEC §5): settings from the environment, kubeconfig (in-cluster or
+ * KUBECONFIG), the HTTP port (`/metrics`, `/healthz`, `/readyz`), optional leader election, and the
+ * controller. SIGTERM/SIGINT stop it gracefully (in-flight reconciles drain, the Lease is released).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { DEFAULT_SETTINGS_CONFIGMAP } from '../api/index.js';
+import { createLogger } from '../observability/logger.js';
+import { createControllerMetrics } from '../observability/metrics.js';
 import { VERSION } from '../version.js';
+import { Controller } from './controller.js';
+import { startHttpServer } from './http-server.js';
+import { LeaderElector, leaseClient } from './leader-election.js';
+import { parseSettings } from './settings.js';
 
-export async function main(argv: string[]): Promise<number> {
+const USAGE = `usage: secret-manager-controller [--version] [--leader-elect]
+
+Settings come from environment variables (MAX_CONCURRENT_RECONCILES, WATCH_NAMESPACES, METRICS_PORT, …).
+The controller namespace is POD_NAMESPACE (else the in-cluster service account's namespace).
+`;
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+const LEASE_NAME = 'secret-manager-controller-leader';
+
+export function controllerNamespace(env: NodeJS.ProcessEnv): string {
+  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
+  if (existsSync(SA_NAMESPACE_FILE)) return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+  return 'secret-manager-controller';
+}
+
+/**
+ * Data of the settings ConfigMap in the controller namespace (overlaying the environment); empty
+ * when it does not exist. Read once at start: live reload of it is not wired yet.
+ */
+export async function readSettingsConfigMap(
+  kubeConfig: KubeConfig,
+  namespace: string,
+): Promise<Record<string, string>> {
+  try {
+    const cm = await kubeConfig
+      .makeApiClient(CoreV1Api)
+      .readNamespacedConfigMap({ namespace, name: DEFAULT_SETTINGS_CONFIGMAP });
+    return cm.data ?? {};
+  } catch (e) {
+    const code = (e as { code?: number }).code;
+    if (code === 404) return {};
+    throw new Error(
+      `reading ConfigMap ${namespace}/${DEFAULT_SETTINGS_CONFIGMAP} failed (HTTP ${code ?? 'error'})`,
+      { cause: e },
+    );
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write('usage: secret-manager-controller [--version]\n');
+    process.stdout.write(USAGE);
     return 0;
   }
-  process.stdout.write(`secret-manager-controller ${VERSION}\n`);
-  return 0;
+  if (argv.includes('--version')) {
+    process.stdout.write(`secret-manager-controller ${VERSION}\n`);
+    return 0;
+  }
+  const unknown = argv.filter((a) => a !== '--leader-elect');
+  if (unknown.length) {
+    process.stderr.write(`secret-manager-controller: unknown argument ${unknown[0]}\n${USAGE}`);
+    return 2;
+  }
+  // The environment alone must be valid before anything else is tried.
+  const fromEnv = parseSettings(env);
+  if (!fromEnv.settings) {
+    for (const e of fromEnv.errors) process.stderr.write(`secret-manager-controller: ${e.message}\n`);
+    return 2;
+  }
+  const kubeConfig = new KubeConfig();
+  try {
+    kubeConfig.loadFromDefault(); // KUBECONFIG, ~/.kube/config, else in-cluster
+  } catch (e) {
+    process.stderr.write(`secret-manager-controller: cannot load the kubeconfig: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const namespace = controllerNamespace(env);
+  let configMapData: Record<string, string>;
+  try {
+    configMapData = await readSettingsConfigMap(kubeConfig, namespace);
+  } catch (e) {
+    process.stderr.write(`secret-manager-controller: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const parsed = parseSettings(env, configMapData);
+  if (!parsed.settings) {
+    for (const e of parsed.errors) process.stderr.write(`secret-manager-controller: ${e.message}\n`);
+    return 2;
+  }
+  const settings = parsed.settings;
+  const logger = createLogger({ level: settings.log_level, format: settings.log_format });
+  const metrics = createControllerMetrics();
+  const controller = new Controller({
+    kubeConfig,
+    settings,
+    logger,
+    metrics,
+    controllerNamespace: namespace,
+  });
+
+  // Resolved by SIGTERM/SIGINT, or when leadership is lost.
+  let requestStop: (why: string) => void = () => {};
+  const stopRequested = new Promise<string>((resolve) => {
+    let stopping = false;
+    requestStop = (why) => {
+      if (stopping) return;
+      stopping = true;
+      resolve(why);
+    };
+  });
+  // Handlers stay installed: a second signal during the drain must not kill the process.
+  process.on('SIGTERM', () => requestStop('SIGTERM'));
+  process.on('SIGINT', () => requestStop('SIGINT'));
+
+  const elector = argv.includes('--leader-elect')
+    ? new LeaderElector({
+        client: leaseClient(kubeConfig),
+        namespace,
+        name: LEASE_NAME,
+        logger,
+        onStartedLeading: () => {
+          logger.info('leading: starting the controller');
+          controller.start().catch((e: unknown) => logger.error({ err: e }, 'controller failed to start'));
+        },
+        onStoppedLeading: () => {
+          // Like controller-runtime: a replica that lost the Lease exits and restarts as a standby.
+          requestStop('leadership lost');
+        },
+      })
+    : undefined;
+
+  const http = await startHttpServer({
+    port: settings.metrics_port,
+    host: env.METRICS_HOST || undefined,
+    registry: settings.metrics_enabled ? metrics.registry : undefined,
+    isReady: () => {
+      if (elector && !elector.isLeader) return { ready: true, reason: 'standing by' };
+      return controller.synced ? { ready: true } : { ready: false, reason: 'caches not synced' };
+    },
+  });
+  logger.info({ version: VERSION, port: http.port, namespace, leaderElection: !!elector }, 'started');
+
+  if (elector) elector.start();
+  else await controller.start();
+
+  const why = await stopRequested;
+  logger.info({ why }, 'shutting down');
+  await controller.stop(10_000);
+  await elector?.stop();
+  await http.close();
+  logger.info('stopped');
+  return why === 'leadership lost' ? 1 : 0;
 }

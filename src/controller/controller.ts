@@ -1,0 +1,460 @@
+/**
+ * The controller runtime: watches SecretManagerConfigs and Flux sources, maps events to work-queue
+ * keys, runs `reconcile` for each key (one at a time per object, bounded overall), and writes the
+ * computed status once per reconcile through the status subresource.
+ */
+import { join } from 'node:path';
+import { hostname, tmpdir } from 'node:os';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import {
+  API_GROUP,
+  API_VERSION_NAME,
+  KIND,
+  LABELS,
+  PLURAL,
+  type SecretManagerConfigSpec,
+  type SecretManagerConfigStatus,
+  selectedProvider,
+} from '../api/index.js';
+import { SmcError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { type ControllerMetrics, storeMetricsObserver } from '../observability/metrics.js';
+import { type FluxArtifactRef, fetchFluxArtifact } from '../source/flux-artifact.js';
+import { GcpParameterManagerStore, GcpSecretManagerStore } from '../stores/gcp/index.js';
+import { kubernetesStoreForSmc } from '../stores/kubernetes/index.js';
+import { EventRecorder } from './events.js';
+import { type Collection, type ResourceType, watchCollection, watchSecretChanges } from './informers.js';
+import { DEFAULT_SOPS_SECRET, SopsKeyLoader } from './keys.js';
+import { WorkQueue } from './queue.js';
+import {
+  type FluxSourceObject,
+  type ReconcileOutcome,
+  type SmcObject,
+  type SmcStores,
+  reconcile,
+  requestedReconcile,
+} from './reconcile.js';
+import { type Settings, isStoreAllowed } from './settings.js';
+
+export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
+
+const SMC_TYPE: ResourceType = { group: API_GROUP, version: API_VERSION_NAME, plural: PLURAL, kind: KIND };
+const FLUX_TYPES: ResourceType[] = [
+  { group: FLUX_SOURCE_GROUP, version: 'v1', plural: 'gitrepositories', kind: 'GitRepository' },
+  { group: FLUX_SOURCE_GROUP, version: 'v1', plural: 'ocirepositories', kind: 'OCIRepository' },
+  { group: FLUX_SOURCE_GROUP, version: 'v1', plural: 'buckets', kind: 'Bucket' },
+];
+
+type SmcResource = KubernetesObject & SmcObject;
+type FluxResource = KubernetesObject & FluxSourceObject;
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  settings: Settings;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  /** Namespace the controller runs in (default `sops-keys`, leases). */
+  controllerNamespace: string;
+  /** Artifact cache; default a directory under the OS temp dir. */
+  cacheDir?: string;
+  /** This replica's name on Events (`reportingInstance`); default the host name. */
+  instance?: string;
+}
+
+/** Marks a reconcile whose status was written but which must be retried with backoff. */
+class RetryLater extends Error {
+  constructor(readonly reason: string) {
+    super(`reconcile failed (${reason}); retrying with backoff`);
+    this.name = 'RetryLater';
+  }
+}
+
+export class Controller {
+  private readonly smcs: Collection<SmcResource>;
+  private readonly sources: Map<string, Collection<FluxResource>>;
+  private readonly queue: WorkQueue<string>;
+  private readonly custom: CustomObjectsApi;
+  private readonly keys: SopsKeyLoader;
+  private readonly events: EventRecorder;
+  private readonly cacheDir: string;
+  /** Status this process last wrote per SMC (uid-tagged): fresher than the watch cache. */
+  private readonly written = new Map<
+    string,
+    { uid: string | undefined; status: SecretManagerConfigStatus }
+  >();
+  /** When each SMC first saw a source revision (`sync_latency_seconds`). */
+  private readonly revisionSeen = new Map<string, { revision: string; at: number }>();
+  /** SMCs whose SOPS key Secret changed: their next reconcile runs the whole pipeline. */
+  private readonly forced = new Set<string>();
+  private secretWatch: { stop(): void } | undefined;
+  private started = false;
+
+  constructor(private readonly o: ControllerOptions) {
+    const namespaces = o.settings.watch_namespaces;
+    this.custom = o.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.keys = new SopsKeyLoader(o.kubeConfig.makeApiClient(CoreV1Api), {
+      controllerNamespace: o.controllerNamespace,
+      noCrossNamespaceRefs: o.settings.no_cross_namespace_refs,
+      allowControllerNamespaceKeys: o.settings.allow_controller_namespace_keys,
+    });
+    this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
+    this.cacheDir = o.cacheDir ?? join(tmpdir(), 'secret-manager-controller', 'artifacts');
+    this.queue = new WorkQueue<string>({
+      handler: (key) => this.run(key),
+      concurrency: o.settings.max_concurrent_reconciles,
+      backoff: { baseMs: o.settings.backoff_base_ms, maxMs: o.settings.backoff_max_ms },
+      onDepth: (d) => o.metrics.queueDepth.set(d),
+      onError: (key, error, retryInMs) => {
+        const reason = error instanceof RetryLater ? error.reason : (error as Error)?.name;
+        o.logger.warn({ smc: key, reason, retryInMs }, 'reconcile will be retried');
+      },
+    });
+    this.smcs = watchCollection<SmcResource>({
+      kubeConfig: o.kubeConfig,
+      type: SMC_TYPE,
+      namespaces,
+      logger: o.logger,
+      onEvent: (event, obj, old) => this.onSmcEvent(event, obj, old),
+    });
+    // Sources may live outside the watched namespaces (the documented layout keeps them in
+    // flux-system), so they are watched cluster-wide unless the settings restrict namespaces.
+    this.sources = new Map(
+      FLUX_TYPES.map((type) => [
+        type.kind,
+        watchCollection<FluxResource>({
+          kubeConfig: o.kubeConfig,
+          type,
+          namespaces,
+          logger: o.logger,
+          optional: true,
+          onEvent: (_event, obj, old) => this.onSourceEvent(type.kind, obj, old),
+        }),
+      ]),
+    );
+  }
+
+  /** Start watching and reconciling. */
+  async start(): Promise<void> {
+    this.started = true;
+    // Sources first: an SMC reconciled before its source is in the cache would report it missing.
+    await Promise.all([...this.sources.values()].map((s) => s.start()));
+    await this.smcs.start();
+    const ns = this.o.settings.watch_namespaces;
+    this.secretWatch = watchSecretChanges({
+      kubeConfig: this.o.kubeConfig,
+      namespaces: ns.length ? [...new Set([...ns, this.o.controllerNamespace])] : [],
+      logger: this.o.logger,
+      onChange: (namespace, name) => this.onSecretChange(namespace, name),
+    });
+  }
+
+  /** Caches synced (for `/readyz`). */
+  get synced(): boolean {
+    return this.smcs.synced && [...this.sources.values()].every((s) => s.synced);
+  }
+
+  /** Stop watching; give in-flight reconciles `drainMs` to finish. */
+  async stop(drainMs = 10_000): Promise<void> {
+    this.started = false;
+    this.secretWatch?.stop();
+    await Promise.all([this.smcs.stop(), ...[...this.sources.values()].map((s) => s.stop())]);
+    const r = await this.queue.shutdown({ drainMs });
+    if (r.abandoned.length)
+      this.o.logger.warn({ abandoned: r.abandoned }, 'reconciles abandoned at shutdown');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events → keys
+
+  private inShard(obj: SmcResource): boolean {
+    const shard = (obj as KubernetesObject).metadata?.labels?.[LABELS.shardKey] ?? '';
+    return shard === this.o.settings.shard_key;
+  }
+
+  private onSmcEvent(
+    event: 'add' | 'update' | 'delete',
+    obj: SmcResource,
+    old: SmcResource | undefined,
+  ): void {
+    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    if (event === 'delete' || !this.inShard(obj)) {
+      this.queue.remove(key);
+      this.written.delete(key);
+      this.revisionSeen.delete(key);
+      this.o.metrics.secretsManaged.remove({ namespace: obj.metadata.namespace, name: obj.metadata.name });
+      return;
+    }
+    if (
+      event === 'add' ||
+      !old ||
+      old.metadata.generation !== obj.metadata.generation ||
+      requestedReconcile(old.metadata.annotations) !== requestedReconcile(obj.metadata.annotations) ||
+      (old as KubernetesObject).metadata?.labels?.[LABELS.shardKey] !==
+        (obj as KubernetesObject).metadata?.labels?.[LABELS.shardKey]
+    ) {
+      this.queue.add(key);
+    }
+    // A status-only update (our own write) triggers nothing.
+  }
+
+  private onSourceEvent(kind: string, obj: FluxResource, old: FluxResource | undefined): void {
+    const rev = (o: FluxResource | undefined) =>
+      `${o?.status?.artifact?.revision ?? ''}|${o?.status?.artifact?.digest ?? ''}|${
+        o?.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? ''
+      }`;
+    if (old && rev(old) === rev(obj)) return;
+    const ns = obj.metadata?.namespace;
+    const name = obj.metadata?.name;
+    const now = Date.now();
+    for (const smc of this.smcs.list()) {
+      const ref = (smc.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } })
+        ?.sourceRef;
+      if (!ref || (ref.kind ?? 'GitRepository') !== kind || ref.name !== name) continue;
+      if ((ref.namespace ?? smc.metadata.namespace) !== ns) continue;
+      if (!this.inShard(smc)) continue;
+      const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
+      const revision = obj.status?.artifact?.revision;
+      if (revision && this.revisionSeen.get(key)?.revision !== revision) {
+        this.revisionSeen.set(key, { revision, at: now });
+      }
+      this.queue.add(key);
+    }
+  }
+
+  /** `namespace/name` of the Secrets an SMC takes its SOPS keys from. */
+  private keySecretsOf(smc: SmcResource): string[] {
+    const sops = (
+      smc.spec as {
+        secrets?: {
+          sops?: {
+            ageSecretRef?: { name: string; namespace?: string };
+            gpgSecretRef?: { name: string; namespace?: string };
+          };
+        };
+      }
+    )?.secrets?.sops;
+    const refs = [sops?.ageSecretRef, sops?.gpgSecretRef].filter((r) => r !== undefined);
+    if (refs.length === 0) return [`${this.o.controllerNamespace}/${DEFAULT_SOPS_SECRET}`];
+    return refs.map((r) => `${r.namespace ?? smc.metadata.namespace}/${r.name}`);
+  }
+
+  private onSecretChange(namespace: string, name: string): void {
+    const secret = `${namespace}/${name}`;
+    for (const smc of this.smcs.list()) {
+      if (!this.inShard(smc) || !this.keySecretsOf(smc).includes(secret)) continue;
+      const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
+      this.o.logger.info({ smc: key, secret }, 'SOPS key Secret changed: reconciling');
+      this.forced.add(key);
+      this.queue.add(key);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // One reconcile
+
+  private async run(key: string): Promise<{ requeueAfterMs: number } | undefined> {
+    const [namespace = '', name = ''] = key.split('/');
+    if (!this.started) return undefined;
+    // Until every cache has its first list, a missing source may just not be listed yet.
+    if (!this.synced) return { requeueAfterMs: 200 };
+    const cached = this.smcs.get(namespace, name);
+    if (!cached) return undefined;
+    const uid = cached.metadata.uid;
+    const mine = this.written.get(key);
+    const smc: SmcObject = {
+      metadata: cached.metadata,
+      spec: cached.spec,
+      status: mine && mine.uid === uid ? mine.status : cached.status,
+    };
+    const force = this.forced.delete(key);
+    const log = this.o.logger.child({ smc: key });
+    const end = this.o.metrics.reconciliationDuration.startTimer();
+    let outcome: ReconcileOutcome;
+    try {
+      outcome = await reconcile(smc, { ...this.world(smc), force });
+    } finally {
+      end();
+    }
+    await this.writeStatus(namespace, name, smc.status, outcome.status);
+    this.written.set(key, { uid, status: outcome.status });
+    this.o.metrics.reconciliations.inc({ result: outcome.result });
+    if (outcome.status.secretsCount !== undefined) {
+      this.o.metrics.secretsManaged.set({ namespace, name }, outcome.status.secretsCount);
+    }
+    for (const [provider, n] of Object.entries(outcome.published))
+      this.o.metrics.secretsPublished.inc({ provider }, n);
+    for (const [provider, n] of Object.entries(outcome.skipped))
+      this.o.metrics.secretsSkipped.inc({ provider, reason: 'conflict' }, n);
+    const seen = this.revisionSeen.get(key);
+    if (outcome.writes > 0 && seen && seen.revision === outcome.revision) {
+      this.o.metrics.syncLatency.observe((Date.now() - seen.at) / 1000);
+      this.revisionSeen.delete(key);
+    }
+    const target = { namespace, name, uid };
+    if (outcome.error) {
+      await this.events.record(target, {
+        type: 'Warning',
+        reason: outcome.error.reason,
+        message: outcome.error.message,
+      });
+    } else if (outcome.result === 'success') {
+      this.events.forget(target);
+      if (outcome.writes > 0) {
+        await this.events.record(target, {
+          type: 'Normal',
+          reason: 'Synced',
+          message: `${outcome.writes} store write(s) for revision ${outcome.revision ?? 'unknown'}: ${outcome.status.description ?? ''}`,
+        });
+      }
+    }
+    if (outcome.error) {
+      log.warn(
+        { reason: outcome.error.reason, message: outcome.error.message, revision: outcome.revision },
+        'reconcile failed',
+      );
+    } else if (outcome.result === 'success') {
+      log.info({ revision: outcome.revision, writes: outcome.writes }, 'synced');
+    } else {
+      log.debug({ result: outcome.result }, 'nothing to do');
+    }
+    if (outcome.retry) throw new RetryLater(outcome.error?.reason ?? 'Error');
+    return { requeueAfterMs: outcome.requeueAfterMs };
+  }
+
+  private world(smc: SmcObject) {
+    const s = this.o.settings;
+    const spec = smc.spec as Partial<SecretManagerConfigSpec> | undefined;
+    const ref = spec?.sourceRef;
+    const source = ref
+      ? this.sources.get(ref.kind ?? 'GitRepository')?.get(ref.namespace ?? smc.metadata.namespace, ref.name)
+      : undefined;
+    return {
+      now: () => new Date(),
+      source,
+      fetchArtifact: async (artifact: FluxArtifactRef, sourceName: string) => {
+        const end = this.o.metrics.artifactDownloadDuration.startTimer();
+        try {
+          return await fetchFluxArtifact({
+            artifact,
+            cacheDir: this.cacheDir,
+            sourceName,
+            limits: { maxBytes: s.artifact_max_bytes },
+            resolveArtifact: async () => {
+              const fresh = ref
+                ? this.sources.get(ref.kind)?.get(ref.namespace ?? smc.metadata.namespace, ref.name)
+                : undefined;
+              return fresh?.status?.artifact;
+            },
+          });
+        } finally {
+          end();
+        }
+      },
+      sopsKeyring: (sp: SecretManagerConfigSpec) => this.keys.keyringFor(smc.metadata.namespace, sp),
+      openStores: (sp: SecretManagerConfigSpec) => this.openStores(smc, sp),
+      driftCheckIntervalMs: s.drift_check_interval,
+      minReconcileIntervalMs: s.min_reconcile_interval_secs * 1000,
+      maxSecretsPerResource: s.max_secrets_per_resource,
+    };
+  }
+
+  private openStores(smc: SmcObject, spec: SecretManagerConfigSpec): SmcStores {
+    const p = selectedProvider(spec);
+    const { namespace, name, uid } = smc.metadata;
+    const allow = this.o.settings.store_allowlist;
+    const refuse = (target: string): never => {
+      throw new SmcError(
+        'AccessDenied',
+        `${namespace}/${name}: writing to ${target} is not allowed for namespace ${namespace} by the setting store_allowlist`,
+      );
+    };
+    const environment = spec.secrets.environment;
+    switch (p.name) {
+      case 'gcp': {
+        if (!isStoreAllowed(allow, namespace, { provider: 'gcp', projectId: p.gcp.projectId }))
+          refuse(`GCP project ${p.gcp.projectId}`);
+        if (p.gcp.auth.type !== 'workloadIdentity') {
+          throw new SmcError(
+            'InvalidSpec',
+            `${namespace}/${name}: spec.provider.gcp.auth.type ${p.gcp.auth.type} is not supported by this controller build yet; use workloadIdentity`,
+          );
+        }
+        const common = {
+          projectId: p.gcp.projectId,
+          location: p.gcp.location,
+          environment,
+          observer: storeMetricsObserver(this.o.metrics, 'gcp'),
+          maxWritesPerSecond: this.o.settings.provider_max_rps,
+        };
+        const secretStore = new GcpSecretManagerStore(common);
+        if (!spec.configs.enabled) return { secretStore };
+        const configStore =
+          spec.configs.store === 'ParameterManager'
+            ? new GcpParameterManagerStore({
+                ...common,
+                observer: storeMetricsObserver(this.o.metrics, 'gcp-pm'),
+              })
+            : new GcpSecretManagerStore(common);
+        return { secretStore, configStore };
+      }
+      case 'kubernetes': {
+        if (!isStoreAllowed(allow, namespace, { provider: 'kubernetes' })) refuse('Kubernetes Secrets');
+        return {
+          secretStore: kubernetesStoreForSmc({
+            kubeConfig: this.o.kubeConfig,
+            smc: { namespace, name, uid },
+            provider: p.kubernetes,
+            environment,
+            deletionPolicy: spec.deletionPolicy,
+            observer: storeMetricsObserver(this.o.metrics, 'kubernetes'),
+          }),
+        };
+      }
+      default:
+        throw new SmcError(
+          'InvalidSpec',
+          `${namespace}/${name}: provider ${p.name} is not wired into this controller build yet (gcp and kubernetes are)`,
+        );
+    }
+  }
+
+  /** One merge patch of the status subresource; keys that disappeared are nulled. Retried on conflict/5xx. */
+  private async writeStatus(
+    namespace: string,
+    name: string,
+    previous: SecretManagerConfigStatus | undefined,
+    status: SecretManagerConfigStatus,
+  ): Promise<void> {
+    const patch: Record<string, unknown> = { ...status };
+    for (const k of Object.keys(previous ?? {})) if (!(k in patch)) patch[k] = null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.custom.patchNamespacedCustomObjectStatus(
+          {
+            group: API_GROUP,
+            version: API_VERSION_NAME,
+            namespace,
+            plural: PLURAL,
+            name,
+            body: { status: patch },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        return;
+      } catch (e) {
+        const code = (e as { code?: number }).code;
+        if (code === 404) return; // deleted meanwhile
+        const retriable = code === 409 || code === 429 || (code !== undefined && code >= 500);
+        if (!retriable || attempt >= 5) throw e;
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * The reconciler: a function of (object, world) → new status (SPEC §3). It reads nothing from the
+ * cluster itself: the world hands it the source object, the artifact fetcher, the SOPS keys and the
+ * stores. The controller writes the returned status once.
+ */
+import {
+  ANNOTATIONS,
+  FLUX_SOURCE_KINDS,
+  type SecretManagerConfigSpec,
+  type SecretManagerConfigStatus,
+  parseSpec,
+  specIntervals,
+} from '../api/index.js';
+import { type ErrorCode, SmcError } from '../errors.js';
+import type { SopsKeyring } from '../sops/index.js';
+import type { FluxArtifactRef } from '../source/flux-artifact.js';
+import type { SourceCheckout } from '../source/source.js';
+import type { SecretStore } from '../stores/store.js';
+import { type SyncResult, sync } from '../sync.js';
+import { type ReconcileVerdict, computeStatus } from './status.js';
+
+/** The parts of a SecretManagerConfig object the reconciler reads (as it comes from the API server). */
+export interface SmcObject {
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    generation?: number;
+    annotations?: Record<string, string>;
+  };
+  spec?: unknown;
+  status?: SecretManagerConfigStatus;
+}
+
+/** A Flux source object (GitRepository, OCIRepository, Bucket), as far as the reconciler cares. */
+export interface FluxSourceObject {
+  metadata?: { name?: string; namespace?: string; generation?: number };
+  status?: {
+    observedGeneration?: number;
+    artifact?: FluxArtifactRef;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
+
+/** The stores one SMC writes to; closed by the reconciler after use. */
+export interface SmcStores {
+  secretStore: SecretStore;
+  configStore?: SecretStore;
+}
+
+export interface ReconcileWorld {
+  now(): Date;
+  /** The referenced Flux source, or undefined when it does not exist. */
+  source: FluxSourceObject | undefined;
+  /** Download, verify and extract an artifact (cached by digest). */
+  fetchArtifact(artifact: FluxArtifactRef, sourceName: string): Promise<SourceCheckout>;
+  /** The SMC's SOPS keys (its `*SecretRef`s, else the controller-wide default); undefined when none. */
+  sopsKeyring(spec: SecretManagerConfigSpec): Promise<SopsKeyring | undefined>;
+  /** Stores for the SMC's provider. */
+  openStores(spec: SecretManagerConfigSpec): Promise<SmcStores> | SmcStores;
+  /** Run the whole pipeline even when nothing seems to have changed (e.g. a SOPS key Secret changed). */
+  force?: boolean;
+  /** `drift_check_interval`: store verification is due this long after the last full sync. */
+  driftCheckIntervalMs: number;
+  /** `min_reconcile_interval_secs` in ms: floor of `spec.reconcileInterval`. */
+  minReconcileIntervalMs: number;
+  maxSecretsPerResource?: number;
+}
+
+export type ReconcileResult = 'success' | 'error' | 'skipped';
+
+export interface ReconcileOutcome {
+  status: SecretManagerConfigStatus;
+  /** `skipped`: nothing was due (zero provider calls), also while suspended. */
+  result: ReconcileResult;
+  /** Retry with backoff (a transient failure or a partial one). */
+  retry: boolean;
+  /** Periodic requeue. */
+  requeueAfterMs: number;
+  /** The revision synced (or attempted). */
+  revision?: string;
+  /** Store writes made. */
+  writes: number;
+  /** Per store type: entries published (created, updated, re-enabled) and skipped (conflicts). */
+  published: Record<string, number>;
+  skipped: Record<string, number>;
+  /** The failure, value-free, for logs and Events. */
+  error?: { reason: string; message: string };
+}
+
+/** Errors that retrying without a change to Git, the spec or a key cannot fix (kstatus `Stalled`). */
+const STALLED: ReadonlySet<string> = new Set<ErrorCode | string>([
+  'InvalidSpec',
+  'ParseError',
+  'DuplicateKey',
+  'NameCollision',
+  'InvalidName',
+  'TooMany',
+  'SopsNoMatchingKey',
+  'SopsWrongKey',
+  'SopsMacMismatch',
+  'SopsMacMissing',
+  'SopsCorruptValue',
+  'SopsUnsupportedKeyType',
+  'SopsInvalidFile',
+  'SopsDisabled',
+  'KustomizeNotFound',
+  'KustomizeFailed',
+  'AccessDenied',
+  'ProviderAuthFailed',
+  'UnsafeArchive',
+  'ArtifactDigestMismatch',
+  'UnsupportedSource',
+]);
+
+const SOURCE_ERRORS: ReadonlySet<string> = new Set([
+  'SourceNotFound',
+  'SourceNotReady',
+  'ArtifactNotFound',
+  'ArtifactFetchFailed',
+  'ArtifactDigestMismatch',
+  'UnsafeArchive',
+  'UnsupportedSource',
+]);
+
+/** The reconcile-request annotations' value (both honoured; recorded as handled). */
+export function requestedReconcile(annotations: Record<string, string> | undefined): string | undefined {
+  const values = [annotations?.[ANNOTATIONS.reconcile], annotations?.[ANNOTATIONS.fluxRequestedAt]].filter(
+    (v): v is string => v !== undefined && v !== '',
+  );
+  return values.length ? values.join(' ').slice(0, 256) : undefined;
+}
+
+/** `Ready` condition of a Flux source: ready, with a value-free reason when not. */
+export function fluxSourceReadiness(src: FluxSourceObject | undefined): {
+  ready: boolean;
+  message: string;
+} {
+  if (!src) return { ready: false, message: 'not found' };
+  const cond = src.status?.conditions?.find((c) => c.type === 'Ready');
+  if (!src.status?.artifact) return { ready: false, message: cond?.message ?? 'no artifact yet' };
+  if (cond && cond.status === 'False' && !src.status.artifact)
+    return { ready: false, message: cond.message ?? 'not ready' };
+  return { ready: true, message: 'ready' };
+}
+
+export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<ReconcileOutcome> {
+  const now = world.now();
+  const where = `${smc.metadata.namespace}/${smc.metadata.name}`;
+  const previous = smc.status;
+  const generation = smc.metadata.generation;
+  const requested = requestedReconcile(smc.metadata.annotations);
+  const forced =
+    world.force === true || (requested !== undefined && requested !== previous?.lastHandledReconcileAt);
+
+  let spec: SecretManagerConfigSpec;
+  let intervalMs = 60_000;
+  try {
+    spec = parseSpec(smc.spec, where);
+    intervalMs = specIntervals(spec).reconcileMs;
+  } catch (e) {
+    return finish({ kind: 'failed', ...classify(e), revision: undefined }, 0);
+  }
+  intervalMs = Math.max(intervalMs, world.minReconcileIntervalMs);
+
+  function finish(verdict: ReconcileVerdict, writes: number): ReconcileOutcome {
+    const status = computeStatus({
+      previous,
+      generation,
+      verdict,
+      now,
+      nextReconcileAt: new Date(now.getTime() + intervalMs),
+      handledReconcileAt: requested,
+    });
+    const result: ReconcileResult =
+      verdict.kind === 'synced'
+        ? 'success'
+        : verdict.kind === 'suspended' || verdict.kind === 'unchanged'
+          ? 'skipped'
+          : 'error';
+    const retry = verdict.kind === 'partial' || (verdict.kind === 'failed' && !verdict.stalled);
+    const published: Record<string, number> = {};
+    const skipped: Record<string, number> = {};
+    for (const o of 'outcomes' in verdict ? verdict.outcomes : []) {
+      if (o.result !== 'ok') continue;
+      if (o.action === 'create' || o.action === 'update' || o.action === 'enable')
+        published[o.store] = (published[o.store] ?? 0) + 1;
+      else if (o.action === 'conflict') skipped[o.store] = (skipped[o.store] ?? 0) + 1;
+    }
+    return {
+      status,
+      result,
+      retry,
+      requeueAfterMs: intervalMs,
+      revision: 'revision' in verdict ? verdict.revision : undefined,
+      writes,
+      published,
+      skipped,
+      ...(verdict.kind === 'failed'
+        ? { error: { reason: verdict.reason, message: verdict.message } }
+        : verdict.kind === 'partial'
+          ? { error: { reason: 'PartialFailure', message: status.description ?? '' } }
+          : {}),
+    };
+  }
+
+  if (spec.suspend) return finish({ kind: 'suspended' }, 0);
+
+  const ref = spec.sourceRef;
+  const sourceName = `${ref.kind} ${ref.namespace ?? smc.metadata.namespace}/${ref.name}`;
+  if (!(FLUX_SOURCE_KINDS as readonly string[]).includes(ref.kind)) {
+    return finish(
+      {
+        kind: 'failed',
+        reason: 'UnsupportedSource',
+        message: `${sourceName}: this controller build reconciles Flux sources only`,
+        stalled: true,
+        sourceProblem: true,
+      },
+      0,
+    );
+  }
+  const readiness = fluxSourceReadiness(world.source);
+  const artifact = world.source?.status?.artifact;
+  if (!readiness.ready || !artifact) {
+    return finish(
+      {
+        kind: 'failed',
+        reason: world.source ? 'SourceNotReady' : 'SourceNotFound',
+        message: `${sourceName}: ${readiness.message}`,
+        stalled: false,
+        sourceProblem: true,
+      },
+      0,
+    );
+  }
+  const revision = artifact.revision ?? artifact.digest ?? artifact.url;
+
+  // Nothing changed, nothing called.
+  const lastSync = previous?.lastSyncTime ? Date.parse(previous.lastSyncTime) : Number.NaN;
+  const unchanged =
+    !forced &&
+    previous?.phase === 'Synced' &&
+    previous.lastSyncedRevision === revision &&
+    previous.observedGeneration === generation &&
+    Number.isFinite(lastSync) &&
+    now.getTime() - lastSync < world.driftCheckIntervalMs;
+  if (unchanged) return finish({ kind: 'unchanged' }, 0);
+
+  let result: SyncResult;
+  let stores: SmcStores | undefined;
+  try {
+    const checkout = await world.fetchArtifact(artifact, sourceName);
+    const keyring = spec.secrets.sops.enabled ? await world.sopsKeyring(spec) : undefined;
+    stores = await world.openStores(spec);
+    result = await sync({
+      source: { ...checkout, revision },
+      owner: { namespace: smc.metadata.namespace, name: smc.metadata.name },
+      environment: spec.secrets.environment,
+      render: spec.secrets.kustomizePath
+        ? { mode: 'kustomize', kustomizePath: spec.secrets.kustomizePath }
+        : { mode: 'raw', basePath: spec.secrets.basePath },
+      prefix: spec.secrets.prefix,
+      suffix: spec.secrets.suffix,
+      sops: { enabled: spec.secrets.sops.enabled, keyring },
+      secretStore: stores.secretStore,
+      configStore: stores.configStore,
+      deletionPolicy: spec.deletionPolicy,
+      triggerUpdate: spec.triggerUpdate,
+      adopt: smc.metadata.annotations?.[ANNOTATIONS.adopt] === 'true',
+      maxSecretsPerResource: world.maxSecretsPerResource,
+    });
+  } catch (e) {
+    return finish({ kind: 'failed', ...classify(e), revision }, 0);
+  } finally {
+    await Promise.allSettled([stores?.secretStore.close?.(), stores?.configStore?.close?.()]);
+  }
+  if (result.failed > 0) {
+    return finish(
+      { kind: 'partial', revision, outcomes: result.outcomes, failed: result.failed },
+      result.writes,
+    );
+  }
+  return finish({ kind: 'synced', revision, outcomes: result.outcomes }, result.writes);
+}
+
+/** A thrown error → reason and value-free message. Unknown errors are transient `ReconcileError`s. */
+function classify(e: unknown): { reason: string; message: string; stalled: boolean; sourceProblem: boolean } {
+  if (e instanceof SmcError) {
+    return {
+      reason: e.code,
+      message: e.message,
+      stalled: STALLED.has(e.code),
+      sourceProblem: SOURCE_ERRORS.has(e.code),
+    };
+  }
+  // Not one of ours: keep the error class only; its message could quote anything.
+  const name = e instanceof Error ? e.name : 'Error';
+  return {
+    reason: 'ReconcileError',
+    message: `unexpected ${name} during reconcile`,
+    stalled: false,
+    sourceProblem: false,
+  };
+}

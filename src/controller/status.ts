@@ -1,0 +1,190 @@
+/**
+ * Status computation (SPEC §2.2): from the previous status and what a reconcile found, the whole new
+ * status. Pure: no I/O, the time is given. Never carries a value or a hash of one.
+ */
+import type { Condition, EntryState, EntryStatus, Phase, SecretManagerConfigStatus } from '../api/index.js';
+import type { EntryOutcome } from '../sync.js';
+import { type ConditionInput, setConditions } from './conditions.js';
+
+/** What a reconcile concluded, before it is turned into status. */
+export type ReconcileVerdict =
+  | { kind: 'suspended' }
+  | { kind: 'unchanged' }
+  | { kind: 'synced'; revision: string; outcomes: EntryOutcome[] }
+  | { kind: 'partial'; revision: string; outcomes: EntryOutcome[]; failed: number }
+  | {
+      kind: 'failed';
+      /** Error code (CamelCase), e.g. SopsMacMismatch; becomes the Ready reason. */
+      reason: string;
+      /** Value-free message. */
+      message: string;
+      /** Retrying without a change cannot help (kstatus `Stalled=True`). */
+      stalled: boolean;
+      /** Whether the source itself is the problem (`SourceReady=False`). */
+      sourceProblem: boolean;
+      revision?: string;
+    };
+
+export interface StatusInput {
+  previous: SecretManagerConfigStatus | undefined;
+  generation: number | undefined;
+  verdict: ReconcileVerdict;
+  now: Date;
+  nextReconcileAt: Date;
+  /** The reconcile-request annotation value handled by this reconcile (if any). */
+  handledReconcileAt?: string;
+}
+
+/** RFC 3339 with second precision, the Kubernetes `metav1.Time` format. */
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function entryState(o: EntryOutcome): EntryState {
+  if (o.result === 'failed') return 'Failed';
+  if (o.action === 'conflict') return 'Conflict';
+  if (o.action === 'disable' || o.action === 'prune') return 'Disabled';
+  return 'Synced';
+}
+
+const WRITE_ACTIONS = new Set(['create', 'update', 'enable', 'disable', 'prune']);
+
+/** Per-entry status from sync outcomes; `lastUpdateTime` moves only when the entry was written. */
+export function entriesFromOutcomes(
+  outcomes: readonly EntryOutcome[],
+  previous: readonly EntryStatus[] | undefined,
+  now: string,
+): EntryStatus[] {
+  const prev = new Map((previous ?? []).map((e) => [`${e.kind}/${e.storeName}`, e]));
+  const out: EntryStatus[] = [];
+  for (const o of outcomes) {
+    const old = prev.get(`${o.kind}/${o.storeName}`);
+    const wrote = o.result === 'ok' && WRITE_ACTIONS.has(o.action);
+    const lastUpdateTime = wrote ? now : old?.lastUpdateTime;
+    const state = entryState(o);
+    out.push({
+      key: o.key ?? old?.key ?? o.storeName,
+      storeName: o.storeName,
+      kind: o.kind,
+      ...(o.version !== undefined ? { version: o.version } : old?.version ? { version: old.version } : {}),
+      state,
+      ...(lastUpdateTime ? { lastUpdateTime } : {}),
+      ...(state !== 'Synced' && o.message ? { message: o.message.slice(0, 4096) } : {}),
+    });
+  }
+  return out;
+}
+
+function countOf(entries: readonly EntryStatus[], kind: 'secret' | 'config'): number {
+  return entries.filter((e) => e.kind === kind && (e.state === 'Synced' || e.state === 'Drifted')).length;
+}
+
+/** The whole new status. */
+export function computeStatus(input: StatusInput): SecretManagerConfigStatus {
+  const { previous, generation, verdict } = input;
+  const now = rfc3339(input.now);
+  const base: SecretManagerConfigStatus = {
+    ...previous,
+    lastAttemptTime: now,
+    nextReconcileTime: rfc3339(input.nextReconcileAt),
+  };
+  if (input.handledReconcileAt !== undefined) base.lastHandledReconcileAt = input.handledReconcileAt;
+
+  if (verdict.kind === 'unchanged') {
+    // Nothing was called: only the schedule (and a handled request) moves.
+    return { ...base, lastAttemptTime: previous?.lastAttemptTime ?? now };
+  }
+
+  let phase: Phase;
+  let description: string;
+  let ready: ConditionInput;
+  let reconciling: ConditionInput;
+  let stalled: ConditionInput;
+  let sourceReady: ConditionInput | undefined;
+  const status: SecretManagerConfigStatus = { ...base, observedGeneration: generation };
+
+  switch (verdict.kind) {
+    case 'suspended':
+      phase = 'Suspended';
+      description = 'reconciliation is suspended (spec.suspend: true)';
+      ready = { type: 'Ready', status: 'False', reason: 'Suspended', message: description };
+      reconciling = { type: 'Reconciling', status: 'False', reason: 'Suspended', message: description };
+      stalled = { type: 'Stalled', status: 'False', reason: 'Suspended', message: description };
+      delete status.lastAttemptTime;
+      if (previous?.lastAttemptTime) status.lastAttemptTime = previous.lastAttemptTime;
+      break;
+    case 'synced':
+    case 'partial': {
+      const entries = entriesFromOutcomes(verdict.outcomes, previous?.entries, now);
+      status.entries = entries;
+      status.secretsCount = countOf(entries, 'secret');
+      status.configsCount = countOf(entries, 'config');
+      sourceReady = {
+        type: 'SourceReady',
+        status: 'True',
+        reason: 'Succeeded',
+        message: `artifact for revision ${verdict.revision} fetched`,
+      };
+      if (verdict.kind === 'synced') {
+        phase = 'Synced';
+        description = `${status.secretsCount} secret(s), ${status.configsCount} config(s) synced from revision ${verdict.revision}`;
+        status.lastSyncTime = now;
+        status.lastSyncedRevision = verdict.revision;
+        ready = { type: 'Ready', status: 'True', reason: 'Succeeded', message: description };
+        reconciling = { type: 'Reconciling', status: 'False', reason: 'Succeeded', message: description };
+        stalled = { type: 'Stalled', status: 'False', reason: 'Succeeded', message: description };
+      } else {
+        phase = 'Error';
+        const names = entries
+          .filter((e) => e.state === 'Failed')
+          .map((e) => e.storeName)
+          .slice(0, 10);
+        description = `${verdict.failed} of ${verdict.outcomes.length} entries failed (${names.join(', ')}); retrying`;
+        ready = { type: 'Ready', status: 'False', reason: 'PartialFailure', message: description };
+        reconciling = { type: 'Reconciling', status: 'True', reason: 'PartialFailure', message: description };
+        stalled = { type: 'Stalled', status: 'False', reason: 'PartialFailure', message: description };
+      }
+      break;
+    }
+    case 'failed':
+      phase = 'Error';
+      description = verdict.message;
+      ready = { type: 'Ready', status: 'False', reason: verdict.reason, message: verdict.message };
+      reconciling = verdict.stalled
+        ? { type: 'Reconciling', status: 'False', reason: verdict.reason, message: verdict.message }
+        : {
+            type: 'Reconciling',
+            status: 'True',
+            reason: verdict.reason,
+            message: `${verdict.message}; retrying`,
+          };
+      stalled = {
+        type: 'Stalled',
+        status: verdict.stalled ? 'True' : 'False',
+        reason: verdict.reason,
+        message: verdict.message,
+      };
+      sourceReady = verdict.sourceProblem
+        ? { type: 'SourceReady', status: 'False', reason: verdict.reason, message: verdict.message }
+        : verdict.revision !== undefined
+          ? {
+              type: 'SourceReady',
+              status: 'True',
+              reason: 'Succeeded',
+              message: `artifact for revision ${verdict.revision} fetched`,
+            }
+          : undefined;
+      break;
+  }
+  status.phase = phase;
+  status.description = description.slice(0, 4096);
+  status.conditions = setConditions(
+    previous?.conditions,
+    [ready, reconciling, stalled, ...(sourceReady ? [sourceReady] : [])],
+    now,
+    generation,
+  );
+  return status;
+}
+
+export type { Condition };
