@@ -21,15 +21,17 @@ import {
   PLURAL,
   type SecretManagerConfigSpec,
   type SecretManagerConfigStatus,
-  selectedProvider,
 } from '../api/index.js';
-import { SmcError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { type ControllerMetrics, storeMetricsObserver } from '../observability/metrics.js';
 import { type FluxArtifactRef, fetchFluxArtifact } from '../source/flux-artifact.js';
-import { GcpParameterManagerStore, GcpSecretManagerStore } from '../stores/gcp/index.js';
-import { kubernetesStoreForSmc } from '../stores/kubernetes/index.js';
 import { EventRecorder } from './events.js';
+import {
+  type WorkloadNotifier,
+  contentDigest,
+  createWorkloadNotifier,
+  shouldNotify,
+} from '../reload/workloads/index.js';
 import { type Collection, type ResourceType, watchCollection, watchSecretChanges } from './informers.js';
 import { DEFAULT_SOPS_SECRET, SopsKeyLoader } from './keys.js';
 import { WorkQueue } from './queue.js';
@@ -41,7 +43,10 @@ import {
   reconcile,
   requestedReconcile,
 } from './reconcile.js';
-import { type Settings, isStoreAllowed } from './settings.js';
+import { type Settings } from './settings.js';
+import { StoreFactory, credentialSecretsOf } from './stores.js';
+import { FinalizerWriter, handleLifecycle, isDeleting } from './finalizer.js';
+import { reportDrift } from './drift.js';
 
 export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
@@ -82,7 +87,11 @@ export class Controller {
   private readonly queue: WorkQueue<string>;
   private readonly custom: CustomObjectsApi;
   private readonly keys: SopsKeyLoader;
+  /** Stores and their credentials (src/controller/stores.ts). */
+  private storeFactory: StoreFactory | undefined;
   private readonly events: EventRecorder;
+  /** Workload notification (SPEC §6.4): reloads opted-in workloads after a sync that changed values. */
+  private readonly workloads: WorkloadNotifier;
   private readonly cacheDir: string;
   /** Status this process last wrote per SMC (uid-tagged): fresher than the watch cache. */
   private readonly written = new Map<
@@ -95,6 +104,8 @@ export class Controller {
   private readonly forced = new Set<string>();
   private secretWatch: { stop(): void } | undefined;
   private started = false;
+  /** Settings hot reload (SPEC §6.1): told of every SMC change. */
+  private smcsChanged: ((smcs: readonly SmcResource[]) => void) | undefined;
 
   constructor(private readonly o: ControllerOptions) {
     const namespaces = o.settings.watch_namespaces;
@@ -105,6 +116,7 @@ export class Controller {
       allowControllerNamespaceKeys: o.settings.allow_controller_namespace_keys,
     });
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
+    this.workloads = createWorkloadNotifier({ ...o, events: this.events });
     this.cacheDir = o.cacheDir ?? join(tmpdir(), 'secret-manager-controller', 'artifacts');
     this.queue = new WorkQueue<string>({
       handler: (key) => this.run(key),
@@ -121,7 +133,10 @@ export class Controller {
       type: SMC_TYPE,
       namespaces,
       logger: o.logger,
-      onEvent: (event, obj, old) => this.onSmcEvent(event, obj, old),
+      onEvent: (event, obj, old) => {
+        this.onSmcEvent(event, obj, old);
+        this.smcsChanged?.(this.smcs.list());
+      },
     });
     // Sources may live outside the watched namespaces (the documented layout keeps them in
     // flux-system), so they are watched cluster-wide unless the settings restrict namespaces.
@@ -155,6 +170,19 @@ export class Controller {
     });
   }
 
+  /** Settings hot reload (SPEC §6.1): `listener` gets every SMC in the watched namespaces after each change. */
+  onSmcsChanged(listener: (smcs: readonly SmcObject[]) => void): void {
+    this.smcsChanged = listener;
+    listener(this.smcs.list());
+  }
+
+  /** Settings hot reload: run with `next` from now on (the reconcile reads `this.o.settings` each time). */
+  applySettings(next: Settings): void {
+    this.o.settings = next;
+    this.queue.setConcurrency(next.max_concurrent_reconciles);
+    this.queue.setBackoff({ baseMs: next.backoff_base_ms, maxMs: next.backoff_max_ms });
+  }
+
   /** Caches synced (for `/readyz`). */
   get synced(): boolean {
     return this.smcs.synced && [...this.sources.values()].every((s) => s.synced);
@@ -166,6 +194,7 @@ export class Controller {
     this.secretWatch?.stop();
     await Promise.all([this.smcs.stop(), ...[...this.sources.values()].map((s) => s.stop())]);
     const r = await this.queue.shutdown({ drainMs });
+    await this.workloads.stop();
     if (r.abandoned.length)
       this.o.logger.warn({ abandoned: r.abandoned }, 'reconciles abandoned at shutdown');
   }
@@ -195,6 +224,7 @@ export class Controller {
       event === 'add' ||
       !old ||
       old.metadata.generation !== obj.metadata.generation ||
+      isDeleting(old) !== isDeleting(obj) ||
       requestedReconcile(old.metadata.annotations) !== requestedReconcile(obj.metadata.annotations) ||
       (old as KubernetesObject).metadata?.labels?.[LABELS.shardKey] !==
         (obj as KubernetesObject).metadata?.labels?.[LABELS.shardKey]
@@ -248,7 +278,8 @@ export class Controller {
   private onSecretChange(namespace: string, name: string): void {
     const secret = `${namespace}/${name}`;
     for (const smc of this.smcs.list()) {
-      if (!this.inShard(smc) || !this.keySecretsOf(smc).includes(secret)) continue;
+      if (!this.inShard(smc) || ![...this.keySecretsOf(smc), ...credentialSecretsOf(smc)].includes(secret))
+        continue;
       const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
       this.o.logger.info({ smc: key, secret }, 'SOPS key Secret changed: reconciling');
       this.forced.add(key);
@@ -275,6 +306,17 @@ export class Controller {
     };
     const force = this.forced.delete(key);
     const log = this.o.logger.child({ smc: key });
+    // Finalizer (src/controller/finalizer.ts): added on first reconcile; deletion applies deletionPolicy.
+    const lifecycle = await handleLifecycle(cached, {
+      writer: new FinalizerWriter(this.custom),
+      openStores: (sp) => this.openStores(smc, sp),
+      recordEvent: (e) => this.events.record({ namespace, name, uid }, e),
+      writeStatus: (st) => this.writeStatus(namespace, name, smc.status, st),
+      previousStatus: smc.status,
+      generation: cached.metadata.generation,
+      log,
+    });
+    if (lifecycle === 'done') return undefined;
     const end = this.o.metrics.reconciliationDuration.startTimer();
     let outcome: ReconcileOutcome;
     try {
@@ -298,6 +340,11 @@ export class Controller {
       this.revisionSeen.delete(key);
     }
     const target = { namespace, name, uid };
+    await reportDrift(outcome.drift, {
+      event: (e) => this.events.record(target, e),
+      count: (provider, n) => this.o.metrics.secretsDiffDetected.inc({ provider }, n),
+      log,
+    });
     if (outcome.error) {
       await this.events.record(target, {
         type: 'Warning',
@@ -313,6 +360,12 @@ export class Controller {
           message: `${outcome.writes} store write(s) for revision ${outcome.revision ?? 'unknown'}: ${outcome.status.description ?? ''}`,
         });
       }
+    }
+    if (shouldNotify(outcome)) {
+      const digest = contentDigest(outcome.revision, outcome.status.entries);
+      void this.workloads
+        .notify(target, digest)
+        .catch((e: unknown) => log.warn({ err: String(e) }, 'workload notification failed'));
     }
     if (outcome.error) {
       log.warn(
@@ -365,64 +418,20 @@ export class Controller {
     };
   }
 
-  private openStores(smc: SmcObject, spec: SecretManagerConfigSpec): SmcStores {
-    const p = selectedProvider(spec);
-    const { namespace, name, uid } = smc.metadata;
-    const allow = this.o.settings.store_allowlist;
-    const refuse = (target: string): never => {
-      throw new SmcError(
-        'AccessDenied',
-        `${namespace}/${name}: writing to ${target} is not allowed for namespace ${namespace} by the setting store_allowlist`,
-      );
-    };
-    const environment = spec.secrets.environment;
-    switch (p.name) {
-      case 'gcp': {
-        if (!isStoreAllowed(allow, namespace, { provider: 'gcp', projectId: p.gcp.projectId }))
-          refuse(`GCP project ${p.gcp.projectId}`);
-        if (p.gcp.auth.type !== 'workloadIdentity') {
-          throw new SmcError(
-            'InvalidSpec',
-            `${namespace}/${name}: spec.provider.gcp.auth.type ${p.gcp.auth.type} is not supported by this controller build yet; use workloadIdentity`,
-          );
-        }
-        const common = {
-          projectId: p.gcp.projectId,
-          location: p.gcp.location,
-          environment,
-          observer: storeMetricsObserver(this.o.metrics, 'gcp'),
-          maxWritesPerSecond: this.o.settings.provider_max_rps,
-        };
-        const secretStore = new GcpSecretManagerStore(common);
-        if (!spec.configs.enabled) return { secretStore };
-        const configStore =
-          spec.configs.store === 'ParameterManager'
-            ? new GcpParameterManagerStore({
-                ...common,
-                observer: storeMetricsObserver(this.o.metrics, 'gcp-pm'),
-              })
-            : new GcpSecretManagerStore(common);
-        return { secretStore, configStore };
-      }
-      case 'kubernetes': {
-        if (!isStoreAllowed(allow, namespace, { provider: 'kubernetes' })) refuse('Kubernetes Secrets');
-        return {
-          secretStore: kubernetesStoreForSmc({
-            kubeConfig: this.o.kubeConfig,
-            smc: { namespace, name, uid },
-            provider: p.kubernetes,
-            environment,
-            deletionPolicy: spec.deletionPolicy,
-            observer: storeMetricsObserver(this.o.metrics, 'kubernetes'),
-          }),
-        };
-      }
-      default:
-        throw new SmcError(
-          'InvalidSpec',
-          `${namespace}/${name}: provider ${p.name} is not wired into this controller build yet (gcp and kubernetes are)`,
-        );
-    }
+  private openStores(smc: SmcObject, spec: SecretManagerConfigSpec): Promise<SmcStores> {
+    this.storeFactory ??= new StoreFactory({
+      core: this.o.kubeConfig.makeApiClient(CoreV1Api),
+      kubeConfig: this.o.kubeConfig,
+      controllerNamespace: this.o.controllerNamespace,
+      policy: () => ({
+        noCrossNamespaceRefs: this.o.settings.no_cross_namespace_refs,
+        allowControllerNamespaceKeys: this.o.settings.allow_controller_namespace_keys,
+        storeAllowlist: this.o.settings.store_allowlist,
+        maxWritesPerSecond: this.o.settings.provider_max_rps,
+      }),
+      observer: (type) => storeMetricsObserver(this.o.metrics, type),
+    });
+    return this.storeFactory.open(smc.metadata, spec);
   }
 
   /** One merge patch of the status subresource; keys that disappeared are nulled. Retried on conflict/5xx. */
@@ -434,6 +443,17 @@ export class Controller {
   ): Promise<void> {
     const patch: Record<string, unknown> = { ...status };
     for (const k of Object.keys(previous ?? {})) if (!(k in patch)) patch[k] = null;
+    // status.hotReload.configMap is written by the settings reloader alone, lastWorkloadReload and
+    // workloadsNotified by the workload notifier alone (a cached copy may be stale).
+    if (patch.hotReload && typeof patch.hotReload === 'object') {
+      const {
+        configMap: _own,
+        lastWorkloadReload: _reloaded,
+        workloadsNotified: _notified,
+        ...rest
+      } = patch.hotReload as Record<string, unknown>;
+      patch.hotReload = rest;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         await this.custom.patchNamespacedCustomObjectStatus(

@@ -19,8 +19,11 @@ export interface ControllerHttpServerOptions {
   port?: number;
   /** Default `0.0.0.0`. */
   host?: string;
-  /** Served at `/metrics`; when undefined (`metrics_enabled: false`) `/metrics` answers 404. */
-  registry?: Registry;
+  /**
+   * Served at `/metrics`; when undefined (`metrics_enabled: false`) `/metrics` answers 404. A
+   * function is asked on each request (hot reload can toggle `metrics_enabled`).
+   */
+  registry?: Registry | (() => Registry | undefined);
   /** Readiness for `/readyz`; default: always ready. */
   isReady?: () => boolean | ReadinessReport;
   /** Liveness for `/healthz`; default: always healthy while the server answers. */
@@ -81,9 +84,10 @@ async function handle(
   }
   switch (path) {
     case '/metrics': {
-      if (!options.registry) return send(res, 404, 'metrics disabled\n');
-      const body = await options.registry.metrics();
-      return send(res, 200, body, options.registry.contentType);
+      const registry = typeof options.registry === 'function' ? options.registry() : options.registry;
+      if (!registry) return send(res, 404, 'metrics disabled\n');
+      const body = await registry.metrics();
+      return send(res, 200, body, registry.contentType);
     }
     case '/healthz': {
       const healthy = options.isHealthy?.() ?? true;

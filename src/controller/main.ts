@@ -4,15 +4,19 @@
  * controller. SIGTERM/SIGINT stop it gracefully (in-flight reconciles drain, the Lease is released).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { DEFAULT_SETTINGS_CONFIGMAP } from '../api/index.js';
-import { createLogger } from '../observability/logger.js';
+import { DEFAULT_SETTINGS_CONFIGMAP, type HotReloadSpec } from '../api/index.js';
+import { createLogger, setLogLevel } from '../observability/logger.js';
 import { createControllerMetrics } from '../observability/metrics.js';
 import { VERSION } from '../version.js';
 import { Controller } from './controller.js';
+import { EventRecorder } from './events.js';
 import { startHttpServer } from './http-server.js';
 import { LeaderElector, leaseClient } from './leader-election.js';
 import { parseSettings } from './settings.js';
+import { SettingsReloader, kubernetesReport } from './settings-reload.js';
+import { kubernetesSettingsSource } from './settings-source.js';
 
 const USAGE = `usage: secret-manager-controller [--version] [--leader-elect]
 
@@ -31,7 +35,8 @@ export function controllerNamespace(env: NodeJS.ProcessEnv): string {
 
 /**
  * Data of the settings ConfigMap in the controller namespace (overlaying the environment); empty
- * when it does not exist. Read once at start: live reload of it is not wired yet.
+ * when it does not exist. Read at start; while an SMC enables `spec.hotReload`, changes are applied
+ * live by the SettingsReloader (SPEC §6.1).
  */
 export async function readSettingsConfigMap(
   kubeConfig: KubeConfig,
@@ -102,6 +107,31 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     metrics,
     controllerNamespace: namespace,
   });
+  // Hot reload (SPEC §6.1): while an SMC enables it, the settings ConfigMap is watched and applied live.
+  const reloader = new SettingsReloader({
+    env,
+    initial: settings,
+    controllerNamespace: namespace,
+    defaultConfigMapName: DEFAULT_SETTINGS_CONFIGMAP,
+    source: kubernetesSettingsSource(kubeConfig, logger),
+    logger,
+    countReload: (result) => metrics.configReloads.inc({ result }),
+    apply: (next) => {
+      setLogLevel(logger, next.log_level);
+      controller.applySettings(next);
+    },
+    report: kubernetesReport(kubeConfig, new EventRecorder(kubeConfig, logger, hostname()), logger),
+  });
+  controller.onSmcsChanged((smcs) =>
+    reloader.setTargets(
+      smcs.map((s) => ({
+        namespace: s.metadata.namespace,
+        name: s.metadata.name,
+        uid: s.metadata.uid,
+        hotReload: (s.spec as { hotReload?: HotReloadSpec } | undefined)?.hotReload,
+      })),
+    ),
+  );
 
   // Resolved by SIGTERM/SIGINT, or when leadership is lost.
   let requestStop: (why: string) => void = () => {};
@@ -137,7 +167,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const http = await startHttpServer({
     port: settings.metrics_port,
     host: env.METRICS_HOST || undefined,
-    registry: settings.metrics_enabled ? metrics.registry : undefined,
+    registry: () => (reloader.current.metrics_enabled ? metrics.registry : undefined),
     isReady: () => {
       if (elector && !elector.isLeader) return { ready: true, reason: 'standing by' };
       return controller.synced ? { ready: true } : { ready: false, reason: 'caches not synced' };
@@ -150,6 +180,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
   const why = await stopRequested;
   logger.info({ why }, 'shutting down');
+  reloader.stop();
   await controller.stop(10_000);
   await elector?.stop();
   await http.close();

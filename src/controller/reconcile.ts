@@ -17,6 +17,7 @@ import type { FluxArtifactRef } from '../source/flux-artifact.js';
 import type { SourceCheckout } from '../source/source.js';
 import type { SecretStore } from '../stores/store.js';
 import { type SyncResult, sync } from '../sync.js';
+import { DriftGuard, type DriftFindings, verificationDueMs } from './drift.js';
 import { type ReconcileVerdict, computeStatus } from './status.js';
 
 /** The parts of a SecretManagerConfig object the reconciler reads (as it comes from the API server). */
@@ -86,6 +87,8 @@ export interface ReconcileOutcome {
   skipped: Record<string, number>;
   /** The failure, value-free, for logs and Events. */
   error?: { reason: string; message: string };
+  /** Store verification's findings (src/controller/drift.ts), when the stores were read. */
+  drift?: DriftFindings;
 }
 
 /** Errors that retrying without a change to Git, the spec or a key cannot fix (kstatus `Stalled`). */
@@ -163,7 +166,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   }
   intervalMs = Math.max(intervalMs, world.minReconcileIntervalMs);
 
-  function finish(verdict: ReconcileVerdict, writes: number): ReconcileOutcome {
+  function finish(verdict: ReconcileVerdict, writes: number, drift?: DriftFindings): ReconcileOutcome {
     const status = computeStatus({
       previous,
       generation,
@@ -171,6 +174,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       now,
       nextReconcileAt: new Date(now.getTime() + intervalMs),
       handledReconcileAt: requested,
+      ...(drift ? { drift } : {}),
     });
     const result: ReconcileResult =
       verdict.kind === 'synced'
@@ -201,6 +205,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
         : verdict.kind === 'partial'
           ? { error: { reason: 'PartialFailure', message: status.description ?? '' } }
           : {}),
+      ...(drift ? { drift } : {}),
     };
   }
 
@@ -244,11 +249,16 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
     previous.lastSyncedRevision === revision &&
     previous.observedGeneration === generation &&
     Number.isFinite(lastSync) &&
-    now.getTime() - lastSync < world.driftCheckIntervalMs;
+    now.getTime() - lastSync < verificationDueMs(world.driftCheckIntervalMs, smc.metadata.uid ?? where);
   if (unchanged) return finish({ kind: 'unchanged' }, 0);
 
   let result: SyncResult;
   let stores: SmcStores | undefined;
+  // Store verification (src/controller/drift.ts): the revision and spec already synced are synced
+  // again, so whatever the plan still wants to change was changed outside Git.
+  const verification =
+    previous?.lastSyncedRevision === revision && previous.observedGeneration === generation;
+  const guard = verification ? new DriftGuard(spec.driftPolicy) : undefined;
   try {
     const checkout = await world.fetchArtifact(artifact, sourceName);
     const keyring = spec.secrets.sops.enabled ? await world.sopsKeyring(spec) : undefined;
@@ -263,8 +273,8 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       prefix: spec.secrets.prefix,
       suffix: spec.secrets.suffix,
       sops: { enabled: spec.secrets.sops.enabled, keyring },
-      secretStore: stores.secretStore,
-      configStore: stores.configStore,
+      secretStore: guard ? guard.wrap(stores.secretStore) : stores.secretStore,
+      configStore: stores.configStore && guard ? guard.wrap(stores.configStore) : stores.configStore,
       deletionPolicy: spec.deletionPolicy,
       triggerUpdate: spec.triggerUpdate,
       adopt: smc.metadata.annotations?.[ANNOTATIONS.adopt] === 'true',
@@ -275,13 +285,20 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   } finally {
     await Promise.allSettled([stores?.secretStore.close?.(), stores?.configStore?.close?.()]);
   }
+  const drift: DriftFindings = {
+    verified: verification,
+    entries: guard?.entries ?? [],
+    report: spec.diffDiscovery,
+    policy: spec.driftPolicy,
+  };
   if (result.failed > 0) {
     return finish(
       { kind: 'partial', revision, outcomes: result.outcomes, failed: result.failed },
       result.writes,
+      drift,
     );
   }
-  return finish({ kind: 'synced', revision, outcomes: result.outcomes }, result.writes);
+  return finish({ kind: 'synced', revision, outcomes: result.outcomes }, result.writes, drift);
 }
 
 /** A thrown error → reason and value-free message. Unknown errors are transient `ReconcileError`s. */

@@ -5,6 +5,7 @@
 import type { Condition, EntryState, EntryStatus, Phase, SecretManagerConfigStatus } from '../api/index.js';
 import type { EntryOutcome } from '../sync.js';
 import { type ConditionInput, setConditions } from './conditions.js';
+import { type DriftFindings, driftMessage } from './drift.js';
 
 /** What a reconcile concluded, before it is turned into status. */
 export type ReconcileVerdict =
@@ -33,6 +34,8 @@ export interface StatusInput {
   nextReconcileAt: Date;
   /** The reconcile-request annotation value handled by this reconcile (if any). */
   handledReconcileAt?: string;
+  /** What store verification found (src/controller/drift.ts); only with a synced/partial verdict. */
+  drift?: DriftFindings;
 }
 
 /** RFC 3339 with second precision, the Kubernetes `metav1.Time` format. */
@@ -101,6 +104,8 @@ export function computeStatus(input: StatusInput): SecretManagerConfigStatus {
   let reconciling: ConditionInput;
   let stalled: ConditionInput;
   let sourceReady: ConditionInput | undefined;
+  /** `Drifted` to set, or `null` to drop it (diffDiscovery off); undefined leaves it. */
+  let driftConditions: ConditionInput | null | undefined;
   const status: SecretManagerConfigStatus = { ...base, observedGeneration: generation };
 
   switch (verdict.kind) {
@@ -116,6 +121,7 @@ export function computeStatus(input: StatusInput): SecretManagerConfigStatus {
     case 'synced':
     case 'partial': {
       const entries = entriesFromOutcomes(verdict.outcomes, previous?.entries, now);
+      driftConditions = markDrift(entries, input.drift);
       status.entries = entries;
       status.secretsCount = countOf(entries, 'secret');
       status.configsCount = countOf(entries, 'config');
@@ -179,8 +185,16 @@ export function computeStatus(input: StatusInput): SecretManagerConfigStatus {
   status.phase = phase;
   status.description = description.slice(0, 4096);
   status.conditions = setConditions(
-    previous?.conditions,
-    [ready, reconciling, stalled, ...(sourceReady ? [sourceReady] : [])],
+    driftConditions === null
+      ? previous?.conditions?.filter((c) => c.type !== 'Drifted')
+      : previous?.conditions,
+    [
+      ready,
+      reconciling,
+      stalled,
+      ...(sourceReady ? [sourceReady] : []),
+      ...(driftConditions ? [driftConditions] : []),
+    ],
     now,
     generation,
   );
@@ -188,3 +202,35 @@ export function computeStatus(input: StatusInput): SecretManagerConfigStatus {
 }
 
 export type { Condition };
+
+/**
+ * Mark entries left drifted (`driftPolicy: Report`) as `Drifted` and compute the `Drifted`
+ * condition: True/DriftDetected while drift is left in the store, False/DriftCorrected when it was
+ * overwritten from Git, False/NoDrift otherwise. `null` (drop the condition) when not reporting.
+ */
+function markDrift(
+  entries: EntryStatus[],
+  drift: DriftFindings | undefined,
+): ConditionInput | null | undefined {
+  if (!drift) return undefined;
+  if (!drift.report) return null;
+  if (!drift.verified || drift.entries.length === 0) {
+    return {
+      type: 'Drifted',
+      status: 'False',
+      reason: 'NoDrift',
+      message: drift.verified ? 'store verification found no change outside Git' : 'store written from Git',
+    };
+  }
+  const left = new Set(drift.entries.filter((e) => !e.corrected).map((e) => `${e.kind}/${e.storeName}`));
+  for (const e of entries) {
+    if (left.has(`${e.kind}/${e.storeName}`) && e.state === 'Synced') {
+      e.state = 'Drifted';
+      e.message = 'changed outside Git (driftPolicy Report)';
+    }
+  }
+  const message = driftMessage(drift.entries, drift.policy);
+  return left.size > 0
+    ? { type: 'Drifted', status: 'True', reason: 'DriftDetected', message }
+    : { type: 'Drifted', status: 'False', reason: 'DriftCorrected', message };
+}

@@ -150,7 +150,7 @@ export function createControllerMetrics(options: MetricsOptions = {}): Controlle
     ),
     configReloads: counter(
       'secret_manager_config_reloads_total',
-      'Settings ConfigMap changes applied (success) or refused (error)',
+      'Settings ConfigMap changes applied (applied) or refused whole (rejected)',
     ),
     workloadReloads: counter(
       'secret_manager_workload_reloads_total',
@@ -158,10 +158,8 @@ export function createControllerMetrics(options: MetricsOptions = {}): Controlle
     ),
   };
   // Counters without labels print 0 from the start; seed the outcome series a dashboard expects.
-  for (const result of ['success', 'error'] as const) {
-    metrics.reconciliations.inc({ result }, 0);
-    metrics.configReloads.inc({ result }, 0);
-  }
+  for (const result of ['success', 'error'] as const) metrics.reconciliations.inc({ result }, 0);
+  for (const result of ['applied', 'rejected'] as const) metrics.configReloads.inc({ result }, 0);
   return metrics;
 }
 

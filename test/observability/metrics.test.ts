@@ -59,7 +59,7 @@ describe('createControllerMetrics', () => {
     m.artifactDownloadDuration.observe(1);
     m.gitFetchDuration.observe(1);
     m.syncLatency.observe(1);
-    m.configReloads.inc({ result: 'success' });
+    m.configReloads.inc({ result: 'applied' });
     m.workloadReloads.inc({ strategy: 'rollout', result: 'success' });
     const metrics = await m.registry.getMetricsAsJSON();
     for (const [name, labels] of Object.entries(METRIC_LABELS)) {
@@ -82,7 +82,7 @@ describe('createControllerMetrics', () => {
   it('seeds the reconcile and config-reload outcome series at 0', async () => {
     const text = await createControllerMetrics({ processMetrics: false }).registry.metrics();
     expect(text).toContain('secret_manager_reconciliations_total{result="error"} 0');
-    expect(text).toContain('secret_manager_config_reloads_total{result="success"} 0');
+    expect(text).toContain('secret_manager_config_reloads_total{result="rejected"} 0');
   });
 
   it('exports process metrics by default, per registry (no global state)', async () => {

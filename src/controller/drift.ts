@@ -1,0 +1,136 @@
+/**
+ * Store verification and drift (SPEC §2.1 `diffDiscovery`, `driftPolicy`; §3 "Store verification").
+ *
+ * A verification is a reconcile of the revision and spec already synced (due every
+ * `drift_check_interval`, or requested): whatever the plan still wants to change then was changed
+ * outside Git. A managed entry that went missing is re-created (a `create` passes untouched: Git is
+ * the source of truth). A changed value, or an entry enabled/disabled out of band, is drift: with
+ * `driftPolicy: Correct` it is overwritten from Git; with `Report` it is left as it is. Either way it
+ * is recorded, and reported (condition `Drifted`, Event, metric) when `diffDiscovery` is true.
+ *
+ * The guard wraps each store: it sees the planned actions in `apply`, so the pipeline needs no
+ * knowledge of drift. It never sees or keeps a value beyond handing the action on.
+ */
+import type { EntryKind } from '../entry.js';
+import type { Action, ActionResult } from '../plan/actions.js';
+import type { Owner, SecretStore } from '../stores/store.js';
+
+export interface DriftedEntry {
+  storeName: string;
+  key?: string;
+  kind: EntryKind;
+  /** Store type (`gcp`, `aws`, …): the metric's `provider` label. */
+  store: string;
+  /** Whether the entry was overwritten from Git. */
+  corrected: boolean;
+}
+
+export interface DriftFindings {
+  /** This reconcile was a store verification (drift is only judged then). */
+  verified: boolean;
+  entries: DriftedEntry[];
+  /** `diffDiscovery`: report drift (condition, Event, metric). */
+  report: boolean;
+  policy: 'Report' | 'Correct';
+}
+
+/** An action that, on a verification, means the store was changed outside Git. */
+export function isDriftAction(a: Action): boolean {
+  if (a.type !== 'update' && a.type !== 'enable' && a.type !== 'disable') return false;
+  // Adoption and stores that cannot read values are not evidence of a change outside Git.
+  return !a.reason.startsWith('adopting') && !a.reason.startsWith('value unknown');
+}
+
+export class DriftGuard {
+  readonly entries: DriftedEntry[] = [];
+
+  constructor(private readonly policy: 'Report' | 'Correct') {}
+
+  /** A store that records drift actions and, under `Report`, does not apply them. */
+  wrap(store: SecretStore): SecretStore {
+    const entries = this.entries;
+    const correct = this.policy === 'Correct';
+    return {
+      type: store.type,
+      target: store.target,
+      naming: store.naming,
+      limits: store.limits,
+      read: (owner: Owner, names: readonly string[]) => store.read(owner, names),
+      close: store.close ? () => store.close!() : undefined,
+      async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
+        const pass: Action[] = [];
+        const held = new Map<number, ActionResult>();
+        actions.forEach((a, i) => {
+          if (!isDriftAction(a)) {
+            pass.push(a);
+            return;
+          }
+          entries.push({
+            storeName: a.storeName,
+            ...(a.key !== undefined ? { key: a.key } : {}),
+            kind: a.kind,
+            store: store.type,
+            corrected: correct,
+          });
+          if (correct) {
+            pass.push({ ...a, reason: `drift corrected from Git (${a.reason})` });
+            return;
+          }
+          const { value: _value, ...rest } = a;
+          held.set(i, {
+            action: {
+              ...rest,
+              type: 'noop',
+              reason: `drifted: changed outside Git (${a.reason}); driftPolicy Report`,
+            },
+            ok: true,
+            wrote: false,
+          });
+        });
+        const applied = pass.length ? await store.apply(owner, pass) : [];
+        // Results in the order of `actions`.
+        const out: ActionResult[] = [];
+        let j = 0;
+        for (let i = 0; i < actions.length; i++) out.push(held.get(i) ?? applied[j++]!);
+        return out;
+      },
+    };
+  }
+}
+
+/** Value-free message naming the drifted entries (at most 10). */
+export function driftMessage(entries: readonly DriftedEntry[], policy: 'Report' | 'Correct'): string {
+  const names = [...new Set(entries.map((e) => e.storeName))];
+  const shown = names.slice(0, 10).join(', ') + (names.length > 10 ? `, … (${names.length} in all)` : '');
+  return policy === 'Correct'
+    ? `${names.length} entr${names.length === 1 ? 'y' : 'ies'} changed outside Git, restored from Git: ${shown}`
+    : `${names.length} entr${names.length === 1 ? 'y' : 'ies'} changed outside Git (driftPolicy Report, left as found): ${shown}`;
+}
+
+/** Report what a verification found (with `diffDiscovery`): a Warning Event and the metric. */
+export async function reportDrift(
+  drift: DriftFindings | undefined,
+  sink: {
+    event: (e: { type: 'Warning'; reason: string; message: string }) => Promise<void>;
+    count: (provider: string, n: number) => void;
+    log: { warn: (obj: object, msg: string) => void };
+  },
+): Promise<void> {
+  if (!drift?.report || !drift.verified || drift.entries.length === 0) return;
+  const perStore = new Map<string, number>();
+  for (const e of drift.entries) perStore.set(e.store, (perStore.get(e.store) ?? 0) + 1);
+  for (const [provider, n] of perStore) sink.count(provider, n);
+  const message = driftMessage(drift.entries, drift.policy);
+  sink.log.warn({ drifted: drift.entries.map((e) => e.storeName), policy: drift.policy }, 'drift detected');
+  await sink.event({ type: 'Warning', reason: 'DriftDetected', message });
+}
+
+/**
+ * When store verification is due after the last full sync: `drift_check_interval` plus a stable
+ * per-SMC offset of up to 10 % of it, so a fleet synced at once does not verify all at once.
+ */
+export function verificationDueMs(intervalMs: number, smcId: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < smcId.length; i++) h = Math.imul(h ^ smcId.charCodeAt(i), 16777619) >>> 0;
+  return intervalMs + Math.floor((h / 2 ** 32) * intervalMs * 0.1);
+}

@@ -1,0 +1,270 @@
+/**
+ * The SecretManagerConfig finalizer (SPEC §2.1 `deletionPolicy`, §3 "Deletion"). The first reconcile
+ * adds `secret-management.octopilot.io/finalizer`; when the SMC is deleted, every store entry it owns
+ * is retained, disabled or deleted per `deletionPolicy`, and only then is the finalizer removed. A
+ * failure keeps the finalizer (the object stays, with `Ready=False` and an Event) and is retried.
+ *
+ * The finalizer is written with `update` (PUT of the whole object) — the only write verb the shipped
+ * RBAC grants on `secretmanagerconfigs` — after a fresh GET, retried on conflict.
+ */
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import {
+  API_GROUP,
+  API_VERSION_NAME,
+  PLURAL,
+  type SecretManagerConfigSpec,
+  type SecretManagerConfigStatus,
+  parseSpec,
+} from '../api/index.js';
+import { SmcError } from '../errors.js';
+import type { Action, ActionResult, DeletionPolicy } from '../plan/actions.js';
+import { planActions } from '../plan/plan.js';
+import type { Owner, SecretStore } from '../stores/store.js';
+import type { Logger } from '../observability/logger.js';
+import type { SmcEvent } from './events.js';
+import type { SmcStores } from './reconcile.js';
+import { computeStatus } from './status.js';
+
+export const FINALIZER = `${API_GROUP}/finalizer`;
+
+/** The SMC object as the informer holds it (the parts the finalizer reads). */
+export interface FinalizableSmc {
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    finalizers?: string[];
+    deletionTimestamp?: Date | string;
+  };
+  spec?: unknown;
+}
+
+export function hasFinalizer(smc: FinalizableSmc): boolean {
+  return (smc.metadata.finalizers ?? []).includes(FINALIZER);
+}
+
+export function isDeleting(smc: FinalizableSmc): boolean {
+  return smc.metadata.deletionTimestamp !== undefined && smc.metadata.deletionTimestamp !== null;
+}
+
+export interface FinalizeResult {
+  ok: boolean;
+  policy: DeletionPolicy;
+  /** Entries disabled or deleted. */
+  pruned: number;
+  /** Store writes made. */
+  writes: number;
+  /** Value-free summary (for the Event / the condition). */
+  message: string;
+}
+
+/**
+ * Apply `deletionPolicy` to every entry `owner` owns in `store`: read what the store holds for the
+ * owner, plan as if Git were empty, apply the prunes. Retain makes no call at all.
+ */
+export async function pruneOwned(
+  store: SecretStore,
+  owner: Owner,
+  policy: DeletionPolicy,
+): Promise<{ results: ActionResult[]; planned: Action[] }> {
+  if (policy === 'Retain') return { results: [], planned: [] };
+  const actual = await store.read(owner, []);
+  const planned = planActions({
+    desired: [],
+    actual,
+    owner,
+    deletionPolicy: policy,
+    triggerUpdate: true,
+    adopt: false,
+  }).filter((a) => a.type === 'prune');
+  if (planned.length === 0) return { results: [], planned };
+  return { results: await store.apply(owner, planned), planned };
+}
+
+/** Apply the SMC's `deletionPolicy` to all its stores; never throws (failures are in the result). */
+export async function finalize(
+  smc: FinalizableSmc,
+  openStores: (spec: SecretManagerConfigSpec) => Promise<SmcStores> | SmcStores,
+): Promise<FinalizeResult> {
+  const where = `${smc.metadata.namespace}/${smc.metadata.name}`;
+  let spec: SecretManagerConfigSpec;
+  try {
+    spec = parseSpec(smc.spec, where);
+  } catch {
+    // The API server validated it at admission; an unparsable spec cannot name a store to clean.
+    return { ok: true, policy: 'Retain', pruned: 0, writes: 0, message: 'spec unreadable: entries retained' };
+  }
+  const policy = spec.deletionPolicy;
+  if (policy === 'Retain') {
+    return { ok: true, policy, pruned: 0, writes: 0, message: 'deletionPolicy Retain: store entries kept' };
+  }
+  const owner = { namespace: smc.metadata.namespace, name: smc.metadata.name };
+  let stores: SmcStores | undefined;
+  let pruned = 0;
+  let writes = 0;
+  const failed: string[] = [];
+  try {
+    stores = await openStores(spec);
+    for (const store of [stores.secretStore, stores.configStore]) {
+      if (!store) continue;
+      const { results } = await pruneOwned(store, owner, policy);
+      for (const r of results) {
+        if (r.wrote) writes++;
+        if (r.ok) pruned++;
+        else failed.push(`${r.action.storeName}: ${r.message ?? 'failed'}`);
+      }
+    }
+  } catch (e) {
+    const msg =
+      e instanceof SmcError ? `${e.code}: ${e.message}` : `unexpected ${(e as Error)?.name ?? 'error'}`;
+    failed.push(msg);
+  } finally {
+    await Promise.allSettled([stores?.secretStore.close?.(), stores?.configStore?.close?.()]);
+  }
+  const verb = policy === 'Delete' ? 'deleted' : 'disabled';
+  if (failed.length) {
+    return {
+      ok: false,
+      policy,
+      pruned,
+      writes,
+      message:
+        `deletionPolicy ${policy}: ${pruned} entr(y/ies) ${verb}, ${failed.length} failed (${failed.slice(0, 5).join('; ')}); finalizer kept, retrying`.slice(
+          0,
+          4096,
+        ),
+    };
+  }
+  return {
+    ok: true,
+    policy,
+    pruned,
+    writes,
+    message: `deletionPolicy ${policy}: ${pruned} entr(y/ies) ${verb}`,
+  };
+}
+
+/** Adds and removes the finalizer with GET + PUT (RBAC `update`), retried on conflict. */
+export class FinalizerWriter {
+  constructor(private readonly custom: CustomObjectsApi) {}
+
+  /** Add the finalizer unless present or being deleted. Returns whether the object was changed. */
+  add(namespace: string, name: string): Promise<boolean> {
+    return this.mutate(namespace, name, (list, deleting) =>
+      deleting || list.includes(FINALIZER) ? undefined : [...list, FINALIZER],
+    );
+  }
+
+  /** Remove the finalizer (the API server then deletes the object). */
+  remove(namespace: string, name: string): Promise<boolean> {
+    return this.mutate(namespace, name, (list) =>
+      list.includes(FINALIZER) ? list.filter((f) => f !== FINALIZER) : undefined,
+    );
+  }
+
+  private async mutate(
+    namespace: string,
+    name: string,
+    change: (finalizers: string[], deleting: boolean) => string[] | undefined,
+  ): Promise<boolean> {
+    const ref = { group: API_GROUP, version: API_VERSION_NAME, namespace, plural: PLURAL, name };
+    for (let attempt = 1; ; attempt++) {
+      let obj: { metadata?: { finalizers?: string[]; deletionTimestamp?: string } };
+      try {
+        obj = (await this.custom.getNamespacedCustomObject(ref)) as typeof obj;
+      } catch (e) {
+        if ((e as { code?: number }).code === 404) return false;
+        throw e;
+      }
+      const next = change(obj.metadata?.finalizers ?? [], obj.metadata?.deletionTimestamp !== undefined);
+      if (!next) return false;
+      obj.metadata = { ...obj.metadata, finalizers: next };
+      try {
+        await this.custom.replaceNamespacedCustomObject({ ...ref, body: obj });
+        return true;
+      } catch (e) {
+        const code = (e as { code?: number }).code;
+        if (code === 404) return false;
+        const retriable = code === 409 || code === 429 || (code !== undefined && code >= 500);
+        if (!retriable || attempt >= 5) {
+          throw new Error(
+            `updating the finalizers of ${namespace}/${name} failed (HTTP ${code ?? 'error'})`,
+            {
+              cause: e,
+            },
+          );
+        }
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
+}
+
+export interface LifecycleContext {
+  writer: FinalizerWriter;
+  openStores: (spec: SecretManagerConfigSpec) => Promise<SmcStores> | SmcStores;
+  recordEvent: (event: SmcEvent) => Promise<void>;
+  /** Write the status subresource (a failed finalization is reported there). */
+  writeStatus: (status: SecretManagerConfigStatus) => Promise<void>;
+  previousStatus: SecretManagerConfigStatus | undefined;
+  generation: number | undefined;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** Thrown when finalization failed: the queue retries with backoff; the finalizer stays. */
+export class DeletionFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeletionFailed';
+  }
+}
+
+/**
+ * Before a reconcile: an SMC being deleted is finalized (`done`: no reconcile); one without the
+ * finalizer gets it (`continue`). Throws `DeletionFailed` when entries could not be cleaned.
+ */
+export async function handleLifecycle(
+  smc: FinalizableSmc,
+  ctx: LifecycleContext,
+): Promise<'done' | 'continue'> {
+  const { namespace, name } = smc.metadata;
+  if (!isDeleting(smc)) {
+    if (!hasFinalizer(smc)) {
+      try {
+        await ctx.writer.add(namespace, name);
+      } catch (e) {
+        // Syncing goes on; deletion then cannot apply deletionPolicy until the finalizer is set.
+        ctx.log.warn({ err: (e as Error).message }, 'could not add the finalizer; retried next reconcile');
+      }
+    }
+    return 'continue';
+  }
+  if (!hasFinalizer(smc)) return 'done';
+  const r = await finalize(smc, ctx.openStores);
+  if (!r.ok) {
+    ctx.log.warn({ policy: r.policy, message: r.message }, 'finalization failed');
+    await ctx.recordEvent({ type: 'Warning', reason: 'DeletionFailed', message: r.message });
+    const now = ctx.now?.() ?? new Date();
+    await ctx.writeStatus(
+      computeStatus({
+        previous: ctx.previousStatus,
+        generation: ctx.generation,
+        verdict: {
+          kind: 'failed',
+          reason: 'DeletionFailed',
+          message: r.message,
+          stalled: false,
+          sourceProblem: false,
+        },
+        now,
+        nextReconcileAt: now,
+      }),
+    );
+    throw new DeletionFailed(r.message);
+  }
+  ctx.log.info({ policy: r.policy, pruned: r.pruned, writes: r.writes }, 'finalized: removing the finalizer');
+  await ctx.recordEvent({ type: 'Normal', reason: 'Finalized', message: r.message });
+  await ctx.writer.remove(namespace, name);
+  return 'done';
+}

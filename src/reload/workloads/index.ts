@@ -1,0 +1,2 @@
+export * from './notifier.js';
+export { KubeWorkloadApi, createWorkloadNotifier, fetchPost, windowFromEnv } from './kube.js';

@@ -1,0 +1,365 @@
+/**
+ * Workload notification (SPEC §6.4, the hot-reload guide's "Alternatives"): after a sync that
+ * changed values, workloads in the SMC's namespace annotated
+ * `secret-management.octopilot.io/reload: "<smc>[,<smc>]"` are rolled (pod-template annotation with
+ * the new content digest) or have each ready pod's reload endpoint POSTed. Changes reaching the same
+ * workload within a window are coalesced into one reload carrying the latest digest.
+ *
+ * The digest covers the synced revision and the entries' store version ids, never a value.
+ */
+import { createHash } from 'node:crypto';
+import { ANNOTATIONS, API_GROUP } from '../../api/constants.js';
+
+/** Pod-template annotation written by the `restart` strategy: `<smc>@<digest>`. */
+export const RESTARTED_FOR_ANNOTATION = `${API_GROUP}/restartedFor`;
+
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout';
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'];
+
+export type ReloadStrategy = 'restart' | 'http' | 'none';
+export type ReloadResult = 'success' | 'error' | 'skipped';
+
+/** The parts of a workload the notifier reads. */
+export interface Workload {
+  kind: WorkloadKind;
+  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+  spec?: {
+    selector?: { matchLabels?: Record<string, string> };
+    template?: { metadata?: { annotations?: Record<string, string> } };
+    workloadRef?: unknown;
+  };
+}
+
+export interface PodInfo {
+  name: string;
+  podIP?: string;
+  ready: boolean;
+}
+
+/** Kubernetes access the notifier needs (a fake in unit tests). */
+export interface WorkloadApi {
+  /** Workloads of a kind in a namespace; `undefined` when the kind is not served (e.g. no Argo Rollouts CRD). */
+  list(kind: WorkloadKind, namespace: string): Promise<Workload[] | undefined>;
+  /** Merge-patch `spec.template.metadata.annotations`. */
+  patchTemplateAnnotations(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    annotations: Record<string, string>,
+  ): Promise<void>;
+  listPods(namespace: string, labelSelector: string): Promise<PodInfo[]>;
+}
+
+/** POST with a timeout; resolves to the HTTP status code. */
+export type HttpPost = (url: string, timeoutMs: number) => Promise<number>;
+
+export interface Clock {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface SmcRef {
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+export interface WorkloadReloadReport {
+  kind: WorkloadKind;
+  name: string;
+  strategy: ReloadStrategy;
+  result: ReloadResult;
+  digest: string;
+  /** Which SMC changes this reload carries. */
+  smcs: string[];
+  detail: string;
+}
+
+export interface WorkloadNotifierOptions {
+  api: WorkloadApi;
+  post?: HttpPost;
+  /** Coalescing window (ms); default 2000. */
+  windowMs?: number;
+  clock?: Clock;
+  /** Per-POST timeout (ms); default 5000. */
+  httpTimeoutMs?: number;
+  /** POST attempts per pod; default 3. */
+  httpAttempts?: number;
+  /** First retry delay (ms), doubled each time; default 200. */
+  httpRetryBaseMs?: number;
+  /** Count `workload_reloads_total{strategy,result}`. */
+  count?: (strategy: ReloadStrategy, result: ReloadResult) => void;
+  /** Each finished reload, reported to every SMC it carries (Events, status). */
+  onReload?: (smc: SmcRef, report: WorkloadReloadReport) => void | Promise<void>;
+  /** Called by `stop()` after running reloads finished (flush status writers). */
+  onStop?: () => Promise<void>;
+  log?: (level: 'info' | 'warn' | 'debug', fields: Record<string, unknown>, msg: string) => void;
+}
+
+const realClock: Clock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** SMC names listed in a workload's `reload` annotation (comma/space separated, deduplicated). */
+export function reloadTargets(annotations: Record<string, string> | undefined): string[] {
+  const raw = annotations?.[ANNOTATIONS.reload];
+  if (!raw) return [];
+  return [
+    ...new Set(
+      raw
+        .split(/[,\s]+/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+/** `reload-strategy`, default `restart`; an unknown value is reported as `undefined`. */
+export function reloadStrategy(annotations: Record<string, string> | undefined): ReloadStrategy | undefined {
+  const raw = (annotations?.[ANNOTATIONS.reloadStrategy] ?? 'restart').trim().toLowerCase();
+  return raw === 'restart' || raw === 'http' || raw === 'none' ? raw : undefined;
+}
+
+/** `reload-http: "8080/reload"` (or `"8080"`, `"8080/"`) → port and path. */
+export function parseReloadHttp(value: string | undefined): { port: number; path: string } | undefined {
+  const m = /^\s*(\d{1,5})(\/[^\s]*)?\s*$/.exec(value ?? '') ?? /^\s*(\d{1,5})\/?$/.exec(value ?? '');
+  if (!m) return undefined;
+  const port = Number(m[1]);
+  if (port < 1 || port > 65535) return undefined;
+  const path = m[2] && m[2] !== '/' ? m[2] : '/reload';
+  return { port, path };
+}
+
+/**
+ * Content digest of a sync: the revision and each entry's store version id (never a value).
+ * Order-independent; `lastUpdateTime` and states are left out so the same content gives the same digest.
+ */
+export function contentDigest(
+  revision: string | undefined,
+  entries: readonly { key?: string; storeName?: string; kind?: string; version?: string }[] | undefined,
+): string {
+  const lines = (entries ?? [])
+    .map((e) => `${e.kind ?? ''}\u0000${e.storeName ?? e.key ?? ''}\u0000${e.version ?? ''}`)
+    .sort();
+  const h = createHash('sha256').update(`${revision ?? ''}\n`);
+  for (const l of lines) h.update(`${l}\n`);
+  return `sha256:${h.digest('hex').slice(0, 32)}`;
+}
+
+/** Notify only after a sync that changed store values (never after a no-op or a failure with no writes). */
+export function shouldNotify(outcome: { writes: number }): boolean {
+  return outcome.writes > 0;
+}
+
+function selectorOf(w: Workload): string | undefined {
+  const labels = w.spec?.selector?.matchLabels;
+  if (!labels || Object.keys(labels).length === 0) return undefined;
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+interface Pending {
+  workload: Workload;
+  smc: SmcRef;
+  smcs: Map<string, SmcRef>;
+  digest: string;
+  timer: unknown;
+}
+
+export class WorkloadNotifier {
+  private readonly pending = new Map<string, Pending>();
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly clock: Clock;
+  private readonly windowMs: number;
+  private stopped = false;
+
+  constructor(private readonly o: WorkloadNotifierOptions) {
+    this.clock = o.clock ?? realClock;
+    this.windowMs = o.windowMs ?? 2000;
+  }
+
+  /** Workloads in `smc`'s namespace that name it in their `reload` annotation. */
+  async discover(smc: SmcRef): Promise<Workload[]> {
+    const found: Workload[] = [];
+    for (const kind of WORKLOAD_KINDS) {
+      let list: Workload[] | undefined;
+      try {
+        list = await this.o.api.list(kind, smc.namespace);
+      } catch (e) {
+        this.o.log?.(
+          'warn',
+          { kind, namespace: smc.namespace, err: (e as Error).message },
+          'workload list failed',
+        );
+        continue;
+      }
+      for (const w of list ?? [])
+        if (reloadTargets(w.metadata.annotations).includes(smc.name)) found.push({ ...w, kind });
+    }
+    return found;
+  }
+
+  /**
+   * A sync of `smc` changed values, giving content `digest`: schedule a reload of each opted-in
+   * workload. A workload already pending keeps its timer and takes the latest digest.
+   */
+  async notify(smc: SmcRef, digest: string): Promise<number> {
+    if (this.stopped) return 0;
+    const workloads = await this.discover(smc);
+    if (this.stopped) return 0;
+    const smcKey = `${smc.namespace}/${smc.name}`;
+    for (const w of workloads) {
+      const key = `${w.kind}/${w.metadata.namespace}/${w.metadata.name}`;
+      const p = this.pending.get(key);
+      if (p) {
+        p.workload = w;
+        p.digest = digest;
+        p.smc = smc;
+        p.smcs.set(smcKey, smc);
+        continue;
+      }
+      const entry: Pending = { workload: w, smc, smcs: new Map([[smcKey, smc]]), digest, timer: undefined };
+      entry.timer = this.clock.setTimeout(() => this.fire(key), this.windowMs);
+      this.pending.set(key, entry);
+    }
+    return workloads.length;
+  }
+
+  /** Pending reloads (for tests and shutdown). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Wait for reloads that already started. */
+  async idle(): Promise<void> {
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Cancel pending reloads; wait for running ones. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const p of this.pending.values()) this.clock.clearTimeout(p.timer);
+    this.pending.clear();
+    await this.idle();
+    await this.o.onStop?.();
+  }
+
+  private fire(key: string): void {
+    const p = this.pending.get(key);
+    if (!p) return;
+    this.pending.delete(key);
+    const run = this.reload(p)
+      .catch((e: unknown) => {
+        this.o.log?.('warn', { workload: key, err: (e as Error).message }, 'workload reload failed');
+      })
+      .finally(() => this.inflight.delete(run));
+    this.inflight.add(run);
+  }
+
+  private async reload(p: Pending): Promise<void> {
+    const w = p.workload;
+    const strategy = reloadStrategy(w.metadata.annotations);
+    let report: Omit<WorkloadReloadReport, 'smcs' | 'digest' | 'kind' | 'name'>;
+    if (strategy === undefined) {
+      report = {
+        strategy: 'none',
+        result: 'error',
+        detail: `unknown ${ANNOTATIONS.reloadStrategy} "${w.metadata.annotations?.[ANNOTATIONS.reloadStrategy] ?? ''}"`,
+      };
+    } else if (strategy === 'none') {
+      report = { strategy, result: 'skipped', detail: 'reload-strategy none' };
+    } else if (strategy === 'restart') {
+      report = { strategy, ...(await this.restart(w, p)) };
+    } else {
+      report = { strategy, ...(await this.http(w)) };
+    }
+    const full: WorkloadReloadReport = {
+      kind: w.kind,
+      name: w.metadata.name,
+      digest: p.digest,
+      smcs: [...p.smcs.keys()],
+      ...report,
+    };
+    this.o.count?.(full.strategy, full.result);
+    this.o.log?.(
+      full.result === 'error' ? 'warn' : 'info',
+      { workload: `${w.kind}/${w.metadata.namespace}/${w.metadata.name}`, ...full },
+      'workload reload',
+    );
+    for (const smc of p.smcs.values()) {
+      try {
+        await this.o.onReload?.(smc, full);
+      } catch {
+        // reporting is best effort
+      }
+    }
+  }
+
+  private async restart(w: Workload, p: Pending): Promise<{ result: ReloadResult; detail: string }> {
+    if (w.spec?.workloadRef !== undefined && w.spec.template === undefined)
+      return { result: 'skipped', detail: 'Rollout with workloadRef has no pod template to annotate' };
+    const value = `${p.smc.name}@${p.digest}`;
+    if (w.spec?.template?.metadata?.annotations?.[RESTARTED_FOR_ANNOTATION] === value)
+      return { result: 'skipped', detail: `pod template already at ${value}` };
+    try {
+      await this.o.api.patchTemplateAnnotations(w.kind, w.metadata.namespace, w.metadata.name, {
+        [RESTARTED_FOR_ANNOTATION]: value,
+      });
+      return { result: 'success', detail: `pod template annotated ${value}` };
+    } catch (e) {
+      return { result: 'error', detail: `patch failed: ${(e as Error).message}` };
+    }
+  }
+
+  private async http(w: Workload): Promise<{ result: ReloadResult; detail: string }> {
+    const target = parseReloadHttp(w.metadata.annotations?.[ANNOTATIONS.reloadHttp]);
+    if (!target)
+      return {
+        result: 'error',
+        detail: `${ANNOTATIONS.reloadHttp} must be "<port>/<path>", got "${w.metadata.annotations?.[ANNOTATIONS.reloadHttp] ?? ''}"`,
+      };
+    const selector = selectorOf(w);
+    if (!selector) return { result: 'error', detail: 'workload has no spec.selector.matchLabels' };
+    if (!this.o.post) return { result: 'error', detail: 'no HTTP client' };
+    let pods: PodInfo[];
+    try {
+      pods = await this.o.api.listPods(w.metadata.namespace, selector);
+    } catch (e) {
+      return { result: 'error', detail: `pod list failed: ${(e as Error).message}` };
+    }
+    const ready = pods.filter((pod) => pod.ready && pod.podIP);
+    if (ready.length === 0) return { result: 'skipped', detail: 'no ready pods' };
+    const failed: string[] = [];
+    await Promise.all(
+      ready.map(async (pod) => {
+        const host = pod.podIP!.includes(':') ? `[${pod.podIP}]` : pod.podIP!;
+        const url = `http://${host}:${target.port}${target.path}`;
+        if (!(await this.postWithRetries(url))) failed.push(pod.name);
+      }),
+    );
+    if (failed.length)
+      return {
+        result: 'error',
+        detail: `POST ${target.port}${target.path} failed for ${failed.sort().join(', ')}`,
+      };
+    return { result: 'success', detail: `POST ${target.port}${target.path} to ${ready.length} ready pod(s)` };
+  }
+
+  private async postWithRetries(url: string): Promise<boolean> {
+    const attempts = this.o.httpAttempts ?? 3;
+    const base = this.o.httpRetryBaseMs ?? 200;
+    for (let i = 0; i < attempts; i++) {
+      try {
+        const code = await this.o.post!(url, this.o.httpTimeoutMs ?? 5000);
+        if (code >= 200 && code < 300) return true;
+        if (code >= 400 && code < 500 && code !== 408 && code !== 429) return false;
+      } catch {
+        // network error or timeout: retry
+      }
+      if (i + 1 < attempts) await new Promise((r) => setTimeout(r, base * 2 ** i));
+    }
+    return false;
+  }
+}

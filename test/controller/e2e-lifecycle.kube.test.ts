@@ -1,0 +1,228 @@
+/**
+ * The SMC lifecycle end to end, the controller as a separate process (its ServiceAccount, the
+ * shipped RBAC) against the GCP Secret Manager emulator: the finalizer and `deletionPolicy` when an
+ * SMC is deleted; store verification on a short `drift_check_interval` (settings env) — a value
+ * changed out of band is reported (`Drifted`, Event, metric) and, with `driftPolicy: Correct`,
+ * restored; a deleted entry is re-created.
+ */
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GcpSecretManagerPeer, startGcpSecretManager } from '../peers/cloud/index.js';
+import {
+  type ArtifactServer,
+  createFluxSource,
+  gitRevision,
+  setFluxArtifact,
+  startArtifactServer,
+} from '../peers/gitops/index.js';
+import { useKube } from '../peers/kube/use.js';
+import { repoRoot } from '../peers.js';
+import { type ControllerProcess, startController } from './e2e/controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
+import { condition, smcClient } from './e2e/smc.js';
+import { waitFor } from './e2e/controller-process.js';
+
+const kube = useKube();
+const FINALIZER = 'secret-management.octopilot.io/finalizer';
+
+let gcp: GcpSecretManagerPeer;
+let artifacts: ArtifactServer;
+let controller: ControllerProcess;
+let scratch: string;
+let ns: string;
+let smcs: ReturnType<typeof smcClient>;
+
+async function gcpSecretNames(project: string): Promise<string[]> {
+  const [list] = await gcp.client().listSecrets({ parent: `projects/${project}` });
+  return list.map((s) => s.name!.split('/').pop()!);
+}
+
+function spec(project: string, extra: Record<string, unknown> = {}) {
+  return {
+    sourceRef: { kind: 'GitRepository', name: 'config' },
+    provider: { gcp: { projectId: project } },
+    secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
+    ...extra,
+  };
+}
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'smc-e2e-lifecycle-'));
+  const tree = join(scratch, 'repo');
+  await cp(join(repoRoot, 'examples/gitops'), tree, { recursive: true });
+  const demoKey = await readFile(join(repoRoot, 'examples/keys/demo.agekey'), 'utf8');
+  [gcp, artifacts] = await Promise.all([startGcpSecretManager(), startArtifactServer()]);
+  ns = await kube().createNamespace('e2e-lifecycle');
+  await kube()
+    .client(CoreV1Api)
+    .createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'sops-age' }, stringData: { 'age.agekey': demoKey } },
+    });
+  const ref = { kind: 'GitRepository' as const, namespace: ns, name: 'config' };
+  await createFluxSource(kube(), ref);
+  const artifact = await artifacts.publishDirectory(ref, tree, {
+    revision: gitRevision('main', '1'.repeat(40)),
+  });
+  await setFluxArtifact(kube(), ref, artifact);
+  const access = await shippedRbacAccess(kube(), ns);
+  controller = await startController({
+    KUBECONFIG: access.kubeconfigPath,
+    SMC_GCP_SECRET_MANAGER_ENDPOINT: `http://${gcp.endpoint.host}:${gcp.endpoint.port}`,
+    METADATA_SERVER_DETECTION: 'none',
+    WATCH_NAMESPACES: ns,
+    POD_NAMESPACE: ns,
+    BACKOFF_BASE_MS: '200',
+    BACKOFF_MAX_MS: '2000',
+    LOG_LEVEL: 'debug',
+    // Store verification every 10 s (the minimum); SMCs below re-check every 2 s.
+    DRIFT_CHECK_INTERVAL: '10s',
+    MIN_RECONCILE_INTERVAL_SECS: '1',
+  });
+  smcs = smcClient(kube, ns, () => controller.log());
+}, 120_000);
+
+afterAll(async () => {
+  const code = await controller?.stop();
+  await removeShippedRbac(kube(), ns);
+  await Promise.all([gcp?.stop(), artifacts?.stop()]);
+  await rm(scratch, { recursive: true, force: true });
+  expect(code).toBe(0);
+});
+
+describe('finalizer and deletionPolicy', () => {
+  it('deletionPolicy Delete: deleting the SMC deletes its entries, then the SMC disappears', async () => {
+    const project = gcp.newProject();
+    await smcs.create('gone', spec(project, { deletionPolicy: 'Delete' }));
+    const s = await smcs.waitStatus('gone', (x) => x.phase === 'Synced');
+    expect(s.secretsCount).toBeGreaterThanOrEqual(5);
+    expect((await smcs.get('gone'))?.metadata.finalizers).toContain(FINALIZER);
+    expect((await gcpSecretNames(project)).length).toBe(s.entries?.length);
+    const t0 = performance.now();
+    await smcs.delete('gone');
+    await smcs.waitGone('gone');
+    console.log(`e2e: SMC with deletionPolicy Delete finalized in ${(performance.now() - t0).toFixed(0)} ms`);
+    expect(await gcpSecretNames(project)).toEqual([]);
+  });
+
+  it('deletionPolicy Disable: entries stay, every version disabled', async () => {
+    const project = gcp.newProject();
+    await smcs.create('disabled', spec(project, { deletionPolicy: 'Disable' }));
+    await smcs.waitStatus('disabled', (x) => x.phase === 'Synced');
+    const names = await gcpSecretNames(project);
+    expect(names.length).toBeGreaterThanOrEqual(5);
+    await smcs.delete('disabled');
+    await smcs.waitGone('disabled');
+    expect((await gcpSecretNames(project)).sort()).toEqual(names.sort());
+    for (const n of names) {
+      const [versions] = await gcp
+        .client()
+        .listSecretVersions({ parent: `projects/${project}/secrets/${n}` });
+      expect(versions.length).toBeGreaterThan(0);
+      expect(versions.filter((v) => v.state === 'ENABLED').map((v) => v.name)).toEqual([]);
+    }
+  });
+
+  it('deletionPolicy Retain (default): the SMC disappears, its entries stay', async () => {
+    const project = gcp.newProject();
+    await smcs.create('kept', spec(project));
+    await smcs.waitStatus('kept', (x) => x.phase === 'Synced');
+    const before = await gcpSecretNames(project);
+    expect(before.length).toBeGreaterThanOrEqual(5);
+    await smcs.delete('kept');
+    await smcs.waitGone('kept');
+    expect((await gcpSecretNames(project)).sort()).toEqual(before.sort());
+  });
+});
+
+async function gcpValue(project: string, secret: string): Promise<string | undefined> {
+  try {
+    const [v] = await gcp
+      .client()
+      .accessSecretVersion({ name: `projects/${project}/secrets/${secret}/versions/latest` });
+    return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+async function changeOutOfBand(project: string, secret: string, value: string): Promise<void> {
+  await gcp.client().addSecretVersion({
+    parent: `projects/${project}/secrets/${secret}`,
+    payload: { data: Buffer.from(value) },
+  });
+}
+
+async function eventMessages(name: string, reason: string): Promise<string[]> {
+  const list = await kube()
+    .client(CoreV1Api)
+    .listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name},reason=${reason}` });
+  return list.items.map((e) => e.message ?? '');
+}
+
+describe('store verification and drift (drift_check_interval 10 s)', () => {
+  const SECRET = 'payments-STRIPE_API_KEY';
+  const GIT_VALUE = 'sk_test_demo_51Hx';
+  const OUT_OF_BAND = 'changed-in-the-console';
+
+  it('diffDiscovery + Report: Drifted=True naming the entry, a Warning Event, the metric; value left', async () => {
+    const project = gcp.newProject();
+    await smcs.create('drift-report', spec(project, { diffDiscovery: true, reconcileInterval: '2s' }));
+    await smcs.waitStatus('drift-report', (x) => x.phase === 'Synced');
+    expect(await gcpValue(project, SECRET)).toBe(GIT_VALUE);
+    await changeOutOfBand(project, SECRET, OUT_OF_BAND);
+    const t0 = performance.now();
+    const s = await smcs.waitStatus(
+      'drift-report',
+      (x) => condition(x, 'Drifted')?.status === 'True',
+      40_000,
+    );
+    console.log(`e2e: out-of-band change reported as drift in ${(performance.now() - t0).toFixed(0)} ms`);
+    const drifted = condition(s, 'Drifted')!;
+    expect(drifted.reason).toBe('DriftDetected');
+    expect(drifted.message).toContain(SECRET);
+    expect(s.entries?.find((e) => e.storeName === SECRET)?.state).toBe('Drifted');
+    expect(JSON.stringify(s)).not.toContain(OUT_OF_BAND);
+    expect(condition(s, 'Ready')?.status).toBe('True');
+    const events = await waitFor('a DriftDetected Event', async () => {
+      const m = await eventMessages('drift-report', 'DriftDetected');
+      return m.length ? m : undefined;
+    });
+    expect(events.join('\n')).toContain(SECRET);
+    expect(
+      await controller.metric('secret_manager_secrets_diff_detected_total', { provider: 'gcp' }),
+    ).toBeGreaterThanOrEqual(1);
+    // Report leaves the store as found.
+    expect(await gcpValue(project, SECRET)).toBe(OUT_OF_BAND);
+    expect(controller.log()).not.toContain(OUT_OF_BAND);
+  });
+
+  it('driftPolicy Correct: the drifted value is restored from Git, a deleted entry re-created', async () => {
+    const project = gcp.newProject();
+    await smcs.create(
+      'drift-correct',
+      spec(project, { diffDiscovery: true, driftPolicy: 'Correct', reconcileInterval: '2s' }),
+    );
+    await smcs.waitStatus('drift-correct', (x) => x.phase === 'Synced');
+    await changeOutOfBand(project, SECRET, OUT_OF_BAND);
+    await gcp.client().deleteSecret({ name: `projects/${project}/secrets/payments-DATABASE_URL` });
+    const t0 = performance.now();
+    await waitFor(
+      'the drifted value restored',
+      async () => ((await gcpValue(project, SECRET)) === GIT_VALUE ? true : undefined),
+      { timeoutMs: 40_000, log: () => controller.log() },
+    );
+    console.log(`e2e: drifted value restored from Git in ${(performance.now() - t0).toFixed(0)} ms`);
+    expect(await gcpValue(project, 'payments-DATABASE_URL')).toBeDefined();
+    const s = await smcs.waitStatus(
+      'drift-correct',
+      (x) => condition(x, 'Drifted')?.reason === 'DriftCorrected',
+    );
+    expect(condition(s, 'Drifted')?.status).toBe('False');
+    expect(condition(s, 'Drifted')?.message).toContain(SECRET);
+    expect((await eventMessages('drift-correct', 'DriftDetected')).join('\n')).toContain(SECRET);
+  });
+});
