@@ -19,6 +19,7 @@ import {
   startArtifactServer,
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
+import { smcClient } from './e2e/smc.js';
 import { repoRoot } from '../peers.js';
 import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
 import { type Projection, projectSecret } from './e2e/kubelet-projection.js';
@@ -94,24 +95,11 @@ beforeAll(async () => {
   });
   await createFluxSource(kube(), { kind: 'GitRepository', namespace: ns, name: 'config' });
   await publish(1);
-  await kube()
-    .client(CustomObjectsApi)
-    .createNamespacedCustomObject({
-      group: GROUP,
-      version: 'v1beta1',
-      namespace: ns,
-      plural: 'secretmanagerconfigs',
-      body: {
-        apiVersion: `${GROUP}/v1beta1`,
-        kind: 'SecretManagerConfig',
-        metadata: { name: 'app', namespace: ns },
-        spec: {
-          sourceRef: { kind: 'GitRepository', name: 'config' },
-          provider: { kubernetes: {} },
-          secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
-        },
-      },
-    });
+  await smcClient(kube, ns, () => controller.log()).create('app', {
+    sourceRef: { kind: 'GitRepository', name: 'config' },
+    provider: { kubernetes: {} },
+    secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
+  });
   await waitRevision(1);
   // The Secret volume, kept up to date the way the kubelet does, and the application reading it.
   projection = await projectSecret(kube(), ns, 'app', volume);

@@ -18,6 +18,7 @@ import {
   startArtifactServer,
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
+import { smcClient } from './e2e/smc.js';
 import { repoRoot } from '../peers.js';
 import { contentDigest } from '../../src/reload/workloads/index.js';
 import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
@@ -146,24 +147,11 @@ beforeAll(async () => {
   });
   await createFluxSource(kube(), { kind: 'GitRepository', namespace: ns, name: 'config' });
   await publish(1);
-  await kube()
-    .client(CustomObjectsApi)
-    .createNamespacedCustomObject({
-      group: GROUP,
-      version: 'v1beta1',
-      namespace: ns,
-      plural: 'secretmanagerconfigs',
-      body: {
-        apiVersion: `${GROUP}/v1beta1`,
-        kind: 'SecretManagerConfig',
-        metadata: { name: 'app', namespace: ns },
-        spec: {
-          sourceRef: { kind: 'GitRepository', name: 'config' },
-          provider: { kubernetes: {} },
-          secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
-        },
-      },
-    });
+  await smcClient(kube, ns, () => controller.log()).create('app', {
+    sourceRef: { kind: 'GitRepository', name: 'config' },
+    provider: { kubernetes: {} },
+    secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
+  });
 }, 120_000);
 
 afterAll(async () => {
