@@ -47,6 +47,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
 import { mapLimit } from '../map-limit.js';
+import { observerPolicy } from './observer-policy.js';
 
 /** Tag holding the source key an entry was created for. */
 export const APPCONFIG_KEY_TAG = 'smc-key';
@@ -56,8 +57,6 @@ export const APPCONFIG_MAX_KEY_VALUE_BYTES = STORE_LIMITS.appconfig.maxValueByte
 export const APPCONFIG_ATTRIBUTE_RESERVE_BYTES = 1024;
 const OUR_TAGS = new Set<string>([...Object.values(OWNERSHIP_TAGS), APPCONFIG_KEY_TAG]);
 const KEY_TAG_MAX = 256;
-
-type PipelinePolicy = NonNullable<AppConfigurationClientOptions['additionalPolicies']>[number]['policy'];
 
 export interface AzureAppConfigurationStoreOptions {
   /** `https://<store>.azconfig.io` (with `credential`). */
@@ -121,41 +120,6 @@ export function appConfigOperation(method: string, url: string): { operation: st
   }
   if (root === 'locks') return { operation: m === 'DELETE' ? 'DeleteLock' : 'PutLock', write: true };
   return { operation: `${m} ${root ?? '/'}`, write: m !== 'GET' && m !== 'HEAD' };
-}
-
-function observerPolicy(observer: StoreObserver): PipelinePolicy {
-  return {
-    name: 'smcAppConfigObserverPolicy',
-    async sendRequest(request, next) {
-      const t0 = performance.now();
-      const { operation, write } = appConfigOperation(request.method, request.url);
-      try {
-        const res = await next(request);
-        const durationMs = performance.now() - t0;
-        if (res.status < 400 || (!write && res.status === 404)) {
-          observer.onCall?.({ operation, write, result: 'ok', durationMs });
-        } else {
-          observer.onCall?.({
-            operation,
-            write,
-            result: 'error',
-            reason: reasonForHttpStatus(res.status),
-            durationMs,
-          });
-        }
-        return res;
-      } catch (e) {
-        observer.onCall?.({
-          operation,
-          write,
-          result: 'error',
-          reason: appConfigProviderError(e, operation, '').reason,
-          durationMs: performance.now() - t0,
-        });
-        throw e;
-      }
-    },
-  };
 }
 
 /** A ProviderError that keeps the HTTP status (never a message from the service). */
@@ -296,7 +260,16 @@ export class AzureAppConfigurationStore implements SecretStore {
       additionalPolicies: [
         ...(given.additionalPolicies ?? []),
         ...(options.observer
-          ? [{ policy: observerPolicy(options.observer), position: 'perRetry' as const }]
+          ? [
+              {
+                policy: observerPolicy(options.observer, {
+                  name: 'smcAppConfigObserverPolicy',
+                  describe: (r) => appConfigOperation(r.method, r.url),
+                  errorReason: (e, operation) => appConfigProviderError(e, operation, '').reason,
+                }),
+                position: 'perRetry' as const,
+              },
+            ]
           : []),
       ],
     };

@@ -39,12 +39,13 @@ import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { passiveResult } from '../../plan/results.js';
 import { OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
-import { ProviderError, reasonForHttpStatus } from '../provider-error.js';
+import { ProviderError } from '../provider-error.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
 import { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';
 import { mapLimit } from '../map-limit.js';
+import { defaultVerdict, observerPolicy, type PipelinePolicy } from './observer-policy.js';
 
 /** Tag holding the source key an entry was created for (Key Vault names lose `_` and `.`). */
 export const AZURE_KEY_TAG = 'smc-key';
@@ -54,8 +55,6 @@ const TAG_VALUE_MAX = 256;
 export const AZURE_KEYVAULT_CA_FILE_ENV = 'SMC_AZURE_KEYVAULT_CA_FILE';
 export const AZURE_KEYVAULT_DISABLE_CHALLENGE_VERIFICATION_ENV =
   'SMC_AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION';
-
-type PipelinePolicy = NonNullable<SecretClientOptions['additionalPolicies']>[number]['policy'];
 
 export interface AzureKeyVaultStoreOptions {
   /** `https://<vault>.vault.azure.net/`, a sovereign-cloud vault, or an emulator. */
@@ -131,43 +130,23 @@ export function keyVaultOperation(
  * challenge probe and the authorised request are two calls). `404` on a read and `403 SecretDisabled`
  * are answers ("absent", "disabled"), not failures.
  */
-function observerPolicy(observer: StoreObserver, vaultPath: string): PipelinePolicy {
-  return {
+function keyVaultObserverPolicy(observer: StoreObserver, vaultPath: string): PipelinePolicy {
+  return observerPolicy(observer, {
     name: 'smcObserverPolicy',
-    async sendRequest(request, next) {
-      const t0 = performance.now();
-      const { operation, write } = keyVaultOperation(request.method, request.url, vaultPath);
-      const authorised = request.headers.has('authorization');
-      try {
-        const res = await next(request);
-        const durationMs = performance.now() - t0;
-        const status = res.status;
-        if (status === 401 && !authorised && res.headers.get('www-authenticate')) {
-          observer.onCall?.({ operation: 'AuthChallenge', write: false, result: 'ok', durationMs });
-        } else if (status < 400 || (!write && (status === 404 || isDisabledAnswer(status, res.bodyAsText)))) {
-          observer.onCall?.({ operation, write, result: 'ok', durationMs });
-        } else {
-          observer.onCall?.({
-            operation,
-            write,
-            result: 'error',
-            reason: reasonForHttpStatus(status),
-            durationMs,
-          });
-        }
-        return res;
-      } catch (e) {
-        observer.onCall?.({
-          operation,
-          write,
-          result: 'error',
-          reason: azureProviderError(e, operation, '').reason,
-          durationMs: performance.now() - t0,
-        });
-        throw e;
+    describe: (r) => keyVaultOperation(r.method, r.url, vaultPath),
+    classify(res, call, request) {
+      if (
+        res.status === 401 &&
+        !request.headers.has('authorization') &&
+        res.headers.get('www-authenticate')
+      ) {
+        return { operation: 'AuthChallenge', write: false };
       }
+      if (!call.write && isDisabledAnswer(res.status, res.bodyAsText)) return 'ok';
+      return defaultVerdict(res.status, call);
     },
-  };
+    errorReason: (e, operation) => azureProviderError(e, operation, '').reason,
+  });
 }
 
 function isDisabledAnswer(status: number, body: string | null | undefined): boolean {
@@ -224,7 +203,7 @@ export class AzureKeyVaultStore implements SecretStore {
         ...(options.observer
           ? [
               {
-                policy: observerPolicy(options.observer, url.pathname.replace(/\/+$/, '')),
+                policy: keyVaultObserverPolicy(options.observer, url.pathname.replace(/\/+$/, '')),
                 position: 'perRetry' as const,
               },
             ]
