@@ -21,17 +21,14 @@
  * Not reproduced: revisions, snapshots, feature flags, labels/keys listings, sync tokens, `$Select`,
  * `Accept-Datetime`, escaping of `*`/`,`/`\` in filters, rate limits (see `fault`).
  */
-import { execFile } from 'node:child_process';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { selfSignedCertificate } from './self-signed.js';
 
 export const FAKE_APPCONFIG_API_VERSION = '2026-04-01';
 const MAX_KV_BYTES = 10 * 1024;
@@ -128,36 +125,9 @@ function matchesLabelFilter(label: string | null, filter: string | null): boolea
   });
 }
 
-async function makeCertificate(dir: string): Promise<{ key: string; cert: string }> {
-  const keyFile = join(dir, 'appconfig.key');
-  const certFile = join(dir, 'appconfig.crt');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-subj',
-    '/CN=fake-appconfig.localhost',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-  ]);
-  return { key: await readFile(keyFile, 'utf8'), cert: await readFile(certFile, 'utf8') };
-}
-
 export async function startFakeAppConfig(): Promise<FakeAppConfig> {
   const dir = await mkdtemp(join(tmpdir(), 'smc-fake-appconfig-'));
-  const { key: tlsKey, cert } = await makeCertificate(dir);
+  const { key: tlsKey, cert } = await selfSignedCertificate(dir, 'fake-appconfig');
   const credentialId = `fake-${randomBytes(3).toString('hex')}`;
   const secret = randomBytes(32).toString('base64');
   const store = new Map<string, KeyValue>();

@@ -25,17 +25,14 @@
  * and recover take effect at once), expiry (`nbf`/`exp` stored, not enforced), certificates-backed
  * secrets, backup/restore, CAE challenges.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { selfSignedCertificate } from './self-signed.js';
 
 export const FAKE_KEYVAULT_API_VERSION = '2026-04-01';
 const TENANT = '00000000-0000-0000-0000-000000000000';
@@ -119,33 +116,6 @@ class HttpError extends Error {
 const now = () => Math.floor(Date.now() / 1000);
 const newVersionId = () => randomBytes(16).toString('hex');
 
-async function makeCertificate(dir: string): Promise<{ key: string; cert: string; certFile: string }> {
-  const keyFile = join(dir, 'vault.key');
-  const certFile = join(dir, 'vault.crt');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-subj',
-    '/CN=fake-keyvault.localhost',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-  ]);
-  return { key: await readFile(keyFile, 'utf8'), cert: await readFile(certFile, 'utf8'), certFile };
-}
-
 async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -160,7 +130,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 
 export async function startFakeKeyVault(): Promise<FakeKeyVault> {
   const dir = await mkdtemp(join(tmpdir(), 'smc-fake-keyvault-'));
-  const { key, cert, certFile } = await makeCertificate(dir);
+  const { key, cert, certFile } = await selfSignedCertificate(dir, 'fake-keyvault');
   const live = new Map<string, Secret>();
   const deleted = new Map<string, Deleted>();
   const faults: (KeyVaultFault & { left: number })[] = [];
