@@ -223,6 +223,11 @@ describe('store verification and drift (drift_check_interval 10 s)', () => {
     );
     expect(condition(s, 'Drifted')?.status).toBe('False');
     expect(condition(s, 'Drifted')?.message).toContain(SECRET);
-    expect((await eventMessages('drift-correct', 'DriftDetected')).join('\n')).toContain(SECRET);
+    // The Event is recorded after the status write: wait for it rather than read it once.
+    const events = await waitFor('a DriftDetected Event naming the entry', async () => {
+      const m = (await eventMessages('drift-correct', 'DriftDetected')).join('\n');
+      return m.includes(SECRET) ? m : undefined;
+    });
+    expect(events).toContain('restored from Git');
   });
 });
