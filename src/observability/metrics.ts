@@ -96,7 +96,7 @@ export function createControllerMetrics(options: MetricsOptions = {}): Controlle
     }),
     providerOperations: counter(
       'secret_manager_provider_operations_total',
-      'Provider requests (retries included), by store type, SDK operation and result (ok | error)',
+      'Provider requests (retries included), by store type, SDK operation and result (ok | not_found | error)',
     ),
     providerOperationDuration: histogram(
       'secret_manager_provider_operation_duration_seconds',
@@ -170,7 +170,10 @@ export function createControllerMetrics(options: MetricsOptions = {}): Controlle
 export function storeMetricsObserver(metrics: ControllerMetrics, provider: string): StoreObserver {
   return {
     onCall(call: ProviderCall) {
-      metrics.providerOperations.inc({ provider, operation: call.operation, result: call.result });
+      // A read of an entry that does not exist yet is an answer, not a failure: `not_found`, so an
+      // error-rate alert does not fire on every first sync.
+      const result = call.result === 'error' && call.reason === 'NotFound' ? 'not_found' : call.result;
+      metrics.providerOperations.inc({ provider, operation: call.operation, result });
       metrics.providerOperationDuration.observe(
         { provider, operation: call.operation },
         Math.max(0, call.durationMs) / 1000,

@@ -109,6 +109,13 @@ describe('storeMetricsObserver', () => {
       durationMs: 5,
     });
     obs.onCall?.({ operation: 'GetSecretValue', write: false, result: 'ok', durationMs: 2 });
+    obs.onCall?.({
+      operation: 'DescribeSecret',
+      write: false,
+      result: 'error',
+      reason: 'NotFound',
+      durationMs: 2,
+    });
     obs.onThrottled?.();
     storeMetricsObserver(m, 'gcp').onCall?.({
       operation: 'AccessSecretVersion',
@@ -123,6 +130,10 @@ describe('storeMetricsObserver', () => {
     expect(text).toContain(
       'secret_manager_provider_operations_total{provider="aws",operation="PutSecretValue",result="error"} 1',
     );
+    expect(text).toContain(
+      'secret_manager_provider_operations_total{provider="aws",operation="DescribeSecret",result="not_found"} 1',
+    );
+    expect(text).not.toContain('operation="DescribeSecret",result="error"');
     expect(text).toContain(
       'secret_manager_provider_operations_total{provider="gcp",operation="AccessSecretVersion",result="ok"} 1',
     );
