@@ -3,9 +3,11 @@
  * e2e tests run it: its own environment, its log kept for failure messages, `/metrics` scraped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../../peers/free-port.js';
 import { repoRoot } from '../../peers.js';
+
+export { freePort };
 
 export interface ControllerProcess {
   readonly url: string;
@@ -13,17 +15,6 @@ export interface ControllerProcess {
   /** Sum of a metric's samples whose labels include every pair in `labels`. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   stop(): Promise<number | null>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startController(
