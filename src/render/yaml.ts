@@ -103,7 +103,7 @@ export function parseYaml(content: string, file: string): ParsedEntry[] {
   if (doc !== undefined) {
     const err = doc.errors[0];
     if (err !== undefined) {
-      throw parseError(file, err.linePos?.[0]?.line ?? 1, `invalid YAML (${err.code})`);
+      throw parseError(file, err.linePos?.[0]?.line ?? lineOf(err.pos[0]), `invalid YAML (${err.code})`);
     }
     const root = doc.contents;
     const emptyRoot = root === null || (isScalar(root) && root.value === null);

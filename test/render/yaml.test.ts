@@ -194,6 +194,8 @@ describe('parseYaml', () => {
     expectError('- a\n- b\n', 'ParseError', /:1: the document root must be a mapping/);
     expectError('just a string\n', 'ParseError', /:1: the document root must be a mapping/);
     expectError('a: 1\nb: [\n', 'ParseError', /:\d+: invalid YAML \([A-Z_]+\)$/);
+    // The line of the fault, not line 1.
+    expectError('a: 1\nb: 2\nc:\n  d: 1\n e: 2\n', 'ParseError', /:5: invalid YAML \(BAD_INDENT\)$/);
     expectError('? [a, b]\n: 1\n', 'ParseError', /:1: keys must be plain scalars/);
     expectError('base: &b {x: 1}\nother:\n  <<: *b\n', 'ParseError', /:3: YAML merge keys/);
     expectError('a: 1\nb: 2\na: 3\n', 'DuplicateKey', /key "a" is defined twice \(lines 1 and 3\)/);
