@@ -1,8 +1,11 @@
 /**
  * Status computation (SPEC §2.2): from the previous status and what a reconcile found, the whole new
- * status. Pure: no I/O, the time is given. Never carries a value or a hash of one.
+ * status. Pure: no I/O, the time is given. Never carries a value or a hash of one. A partial failure
+ * caused only by provider throttling is reported as `Throttled` (phase Error, Ready=False), so
+ * `kubectl get smc` and health checks tell it from a real failure.
  */
 import type { Condition, EntryState, EntryStatus, Phase, SecretManagerConfigStatus } from '../api/index.js';
+import { mentionsThrottling } from '../stores/provider-error.js';
 import type { EntryOutcome } from '../sync.js';
 import { type ConditionInput, setConditions } from './conditions.js';
 import { type DriftFindings, driftMessage } from './drift.js';
@@ -141,14 +144,18 @@ export function computeStatus(input: StatusInput): SecretManagerConfigStatus {
         stalled = { type: 'Stalled', status: 'False', reason: 'Succeeded', message: description };
       } else {
         phase = 'Error';
-        const names = entries
-          .filter((e) => e.state === 'Failed')
-          .map((e) => e.storeName)
-          .slice(0, 10);
-        description = `${verdict.failed} of ${verdict.outcomes.length} entries failed (${names.join(', ')}); retrying`;
-        ready = { type: 'Ready', status: 'False', reason: 'PartialFailure', message: description };
-        reconciling = { type: 'Reconciling', status: 'True', reason: 'PartialFailure', message: description };
-        stalled = { type: 'Stalled', status: 'False', reason: 'PartialFailure', message: description };
+        const failed = entries.filter((e) => e.state === 'Failed');
+        const names = failed.map((e) => e.storeName).slice(0, 10);
+        // Throttling is named: `Throttled` when it is the only cause, else counted in the message.
+        const throttled = failed.filter((e) => mentionsThrottling(e.message)).length;
+        const onlyThrottled = throttled > 0 && throttled === failed.length;
+        const reason = onlyThrottled ? 'Throttled' : 'PartialFailure';
+        description = onlyThrottled
+          ? `${verdict.failed} of ${verdict.outcomes.length} entries throttled by the provider (${names.join(', ')}); retrying with backoff`
+          : `${verdict.failed} of ${verdict.outcomes.length} entries failed (${names.join(', ')})${throttled ? `, ${throttled} of them throttled` : ''}; retrying`;
+        ready = { type: 'Ready', status: 'False', reason, message: description };
+        reconciling = { type: 'Reconciling', status: 'True', reason, message: description };
+        stalled = { type: 'Stalled', status: 'False', reason, message: description };
       }
       break;
     }

@@ -30,7 +30,15 @@ export class ProviderError extends SmcError {
     message: string,
     options?: { retryAfterMs?: number; cause?: unknown },
   ) {
-    super(reason, message, { cause: options?.cause });
+    // Every throttling error says so in its message: that is how a failed entry's status tells
+    // throttling apart from other failures (mentionsThrottling), whichever store it came from.
+    super(
+      reason,
+      reason === 'Throttled' && !mentionsThrottling(message) ? `${message} (throttled)` : message,
+      {
+        cause: options?.cause,
+      },
+    );
     this.name = 'ProviderError';
     this.reason = reason;
     if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
@@ -38,6 +46,11 @@ export class ProviderError extends SmcError {
   get retryable(): boolean {
     return RETRYABLE.has(this.reason);
   }
+}
+
+/** Whether a (value-free) failure message reports throttling; every `Throttled` ProviderError's does. */
+export function mentionsThrottling(message: string | undefined): boolean {
+  return /\bthrottled\b/i.test(message ?? '');
 }
 
 /** Map an HTTP status to a reason (stores call this with the status their SDK reports). */

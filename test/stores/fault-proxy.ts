@@ -5,15 +5,27 @@
  * work, the client never heard).
  *
  * Rules are matched in order against each request (by AWS `X-Amz-Target`, e.g.
- * `secretsmanager.PutSecretValue`, or any predicate) and used up after `times` hits. Every request
- * is recorded with what happened to it and the access key id it was signed with.
+ * `secretsmanager.PutSecretValue`, or any predicate) and used up after `times` hits (`Infinity`:
+ * until clearRules()). Every request is recorded with what happened to it and the access key id it
+ * was signed with. Works for REST peers too (GCP Secret Manager emulator): match on method and URL,
+ * answer with a Google-style error body (gcpThrottle).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type Fault =
-  /** Answer with this status, an AWS JSON error body `{__type}` and optional headers; do not forward. */
-  | { kind: 'respond'; status: number; errorType: string; headers?: Record<string, string>; message?: string }
+  /**
+   * Answer with this status, an AWS JSON error body `{__type}` (or `body`, as JSON) and optional
+   * headers; do not forward.
+   */
+  | {
+      kind: 'respond';
+      status: number;
+      errorType: string;
+      headers?: Record<string, string>;
+      message?: string;
+      body?: unknown;
+    }
   /** Forward, let the peer answer, then destroy the client connection (lost response). */
   | { kind: 'drop-after-forward' }
   /** Destroy the connection without forwarding. */
@@ -52,6 +64,29 @@ export function throttle(match: FaultRule['match'], times: number, retryAfterSec
       status: 429,
       errorType: 'ThrottlingException',
       ...(retryAfterSeconds !== undefined ? { headers: { 'Retry-After': String(retryAfterSeconds) } } : {}),
+    },
+  };
+}
+
+/**
+ * 429 with a Google API error body (`{error: {code: 429, status: "RESOURCE_EXHAUSTED"}}`), as GCP
+ * Secret Manager answers over REST when a quota is exceeded. Default: until clearRules().
+ */
+export function gcpThrottle(match: FaultRule['match'], times = Infinity): FaultRule {
+  return {
+    match,
+    times,
+    fault: {
+      kind: 'respond',
+      status: 429,
+      errorType: 'RESOURCE_EXHAUSTED',
+      body: {
+        error: {
+          code: 429,
+          status: 'RESOURCE_EXHAUSTED',
+          message: 'Quota exceeded (injected by the fault proxy)',
+        },
+      },
     },
   };
 }
@@ -99,6 +134,11 @@ export class FaultProxy {
   /** Add rules; requests are matched against live rules in the order they were added. */
   inject(...rules: FaultRule[]): void {
     for (const rule of rules) this.rules.push({ rule, left: rule.times ?? 1 });
+  }
+
+  /** Drop remaining rules (faults stop), keeping the request log. */
+  clearRules(): void {
+    this.rules = [];
   }
 
   /** Drop remaining rules and the request log. */
@@ -151,13 +191,12 @@ export class FaultProxy {
       return;
     }
     if (fault?.kind === 'respond') {
-      const payload = JSON.stringify({
-        __type: fault.errorType,
-        message: fault.message ?? 'injected by the fault proxy',
-      });
+      const payload = JSON.stringify(
+        fault.body ?? { __type: fault.errorType, message: fault.message ?? 'injected by the fault proxy' },
+      );
       record.status = fault.status;
       res.writeHead(fault.status, {
-        'Content-Type': 'application/x-amz-json-1.1',
+        'Content-Type': fault.body === undefined ? 'application/x-amz-json-1.1' : 'application/json',
         'x-amzn-ErrorType': fault.errorType,
         'x-amzn-RequestId': 'fault-proxy',
         'Content-Length': Buffer.byteLength(payload),

@@ -11,7 +11,8 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, sep } from 'node:path';
-import { create as tarCreate } from 'tar';
+import { gzipSync } from 'node:zlib';
+import { Header, create as tarCreate } from 'tar';
 
 /** `status.artifact` of a Flux source (source.toolkit.fluxcd.io/v1 Artifact). */
 export interface FluxArtifact {
@@ -187,4 +188,40 @@ export async function downloadArtifact(artifact: Pick<FluxArtifact, 'url' | 'dig
   if (got !== artifact.digest)
     throw new Error(`artifact ${artifact.url}: digest ${got}, expected ${artifact.digest}`);
   return data;
+}
+
+/** One entry of a hand-made tarball (tarGzOfEntries): a file, a directory or a link, named as given. */
+export interface RawTarEntry {
+  /** Written into the header as is: `../x`, `/abs` and the like are kept (that is the point). */
+  path: string;
+  type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link';
+  /** File content (File only). */
+  content?: string | Buffer;
+  /** Link target (SymbolicLink / Link). */
+  linkpath?: string;
+}
+
+/**
+ * A gzipped ustar tarball with exactly these entries, in this order, names not sanitised: for
+ * artifacts a real archiver would never write (tar-slip entries, escaping links). Serve it with
+ * publishBytes().
+ */
+export function tarGzOfEntries(entries: readonly RawTarEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const type = e.type ?? 'File';
+    const body = type === 'File' ? Buffer.from(e.content ?? '') : Buffer.alloc(0);
+    const header = Buffer.alloc(512);
+    new Header({
+      path: e.path,
+      type,
+      mode: type === 'Directory' ? 0o755 : 0o644,
+      size: body.length,
+      mtime: new Date('2000-01-01T00:00:00Z'),
+      ...(e.linkpath !== undefined ? { linkpath: e.linkpath } : {}),
+    }).encode(header, 0);
+    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024)); // end of archive: two zero blocks
+  return gzipSync(Buffer.concat(blocks));
 }

@@ -101,6 +101,34 @@ export class KubePeer extends KubeCluster {
     for (const p of [...this.procs].reverse()) await p.stop();
     if (!this.keepDir) await rm(this.info.dir, { recursive: true, force: true });
   }
+
+  /**
+   * Restart kube-apiserver in place, etcd (and so every object and resourceVersion) kept: stop it
+   * (SIGTERM, graceful), wait `downMs`, start the same binary with the same flags on the same port,
+   * and wait for `/readyz`. Never use it on the shared cluster of the run (other files use it).
+   * Returns when the apiserver was down (`stoppedAt`) and ready again (`readyAt`), `performance.now()`.
+   */
+  async restartApiserver(opts: { downMs?: number } = {}): Promise<{ stoppedAt: number; readyAt: number }> {
+    const i = this.procs.findIndex((p) => p.name === 'kube-apiserver');
+    const old = this.procs[i];
+    if (!old) throw new Error('restartApiserver: this cluster has no kube-apiserver process');
+    // The watchdog's command line is `bash -c <script> <name> <command> <args...>` (see spawnPeer).
+    const argv = (await readFile(`/proc/${old.pid}/cmdline`, 'utf8')).split('\0').slice(0, -1);
+    const [command, ...args] = argv.slice(4);
+    if (!command) throw new Error(`restartApiserver: cannot read the command line of pid ${old.pid}`);
+    await old.stop();
+    const stoppedAt = performance.now();
+    if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+    const next = spawnPeer('kube-apiserver', command, args, old.logPath);
+    this.procs[i] = next;
+    await waitUntilReady(
+      next,
+      `kube-apiserver at ${this.server}/readyz (restart)`,
+      Number(process.env.SMC_KUBE_START_TIMEOUT_MS ?? 90_000),
+      async () => (await probe(`${this.server}/readyz`, this.caPem)) === 200,
+    );
+    return { stoppedAt, readyAt: performance.now() };
+  }
 }
 
 function probe(url: string, ca?: string): Promise<number> {
