@@ -1,6 +1,7 @@
 /**
  * Writes the CRD and its reference doc from the zod schema (src/api/schema.ts).
  *   tsx scripts/gen-crd.ts           regenerate config/crd/secretmanagerconfig.yaml and docs/crd-reference.md
+ *                                    (and the Helm chart's byte-identical copy of the CRD)
  *   tsx scripts/gen-crd.ts --check   exit 1 when a checked-in copy differs from a fresh generation
  *   --root DIR                       act on another checkout (default: this script's repository)
  */
@@ -8,7 +9,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generatedFiles } from '../src/api/generated.js';
+import { CRD_FILE, generatedFiles } from '../src/api/generated.js';
+
+/** The Helm chart ships the same CRD in its crds/ directory: a byte-identical copy of CRD_FILE. */
+const CHART_CRD_FILE = 'charts/secret-manager-controller/crds/secretmanagerconfig.yaml';
+
+function withChartCopy(files: { path: string; content: string }[]): { path: string; content: string }[] {
+  const crd = files.find((f) => f.path === CRD_FILE);
+  return crd ? [...files, { path: CHART_CRD_FILE, content: crd.content }] : files;
+}
 
 let args;
 try {
@@ -22,7 +31,7 @@ try {
 const root = resolve(args.root ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
 
 let stale = 0;
-for (const { path, content } of generatedFiles()) {
+for (const { path, content } of withChartCopy(generatedFiles())) {
   const file = join(root, path);
   const current = await readFile(file, 'utf8').catch(() => undefined);
   if (current === content) {
