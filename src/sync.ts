@@ -1,7 +1,11 @@
 /**
  * The pipeline, one run over one source: render → decrypt → name → plan → apply.
  * It knows nothing of Kubernetes: the controller and the CLI both drive it.
+ *
+ * Callers may observe its stages (tracing, timing) through an optional `stage` hook, given in the
+ * request or installed around a call with `withStageHook`; without one, every stage just runs.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Entry, EntryKind, NamedEntry } from './entry.js';
 import { SmcError } from './errors.js';
 import { checkLimits } from './naming/limits.js';
@@ -35,6 +39,39 @@ export interface SyncRequest {
   /** Plan only: read the stores, write nothing. */
   dryRun?: boolean;
   onProgress?: (event: ProgressEvent) => void;
+  /** Observes each stage (default: the hook installed by `withStageHook`, else none). */
+  stage?: StageHook;
+}
+
+/**
+ * The pipeline's stages: `render` (raw files or kustomize, decryption included), `kustomize` (the
+ * private decrypted copy and `kustomize build`), `decrypt` (one SOPS file), `plan` (read one store,
+ * plan its actions), `apply` (one store's actions).
+ */
+export type PipelineStage = 'render' | 'kustomize' | 'decrypt' | 'plan' | 'apply';
+
+/** Names only, never values: the file decrypted, the store type, counts. */
+export type StageAttributes = Readonly<Record<string, string | number>>;
+
+/**
+ * Runs one stage: must call `run` exactly once and return (or throw) what it returns (throws).
+ * Knows what the stage is, never what it handles.
+ */
+export type StageHook = <T>(
+  stage: PipelineStage,
+  attributes: StageAttributes,
+  run: () => Promise<T>,
+) => Promise<T>;
+
+const ambientStageHook = new AsyncLocalStorage<StageHook>();
+
+/** Run `fn` with `hook` observing every pipeline stage started inside it (unless a request names its own). */
+export function withStageHook<T>(hook: StageHook, fn: () => Promise<T>): Promise<T> {
+  return ambientStageHook.run(hook, fn);
+}
+
+function stageHookOf(req: { stage?: StageHook }): StageHook {
+  return req.stage ?? ambientStageHook.getStore() ?? ((_stage, _attributes, run) => run());
 }
 
 export type ProgressEvent =
@@ -67,31 +104,35 @@ export interface SyncResult {
 
 /** Render the source into entries, decrypting SOPS files on the way. */
 export async function renderSource(
-  req: Pick<SyncRequest, 'source' | 'environment' | 'render' | 'sops' | 'owner' | 'prefix'>,
+  req: Pick<SyncRequest, 'source' | 'environment' | 'render' | 'sops' | 'owner' | 'prefix' | 'stage'>,
 ): Promise<Entry[]> {
-  const decrypt = sopsDecryptor(req.sops);
-  if (req.render.mode === 'kustomize') {
+  const stage = stageHookOf(req);
+  const decrypt = sopsDecryptor(req.sops, stage);
+  const render = req.render;
+  if (render.mode === 'kustomize') {
     // A kustomize build has no service directories: its entries belong to the SMC (prefix, else name).
     const service = req.prefix ?? req.owner.name;
-    const entries = await renderKustomize({
-      root: req.source.root,
-      kustomizePath: req.render.kustomizePath,
-      decrypt,
-    });
+    const entries = await stage('render', { mode: 'kustomize' }, () =>
+      stage('kustomize', { path: render.kustomizePath }, () =>
+        renderKustomize({ root: req.source.root, kustomizePath: render.kustomizePath, decrypt }),
+      ),
+    );
     return entries.map((e) => ({ ...e, service }));
   }
-  return renderRawFiles({
-    root: req.source.root,
-    basePath: req.render.basePath,
-    environment: req.environment,
-    rootServiceName: req.prefix ?? req.owner.name,
-    decrypt,
-  });
+  return stage('render', { mode: 'raw' }, () =>
+    renderRawFiles({
+      root: req.source.root,
+      basePath: render.basePath,
+      environment: req.environment,
+      rootServiceName: req.prefix ?? req.owner.name,
+      decrypt,
+    }),
+  );
 }
 
 /** The decrypt callback render calls for each SOPS-encrypted file: decrypt it, or refuse with the reason. */
-export function sopsDecryptor(sops: SyncRequest['sops']) {
-  return async (file: string, content: Uint8Array): Promise<Uint8Array> => {
+export function sopsDecryptor(sops: SyncRequest['sops'], stage?: StageHook) {
+  const decrypt = async (file: string, content: Uint8Array): Promise<Uint8Array> => {
     if (!sops.enabled) {
       throw new SmcError(
         'SopsDisabled',
@@ -106,10 +147,13 @@ export function sopsDecryptor(sops: SyncRequest['sops']) {
     }
     return decryptSops(content, { format: formatFromPath(file), keyring: sops.keyring, fileName: file });
   };
+  if (!stage) return decrypt;
+  return (file: string, content: Uint8Array) => stage('decrypt', { file }, () => decrypt(file, content));
 }
 
 export async function sync(req: SyncRequest): Promise<SyncResult> {
-  let entries = await renderSource(req);
+  const stage = stageHookOf(req);
+  let entries = await renderSource({ ...req, stage });
   req.onProgress?.({ stage: 'render', entries: entries.length });
   if (!req.configStore) entries = foldConfigsIntoSecrets(entries);
 
@@ -137,19 +181,21 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
   for (const { store, entries: desired } of named) {
     const { accepted, rejected } = checkLimits(desired, store.limits);
     for (const r of rejected) outcomes.push(outcome(store, r.entry, 'failed', r.message));
-    const actual = await store.read(
-      req.owner,
-      desired.map((e) => e.storeName),
-    );
-    const actions = planActions({
-      desired: accepted,
-      actual,
-      owner: req.owner,
-      deletionPolicy: req.deletionPolicy,
-      triggerUpdate: req.triggerUpdate,
-      adopt: req.adopt,
-      // An entry refused for its size is still in Git: neither write nor prune it.
-      held: rejected.map((r) => r.entry.storeName),
+    const actions = await stage('plan', { store: store.type, entries: desired.length }, async () => {
+      const actual = await store.read(
+        req.owner,
+        desired.map((e) => e.storeName),
+      );
+      return planActions({
+        desired: accepted,
+        actual,
+        owner: req.owner,
+        deletionPolicy: req.deletionPolicy,
+        triggerUpdate: req.triggerUpdate,
+        adopt: req.adopt,
+        // An entry refused for its size is still in Git: neither write nor prune it.
+        held: rejected.map((r) => r.entry.storeName),
+      });
     });
     req.onProgress?.({ stage: 'plan', store: store.target, actions: actions.length });
 
@@ -167,7 +213,9 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
       }
       continue;
     }
-    const results = await store.apply(req.owner, actions);
+    const results = await stage('apply', { store: store.type, actions: actions.length }, () =>
+      store.apply(req.owner, actions),
+    );
     req.onProgress?.({ stage: 'apply', store: store.target, done: results.length, total: actions.length });
     for (const r of results) {
       if (r.wrote) writes++;

@@ -1,10 +1,17 @@
-# Flux source-controller CRDs (GitRepository, OCIRepository, Bucket and their siblings), taken as
-# data from the module zip on the Go module proxy. Applied by test/peers/kube at start.
+# Flux source-controller CRDs (GitRepository, OCIRepository, Bucket and their siblings) and the
+# notification-controller's Provider CRD (spec.notifications.fluxcd), taken as data from the module
+# zips on the Go module proxy. Applied by test/peers/kube at start.
+# (The proxy serves notification-controller v1.9.3 but refuses v1.10.x and the version list.)
 flux_crds_default=1
-flux_crds_version() { echo v1.10.1; }
+flux_source_controller_version() { echo v1.10.1; }
+flux_notification_controller_version() { echo v1.9.3; }
+flux_crds_version() { echo "$(flux_source_controller_version)-notification-$(flux_notification_controller_version)"; }
 flux_crds_bin() { echo "$1/crds"; }
 flux_crds_install() {
-  go_module_extract "$1/crds" "github.com/fluxcd/source-controller@$(flux_crds_version)" 'config/crd/bases/*.yaml'
+  go_module_extract "$1/crds" "github.com/fluxcd/source-controller@$(flux_source_controller_version)" \
+    'config/crd/bases/*.yaml'
+  go_module_extract "$1/crds" "github.com/fluxcd/notification-controller@$(flux_notification_controller_version)" \
+    config/crd/bases/notification.toolkit.fluxcd.io_providers.yaml
 }
 
 # go_module_extract DEST module@version GLOB...: copy files out of a module zip from the Go module

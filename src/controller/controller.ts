@@ -1,8 +1,9 @@
 /**
- * The controller runtime: watches SecretManagerConfigs and Flux sources, maps events to work-queue
- * keys, runs `reconcile` for each key (one at a time per object, bounded overall), and writes the
- * computed status once per reconcile through the status subresource.
+ * The controller runtime: watches SecretManagerConfigs, Flux sources and Argo CD Applications, maps
+ * events to work-queue keys, runs `reconcile` for each key (one at a time per object, bounded
+ * overall), and writes the computed status once per reconcile through the status subresource.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
 import {
@@ -36,8 +37,10 @@ import { type Collection, type ResourceType, watchCollection, watchSecretChanges
 import { DEFAULT_SOPS_SECRET, SopsKeyLoader } from './keys.js';
 import { WorkQueue } from './queue.js';
 import {
+  type ArgoWorld,
   type FluxSourceObject,
   type ReconcileOutcome,
+  type ReconcileWorld,
   type SmcObject,
   type SmcStores,
   reconcile,
@@ -47,18 +50,42 @@ import { type Settings } from './settings.js';
 import { StoreFactory, credentialSecretsOf } from './stores.js';
 import { FinalizerWriter, handleLifecycle, isDeleting } from './finalizer.js';
 import { reportDrift } from './drift.js';
+import { Notifier } from './notifications/index.js';
+import { type OtelDestination, type Tracing, traceReconcile } from '../observability/tracing.js';
+import { stageMetricsHook } from '../observability/stage-metrics.js';
+import { withStageHook } from '../sync.js';
+import { displayRepoURL, fetchArgoGit, lsRemoteRevision } from '../source/argo-git.js';
+import {
+  ARGO_APPLICATIONS,
+  ARGO_GROUP,
+  ARGO_VERSION,
+  type ArgoApplicationObject,
+  GitCredentialResolver,
+  applicationFingerprint,
+} from './argo-source.js';
+import { discoverFluxSources, fluxSourceTypes } from './flux-versions.js';
+import { type SuspendableSource, patchSuspend, suspendAction } from './flux-suspend.js';
+import { GitPullTracker } from './git-pulls.js';
 
 export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
 const SMC_TYPE: ResourceType = { group: API_GROUP, version: API_VERSION_NAME, plural: PLURAL, kind: KIND };
-const FLUX_TYPES: ResourceType[] = [
-  { group: FLUX_SOURCE_GROUP, version: 'v1', plural: 'gitrepositories', kind: 'GitRepository' },
-  { group: FLUX_SOURCE_GROUP, version: 'v1', plural: 'ocirepositories', kind: 'OCIRepository' },
-  { group: FLUX_SOURCE_GROUP, version: 'v1', plural: 'buckets', kind: 'Bucket' },
-];
+const ARGO_APPLICATION_TYPE: ResourceType = {
+  group: ARGO_GROUP,
+  version: ARGO_VERSION,
+  plural: ARGO_APPLICATIONS,
+  kind: 'Application',
+};
 
 type SmcResource = KubernetesObject & SmcObject;
-type FluxResource = KubernetesObject & FluxSourceObject;
+type FluxResource = KubernetesObject & FluxSourceObject & SuspendableSource;
+type ApplicationResource = KubernetesObject & ArgoApplicationObject;
+
+/** Which source an SMC references (kind, namespace, name). */
+function sourceRefKey(smc: SmcResource): string {
+  const ref = (smc.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } })?.sourceRef;
+  return `${ref?.kind ?? 'GitRepository'}/${ref?.namespace ?? smc.metadata.namespace}/${ref?.name ?? ''}`;
+}
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -83,7 +110,15 @@ class RetryLater extends Error {
 
 export class Controller {
   private readonly smcs: Collection<SmcResource>;
-  private readonly sources: Map<string, Collection<FluxResource>>;
+  /** Flux sources per kind; created at start, once API discovery chose each kind's version. */
+  private readonly sources = new Map<string, Collection<FluxResource>>();
+  /** Argo CD Applications (optional: a missing CRD leaves the collection empty). */
+  private readonly applications: Collection<ApplicationResource>;
+  /** `gitRepositoryPullInterval`: each Argo SMC's last `git ls-remote`. */
+  private readonly pulls = new GitPullTracker();
+  /** Argo SMCs whose periodic pulls this process has announced as suspended (Events). */
+  private readonly pullsSuspended = new Set<string>();
+  private readonly gitCredentials: GitCredentialResolver;
   private readonly queue: WorkQueue<string>;
   private readonly custom: CustomObjectsApi;
   private readonly keys: SopsKeyLoader;
@@ -117,6 +152,7 @@ export class Controller {
     });
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
     this.workloads = createWorkloadNotifier({ ...o, events: this.events });
+    this.notifier = new Notifier({ ...o, events: this.events, settings: () => this.o.settings });
     this.cacheDir = o.cacheDir ?? join(tmpdir(), 'secret-manager-controller', 'artifacts');
     this.queue = new WorkQueue<string>({
       handler: (key) => this.run(key),
@@ -139,27 +175,50 @@ export class Controller {
       },
     });
     // Sources may live outside the watched namespaces (the documented layout keeps them in
-    // flux-system), so they are watched cluster-wide unless the settings restrict namespaces.
-    this.sources = new Map(
-      FLUX_TYPES.map((type) => [
+    // flux-system / argocd), so they are watched cluster-wide unless the settings restrict namespaces.
+    this.applications = watchCollection<ApplicationResource>({
+      kubeConfig: o.kubeConfig,
+      type: ARGO_APPLICATION_TYPE,
+      namespaces,
+      logger: o.logger,
+      optional: true,
+      onEvent: (_event, obj, old) => this.onApplicationEvent(obj, old),
+    });
+    this.gitCredentials = new GitCredentialResolver(o.kubeConfig.makeApiClient(CoreV1Api), () => ({
+      controllerNamespace: this.o.controllerNamespace,
+      noCrossNamespaceRefs: this.o.settings.no_cross_namespace_refs,
+      allowControllerNamespaceKeys: this.o.settings.allow_controller_namespace_keys,
+    }));
+  }
+
+  /** Watch the Flux sources, each kind at the version the API server serves (v1, else v1beta2). */
+  private async startFluxSources(): Promise<void> {
+    const served = await discoverFluxSources(this.o.kubeConfig, this.o.logger);
+    if (!this.started) return;
+    for (const type of fluxSourceTypes(served)) {
+      if (this.sources.has(type.kind)) continue;
+      if (type.version !== 'v1')
+        this.o.logger.info({ kind: type.kind, version: type.version }, 'watching an older Flux source API');
+      this.sources.set(
         type.kind,
         watchCollection<FluxResource>({
-          kubeConfig: o.kubeConfig,
+          kubeConfig: this.o.kubeConfig,
           type,
-          namespaces,
-          logger: o.logger,
+          namespaces: this.o.settings.watch_namespaces,
+          logger: this.o.logger,
           optional: true,
           onEvent: (_event, obj, old) => this.onSourceEvent(type.kind, obj, old),
         }),
-      ]),
-    );
+      );
+    }
+    await Promise.all([...this.sources.values()].map((s) => s.start()));
   }
 
   /** Start watching and reconciling. */
   async start(): Promise<void> {
     this.started = true;
     // Sources first: an SMC reconciled before its source is in the cache would report it missing.
-    await Promise.all([...this.sources.values()].map((s) => s.start()));
+    await Promise.all([this.startFluxSources(), this.applications.start()]);
     await this.smcs.start();
     const ns = this.o.settings.watch_namespaces;
     this.secretWatch = watchSecretChanges({
@@ -185,14 +244,23 @@ export class Controller {
 
   /** Caches synced (for `/readyz`). */
   get synced(): boolean {
-    return this.smcs.synced && [...this.sources.values()].every((s) => s.synced);
+    return (
+      this.smcs.synced &&
+      this.sources.size > 0 &&
+      [...this.sources.values()].every((s) => s.synced) &&
+      this.applications.synced
+    );
   }
 
   /** Stop watching; give in-flight reconciles `drainMs` to finish. */
   async stop(drainMs = 10_000): Promise<void> {
     this.started = false;
     this.secretWatch?.stop();
-    await Promise.all([this.smcs.stop(), ...[...this.sources.values()].map((s) => s.stop())]);
+    await Promise.all([
+      this.smcs.stop(),
+      this.applications.stop(),
+      ...[...this.sources.values()].map((s) => s.stop()),
+    ]);
     const r = await this.queue.shutdown({ drainMs });
     await this.workloads.stop();
     if (r.abandoned.length)
@@ -218,8 +286,10 @@ export class Controller {
       this.written.delete(key);
       this.revisionSeen.delete(key);
       this.o.metrics.secretsManaged.remove({ namespace: obj.metadata.namespace, name: obj.metadata.name });
+      if (event === 'delete') this.onSmcDeleted(obj);
       return;
     }
+    if (old && sourceRefKey(old) !== sourceRefKey(obj)) this.releaseFluxSuspend(old);
     if (
       event === 'add' ||
       !old ||
@@ -258,6 +328,65 @@ export class Controller {
     }
   }
 
+  /** An SMC is gone: forget its pulls and Git cache, resume a Flux source it suspended. */
+  private onSmcDeleted(smc: SmcResource): void {
+    const { namespace, name } = smc.metadata;
+    this.pulls.forget(`${namespace}/${name}`);
+    this.pullsSuspended.delete(`${namespace}/${name}`);
+    void rm(join(this.cacheDir, 'git', namespace, name), { recursive: true, force: true }).catch(
+      () => undefined,
+    );
+    this.releaseFluxSuspend(smc);
+  }
+
+  /** Resume the Flux source `smc` references when this SMC suspended it (suspendGitPulls). */
+  private releaseFluxSuspend(smc: SmcResource): void {
+    const ref = (smc.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } })?.sourceRef;
+    const collection = this.sources.get(ref?.kind ?? 'GitRepository');
+    if (!ref?.name || !collection) return;
+    const ns = ref.namespace ?? smc.metadata.namespace;
+    const source = collection.get(ns, ref.name);
+    const owner = `${smc.metadata.namespace}/${smc.metadata.name}`;
+    if (!source || suspendAction(source, false, owner) !== 'resume') return;
+    const shown = `${collection.type.kind} ${ns}/${ref.name}`;
+    patchSuspend(this.custom, collection.type, ns, ref.name, 'resume', owner).then(
+      () =>
+        this.o.logger.info(
+          { smc: owner, source: shown },
+          'Git pulls resumed: the SMC no longer uses the source',
+        ),
+      (e: unknown) =>
+        this.o.logger.warn(
+          { smc: owner, source: shown, code: (e as { code?: number }).code },
+          'cannot resume the source',
+        ),
+    );
+  }
+
+  /** An Application's source or synced revision changed: its SMCs pull and reconcile at once. */
+  private onApplicationEvent(obj: ApplicationResource, old: ApplicationResource | undefined): void {
+    if (old && applicationFingerprint(old) === applicationFingerprint(obj)) return;
+    const ns = obj.metadata?.namespace;
+    const name = obj.metadata?.name;
+    for (const smc of this.smcs.list()) {
+      const ref = (smc.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } })
+        ?.sourceRef;
+      if (!ref || ref.kind !== 'Application' || ref.name !== name) continue;
+      if ((ref.namespace ?? smc.metadata.namespace) !== ns) continue;
+      if (!this.inShard(smc)) continue;
+      const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
+      this.pulls.forget(key);
+      this.queue.add(key);
+    }
+  }
+
+  /** `namespace/name` of an Argo SMC's `sourceRef.gitCredentials` Secret (none otherwise). */
+  private gitCredentialSecretsOf(smc: SmcResource): string[] {
+    const ref = (smc.spec as { sourceRef?: { gitCredentials?: { name?: string; namespace?: string } } })
+      ?.sourceRef?.gitCredentials;
+    return typeof ref?.name === 'string' ? [`${ref.namespace ?? smc.metadata.namespace}/${ref.name}`] : [];
+  }
+
   /** `namespace/name` of the Secrets an SMC takes its SOPS keys from. */
   private keySecretsOf(smc: SmcResource): string[] {
     const sops = (
@@ -278,7 +407,14 @@ export class Controller {
   private onSecretChange(namespace: string, name: string): void {
     const secret = `${namespace}/${name}`;
     for (const smc of this.smcs.list()) {
-      if (!this.inShard(smc) || ![...this.keySecretsOf(smc), ...credentialSecretsOf(smc)].includes(secret))
+      if (
+        !this.inShard(smc) ||
+        ![
+          ...this.keySecretsOf(smc),
+          ...credentialSecretsOf(smc),
+          ...this.gitCredentialSecretsOf(smc),
+        ].includes(secret)
+      )
         continue;
       const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
       this.o.logger.info({ smc: key, secret }, 'SOPS key Secret changed: reconciling');
@@ -320,7 +456,7 @@ export class Controller {
     const end = this.o.metrics.reconciliationDuration.startTimer();
     let outcome: ReconcileOutcome;
     try {
-      outcome = await reconcile(smc, { ...this.world(smc), force });
+      outcome = await this.tracedReconcile(smc, { ...this.world(smc), force });
     } finally {
       end();
     }
@@ -361,6 +497,8 @@ export class Controller {
         });
       }
     }
+    // Flux Provider / Argo CD notifications (src/controller/notifications/), in the background.
+    void this.notifier.notify({ namespace, name, uid, spec: cached.spec }, outcome);
     if (shouldNotify(outcome)) {
       const digest = contentDigest(outcome.revision, outcome.status.entries);
       void this.workloads
@@ -415,7 +553,120 @@ export class Controller {
       driftCheckIntervalMs: s.drift_check_interval,
       minReconcileIntervalMs: s.min_reconcile_interval_secs * 1000,
       maxSecretsPerResource: s.max_secrets_per_resource,
+      noCrossNamespaceRefs: s.no_cross_namespace_refs,
+      ...(ref?.kind === 'Application' ? { argo: this.argoWorld(smc) } : {}),
+      suspendFluxSource: (suspend: boolean) => this.suspendFluxSource(smc, source, suspend),
     };
+  }
+
+  /** The reconciler's view of an SMC's Argo CD Application and its Git remote. */
+  private argoWorld(smc: SmcObject): ArgoWorld {
+    const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
+    const ref = (smc.spec as Partial<SecretManagerConfigSpec>).sourceRef!;
+    const appNamespace = ref.namespace ?? smc.metadata.namespace;
+    const log = this.o.logger.child({ smc: key });
+    return {
+      application: this.applications.get(appNamespace, ref.name),
+      lastPull: this.pulls.get(key),
+      minPullIntervalMs: this.o.settings.min_git_pull_interval_secs * 1000,
+      pullsSuspended: async (suspended) => {
+        if (suspended === this.pullsSuspended.has(key)) return;
+        if (suspended) this.pullsSuspended.add(key);
+        else this.pullsSuspended.delete(key);
+        const message = suspended
+          ? `periodic Git pulls of Application ${appNamespace}/${ref.name} suspended (spec.suspendGitPulls)`
+          : `periodic Git pulls of Application ${appNamespace}/${ref.name} resumed`;
+        log.info(message);
+        await this.events.record(
+          { namespace: smc.metadata.namespace, name: smc.metadata.name, uid: smc.metadata.uid },
+          { type: 'Normal', reason: suspended ? 'GitPullsSuspended' : 'GitPullsResumed', message },
+        );
+      },
+      recordPull: (rec) => {
+        if (this.pulls.record(key, rec) && this.revisionSeen.get(key)?.revision !== rec.revision) {
+          this.revisionSeen.set(key, { revision: rec.revision, at: rec.at });
+        }
+      },
+      credentials: (repoURL) =>
+        this.gitCredentials.resolve({
+          smcNamespace: smc.metadata.namespace,
+          ...(ref.gitCredentials ? { gitCredentials: ref.gitCredentials } : {}),
+          applicationNamespace: appNamespace,
+          repoURL,
+        }),
+      lsRemote: async (src, credentials) => {
+        const sha = await lsRemoteRevision({
+          repoURL: src.repoURL,
+          targetRevision: src.targetRevision,
+          ...(credentials ? { credentials } : {}),
+        });
+        log.debug({ repo: displayRepoURL(src.repoURL), revision: sha }, 'remote revision checked');
+        return sha;
+      },
+      fetch: async (src, commit, credentials) => {
+        const t0 = performance.now();
+        const checkout = await fetchArgoGit({
+          repoURL: src.repoURL,
+          targetRevision: commit,
+          path: src.path,
+          cacheDir: join(this.cacheDir, 'git', smc.metadata.namespace, smc.metadata.name),
+          ...(credentials ? { credentials } : {}),
+        });
+        if (checkout.fetched) this.o.metrics.gitFetchDuration.observe((performance.now() - t0) / 1000);
+        const where = src.path ? `, path ${src.path}` : '';
+        return {
+          ...checkout,
+          description: `Git ${displayRepoURL(src.repoURL)} at ${src.targetRevision} (${commit.slice(0, 12)})${where}`,
+        };
+      },
+    };
+  }
+
+  /**
+   * `suspendGitPulls` on a Flux source (src/controller/flux-suspend.ts): suspend or resume the
+   * referenced source, with an Event on the SMC. Returns a note for the status description.
+   */
+  private async suspendFluxSource(
+    smc: SmcObject,
+    source: FluxResource | undefined,
+    desired: boolean,
+  ): Promise<string | undefined> {
+    const ref = (smc.spec as Partial<SecretManagerConfigSpec>).sourceRef;
+    const type = ref ? this.sources.get(ref.kind ?? 'GitRepository')?.type : undefined;
+    const ns = source?.metadata?.namespace;
+    const name = source?.metadata?.name;
+    if (!source || !type || !ns || !name) return undefined;
+    const owner = `${smc.metadata.namespace}/${smc.metadata.name}`;
+    const shown = `${type.kind} ${ns}/${name}`;
+    const target = { namespace: smc.metadata.namespace, name: smc.metadata.name, uid: smc.metadata.uid };
+    const action = suspendAction(source, desired, owner);
+    if (action === 'suspend' || action === 'resume') {
+      try {
+        await patchSuspend(this.custom, type, ns, name, action, owner);
+      } catch (e) {
+        const code = (e as { code?: number }).code;
+        const message = `cannot ${action} ${shown} for spec.suspendGitPulls (HTTP ${code ?? 'error'})`;
+        this.o.logger.warn({ smc: owner, source: shown, code }, message);
+        await this.events.record(target, { type: 'Warning', reason: 'GitPullsSuspendFailed', message });
+        return message;
+      }
+      const message =
+        action === 'suspend'
+          ? `Git pulls suspended: set spec.suspend=true on ${shown} (spec.suspendGitPulls)`
+          : `Git pulls resumed: set spec.suspend=false on ${shown}`;
+      this.o.logger.info({ smc: owner, source: shown }, message);
+      await this.events.record(target, {
+        type: 'Normal',
+        reason: action === 'suspend' ? 'GitPullsSuspended' : 'GitPullsResumed',
+        message,
+      });
+      return action === 'suspend' ? `Git pulls suspended (${shown} spec.suspend=true)` : undefined;
+    }
+    if (action === 'none' && desired) return `Git pulls suspended (${shown} spec.suspend=true)`;
+    if (action === 'suspendedByOther')
+      return `Git pulls suspended (${shown} was already suspended by someone else)`;
+    if (action === 'leftSuspended') return `${shown} is suspended by someone else; left as it is`;
+    return undefined;
   }
 
   private openStores(smc: SmcObject, spec: SecretManagerConfigSpec): Promise<SmcStores> {
@@ -476,5 +727,61 @@ export class Controller {
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }
+  }
+  // -------------------------------------------------------------------------------------------
+  // Notifications and tracing
+
+  /** Drift and failure notifications (Flux Provider, Argo CD Application annotations). */
+  private notifier!: Notifier;
+  /** Reconcile tracing (src/observability/tracing.ts); none until `useTracing`. */
+  private tracing: Tracing | undefined;
+
+  /** Trace reconciles with `tracing` (it decides, per SMC and live, whether and where spans go). */
+  useTracing(tracing: Tracing): void {
+    this.tracing = tracing;
+  }
+
+  /** Wait for queued notifications (at shutdown, after `stop`). */
+  async notificationsIdle(): Promise<void> {
+    await this.notifier.idle();
+  }
+
+  /**
+   * One reconcile in a `reconcile` span with a child span per stage (`source` around the artifact
+   * fetch, then the pipeline's own stages), feeding the SOPS and kustomize metrics either way.
+   */
+  private tracedReconcile(smc: SmcObject, world: ReconcileWorld): Promise<ReconcileOutcome> {
+    const otel = (smc.spec as { otel?: OtelDestination } | undefined)?.otel;
+    return traceReconcile(
+      this.tracing?.tracerFor(otel),
+      { 'smc.namespace': smc.metadata.namespace, 'smc.name': smc.metadata.name },
+      (span) => {
+        const argo = world.argo;
+        const traced: ReconcileWorld = {
+          ...world,
+          fetchArtifact: (artifact, sourceName) =>
+            span('source', { 'source.name': sourceName }, () => world.fetchArtifact(artifact, sourceName)),
+          ...(argo
+            ? {
+                argo: {
+                  ...argo,
+                  fetch: (src, commit, credentials) =>
+                    span('source', { 'source.revision': commit }, () => argo.fetch(src, commit, credentials)),
+                },
+              }
+            : {}),
+        };
+        return withStageHook(stageMetricsHook(this.o.metrics, span), () => reconcile(smc, traced));
+      },
+      (o) => ({
+        attributes: {
+          'smc.result': o.result,
+          'smc.writes': o.writes,
+          ...(o.revision ? { 'smc.revision': o.revision } : {}),
+          ...(o.error ? { 'smc.error.reason': o.error.reason } : {}),
+        },
+        error: o.error?.reason,
+      }),
+    );
   }
 }

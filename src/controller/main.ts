@@ -9,6 +9,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_SETTINGS_CONFIGMAP, type HotReloadSpec } from '../api/index.js';
 import { createLogger, setLogLevel } from '../observability/logger.js';
 import { createControllerMetrics } from '../observability/metrics.js';
+import { Tracing } from '../observability/tracing.js';
 import { VERSION } from '../version.js';
 import { Controller } from './controller.js';
 import { EventRecorder } from './events.js';
@@ -107,6 +108,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     metrics,
     controllerNamespace: namespace,
   });
+  // Traces (SPEC §5): on while `tracing_enabled`, to the SMC's `spec.otel` or the OTEL_* environment.
+  const tracing = new Tracing({ enabled: settings.tracing_enabled, env, log: logger });
+  controller.useTracing(tracing);
   // Hot reload (SPEC §6.1): while an SMC enables it, the settings ConfigMap is watched and applied live.
   const reloader = new SettingsReloader({
     env,
@@ -119,6 +123,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     apply: (next) => {
       setLogLevel(logger, next.log_level);
       controller.applySettings(next);
+      void tracing.setEnabled(next.tracing_enabled);
     },
     report: kubernetesReport(kubeConfig, new EventRecorder(kubeConfig, logger, hostname()), logger),
   });
@@ -182,6 +187,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   logger.info({ why }, 'shutting down');
   reloader.stop();
   await controller.stop(10_000);
+  await controller.notificationsIdle();
+  await tracing.shutdown(); // flushes the spans still batched
   await elector?.stop();
   await http.close();
   logger.info('stopped');

@@ -1,11 +1,11 @@
 /**
  * The reconciler: a function of (object, world) → new status (SPEC §3). It reads nothing from the
- * cluster itself: the world hands it the source object, the artifact fetcher, the SOPS keys and the
- * stores. The controller writes the returned status once.
+ * cluster itself: the world hands it the source object (a Flux source, or an Argo CD Application
+ * with its Git remote: ls-remote, fetch, credentials, last pull), the artifact fetcher, the SOPS
+ * keys and the stores. The controller writes the returned status once.
  */
 import {
   ANNOTATIONS,
-  FLUX_SOURCE_KINDS,
   type SecretManagerConfigSpec,
   type SecretManagerConfigStatus,
   parseSpec,
@@ -13,12 +13,15 @@ import {
 } from '../api/index.js';
 import { type ErrorCode, SmcError } from '../errors.js';
 import type { SopsKeyring } from '../sops/index.js';
+import type { ArgoGitSource, GitCredentials } from '../source/argo-git.js';
 import type { FluxArtifactRef } from '../source/flux-artifact.js';
 import type { SourceCheckout } from '../source/source.js';
 import type { SecretStore } from '../stores/store.js';
 import { type SyncResult, sync } from '../sync.js';
 import { DriftGuard, type DriftFindings, verificationDueMs } from './drift.js';
 import { type ReconcileVerdict, computeStatus } from './status.js';
+import { type ArgoApplicationObject, gitSourceKey, selectArgoGitSource } from './argo-source.js';
+import { type PullRecord, effectivePullIntervalMs, nextPullInMs, pullDue } from './git-pulls.js';
 
 /** The parts of a SecretManagerConfig object the reconciler reads (as it comes from the API server). */
 export interface SmcObject {
@@ -66,6 +69,34 @@ export interface ReconcileWorld {
   /** `min_reconcile_interval_secs` in ms: floor of `spec.reconcileInterval`. */
   minReconcileIntervalMs: number;
   maxSecretsPerResource?: number;
+  /** Argo CD sources (`sourceRef.kind: Application`); without it such SMCs are refused. */
+  argo?: ArgoWorld;
+  /**
+   * `suspendGitPulls` on a Flux source: suspend/resume the referenced source as `suspend` says.
+   * Returns a value-free note for the status description (undefined: nothing to say).
+   */
+  suspendFluxSource?(suspend: boolean): Promise<string | undefined>;
+  /** `no_cross_namespace_refs`: refuse a source outside the SMC's namespace. */
+  noCrossNamespaceRefs?: boolean;
+}
+
+/** What the reconciler needs for an Argo CD Application source. */
+export interface ArgoWorld {
+  /** The referenced Application, or undefined when it does not exist. */
+  application: ArgoApplicationObject | undefined;
+  /** Credentials for the repository (gitCredentials Secret, else Argo's repository Secrets). */
+  credentials(repoURL: string): Promise<GitCredentials | undefined>;
+  /** The commit `targetRevision` points to on the remote (`git ls-remote`). */
+  lsRemote(src: ArgoGitSource, credentials: GitCredentials | undefined): Promise<string>;
+  /** Shallow-fetch exactly `commit` and check it out (per-SMC cache); `root` is the source `path`. */
+  fetch(src: ArgoGitSource, commit: string, credentials: GitCredentials | undefined): Promise<SourceCheckout>;
+  /** The SMC's last pull, and where to record a new one. */
+  lastPull: PullRecord | undefined;
+  recordPull(rec: PullRecord): void;
+  /** `min_git_pull_interval_secs` in ms: floor of `spec.gitRepositoryPullInterval`. */
+  minPullIntervalMs: number;
+  /** Told whether periodic pulls are suspended (`spec.suspendGitPulls`), to announce a change. */
+  pullsSuspended?(suspended: boolean): Promise<void>;
 }
 
 export type ReconcileResult = 'success' | 'error' | 'skipped';
@@ -118,6 +149,9 @@ const STALLED: ReadonlySet<string> = new Set<ErrorCode | string>([
 
 const SOURCE_ERRORS: ReadonlySet<string> = new Set([
   'SourceNotFound',
+  'GitFetchFailed',
+  'GitAuthFailed',
+  'GitRevisionNotFound',
   'SourceNotReady',
   'ArtifactNotFound',
   'ArtifactFetchFailed',
@@ -156,6 +190,11 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   const forced =
     world.force === true || (requested !== undefined && requested !== previous?.lastHandledReconcileAt);
 
+  /**
+   * Set once the source is known: Argo's time to the next `git ls-remote` (the requeue is the
+   * earlier of that and reconcileInterval), and a note for the status description.
+   */
+  const source: Pick<SourcePlan, 'pullInMs' | 'note'> = {};
   let spec: SecretManagerConfigSpec;
   let intervalMs = 60_000;
   try {
@@ -167,15 +206,20 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   intervalMs = Math.max(intervalMs, world.minReconcileIntervalMs);
 
   function finish(verdict: ReconcileVerdict, writes: number, drift?: DriftFindings): ReconcileOutcome {
+    const { pullInMs, note } = source;
+    const requeueMs = pullInMs === undefined ? intervalMs : Math.min(intervalMs, pullInMs);
     const status = computeStatus({
       previous,
       generation,
       verdict,
       now,
-      nextReconcileAt: new Date(now.getTime() + intervalMs),
+      nextReconcileAt: new Date(now.getTime() + requeueMs),
       handledReconcileAt: requested,
       ...(drift ? { drift } : {}),
     });
+    if (note && verdict.kind !== 'unchanged' && verdict.kind !== 'suspended') {
+      status.description = `${status.description ?? ''}; ${note}`.slice(0, 4096);
+    }
     const result: ReconcileResult =
       verdict.kind === 'synced'
         ? 'success'
@@ -195,7 +239,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       status,
       result,
       retry,
-      requeueAfterMs: intervalMs,
+      requeueAfterMs: requeueMs,
       revision: 'revision' in verdict ? verdict.revision : undefined,
       writes,
       published,
@@ -212,34 +256,35 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   if (spec.suspend) return finish({ kind: 'suspended' }, 0);
 
   const ref = spec.sourceRef;
-  const sourceName = `${ref.kind} ${ref.namespace ?? smc.metadata.namespace}/${ref.name}`;
-  if (!(FLUX_SOURCE_KINDS as readonly string[]).includes(ref.kind)) {
+  const refNamespace = ref.namespace ?? smc.metadata.namespace;
+  const sourceName = `${ref.kind} ${refNamespace}/${ref.name}`;
+  if (world.noCrossNamespaceRefs && refNamespace !== smc.metadata.namespace) {
     return finish(
       {
         kind: 'failed',
-        reason: 'UnsupportedSource',
-        message: `${sourceName}: this controller build reconciles Flux sources only`,
+        reason: 'AccessDenied',
+        message: `spec.sourceRef: ${sourceName} is outside namespace ${smc.metadata.namespace}, refused by the setting no_cross_namespace_refs`,
         stalled: true,
         sourceProblem: true,
       },
       0,
     );
   }
-  const readiness = fluxSourceReadiness(world.source);
-  const artifact = world.source?.status?.artifact;
-  if (!readiness.ready || !artifact) {
-    return finish(
-      {
-        kind: 'failed',
-        reason: world.source ? 'SourceNotReady' : 'SourceNotFound',
-        message: `${sourceName}: ${readiness.message}`,
-        stalled: false,
-        sourceProblem: true,
-      },
-      0,
-    );
-  }
-  const revision = artifact.revision ?? artifact.digest ?? artifact.url;
+
+  const plan =
+    ref.kind === 'Application'
+      ? await argoSourcePlan(
+          world.argo,
+          spec,
+          sourceName,
+          now.getTime(),
+          forced || previous?.observedGeneration !== generation,
+        )
+      : await fluxSourcePlan(world, spec, sourceName);
+  source.pullInMs = plan.pullInMs;
+  source.note = plan.note;
+  if ('failed' in plan) return finish(plan.failed, 0);
+  const { revision, fetch: fetchSource } = plan;
 
   // Nothing changed, nothing called.
   const lastSync = previous?.lastSyncTime ? Date.parse(previous.lastSyncTime) : Number.NaN;
@@ -260,7 +305,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
     previous?.lastSyncedRevision === revision && previous.observedGeneration === generation;
   const guard = verification ? new DriftGuard(spec.driftPolicy) : undefined;
   try {
-    const checkout = await world.fetchArtifact(artifact, sourceName);
+    const checkout = await fetchSource();
     const keyring = spec.secrets.sops.enabled ? await world.sopsKeyring(spec) : undefined;
     stores = await world.openStores(spec);
     result = await sync({
@@ -299,6 +344,106 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
     );
   }
   return finish({ kind: 'synced', revision, outcomes: result.outcomes }, result.writes, drift);
+}
+
+type FailedVerdict = Extract<ReconcileVerdict, { kind: 'failed' }>;
+
+/** Where this reconcile's files come from: a revision and how to fetch it, or why not. */
+type SourcePlan = ({ failed: FailedVerdict } | { revision: string; fetch: () => Promise<SourceCheckout> }) & {
+  /** Argo sources: time to the next `git ls-remote`. */
+  pullInMs?: number;
+  /** A value-free note for the status description (suspendGitPulls). */
+  note?: string;
+};
+
+function sourceFailure(reason: string, message: string, stalled: boolean): { failed: FailedVerdict } {
+  return { failed: { kind: 'failed', reason, message, stalled, sourceProblem: true } };
+}
+
+/** A Flux source: its artifact (suspending or resuming the source for `suspendGitPulls` first). */
+async function fluxSourcePlan(
+  world: ReconcileWorld,
+  spec: SecretManagerConfigSpec,
+  sourceName: string,
+): Promise<SourcePlan> {
+  const note = await world.suspendFluxSource?.(spec.suspendGitPulls);
+  const readiness = fluxSourceReadiness(world.source);
+  const artifact = world.source?.status?.artifact;
+  if (!readiness.ready || !artifact) {
+    return {
+      ...sourceFailure(
+        world.source ? 'SourceNotReady' : 'SourceNotFound',
+        `${sourceName}: ${readiness.message}`,
+        false,
+      ),
+      note,
+    };
+  }
+  return {
+    revision: artifact.revision ?? artifact.digest ?? artifact.url,
+    fetch: () => world.fetchArtifact(artifact, sourceName),
+    note,
+  };
+}
+
+/**
+ * An Argo CD Application: its Git source's commit — asked from the remote (`git ls-remote`) when a
+ * pull is due (`gitRepositoryPullInterval`, or `forcedPull`), else the last pull's answer — and a
+ * fetch of exactly that commit. Credentials are read only when the remote is contacted.
+ */
+async function argoSourcePlan(
+  argo: ArgoWorld | undefined,
+  spec: SecretManagerConfigSpec,
+  sourceName: string,
+  now: number,
+  forcedPull: boolean,
+): Promise<SourcePlan> {
+  if (!argo)
+    return sourceFailure('UnsupportedSource', `${sourceName}: Argo CD sources are not available here`, true);
+  if (!argo.application) return sourceFailure('SourceNotFound', `${sourceName}: not found`, false);
+  const src = selectArgoGitSource(argo.application);
+  if (!src) {
+    return sourceFailure(
+      'UnsupportedSource',
+      `${sourceName}: has no Git source (spec.source / spec.sources[] with a repoURL and no chart)`,
+      true,
+    );
+  }
+  const intervalMs = effectivePullIntervalMs(specIntervals(spec).gitPullMs, argo.minPullIntervalMs);
+  const suspended = spec.suspendGitPulls;
+  const note = suspended ? 'periodic Git pulls are suspended (spec.suspendGitPulls)' : undefined;
+  await argo.pullsSuspended?.(suspended);
+  const sourceKey = gitSourceKey(src);
+  let credentials: Promise<GitCredentials | undefined> | undefined;
+  const creds = () => (credentials ??= argo.credentials(src.repoURL));
+  let last = argo.lastPull;
+  try {
+    if (pullDue({ last, sourceKey, now, intervalMs, suspended, forced: forcedPull })) {
+      last = { sourceKey, revision: await argo.lsRemote(src, await creds()), at: now };
+      argo.recordPull(last);
+    }
+  } catch (e) {
+    const c = classify(e);
+    return {
+      failed: { kind: 'failed', ...c, message: `${sourceName}: ${c.message}`, sourceProblem: true },
+      pullInMs: nextPullInMs(last, now, intervalMs, suspended),
+      note,
+    };
+  }
+  const revision = last!.revision;
+  return {
+    revision,
+    fetch: async () => {
+      try {
+        return await argo.fetch(src, revision, await creds());
+      } catch (e) {
+        if (e instanceof SmcError) throw new SmcError(e.code, `${sourceName}: ${e.message}`);
+        throw e;
+      }
+    },
+    pullInMs: nextPullInMs(last, now, intervalMs, suspended),
+    note,
+  };
 }
 
 /** A thrown error → reason and value-free message. Unknown errors are transient `ReconcileError`s. */
