@@ -3,10 +3,18 @@ import { Command, CommanderError } from 'commander';
 import { isSmcError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { EXIT_ERROR } from './commands/common.js';
+import { registerCheck } from './commands/check.js';
 import { registerDecrypt } from './commands/decrypt.js';
+import { registerDiff } from './commands/diff.js';
+import { registerInstall } from './commands/install.js';
+import { registerList } from './commands/list.js';
+import { registerReconcile } from './commands/reconcile.js';
 import { registerReloader } from './commands/reloader.js';
 import { registerRender } from './commands/render.js';
+import { registerStatus } from './commands/status.js';
+import { registerSuspend } from './commands/suspend.js';
 import { registerSync } from './commands/sync.js';
+import { CliExit } from './kube.js';
 
 export function buildProgram(): Command {
   const program = new Command('msmctl')
@@ -18,6 +26,14 @@ export function buildProgram(): Command {
   registerRender(program);
   registerDecrypt(program);
   registerReloader(program);
+  registerDiff(program);
+  // Cluster commands (current kubeconfig context).
+  registerList(program);
+  registerStatus(program);
+  registerReconcile(program);
+  registerSuspend(program);
+  registerInstall(program);
+  registerCheck(program);
   return program;
 }
 
@@ -27,6 +43,10 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_ERROR;
+    if (e instanceof CliExit) {
+      process.stderr.write(`msmctl: ${e.message}\n`);
+      return e.exitCode;
+    }
     process.stderr.write(`msmctl: error: ${describeError(e)}\n`);
     return EXIT_ERROR;
   }

@@ -25,3 +25,14 @@ export function formatTable(headers: string[], rows: (string | undefined)[][]): 
 export function formatStructured(data: unknown, format: 'json' | 'yaml'): string {
   return format === 'json' ? JSON.stringify(data, null, 2) : toYaml(data).trimEnd();
 }
+
+/** Time since `from` the way kubectl shows an AGE: `42s`, `5m`, `3h`, `12d` (`-` when unknown). */
+export function formatAge(from: string | undefined, now: Date = new Date()): string {
+  const t = from ? Date.parse(from) : NaN;
+  if (Number.isNaN(t)) return '-';
+  const s = Math.max(0, Math.floor((now.getTime() - t) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 2 * 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 2 * 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}

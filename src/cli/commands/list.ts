@@ -1,0 +1,65 @@
+/** `msmctl list`: one row per SecretManagerConfig (phase, counts, last sync, Ready, source, provider). */
+import type { Command } from 'commander';
+import { addKubeOptions, connect, type KubeOptions } from '../kube.js';
+import { formatAge, formatStructured, formatTable, parseOutputFormat } from '../output.js';
+import { listSmcs, providerOf, readyOf, sourceOf } from '../smc-api.js';
+
+export function registerList(program: Command): void {
+  addKubeOptions(
+    program
+      .command('list')
+      .alias('ls')
+      .description('list SecretManagerConfigs: phase, secrets, last sync, Ready, source, provider'),
+    { allNamespaces: true },
+  )
+    .option('-o, --output <format>', 'table | json | yaml', 'table')
+    .action(async (opts: KubeOptions & { output: string }) => {
+      const output = parseOutputFormat(opts.output);
+      const k = connect(opts);
+      const smcs = await listSmcs(k);
+      const rows = smcs.map((s) => ({
+        namespace: s.metadata.namespace,
+        name: s.metadata.name,
+        phase: s.status?.phase ?? null,
+        secrets: s.status?.secretsCount ?? null,
+        configs: s.status?.configsCount ?? null,
+        lastSyncTime: s.status?.lastSyncTime ?? null,
+        ready: readyOf(s),
+        source: sourceOf(s),
+        provider: providerOf(s),
+        suspended: s.spec.suspend === true,
+        creationTimestamp: s.metadata.creationTimestamp ?? null,
+      }));
+      if (output !== 'table') {
+        process.stdout.write(formatStructured({ items: rows }, output) + '\n');
+        return;
+      }
+      if (rows.length === 0) {
+        process.stderr.write(
+          k.allNamespaces
+            ? 'No SecretManagerConfigs found.\n'
+            : `No SecretManagerConfigs found in namespace ${k.namespace}.\n`,
+        );
+        return;
+      }
+      const now = new Date();
+      const headers = ['NAME', 'PHASE', 'SECRETS', 'LAST SYNC', 'READY', 'SOURCE', 'PROVIDER', 'AGE'];
+      const table = formatTable(
+        k.allNamespaces ? ['NAMESPACE', ...headers] : headers,
+        rows.map((r) => {
+          const cells = [
+            r.name,
+            r.phase ?? '-',
+            r.secrets === null ? '-' : String(r.secrets),
+            r.lastSyncTime ? formatAge(r.lastSyncTime, now) : '-',
+            r.ready,
+            r.source,
+            r.provider,
+            formatAge(r.creationTimestamp ?? undefined, now),
+          ];
+          return k.allNamespaces ? [r.namespace, ...cells] : cells;
+        }),
+      );
+      process.stdout.write(table + '\n');
+    });
+}

@@ -1,0 +1,108 @@
+/**
+ * `msmctl status NAME`: one SecretManagerConfig in detail — phase, conditions, revision, sync times
+ * and the per-entry table (names and states only; an SMC's status never holds a value).
+ * Exit code 0 when Ready=True, 1 otherwise.
+ */
+import type { Command } from 'commander';
+import { addKubeOptions, connect, EXIT_NOT_READY, type KubeOptions } from '../kube.js';
+import { formatAge, formatStructured, formatTable, parseOutputFormat } from '../output.js';
+import { getSmc, providerOf, readyOf, sourceOf, type SmcObject } from '../smc-api.js';
+
+export function registerStatus(program: Command): void {
+  addKubeOptions(
+    program
+      .command('status')
+      .description('show one SecretManagerConfig: phase, conditions, revision, entries (never values)')
+      .argument('<name>', 'SecretManagerConfig name'),
+  )
+    .option('-o, --output <format>', 'table | json | yaml', 'table')
+    .action(async (name: string, opts: KubeOptions & { output: string }) => {
+      const output = parseOutputFormat(opts.output);
+      const k = connect(opts);
+      const smc = await getSmc(k, name);
+      process.stdout.write(
+        (output === 'table'
+          ? formatStatus(smc)
+          : formatStructured(
+              {
+                name: smc.metadata.name,
+                namespace: smc.metadata.namespace,
+                generation: smc.metadata.generation ?? null,
+                suspended: smc.spec.suspend === true,
+                suspendGitPulls: smc.spec.suspendGitPulls === true,
+                source: sourceOf(smc),
+                provider: providerOf(smc),
+                status: smc.status ?? {},
+              },
+              output,
+            )) + '\n',
+      );
+      if (readyOf(smc) !== 'True') process.exitCode = EXIT_NOT_READY;
+    });
+}
+
+function when(ts: string | undefined, now: Date): string {
+  return ts ? `${ts} (${formatAge(ts, now)} ago)` : '-';
+}
+
+export function formatStatus(smc: SmcObject, now = new Date()): string {
+  const s = smc.status ?? {};
+  const ready = smc.status?.conditions?.find((c) => c.type === 'Ready');
+  const fields: [string, string][] = [
+    ['Name', smc.metadata.name],
+    ['Namespace', smc.metadata.namespace],
+    ['Phase', s.phase ?? '-'],
+    ['Ready', ready ? `${ready.status} (${ready.reason})` : readyOf(smc)],
+    ['Description', s.description ?? '-'],
+    ['Suspended', String(smc.spec.suspend === true)],
+    ['Git pulls suspended', String(smc.spec.suspendGitPulls === true)],
+    ['Source', sourceOf(smc)],
+    ['Provider', providerOf(smc)],
+    ['Revision', s.lastSyncedRevision ?? '-'],
+    ['Last sync', when(s.lastSyncTime, now)],
+    ['Last attempt', when(s.lastAttemptTime, now)],
+    ['Next reconcile', s.nextReconcileTime ?? '-'],
+    [
+      'Generation',
+      `${smc.metadata.generation ?? '-'} (observed ${s.observedGeneration !== undefined ? s.observedGeneration : '-'})`,
+    ],
+    ['Secrets', s.secretsCount !== undefined ? String(s.secretsCount) : '-'],
+    ['Configs', s.configsCount !== undefined ? String(s.configsCount) : '-'],
+    ['Last handled reconcile', s.lastHandledReconcileAt ?? '-'],
+  ];
+  const width = Math.max(...fields.map(([k]) => k.length)) + 2;
+  const parts = [fields.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n')];
+  const conditions = s.conditions ?? [];
+  parts.push(
+    conditions.length
+      ? `Conditions:\n${formatTable(
+          ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
+          conditions.map((c) => [
+            c.type,
+            c.status,
+            c.reason,
+            formatAge(c.lastTransitionTime, now),
+            c.message,
+          ]),
+        )}`
+      : 'Conditions: none yet (not reconciled)',
+  );
+  const entries = s.entries ?? [];
+  parts.push(
+    entries.length
+      ? `Entries:\n${formatTable(
+          ['KEY', 'STORE NAME', 'KIND', 'STATE', 'VERSION', 'UPDATED', 'MESSAGE'],
+          entries.map((e) => [
+            e.key,
+            e.storeName,
+            e.kind,
+            e.state,
+            e.version ?? '-',
+            e.lastUpdateTime ? formatAge(e.lastUpdateTime, now) : '-',
+            e.message ?? '',
+          ]),
+        )}`
+      : 'Entries: none',
+  );
+  return parts.join('\n\n');
+}
