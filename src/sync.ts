@@ -36,6 +36,8 @@ export interface SyncRequest {
   triggerUpdate: boolean;
   adopt: boolean;
   maxSecretsPerResource?: number;
+  /** `max_secret_size_bytes`: a cap on any one value, on top of each store's own limit. */
+  maxSecretSizeBytes?: number;
   /** Plan only: read the stores, write nothing. */
   dryRun?: boolean;
   onProgress?: (event: ProgressEvent) => void;
@@ -179,7 +181,10 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
   const outcomes: EntryOutcome[] = [];
   let writes = 0;
   for (const { store, entries: desired } of named) {
-    const { accepted, rejected } = checkLimits(desired, store.limits);
+    const { accepted, rejected } = checkLimits(desired, store.limits, {
+      store: store.type,
+      ...(req.maxSecretSizeBytes !== undefined ? { maxSecretSizeBytes: req.maxSecretSizeBytes } : {}),
+    });
     for (const r of rejected) outcomes.push(outcome(store, r.entry, 'failed', r.message));
     const actions = await stage('plan', { store: store.type, entries: desired.length }, async () => {
       const actual = await store.read(

@@ -598,7 +598,10 @@ const SpecSchema = withRules(
     suspendGitPulls: z
       .boolean()
       .default(false)
-      .describe('Sets `spec.suspend` on the referenced Flux source while true.'),
+      .describe(
+        'While true: sets `spec.suspend` on the referenced Flux source (and clears it afterwards if ' +
+          'this controller set it); for an Argo CD Application, stops the periodic `ls-remote` pulls.',
+      ),
     logging: LoggingSchema.optional(),
     otel: OtelSchema.optional(),
     notifications: NotificationsSchema.optional(),

@@ -151,7 +151,11 @@ export class Controller {
       allowControllerNamespaceKeys: o.settings.allow_controller_namespace_keys,
     });
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
-    this.workloads = createWorkloadNotifier({ ...o, events: this.events });
+    this.workloads = createWorkloadNotifier({
+      ...o,
+      events: this.events,
+      windowMs: () => this.o.settings.workload_reload_window_ms,
+    });
     this.notifier = new Notifier({ ...o, events: this.events, settings: () => this.o.settings });
     this.cacheDir = o.cacheDir ?? join(tmpdir(), 'secret-manager-controller', 'artifacts');
     this.queue = new WorkQueue<string>({
@@ -328,10 +332,11 @@ export class Controller {
     }
   }
 
-  /** An SMC is gone: forget its pulls and Git cache, resume a Flux source it suspended. */
+  /** An SMC is gone: forget its pulls, notices and Git cache, resume a Flux source it suspended. */
   private onSmcDeleted(smc: SmcResource): void {
     const { namespace, name } = smc.metadata;
     this.pulls.forget(`${namespace}/${name}`);
+    this.notifier.forget(namespace, name);
     this.pullsSuspended.delete(`${namespace}/${name}`);
     void rm(join(this.cacheDir, 'git', namespace, name), { recursive: true, force: true }).catch(
       () => undefined,
@@ -553,6 +558,7 @@ export class Controller {
       driftCheckIntervalMs: s.drift_check_interval,
       minReconcileIntervalMs: s.min_reconcile_interval_secs * 1000,
       maxSecretsPerResource: s.max_secrets_per_resource,
+      maxSecretSizeBytes: s.max_secret_size_bytes,
       noCrossNamespaceRefs: s.no_cross_namespace_refs,
       ...(ref?.kind === 'Application' ? { argo: this.argoWorld(smc) } : {}),
       suspendFluxSource: (suspend: boolean) => this.suspendFluxSource(smc, source, suspend),

@@ -2,6 +2,13 @@
  * Watched collections: list + watch through `@kubernetes/client-node`'s informer (which resumes
  * from the last resourceVersion and relists on 410 Gone), restarted with backoff after any other
  * watch error, for one resource in all namespaces or in each of `watch_namespaces`.
+ *
+ * Two delays bound how late a change can be seen: after a failed list/watch the restart delay
+ * doubles from 0.5 s to 2 s and is reset by the next successful list (not by a mere attempt, so an
+ * apiserver outage is not hammered every 0.5 s); and the informer's own pause before re-watching
+ * after a watch the server ended normally is capped at 1 s (client-node doubles it up to 30 s
+ * with every normal end and never resets it, which would leave a quiet resource unwatched for
+ * half a minute after each watch timeout in a long-running process).
  */
 import {
   CoreV1Api,
@@ -9,7 +16,7 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
+  ListWatch,
   Watch,
 } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
@@ -45,7 +52,10 @@ export interface CollectionOptions<T extends KubernetesObject> {
 }
 
 const RESTART_MIN_MS = 500;
-const RESTART_MAX_MS = 30_000;
+const RESTART_MAX_MS = 2_000;
+/** Cap on the informer's pause before re-watching after a normal end of a watch. */
+const REWATCH_MAX_MS = 1_000;
+const rewatchDelay = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, REWATCH_MAX_MS)));
 
 export function watchCollection<T extends KubernetesObject>(opts: CollectionOptions<T>): Collection<T> {
   const api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -56,6 +66,8 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
     const path = namespace
       ? `/apis/${group}/${version}/namespaces/${namespace}/${plural}`
       : `/apis/${group}/${version}/${plural}`;
+    /** Restart delay after a failed list/watch; reset by a successful list. */
+    let delay = RESTART_MIN_MS;
     const listFn = async (): Promise<KubernetesListObject<T>> => {
       try {
         const list = (
@@ -64,6 +76,7 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
             : await api.listClusterCustomObject({ group, version, plural })
         ) as KubernetesListObject<T>;
         part.synced = true;
+        delay = RESTART_MIN_MS;
         return list;
       } catch (e) {
         if (opts.optional && (e as { code?: number }).code === 404) {
@@ -73,7 +86,9 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
         throw e;
       }
     };
-    const informer = makeInformer<T>(opts.kubeConfig, path, listFn);
+    const informer = new ListWatch<T>(path, new Watch(opts.kubeConfig), listFn, false, undefined, undefined, {
+      delayFn: rewatchDelay,
+    });
     // The informer's cache has been updated when these fire; keep the previous object for diffs.
     const previous = new Map<string, T>();
     const keyOf = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
@@ -91,7 +106,6 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
       previous.delete(keyOf(o));
       opts.onEvent('delete', o, undefined);
     });
-    let delay = RESTART_MIN_MS;
     const restart = (err: unknown) => {
       if (stopped) return;
       const code = (err as { code?: number; statusCode?: number })?.code;
@@ -104,9 +118,6 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
       delay = Math.min(delay * 2, RESTART_MAX_MS);
     };
     informer.on('error', restart);
-    informer.on('connect', () => {
-      delay = RESTART_MIN_MS;
-    });
     const part = { informer, synced: false, restart };
     return part;
   });

@@ -69,6 +69,8 @@ export interface ReconcileWorld {
   /** `min_reconcile_interval_secs` in ms: floor of `spec.reconcileInterval`. */
   minReconcileIntervalMs: number;
   maxSecretsPerResource?: number;
+  /** `max_secret_size_bytes`: the largest value pushed to any store (each store's own limit still applies). */
+  maxSecretSizeBytes?: number;
   /** Argo CD sources (`sourceRef.kind: Application`); without it such SMCs are refused. */
   argo?: ArgoWorld;
   /**
@@ -247,7 +249,13 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       ...(verdict.kind === 'failed'
         ? { error: { reason: verdict.reason, message: verdict.message } }
         : verdict.kind === 'partial'
-          ? { error: { reason: 'PartialFailure', message: status.description ?? '' } }
+          ? {
+              error: {
+                // `Throttled` when throttling is the only cause (status.ts), else `PartialFailure`.
+                reason: status.conditions?.find((c) => c.type === 'Ready')?.reason ?? 'PartialFailure',
+                message: status.description ?? '',
+              },
+            }
           : {}),
       ...(drift ? { drift } : {}),
     };
@@ -324,6 +332,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       triggerUpdate: spec.triggerUpdate,
       adopt: smc.metadata.annotations?.[ANNOTATIONS.adopt] === 'true',
       maxSecretsPerResource: world.maxSecretsPerResource,
+      maxSecretSizeBytes: world.maxSecretSizeBytes,
     });
   } catch (e) {
     return finish({ kind: 'failed', ...classify(e), revision }, 0);

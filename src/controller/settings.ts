@@ -226,6 +226,11 @@ export const SettingsSchema = z
     drift_check_interval: duration('10m', 10_000),
     metrics_enabled: boolean(true),
     tracing_enabled: boolean(false),
+    /**
+     * Ours, beyond SPEC §5: how long workload reloads (SPEC §6.4) wait to coalesce further syncs
+     * into one restart or POST. Read at each scheduling, so a live change applies to the next one.
+     */
+    workload_reload_window_ms: integer(0, 600_000, 2_000),
     /** Comma-separated namespaces to watch; empty: all namespaces. */
     watch_namespaces: z
       .string()

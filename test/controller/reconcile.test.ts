@@ -9,6 +9,7 @@ import { setConditions } from '../../src/controller/conditions.js';
 import { type ReconcileWorld, type SmcObject, reconcile } from '../../src/controller/reconcile.js';
 import { computeStatus, entriesFromOutcomes } from '../../src/controller/status.js';
 import { SmcError } from '../../src/errors.js';
+import { ProviderError } from '../../src/stores/provider-error.js';
 import { createKeyring } from '../../src/sops/index.js';
 import { LocalDirStore } from '../../src/stores/local.js';
 import type { SecretStore } from '../../src/stores/store.js';
@@ -314,6 +315,35 @@ describe('reconcile', () => {
     const r2 = await reconcile(obj(), w2);
     expect(JSON.stringify(r2.status)).not.toContain('hunter2');
     expect(r2.retry).toBe(true);
+  });
+
+  it('writes refused by throttling: the failure (Event, log) is Throttled, like Ready, and retried', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'smc-reconcile-throttled-'));
+    const local = new LocalDirStore(dir) as SecretStore;
+    const throttled: SecretStore = Object.assign(Object.create(local) as SecretStore, {
+      apply: async (_owner: unknown, actions: Parameters<SecretStore['apply']>[1]) =>
+        actions.map((action) => ({
+          action,
+          result: 'failed' as const,
+          message: `${action.storeName}: ${new ProviderError('Throttled', 'quota exceeded (HTTP 429)').message}`,
+        })),
+    });
+    const { w } = await world({ openStores: () => ({ secretStore: throttled }) });
+    const r = await reconcile(obj(), w);
+    expect(r.status.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('Throttled');
+    expect(r.error?.reason).toBe('Throttled');
+    expect(r.retry).toBe(true);
+  });
+
+  it('max_secret_size_bytes caps every value: bigger entries fail alone, named, before any write', async () => {
+    const { w } = await world({ maxSecretSizeBytes: 40 });
+    const r = await reconcile(obj(), w);
+    const failed = r.status.entries?.filter((e) => e.state === 'Failed') ?? [];
+    expect(failed.length).toBeGreaterThan(0);
+    for (const e of failed) expect(e.message).toContain('max_secret_size_bytes (40)');
+    expect(r.status.entries?.some((e) => e.state === 'Synced')).toBe(true);
+    expect(r.status.phase).toBe('Error');
+    expect(JSON.stringify(r.status)).not.toContain('sk_test_demo_51Hx');
   });
 
   it('an invalid spec: Ready=False InvalidSpec, stalled', async () => {

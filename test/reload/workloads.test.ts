@@ -15,7 +15,7 @@ import {
   reloadTargets,
   shouldNotify,
 } from '../../src/reload/workloads/index.js';
-import { windowFromEnv } from '../../src/reload/workloads/kube.js';
+import { parseSettings } from '../../src/controller/settings.js';
 
 const G = 'secret-management.octopilot.io';
 
@@ -132,10 +132,12 @@ describe('annotations', () => {
     expect(parseReloadHttp(undefined)).toBeUndefined();
   });
 
-  it('the coalescing window comes from WORKLOAD_RELOAD_WINDOW_MS, default 2 s', () => {
-    expect(windowFromEnv({})).toBe(2000);
-    expect(windowFromEnv({ WORKLOAD_RELOAD_WINDOW_MS: '500' })).toBe(500);
-    expect(windowFromEnv({ WORKLOAD_RELOAD_WINDOW_MS: 'soon' })).toBe(2000);
+  it('the coalescing window is the workload_reload_window_ms setting (env WORKLOAD_RELOAD_WINDOW_MS), default 2 s', () => {
+    expect(parseSettings({}).settings?.workload_reload_window_ms).toBe(2000);
+    expect(parseSettings({ WORKLOAD_RELOAD_WINDOW_MS: '500' }).settings?.workload_reload_window_ms).toBe(500);
+    expect(parseSettings({}, { workload_reload_window_ms: 'soon' }).errors.map((e) => e.key)).toEqual([
+      'workload_reload_window_ms',
+    ]);
   });
 });
 
@@ -222,6 +224,22 @@ describe('restart strategy, coalesced', () => {
     expect(counts).toEqual(['restart/success']);
     expect(reports).toMatchObject([{ smc: 'payments', report: { result: 'success', digest: 'sha256:3' } }]);
     expect(notifier.pendingCount).toBe(0);
+  });
+
+  it('a window given as a function is asked at each scheduling (a live settings change applies next time)', async () => {
+    const { api, clock } = setup();
+    let windowMs = 2000;
+    const notifier = new WorkloadNotifier({ api, clock, windowMs: () => windowMs });
+    api.workloads = [workload('Deployment', 'web', { [`${G}/reload`]: 'payments' })];
+    await notifier.notify(smc('payments'), 'sha256:1');
+    clock.advance(2000);
+    await notifier.idle();
+    expect(api.patches).toHaveLength(1);
+    windowMs = 100;
+    await notifier.notify(smc('payments'), 'sha256:2');
+    clock.advance(100);
+    await notifier.idle();
+    expect(api.patches).toHaveLength(2);
   });
 
   it('changes after the window give a second reload; the same digest again is a no-op', async () => {

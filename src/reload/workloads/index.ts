@@ -1,2 +1,2 @@
 export * from './notifier.js';
-export { KubeWorkloadApi, createWorkloadNotifier, fetchPost, windowFromEnv } from './kube.js';
+export { KubeWorkloadApi, createWorkloadNotifier, fetchPost } from './kube.js';

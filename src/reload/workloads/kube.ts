@@ -107,17 +107,6 @@ export const fetchPost: HttpPost = async (url, timeoutMs) => {
   return res.status;
 };
 
-/** Coalescing window from `WORKLOAD_RELOAD_WINDOW_MS` (default 2000 ms). */
-export function windowFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.WORKLOAD_RELOAD_WINDOW_MS);
-  return Number.isFinite(v) &&
-    v >= 0 &&
-    env.WORKLOAD_RELOAD_WINDOW_MS !== '' &&
-    env.WORKLOAD_RELOAD_WINDOW_MS !== undefined
-    ? v
-    : 2000;
-}
-
 /**
  * Records `status.hotReload.lastWorkloadReload` and `workloadsNotified` (`Kind/name` of the workloads
  * reloaded) on an SMC: reloads finishing within `batchMs` of each other make one status patch.
@@ -185,7 +174,8 @@ export function createWorkloadNotifier(o: {
   logger: Logger;
   metrics: ControllerMetrics;
   events: EventRecorder;
-  windowMs?: number;
+  /** Coalescing window (ms): the `workload_reload_window_ms` setting, asked at each scheduling. */
+  windowMs?: number | (() => number);
 }): WorkloadNotifier {
   const log = o.logger.child({ component: 'workload-reload' });
   const status = new WorkloadStatusWriter(o.kubeConfig, log);
@@ -193,7 +183,7 @@ export function createWorkloadNotifier(o: {
     onStop: () => status.stop(),
     api: new KubeWorkloadApi(o.kubeConfig),
     post: fetchPost,
-    windowMs: o.windowMs ?? windowFromEnv(),
+    windowMs: o.windowMs ?? 2000,
     count: (strategy, result) => o.metrics.workloadReloads.inc({ strategy, result }),
     log: (level, fields, msg) => log[level](fields, msg),
     onReload: async (smc, r) => {

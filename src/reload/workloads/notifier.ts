@@ -78,8 +78,8 @@ export interface WorkloadReloadReport {
 export interface WorkloadNotifierOptions {
   api: WorkloadApi;
   post?: HttpPost;
-  /** Coalescing window (ms); default 2000. */
-  windowMs?: number;
+  /** Coalescing window (ms), or a function asked at each scheduling (live settings); default 2000. */
+  windowMs?: number | (() => number);
   clock?: Clock;
   /** Per-POST timeout (ms); default 5000. */
   httpTimeoutMs?: number;
@@ -172,12 +172,13 @@ export class WorkloadNotifier {
   private readonly pending = new Map<string, Pending>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly clock: Clock;
-  private readonly windowMs: number;
+  private readonly windowMs: () => number;
   private stopped = false;
 
   constructor(private readonly o: WorkloadNotifierOptions) {
     this.clock = o.clock ?? realClock;
-    this.windowMs = o.windowMs ?? 2000;
+    const w = o.windowMs ?? 2000;
+    this.windowMs = typeof w === 'function' ? w : () => w;
   }
 
   /** Workloads in `smc`'s namespace that name it in their `reload` annotation. */
@@ -221,7 +222,7 @@ export class WorkloadNotifier {
         continue;
       }
       const entry: Pending = { workload: w, smc, smcs: new Map([[smcKey, smc]]), digest, timer: undefined };
-      entry.timer = this.clock.setTimeout(() => this.fire(key), this.windowMs);
+      entry.timer = this.clock.setTimeout(() => this.fire(key), this.windowMs());
       this.pending.set(key, entry);
     }
     return workloads.length;

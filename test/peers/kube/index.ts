@@ -56,7 +56,7 @@ function peer(name: KubePeerName): { path: string; version: string } {
   return { path, version: basename(dir).slice(name.length + 1) };
 }
 
-/** The CRD manifests applied at start: ours, Flux's source CRDs, Argo CD's Application/AppProject. */
+/** The CRD manifests applied at start: ours, Flux's source CRDs and notification Provider, Argo CD's Application/AppProject. */
 export async function defaultCrdFiles(): Promise<string[]> {
   const flux = peer('flux-crds').path;
   const argo = peer('argo-crds').path;
