@@ -93,6 +93,8 @@ export interface EntryOutcome {
   result: OutcomeResult;
   version?: string;
   message?: string;
+  /** Whether the entry ends up enabled, when the action says (a noop on a disabled entry: false). */
+  enabled?: boolean;
 }
 
 export interface SyncResult {
@@ -233,6 +235,7 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
         result: r.ok ? 'ok' : 'failed',
         version: r.version,
         message: r.ok ? r.action.reason : r.message,
+        ...(r.action.enabled !== undefined ? { enabled: r.action.enabled } : {}),
       });
     }
   }

@@ -49,3 +49,24 @@ export function findCondition(
 ): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
+
+/**
+ * Like `setConditions`, but the list keeps its order: an updated condition stays where it was, a
+ * new type is appended. For the in-progress writes (`Pending`, `Syncing`), which touch only some
+ * conditions and leave the others exactly as the last reconcile wrote them.
+ */
+export function mergeConditions(
+  previous: readonly Condition[] | undefined,
+  updates: readonly ConditionInput[],
+  now: string,
+  observedGeneration: number | undefined,
+): Condition[] {
+  const byType = new Map(setConditions(previous, updates, now, observedGeneration).map((c) => [c.type, c]));
+  const out: Condition[] = [];
+  for (const c of previous ?? []) {
+    const next = byType.get(c.type);
+    if (next) out.push(next);
+    byType.delete(c.type);
+  }
+  return [...out, ...byType.values()];
+}

@@ -19,11 +19,21 @@ import {
   API_VERSION_NAME,
   KIND,
   LABELS,
+  type LoggingArea,
   PLURAL,
   type SecretManagerConfigSpec,
   type SecretManagerConfigStatus,
 } from '../api/index.js';
-import type { Logger } from '../observability/logger.js';
+import {
+  type Logger,
+  type ReconcileSteps,
+  type SmcLogger,
+  SmcLoggerCache,
+  areaOfReason,
+  entryLoggingStore,
+  logStep,
+  stageLogHook,
+} from '../observability/logger.js';
 import { type ControllerMetrics, storeMetricsObserver } from '../observability/metrics.js';
 import { type FluxArtifactRef, fetchFluxArtifact } from '../source/flux-artifact.js';
 import { EventRecorder } from './events.js';
@@ -128,10 +138,13 @@ export class Controller {
   /** Workload notification (SPEC §6.4): reloads opted-in workloads after a sync that changed values. */
   private readonly workloads: WorkloadNotifier;
   private readonly cacheDir: string;
-  /** Status this process last wrote per SMC (uid-tagged): fresher than the watch cache. */
+  /**
+   * Status this process last wrote per SMC (uid-tagged): fresher than the watch cache; with the
+   * revision that reconcile attempted (a retry of it is not announced as `Syncing`).
+   */
   private readonly written = new Map<
     string,
-    { uid: string | undefined; status: SecretManagerConfigStatus }
+    { uid: string | undefined; status: SecretManagerConfigStatus; revision?: string }
   >();
   /** When each SMC first saw a source revision (`sync_latency_seconds`). */
   private readonly revisionSeen = new Map<string, { revision: string; at: number }>();
@@ -141,6 +154,10 @@ export class Controller {
   private started = false;
   /** Settings hot reload (SPEC §6.1): told of every SMC change. */
   private smcsChanged: ((smcs: readonly SmcResource[]) => void) | undefined;
+  /** Each SMC's loggers, per `spec.logging` area (rebuilt when the spec or the root level changes). */
+  private readonly smcLogs = new SmcLoggerCache();
+  /** The area of the step a failed reconcile failed in (its "reconcile failed" line goes there). */
+  private readonly failedIn = new Map<string, LoggingArea>();
 
   constructor(private readonly o: ControllerOptions) {
     const namespaces = o.settings.watch_namespaces;
@@ -165,7 +182,7 @@ export class Controller {
       onDepth: (d) => o.metrics.queueDepth.set(d),
       onError: (key, error, retryInMs) => {
         const reason = error instanceof RetryLater ? error.reason : (error as Error)?.name;
-        o.logger.warn({ smc: key, reason, retryInMs }, 'reconcile will be retried');
+        this.keyLog(key, 'reconciliation').warn({ reason, retryInMs }, 'reconcile will be retried');
       },
     });
     this.smcs = watchCollection<SmcResource>({
@@ -175,7 +192,7 @@ export class Controller {
       logger: o.logger,
       onEvent: (event, obj, old) => {
         this.onSmcEvent(event, obj, old);
-        this.smcsChanged?.(this.smcs.list());
+        this.smcsChanged?.(this.shardSmcs());
       },
     });
     // Sources may live outside the watched namespaces (the documented layout keeps them in
@@ -233,10 +250,18 @@ export class Controller {
     });
   }
 
-  /** Settings hot reload (SPEC §6.1): `listener` gets every SMC in the watched namespaces after each change. */
+  /**
+   * Settings hot reload (SPEC §6.1): `listener` gets every SMC of this replica's shard in the watched
+   * namespaces after each change.
+   */
   onSmcsChanged(listener: (smcs: readonly SmcObject[]) => void): void {
     this.smcsChanged = listener;
-    listener(this.smcs.list());
+    listener(this.shardSmcs());
+  }
+
+  /** The SMCs of this replica's shard: another shard's SMCs do not turn hot reload on here. */
+  private shardSmcs(): SmcResource[] {
+    return this.smcs.list().filter((s) => this.inShard(s));
   }
 
   /** Settings hot reload: run with `next` from now on (the reconcile reads `this.o.settings` each time). */
@@ -291,6 +316,8 @@ export class Controller {
       this.revisionSeen.delete(key);
       this.o.metrics.secretsManaged.remove({ namespace: obj.metadata.namespace, name: obj.metadata.name });
       if (event === 'delete') this.onSmcDeleted(obj);
+      this.smcLogs.forget(obj.metadata.namespace, obj.metadata.name);
+      this.failedIn.delete(key);
       return;
     }
     if (old && sourceRefKey(old) !== sourceRefKey(obj)) this.releaseFluxSuspend(old);
@@ -354,17 +381,11 @@ export class Controller {
     const owner = `${smc.metadata.namespace}/${smc.metadata.name}`;
     if (!source || suspendAction(source, false, owner) !== 'resume') return;
     const shown = `${collection.type.kind} ${ns}/${ref.name}`;
+    const log = this.smcLog(smc).area('git');
     patchSuspend(this.custom, collection.type, ns, ref.name, 'resume', owner).then(
-      () =>
-        this.o.logger.info(
-          { smc: owner, source: shown },
-          'Git pulls resumed: the SMC no longer uses the source',
-        ),
+      () => log.info({ source: shown }, 'Git pulls resumed: the SMC no longer uses the source'),
       (e: unknown) =>
-        this.o.logger.warn(
-          { smc: owner, source: shown, code: (e as { code?: number }).code },
-          'cannot resume the source',
-        ),
+        log.warn({ source: shown, code: (e as { code?: number }).code }, 'cannot resume the source'),
     );
   }
 
@@ -422,7 +443,13 @@ export class Controller {
       )
         continue;
       const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
-      this.o.logger.info({ smc: key, secret }, 'SOPS key Secret changed: reconciling');
+      const area: LoggingArea = this.keySecretsOf(smc).includes(secret)
+        ? 'sops'
+        : this.gitCredentialSecretsOf(smc).includes(secret)
+          ? 'git'
+          : 'provider';
+      const what = area === 'sops' ? 'SOPS key' : area === 'git' ? 'Git credentials' : 'store credentials';
+      this.smcLog(smc).area(area).info({ secret }, `${what} Secret changed: reconciling`);
       this.forced.add(key);
       this.queue.add(key);
     }
@@ -446,7 +473,8 @@ export class Controller {
       status: mine && mine.uid === uid ? mine.status : cached.status,
     };
     const force = this.forced.delete(key);
-    const log = this.o.logger.child({ smc: key });
+    const smcLog = this.smcLog(cached);
+    const log = smcLog.area('reconciliation');
     // Finalizer (src/controller/finalizer.ts): added on first reconcile; deletion applies deletionPolicy.
     const lifecycle = await handleLifecycle(cached, {
       writer: new FinalizerWriter(this.custom),
@@ -460,13 +488,30 @@ export class Controller {
     if (lifecycle === 'done') return undefined;
     const end = this.o.metrics.reconciliationDuration.startTimer();
     let outcome: ReconcileOutcome;
+    // What the status subresource holds: the status before, then the in-progress one (`Pending`,
+    // `Syncing`) once written; the final write nulls keys relative to it.
+    let onServer = smc.status;
     try {
-      outcome = await this.tracedReconcile(smc, { ...this.world(smc), force });
+      outcome = await this.tracedReconcile(smc, {
+        ...this.world(smc),
+        force,
+        ...(mine && mine.uid === uid && mine.revision !== undefined
+          ? { lastAttemptedRevision: mine.revision }
+          : {}),
+        progress: async (st) => {
+          await this.writeStatus(namespace, name, onServer, st);
+          onServer = st;
+        },
+      });
     } finally {
       end();
     }
-    await this.writeStatus(namespace, name, smc.status, outcome.status);
-    this.written.set(key, { uid, status: outcome.status });
+    await this.writeStatus(namespace, name, onServer, outcome.status);
+    this.written.set(key, {
+      uid,
+      status: outcome.status,
+      ...(outcome.revision !== undefined ? { revision: outcome.revision } : {}),
+    });
     this.o.metrics.reconciliations.inc({ result: outcome.result });
     if (outcome.status.secretsCount !== undefined) {
       this.o.metrics.secretsManaged.set({ namespace, name }, outcome.status.secretsCount);
@@ -484,7 +529,7 @@ export class Controller {
     await reportDrift(outcome.drift, {
       event: (e) => this.events.record(target, e),
       count: (provider, n) => this.o.metrics.secretsDiffDetected.inc({ provider }, n),
-      log,
+      log: smcLog.area('diffDiscovery'),
     });
     if (outcome.error) {
       await this.events.record(target, {
@@ -511,10 +556,14 @@ export class Controller {
         .catch((e: unknown) => log.warn({ err: String(e) }, 'workload notification failed'));
     }
     if (outcome.error) {
-      log.warn(
-        { reason: outcome.error.reason, message: outcome.error.message, revision: outcome.revision },
-        'reconcile failed',
-      );
+      const area = this.failedIn.get(key) ?? areaOfReason(outcome.error.reason);
+      this.failedIn.delete(key);
+      smcLog
+        .area(area)
+        .warn(
+          { reason: outcome.error.reason, message: outcome.error.message, revision: outcome.revision },
+          'reconcile failed',
+        );
     } else if (outcome.result === 'success') {
       log.info({ revision: outcome.revision, writes: outcome.writes }, 'synced');
     } else {
@@ -570,7 +619,7 @@ export class Controller {
     const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
     const ref = (smc.spec as Partial<SecretManagerConfigSpec>).sourceRef!;
     const appNamespace = ref.namespace ?? smc.metadata.namespace;
-    const log = this.o.logger.child({ smc: key });
+    const log = this.smcLog(smc).area('git');
     return {
       application: this.applications.get(appNamespace, ref.name),
       lastPull: this.pulls.get(key),
@@ -593,13 +642,16 @@ export class Controller {
           this.revisionSeen.set(key, { revision: rec.revision, at: rec.at });
         }
       },
-      credentials: (repoURL) =>
-        this.gitCredentials.resolve({
+      credentials: async (repoURL) => {
+        const found = await this.gitCredentials.resolve({
           smcNamespace: smc.metadata.namespace,
           ...(ref.gitCredentials ? { gitCredentials: ref.gitCredentials } : {}),
           applicationNamespace: appNamespace,
           repoURL,
-        }),
+        });
+        log.debug({ repo: displayRepoURL(repoURL), found: found !== undefined }, 'Git credentials resolved');
+        return found;
+      },
       lsRemote: async (src, credentials) => {
         const sha = await lsRemoteRevision({
           repoURL: src.repoURL,
@@ -652,7 +704,7 @@ export class Controller {
       } catch (e) {
         const code = (e as { code?: number }).code;
         const message = `cannot ${action} ${shown} for spec.suspendGitPulls (HTTP ${code ?? 'error'})`;
-        this.o.logger.warn({ smc: owner, source: shown, code }, message);
+        this.smcLog(smc).area('git').warn({ source: shown, code }, message);
         await this.events.record(target, { type: 'Warning', reason: 'GitPullsSuspendFailed', message });
         return message;
       }
@@ -660,7 +712,7 @@ export class Controller {
         action === 'suspend'
           ? `Git pulls suspended: set spec.suspend=true on ${shown} (spec.suspendGitPulls)`
           : `Git pulls resumed: set spec.suspend=false on ${shown}`;
-      this.o.logger.info({ smc: owner, source: shown }, message);
+      this.smcLog(smc).area('git').info({ source: shown }, message);
       await this.events.record(target, {
         type: 'Normal',
         reason: action === 'suspend' ? 'GitPullsSuspended' : 'GitPullsResumed',
@@ -675,7 +727,37 @@ export class Controller {
     return undefined;
   }
 
-  private openStores(smc: SmcObject, spec: SecretManagerConfigSpec): Promise<SmcStores> {
+  /** The loggers of one SMC, at the levels its `spec.logging` sets per area. */
+  private smcLog(smc: { metadata: SmcObject['metadata']; spec?: unknown }): SmcLogger {
+    const logging = (smc.spec as { logging?: unknown } | undefined)?.logging;
+    return this.smcLogs.get(this.o.logger, smc.metadata, logging);
+  }
+
+  /** An area logger for a queue key (the SMC's own when it is in the cache, else the controller's). */
+  private keyLog(key: string, area: LoggingArea): Logger {
+    const [namespace = '', name = ''] = key.split('/');
+    const smc = this.smcs.get(namespace, name);
+    return smc ? this.smcLog(smc).area(area) : this.o.logger.child({ smc: key, area });
+  }
+
+  /** The SMC's stores, each logging its per-entry results (`secrets` / `properties` areas). */
+  private async openStores(smc: SmcObject, spec: SecretManagerConfigSpec): Promise<SmcStores> {
+    const log = this.smcLog(smc);
+    const { secretStore, configStore } = await this.openStoresOf(smc, spec);
+    log.area('provider').debug(
+      {
+        secretStore: `${secretStore.type} ${secretStore.target}`,
+        ...(configStore ? { configStore: `${configStore.type} ${configStore.target}` } : {}),
+      },
+      'stores opened',
+    );
+    return {
+      secretStore: entryLoggingStore(secretStore, log),
+      ...(configStore ? { configStore: entryLoggingStore(configStore, log) } : {}),
+    };
+  }
+
+  private openStoresOf(smc: SmcObject, spec: SecretManagerConfigSpec): Promise<SmcStores> {
     this.storeFactory ??= new StoreFactory({
       core: this.o.kubeConfig.makeApiClient(CoreV1Api),
       kubeConfig: this.o.kubeConfig,
@@ -761,23 +843,49 @@ export class Controller {
     return traceReconcile(
       this.tracing?.tracerFor(otel),
       { 'smc.namespace': smc.metadata.namespace, 'smc.name': smc.metadata.name },
-      (span) => {
+      async (span) => {
+        const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
+        const steps: ReconcileSteps = { log: this.smcLog(smc) };
+        this.failedIn.delete(key);
         const argo = world.argo;
         const traced: ReconcileWorld = {
           ...world,
           fetchArtifact: (artifact, sourceName) =>
-            span('source', { 'source.name': sourceName }, () => world.fetchArtifact(artifact, sourceName)),
+            span('source', { 'source.name': sourceName }, () =>
+              logStep(
+                steps,
+                'git',
+                'artifact fetch',
+                { source: sourceName, revision: artifact.revision },
+                () => world.fetchArtifact(artifact, sourceName),
+              ),
+            ),
+          sopsKeyring: (sp) => logStep(steps, 'sops', 'SOPS key loading', {}, () => world.sopsKeyring(sp)),
+          openStores: (sp) =>
+            logStep(steps, 'provider', 'store opening', {}, () => Promise.resolve(world.openStores(sp))),
           ...(argo
             ? {
                 argo: {
                   ...argo,
                   fetch: (src, commit, credentials) =>
-                    span('source', { 'source.revision': commit }, () => argo.fetch(src, commit, credentials)),
+                    span('source', { 'source.revision': commit }, () =>
+                      logStep(
+                        steps,
+                        'git',
+                        'Git checkout',
+                        { repo: displayRepoURL(src.repoURL), revision: commit },
+                        () => argo.fetch(src, commit, credentials),
+                      ),
+                    ),
                 },
               }
             : {}),
         };
-        return withStageHook(stageMetricsHook(this.o.metrics, span), () => reconcile(smc, traced));
+        const outcome = await withStageHook(stageMetricsHook(this.o.metrics, stageLogHook(steps, span)), () =>
+          reconcile(smc, traced),
+        );
+        if (outcome.error && steps.failedIn) this.failedIn.set(key, steps.failedIn);
+        return outcome;
       },
       (o) => ({
         attributes: {

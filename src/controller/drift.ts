@@ -76,7 +76,8 @@ export class DriftGuard {
             pass.push({ ...a, reason: `drift corrected from Git (${a.reason})` });
             return;
           }
-          const { value: _value, ...rest } = a;
+          // Reported as drift, not as the state Git wants (`enabled`): nothing was written.
+          const { value: _value, enabled: _enabled, ...rest } = a;
           held.set(i, {
             action: {
               ...rest,

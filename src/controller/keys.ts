@@ -1,8 +1,10 @@
 /**
  * SOPS keys of one SMC (SPEC §3 "SOPS"): its `ageSecretRef` / `gpgSecretRef`, else the
  * controller-wide `sops-keys` Secret in the controller namespace. A key in another namespace is
- * used only when the SMC names it, and `no_cross_namespace_refs` can refuse even that. Keyrings
- * are cached per Secret `resourceVersion`, so a rotated key is picked up on the next reconcile.
+ * used only when the SMC names it, and `no_cross_namespace_refs` can refuse even that. The Secrets
+ * are read on each reconcile that decrypts; the parsed keyring is kept until their key material
+ * changes, so a rotated key is picked up on the next reconcile (and an unrelated edit of the Secret
+ * does not re-parse it). Material that does not parse is reported naming the Secret and key.
  */
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import type { SecretManagerConfigSpec } from '../api/index.js';
@@ -89,6 +91,8 @@ export class SopsKeyLoader {
     }
     const age: string[] = [];
     const pgp: string[] = [];
+    /** Where each input came from (field, Secret, key), in input order: for error messages. */
+    const from: Record<'age' | 'pgp', string[]> = { age: [], pgp: [] };
     for (const r of refs) {
       if (r.explicit) checkKeyRef(smcNamespace, r.ref, this.policy, r.field);
       const secret = await this.readSecret(r.ref);
@@ -103,13 +107,16 @@ export class SopsKeyLoader {
         continue;
       }
       (r.kind === 'age' ? age : pgp).push(Buffer.from(raw, 'base64').toString('utf8'));
+      from[r.kind].push(`${r.field}: Secret ${r.ref.namespace}/${r.ref.name} key ${r.ref.key}`);
     }
     if (age.length === 0 && pgp.length === 0) return undefined;
     const cacheKey = refs.map((r) => `${r.ref.namespace}/${r.ref.name}/${r.ref.key}`).join(',');
     const version = `${age.join('\0')}\u0001${pgp.join('\0')}`;
     const hit = this.cache.get(cacheKey);
     if (hit && hit.material === version) return hit.keyring;
-    const keyring = createKeyring({ age, pgp });
+    const keyring = createKeyring({ age, pgp }).catch((e: unknown) => {
+      throw nameKeySource(e, from);
+    });
     this.cache.set(cacheKey, { material: version, keyring });
     keyring.catch(() => this.cache.delete(cacheKey));
     return keyring;
@@ -133,4 +140,15 @@ export class SopsKeyLoader {
       );
     }
   }
+}
+
+/**
+ * Key material that does not parse is reported by `createKeyring` as `age key input #N` /
+ * `pgp key input #N`; name the Secret and key it came from instead (never its content).
+ */
+function nameKeySource(e: unknown, from: Record<'age' | 'pgp', string[]>): unknown {
+  if (!(e instanceof SmcError)) return e;
+  const m = /^(age|pgp) key input #(\d+)/.exec(e.message);
+  const source = m ? from[m[1] as 'age' | 'pgp'][Number(m[2]) - 1] : undefined;
+  return source ? new SmcError(e.code, `${source}${e.message.slice(m![0].length)}`) : e;
 }

@@ -2,7 +2,8 @@
  * The reconciler: a function of (object, world) → new status (SPEC §3). It reads nothing from the
  * cluster itself: the world hands it the source object (a Flux source, or an Argo CD Application
  * with its Git remote: ls-remote, fetch, credentials, last pull), the artifact fetcher, the SOPS
- * keys and the stores. The controller writes the returned status once.
+ * keys and the stores. The controller writes the returned status once; before the work starts it
+ * may also be told, through `world.progress`, that the SMC is `Pending` or `Syncing`.
  */
 import {
   ANNOTATIONS,
@@ -19,7 +20,13 @@ import type { SourceCheckout } from '../source/source.js';
 import type { SecretStore } from '../stores/store.js';
 import { type SyncResult, sync } from '../sync.js';
 import { DriftGuard, type DriftFindings, verificationDueMs } from './drift.js';
-import { type ReconcileVerdict, computeStatus } from './status.js';
+import {
+  type Progress,
+  type ReconcileVerdict,
+  type SyncCause,
+  computeStatus,
+  progressStatus,
+} from './status.js';
 import { type ArgoApplicationObject, gitSourceKey, selectArgoGitSource } from './argo-source.js';
 import { type PullRecord, effectivePullIntervalMs, nextPullInMs, pullDue } from './git-pulls.js';
 
@@ -80,6 +87,17 @@ export interface ReconcileWorld {
   suspendFluxSource?(suspend: boolean): Promise<string | undefined>;
   /** `no_cross_namespace_refs`: refuse a source outside the SMC's namespace. */
   noCrossNamespaceRefs?: boolean;
+  /**
+   * Write an in-progress status (`Pending`, `Syncing`; src/controller/status.ts `progressStatus`)
+   * before the work starts. Called at most once per phase and never on the "nothing changed" path;
+   * a failure is ignored (the final status is written anyway).
+   */
+  progress?(status: SecretManagerConfigStatus): Promise<void>;
+  /**
+   * The revision this SMC's previous reconcile attempted, when known (the controller remembers it):
+   * a retry of the same revision and generation after a failure is not announced as `Syncing`.
+   */
+  lastAttemptedRevision?: string;
 }
 
 /** What the reconciler needs for an Argo CD Application source. */
@@ -189,8 +207,20 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   const previous = smc.status;
   const generation = smc.metadata.generation;
   const requested = requestedReconcile(smc.metadata.annotations);
-  const forced =
-    world.force === true || (requested !== undefined && requested !== previous?.lastHandledReconcileAt);
+  const requestedNow = requested !== undefined && requested !== previous?.lastHandledReconcileAt;
+  const forced = world.force === true || requestedNow;
+  /** The status on the server: `previous`, or the in-progress status once one was written. */
+  let current = previous;
+  const report = async (progress: Progress): Promise<void> => {
+    if (!world.progress) return;
+    const status = progressStatus({ previous: current, generation, progress, now });
+    try {
+      await world.progress(status);
+      current = status;
+    } catch {
+      // Best effort: the final status is written after the work either way.
+    }
+  };
 
   /**
    * Set once the source is known: Argo's time to the next `git ls-remote` (the requeue is the
@@ -211,7 +241,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
     const { pullInMs, note } = source;
     const requeueMs = pullInMs === undefined ? intervalMs : Math.min(intervalMs, pullInMs);
     const status = computeStatus({
-      previous,
+      previous: current,
       generation,
       verdict,
       now,
@@ -263,6 +293,9 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
 
   if (spec.suspend) return finish({ kind: 'suspended' }, 0);
 
+  // The first reconcile of a new SMC: say at once that it was taken (the source may take a while).
+  if (previous?.phase === undefined) await report({ kind: 'pending' });
+
   const ref = spec.sourceRef;
   const refNamespace = ref.namespace ?? smc.metadata.namespace;
   const sourceName = `${ref.kind} ${refNamespace}/${ref.name}`;
@@ -304,6 +337,15 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
     Number.isFinite(lastSync) &&
     now.getTime() - lastSync < verificationDueMs(world.driftCheckIntervalMs, smc.metadata.uid ?? where);
   if (unchanged) return finish({ kind: 'unchanged' }, 0);
+  const cause = syncCause({
+    previous,
+    generation,
+    revision,
+    requested: requestedNow,
+    forced: world.force === true,
+    lastAttemptedRevision: world.lastAttemptedRevision,
+  });
+  if (cause !== 'retry') await report({ kind: 'syncing', revision, cause });
 
   let result: SyncResult;
   let stores: SmcStores | undefined;
@@ -353,6 +395,40 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
     );
   }
   return finish({ kind: 'synced', revision, outcomes: result.outcomes }, result.writes, drift);
+}
+
+/**
+ * Why a reconcile that passed the "nothing changed" check runs the pipeline. `retry`: after a
+ * failure, another attempt at the revision and generation that failed (a backoff retry, a periodic
+ * re-check), with nothing new — not announced as `Syncing`: the `Error` status already says
+ * `Reconciling=True … retrying` (or `Stalled=True`), and rewriting it on every retry would only churn.
+ */
+export function syncCause(input: {
+  previous: SecretManagerConfigStatus | undefined;
+  generation: number | undefined;
+  revision: string;
+  requested: boolean;
+  forced: boolean;
+  lastAttemptedRevision: string | undefined;
+}): SyncCause {
+  const { previous, generation, revision } = input;
+  const synced = previous?.lastSyncedRevision;
+  // After a failure the revision to compare with is the one attempted (when the controller knows
+  // it), otherwise the one last synced.
+  const attempted = previous?.phase === 'Error' ? (input.lastAttemptedRevision ?? synced) : synced;
+  if (previous?.observedGeneration !== generation) return synced ? 'generation' : 'first';
+  if (attempted !== revision) return synced ? 'revision' : 'first';
+  if (input.requested) return 'requested';
+  if (input.forced) return 'forced';
+  switch (previous?.phase) {
+    case 'Error':
+      return 'retry';
+    case 'Synced':
+      return 'verification';
+    default:
+      // Pending, Syncing (a pass that did not finish: the controller stopped), Suspended, none.
+      return synced ? 'interrupted' : 'first';
+  }
 }
 
 type FailedVerdict = Extract<ReconcileVerdict, { kind: 'failed' }>;

@@ -3,11 +3,17 @@
  * status. Pure: no I/O, the time is given. Never carries a value or a hash of one. A partial failure
  * caused only by provider throttling is reported as `Throttled` (phase Error, Ready=False), so
  * `kubectl get smc` and health checks tell it from a real failure.
+ *
+ * Phases: `Pending` (taken by the controller, never synced: its first reconcile has started, or
+ * its source has nothing to sync yet), `Syncing` (a reconcile is doing real work: a new revision or
+ * generation, a requested or forced pass, store verification), `Synced`, `Error`, `Suspended`.
+ * `Pending` and `Syncing` while a reconcile runs come from `progressStatus`, written before the
+ * work starts; the reconcile's final status replaces them.
  */
 import type { Condition, EntryState, EntryStatus, Phase, SecretManagerConfigStatus } from '../api/index.js';
 import { mentionsThrottling } from '../stores/provider-error.js';
 import type { EntryOutcome } from '../sync.js';
-import { type ConditionInput, setConditions } from './conditions.js';
+import { type ConditionInput, mergeConditions, setConditions } from './conditions.js';
 import { type DriftFindings, driftMessage } from './drift.js';
 
 /** What a reconcile concluded, before it is turned into status. */
@@ -50,6 +56,8 @@ function entryState(o: EntryOutcome): EntryState {
   if (o.result === 'failed') return 'Failed';
   if (o.action === 'conflict') return 'Conflict';
   if (o.action === 'disable' || o.action === 'prune') return 'Disabled';
+  // A noop on an entry that stays disabled (commented out, or removed with deletionPolicy Disable).
+  if (o.action === 'noop' && o.enabled === false) return 'Disabled';
   return 'Synced';
 }
 
@@ -160,7 +168,9 @@ export function computeStatus(input: StatusInput): SecretManagerConfigStatus {
       break;
     }
     case 'failed':
-      phase = 'Error';
+      // Never synced and its source has nothing to sync yet (not created, or no artifact yet):
+      // waiting, not failing. Once synced, a lost source is an Error.
+      phase = waitingForSource(verdict, previous) ? 'Pending' : 'Error';
       description = verdict.message;
       ready = { type: 'Ready', status: 'False', reason: verdict.reason, message: verdict.message };
       reconciling = verdict.stalled
@@ -240,4 +250,90 @@ function markDrift(
   return left.size > 0
     ? { type: 'Drifted', status: 'True', reason: 'DriftDetected', message }
     : { type: 'Drifted', status: 'False', reason: 'DriftCorrected', message };
+}
+
+/** Source problems an SMC waits out before its first sync (phase `Pending`, not `Error`). */
+const WAITING_FOR_SOURCE: ReadonlySet<string> = new Set(['SourceNotReady', 'SourceNotFound']);
+
+function waitingForSource(
+  verdict: Extract<ReconcileVerdict, { kind: 'failed' }>,
+  previous: SecretManagerConfigStatus | undefined,
+): boolean {
+  return verdict.sourceProblem && WAITING_FOR_SOURCE.has(verdict.reason) && !previous?.lastSyncedRevision;
+}
+
+/** Why a reconcile does real work; named in the `Syncing` message. */
+export type SyncCause =
+  'first' | 'generation' | 'revision' | 'requested' | 'forced' | 'verification' | 'interrupted' | 'retry';
+
+/** A reconcile in progress, before its result is known. */
+export type Progress =
+  /** The first reconcile of an SMC that has no phase yet has started. */
+  | { kind: 'pending' }
+  /** The "nothing changed" check decided to run the pipeline for `revision`. */
+  | { kind: 'syncing'; revision: string; cause: SyncCause };
+
+export interface ProgressInput {
+  previous: SecretManagerConfigStatus | undefined;
+  generation: number | undefined;
+  progress: Progress;
+  now: Date;
+}
+
+function causeText(cause: SyncCause, generation: number | undefined): string {
+  switch (cause) {
+    case 'first':
+      return 'first sync';
+    case 'generation':
+      return `spec changed${generation !== undefined ? ` (generation ${generation})` : ''}`;
+    case 'revision':
+      return 'new source revision';
+    case 'requested':
+      return 'reconcile requested';
+    case 'forced':
+      return 'a referenced Secret changed';
+    case 'verification':
+      return 'store verification';
+    case 'interrupted':
+      return 'the previous pass did not finish';
+    case 'retry':
+      return 'retrying';
+  }
+}
+
+/**
+ * The status written while a reconcile runs (one merge patch, before any store call):
+ *  - `Pending`: `Reconciling=True` and `Ready=Unknown` (reason `Progressing`), `Stalled=False`;
+ *  - `Syncing`: `Reconciling=True` (reason `Progressing`, the message names the revision and why);
+ *    `Ready` stays as it is when it was `True` (a routine re-sync of a ready SMC keeps serving the
+ *    values synced before; Flux does the same), else it becomes `Unknown`/`Progressing` until the
+ *    result is known; a `Stalled=True` becomes `False` (the controller is trying again).
+ * `observedGeneration`, `lastSyncedRevision`, `lastSyncTime`, `lastHandledReconcileAt`, entries and
+ * counts keep describing the last finished reconcile, so readers waiting for a result are not
+ * misled by the in-progress write. Other conditions keep their order and transition times.
+ */
+export function progressStatus(input: ProgressInput): SecretManagerConfigStatus {
+  const { previous, generation, progress } = input;
+  const now = rfc3339(input.now);
+  const ready = previous?.conditions?.find((c) => c.type === 'Ready');
+  const stalled = previous?.conditions?.find((c) => c.type === 'Stalled');
+  const message =
+    progress.kind === 'pending'
+      ? 'reconcile started; not synced yet'
+      : `syncing revision ${progress.revision} (${causeText(progress.cause, generation)})`;
+  const updates: ConditionInput[] = [];
+  if (ready?.status !== 'True') {
+    updates.push({ type: 'Ready', status: 'Unknown', reason: 'Progressing', message });
+  }
+  updates.push({ type: 'Reconciling', status: 'True', reason: 'Progressing', message });
+  if (!stalled || stalled.status !== 'False') {
+    updates.push({ type: 'Stalled', status: 'False', reason: 'Progressing', message });
+  }
+  return {
+    ...previous,
+    phase: progress.kind === 'pending' ? 'Pending' : 'Syncing',
+    description: message.slice(0, 4096),
+    lastAttemptTime: now,
+    conditions: mergeConditions(previous?.conditions, updates, now, generation),
+  };
 }

@@ -6,7 +6,16 @@
  */
 import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
-import { LOGGING_AREAS, type LoggingArea, type LoggingSpec, type LogLevel } from '../api/index.js';
+import { isSmcError } from '../errors.js';
+import type { StageHook } from '../sync.js';
+import type { SecretStore } from '../stores/store.js';
+import {
+  LOG_LEVELS,
+  LOGGING_AREAS,
+  type LoggingArea,
+  type LoggingSpec,
+  type LogLevel,
+} from '../api/index.js';
 
 export type { Logger } from 'pino';
 
@@ -86,8 +95,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 }
 
 /**
- * Change the root level at runtime (hot reload of `log_level`). pino children copy the level when
- * created, so existing children keep theirs: create SmcLoggers per reconcile (they are cheap).
+ * Change the root level at runtime (hot reload of `log_level`). A pino child made without a level
+ * of its own reads its parent's through its prototype, so it follows; one with its own level keeps
+ * it (SmcLogger areas set in `spec.logging`).
  */
 export function setLogLevel(logger: Logger, level: ControllerLogLevel): void {
   logger.level = level;
@@ -109,8 +119,11 @@ export interface SmcLogger {
 }
 
 /**
- * A child logger for one SMC. Area loggers are created once per call of this function; create a
- * new SmcLogger when the SMC's `spec.logging` changes.
+ * A child logger for one SMC. Area loggers are created once per call of this function: an area
+ * `spec.logging` sets gets that level as its own (lower or higher than the root's: a pino child
+ * filters by its own level, and the destination takes every line); the others have none and follow
+ * the root's level, live. Create a new SmcLogger when the SMC's `spec.logging` changes
+ * (`SmcLoggerCache` does).
  */
 export function smcLogger(
   root: Logger,
@@ -121,11 +134,182 @@ export function smcLogger(
   const areas = new Map<LoggingArea, Logger>();
   for (const area of LOGGING_AREAS) {
     const level = logging?.[area];
-    areas.set(area, logger.child({ area }, level ? { level: pinoLevel(level) } : {}));
+    const child = logger.child({ area });
+    // Set after creation: pino gives a child its own level only when it differs from the parent's
+    // at that moment, and an area at INFO under an info root must stay at INFO when the root moves.
+    if (level) child.level = pinoLevel(level);
+    areas.set(area, child);
   }
   return {
     logger,
     area: (area) => areas.get(area) ?? logger.child({ area }),
+  };
+}
+
+/**
+ * The valid part of a `spec.logging` as read from the API server (untyped): the areas set to one
+ * of ERROR/WARN/INFO/DEBUG; anything else is ignored (the area follows the controller's level).
+ */
+export function loggingLevels(raw: unknown): LoggingSpec | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const out: LoggingSpec = {};
+  for (const area of LOGGING_AREAS) {
+    const level = (raw as Record<string, unknown>)[area];
+    if (typeof level === 'string' && (LOG_LEVELS as readonly string[]).includes(level))
+      out[area] = level as LogLevel;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * One SmcLogger per SecretManagerConfig (`namespace/name`), kept while its uid, its `spec.logging`
+ * and the root logger's level stay the same; any change makes a new one on the next `get`, so a
+ * spec edit applies from the next reconcile and areas without a level follow a live `log_level`.
+ */
+export class SmcLoggerCache {
+  private readonly byName = new Map<string, { fingerprint: string; log: SmcLogger }>();
+
+  /** The SmcLogger of `smc` under `root` with `logging` (the raw `spec.logging`). */
+  get(root: Logger, smc: { namespace: string; name: string; uid?: string }, logging: unknown): SmcLogger {
+    const levels = loggingLevels(logging);
+    const fingerprint = [
+      smc.uid ?? '',
+      root.level,
+      ...LOGGING_AREAS.map((a) => `${a}=${levels?.[a] ?? ''}`),
+    ].join('|');
+    const name = `${smc.namespace}/${smc.name}`;
+    const hit = this.byName.get(name);
+    if (hit && hit.fingerprint === fingerprint) return hit.log;
+    const log = smcLogger(root, smc, levels);
+    this.byName.set(name, { fingerprint, log });
+    return log;
+  }
+
+  /** Drop the SmcLogger of a deleted SMC. */
+  forget(namespace: string, name: string): void {
+    this.byName.delete(`${namespace}/${name}`);
+  }
+
+  /** SMCs with a cached SmcLogger. */
+  get size(): number {
+    return this.byName.size;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A reconcile's lines by area (src/controller/controller.ts): names, counts and error codes only.
+
+/** One reconcile's loggers, and the area of the first step that failed. */
+export interface ReconcileSteps {
+  log: SmcLogger;
+  failedIn?: LoggingArea;
+}
+
+/** The code of a thrown error (`SmcError.code`, else the class name): never its message. */
+function codeOf(e: unknown): string {
+  if (isSmcError(e)) return e.code;
+  return e instanceof Error ? e.name : 'Error';
+}
+
+/**
+ * Run one step of a reconcile with a debug line in its area: `<what> done` with its duration, or
+ * `<what> failed` with the error code (the first failed step is remembered in `steps.failedIn`).
+ */
+export async function logStep<T>(
+  steps: ReconcileSteps,
+  area: LoggingArea,
+  what: string,
+  fields: Record<string, unknown>,
+  run: () => Promise<T>,
+): Promise<T> {
+  const t0 = performance.now();
+  try {
+    const result = await run();
+    steps.log.area(area).debug({ ...fields, ms: Math.round(performance.now() - t0) }, `${what} done`);
+    return result;
+  } catch (e) {
+    steps.failedIn ??= area;
+    steps.log.area(area).debug({ ...fields, reason: codeOf(e) }, `${what} failed`);
+    throw e;
+  }
+}
+
+const STAGE_STEPS: Record<Parameters<StageHook>[0], { area: LoggingArea; what: string }> = {
+  render: { area: 'reconciliation', what: 'render' },
+  kustomize: { area: 'kustomize', what: 'kustomize build' },
+  decrypt: { area: 'sops', what: 'SOPS decryption' },
+  plan: { area: 'provider', what: 'store read and plan' },
+  apply: { area: 'provider', what: 'store apply' },
+};
+
+/**
+ * A pipeline stage hook (src/sync.ts) logging each stage in its area — render: `reconciliation`,
+ * kustomize: `kustomize`, decrypt: `sops`, plan/apply: `provider` — inside `inner` (tracing).
+ * Stage attributes are names and counts (file, path, store type), never values.
+ */
+export function stageLogHook(steps: ReconcileSteps, inner?: StageHook): StageHook {
+  const around: StageHook = inner ?? ((_stage, _attributes, run) => run());
+  return (stage, attributes, run) => {
+    const step = STAGE_STEPS[stage];
+    return around(stage, attributes, () => logStep(steps, step.area, step.what, { ...attributes }, run));
+  };
+}
+
+const PROVIDER_REASONS: ReadonlySet<string> = new Set([
+  'ProviderAuthFailed',
+  'ProviderUnavailable',
+  'StoreError',
+  'Throttled',
+  'PartialFailure',
+  'Conflict',
+  'NotFound',
+  'InvalidRequest',
+]);
+
+/** The area of a failure reason, for a "reconcile failed" line no failed step claimed. */
+export function areaOfReason(reason: string): LoggingArea {
+  if (reason.startsWith('Sops')) return 'sops';
+  if (reason.startsWith('Kustomize')) return 'kustomize';
+  if (/^(Git|Source|Artifact)/.test(reason) || reason === 'UnsafeArchive' || reason === 'UnsupportedSource')
+    return 'git';
+  if (PROVIDER_REASONS.has(reason)) return 'provider';
+  return 'reconciliation';
+}
+
+/**
+ * `store`, with a debug line per entry it applied in the SMC's `secrets` (secret entries) or
+ * `properties` (config entries) area: key, store name, store type, action, result, and the store's
+ * value-free message of a failure. The actions' values are never read.
+ */
+export function entryLoggingStore(store: SecretStore, log: SmcLogger): SecretStore {
+  return {
+    type: store.type,
+    target: store.target,
+    naming: store.naming,
+    limits: store.limits,
+    read: (owner, names) => store.read(owner, names),
+    apply: async (owner, actions) => {
+      const results = await store.apply(owner, actions);
+      for (const r of results) {
+        const a = r.action;
+        const area = log.area(a.kind === 'config' ? 'properties' : 'secrets');
+        if (!area.isLevelEnabled('debug')) continue;
+        area.debug(
+          {
+            key: a.key,
+            storeName: a.storeName,
+            store: store.type,
+            action: a.type,
+            result: r.ok ? 'ok' : 'failed',
+            wrote: r.wrote,
+            ...(r.ok || r.message === undefined ? {} : { message: r.message }),
+          },
+          'entry applied',
+        );
+      }
+      return results;
+    },
+    ...(store.close ? { close: () => store.close!() } : {}),
   };
 }
 

@@ -64,9 +64,19 @@ export function planActions(input: PlanInput): Action[] {
     if (desiredNames.has(a.storeName) || held.has(a.storeName) || !sameOwner(a.owner, owner)) continue;
     const base = { key: a.key, storeName: a.storeName, kind: a.kind ?? 'secret' } as const;
     if (deletionPolicy === 'Retain') {
-      actions.push({ ...base, type: 'noop', reason: 'retained: key removed from source' });
+      actions.push({
+        ...base,
+        type: 'noop',
+        enabled: a.enabled,
+        reason: 'retained: key removed from source',
+      });
     } else if (deletionPolicy === 'Disable' && !a.enabled) {
-      actions.push({ ...base, type: 'noop', reason: 'already disabled: key removed from source' });
+      actions.push({
+        ...base,
+        type: 'noop',
+        enabled: false,
+        reason: 'already disabled: key removed from source',
+      });
     } else {
       actions.push({
         ...base,
@@ -141,6 +151,7 @@ function planEntry(
     return {
       ...base,
       type: 'noop',
+      enabled: false,
       reason: 'disabled (the store cannot read a disabled value; compared when re-enabled)',
     };
   }
@@ -167,5 +178,5 @@ function planEntry(
       reason: `${d.enabled ? 'enabled in source (key uncommented)' : 'disabled in source (key commented out)'}${skipped ? `; ${skipped}` : ''}`,
     };
   }
-  return { ...base, type: 'noop', reason: skipped || `up to date (${state})` };
+  return { ...base, type: 'noop', enabled: d.enabled, reason: skipped || `up to date (${state})` };
 }

@@ -29,7 +29,9 @@ export type Fault =
   /** Forward, let the peer answer, then destroy the client connection (lost response). */
   | { kind: 'drop-after-forward' }
   /** Destroy the connection without forwarding. */
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /** Wait `ms` (or until `until` settles, if sooner), then forward as usual (a slow store). */
+  | { kind: 'delay'; ms: number; until?: Promise<void> };
 
 export interface RequestInfo {
   method: string;
@@ -206,6 +208,7 @@ export class FaultProxy {
       return;
     }
 
+    if (fault?.kind === 'delay') await delay(fault.ms, fault.until);
     try {
       const answer = await forward(up, req, body);
       record.status = answer.status;
@@ -265,5 +268,30 @@ function forward(
     );
     out.on('error', reject);
     out.end(body);
+  });
+}
+
+/** Every matching request waits `ms` before it is forwarded (default: until clearRules()). */
+export function slow(match: FaultRule['match'], ms: number, times = Infinity): FaultRule {
+  return { match, times, fault: { kind: 'delay', ms } };
+}
+
+/**
+ * Matching requests wait until `release()` (at most `maxMs`), then are forwarded: the client is
+ * held inside its call for as long as a test needs to look at what it shows meanwhile.
+ */
+export function hold(match: FaultRule['match'], maxMs = 60_000): { rule: FaultRule; release: () => void } {
+  let release: () => void = () => {};
+  const until = new Promise<void>((resolve) => (release = resolve));
+  return { rule: { match, times: Infinity, fault: { kind: 'delay', ms: maxMs, until } }, release };
+}
+
+function delay(ms: number, until: Promise<void> | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void until?.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
