@@ -695,7 +695,13 @@ const EntryStatusSchema = z
 
 const StatusSchema = z
   .object({
-    phase: z.enum(PHASES).optional().describe('Summary of the last reconcile.'),
+    phase: z
+      .enum(PHASES)
+      .optional()
+      .describe(
+        'Pending until the first sync (or while its source is not ready yet), Syncing while a sync ' +
+          'runs, then the outcome: Synced, Error or Suspended.',
+      ),
     description: z.string().max(4096).optional().describe('One-line human-readable summary.'),
     conditions: z
       .array(ConditionSchema)

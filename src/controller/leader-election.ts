@@ -43,6 +43,26 @@ export function leaseClient(kubeConfig: KubeConfig): LeaseClient {
 
 export type LeaderState = 'standby' | 'leading' | 'stopped';
 
+/** The Lease of the default shard. */
+export const LEASE_NAME = 'secret-manager-controller-leader';
+const SHARD_FOR_LEASE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The Lease a replica of shard `shardKey` elects its leader on: one per shard
+ * (`secret-manager-controller-leader-<shard>`), so each shard has its own leader; the default shard
+ * keeps `secret-manager-controller-leader`. A shard key that cannot be part of a Lease name
+ * (uppercase, `_`, `.`) is refused rather than mangled, so two shards never share a Lease.
+ */
+export function leaseNameFor(shardKey: string): string {
+  if (shardKey === '') return LEASE_NAME;
+  if (!SHARD_FOR_LEASE.test(shardKey)) {
+    throw new Error(
+      `shard_key "${shardKey}" cannot name the leader-election Lease: with --leader-elect use lowercase letters, digits and '-'`,
+    );
+  }
+  return `${LEASE_NAME}-${shardKey}`;
+}
+
 export interface LeaderElectionOptions {
   client: LeaseClient;
   namespace: string;

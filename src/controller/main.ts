@@ -14,7 +14,7 @@ import { VERSION } from '../version.js';
 import { Controller } from './controller.js';
 import { EventRecorder } from './events.js';
 import { startHttpServer } from './http-server.js';
-import { LeaderElector, leaseClient } from './leader-election.js';
+import { LeaderElector, leaseClient, leaseNameFor } from './leader-election.js';
 import { parseSettings } from './settings.js';
 import { SettingsReloader, kubernetesReport } from './settings-reload.js';
 import { kubernetesSettingsSource } from './settings-source.js';
@@ -26,7 +26,6 @@ The controller namespace is POD_NAMESPACE (else the in-cluster service account's
 `;
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-const LEASE_NAME = 'secret-manager-controller-leader';
 
 export function controllerNamespace(env: NodeJS.ProcessEnv): string {
   if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
@@ -99,6 +98,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 2;
   }
   const settings = parsed.settings;
+  let leaseName: string;
+  try {
+    leaseName = leaseNameFor(settings.shard_key);
+  } catch (e) {
+    if (argv.includes('--leader-elect')) {
+      process.stderr.write(`secret-manager-controller: ${(e as Error).message}\n`);
+      return 2;
+    }
+    leaseName = '';
+  }
   const logger = createLogger({ level: settings.log_level, format: settings.log_format });
   const metrics = createControllerMetrics();
   const controller = new Controller({
@@ -156,7 +165,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ? new LeaderElector({
         client: leaseClient(kubeConfig),
         namespace,
-        name: LEASE_NAME,
+        name: leaseName,
         logger,
         onStartedLeading: () => {
           logger.info('leading: starting the controller');

@@ -5,7 +5,7 @@
  */
 import type { V1Lease } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaderElector, type LeaseClient } from '../../src/controller/leader-election.js';
+import { LeaderElector, type LeaseClient, leaseNameFor } from '../../src/controller/leader-election.js';
 
 class MemoryLeases {
   lease: V1Lease | undefined;
@@ -150,5 +150,19 @@ describe('LeaderElector (in-memory Lease)', () => {
     const rv = store.rv;
     await wait(200);
     expect(store.rv).toBeGreaterThan(rv);
+  });
+});
+
+describe('leaseNameFor: one Lease per shard', () => {
+  it('keeps the default Lease for the default shard and suffixes the others', () => {
+    expect(leaseNameFor('')).toBe('secret-manager-controller-leader');
+    expect(leaseNameFor('a')).toBe('secret-manager-controller-leader-a');
+    expect(leaseNameFor('team-1')).toBe('secret-manager-controller-leader-team-1');
+  });
+
+  it('refuses a shard key that cannot be part of a Lease name (no mangling into a shared Lease)', () => {
+    for (const bad of ['A', 'team_a', 'team.a', '-a', 'a-']) {
+      expect(() => leaseNameFor(bad)).toThrow(`shard_key "${bad}" cannot name the leader-election Lease`);
+    }
   });
 });

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leaseNameFor } from '../../src/controller/leader-election.js';
 import { SETTING_KEYS, parseSettings } from '../../src/controller/settings.js';
 import { repoRoot } from '../peers/kube/index.js';
 import { useKube } from '../peers/kube/use.js';
@@ -428,5 +429,16 @@ describe('combinations that would install a broken controller are refused', () =
     }
     const noLeader = await template(CONTROLLER_NS, ['--set', 'leaderElection.enabled=false']);
     expect(find(noLeader, 'Deployment').spec.template.spec.containers[0].args).toBeUndefined();
+  });
+
+  it('a shard elects on its own Lease, and the Role lets it (leaseNameFor in the controller)', async () => {
+    const leaseRule = (objs: Obj[]) =>
+      (find(objs, 'Role').rules as { resources: string[]; resourceNames?: string[] }[]).find(
+        (r) => r.resources.includes('leases') && r.resourceNames,
+      )?.resourceNames;
+    expect(leaseRule(await template(CONTROLLER_NS))).toEqual([leaseNameFor('')]);
+    expect(leaseRule(await template(CONTROLLER_NS, ['--set', 'settings.shard_key=a']))).toEqual([
+      leaseNameFor('a'),
+    ]);
   });
 });

@@ -20,7 +20,8 @@ controller looks them up by name in its own namespace (POD_NAMESPACE, the releas
 {{- end -}}
 
 {{- define "smc.settingsConfigMap" -}}secret-manager-controller-config{{- end -}}
-{{- define "smc.leaseName" -}}secret-manager-controller-leader{{- end -}}
+{{- /* One Lease per shard (src/controller/leader-election.ts leaseNameFor): -<shard_key> when set. */ -}}
+{{- define "smc.leaseName" -}}secret-manager-controller-leader{{- with .Values.settings.shard_key }}-{{ . }}{{- end -}}{{- end -}}
 
 {{- define "smc.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
