@@ -197,7 +197,7 @@ export class SettingsReloader {
     this.settings = next;
     this.o.apply(next, live);
     this.o.countReload('applied');
-    // A child logger keeps the level it was made with: make it after the swap.
+    // Made after the swap, so these lines carry the new settings' context.
     const log = this.o.logger.child(where);
     log.debug({ max_concurrent_reconciles: next.max_concurrent_reconciles }, 'running settings');
     const applied = Object.fromEntries(live.map((k) => [k, next[k]]));
