@@ -5,33 +5,20 @@
  * changed out of band is reported (`Drifted`, Event, metric) and, with `driftPolicy: Correct`,
  * restored; a deleted entry is re-created.
  */
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GcpSecretManagerPeer, startGcpSecretManager } from '../peers/cloud/index.js';
-import {
-  type ArtifactServer,
-  createFluxSource,
-  gitRevision,
-  setFluxArtifact,
-  startArtifactServer,
-} from '../peers/gitops/index.js';
+import type { GcpSecretManagerPeer } from '../peers/cloud/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { repoRoot } from '../peers.js';
-import { type ControllerProcess, startController } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
+import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
+import { type ExampleSource, setUpExampleSource } from './e2e/example-source.js';
 import { condition, smcClient } from './e2e/smc.js';
-import { waitFor } from './e2e/controller-process.js';
 
 const kube = useKube();
 const FINALIZER = 'secret-management.octopilot.io/finalizer';
 
+let world: ExampleSource;
 let gcp: GcpSecretManagerPeer;
-let artifacts: ArtifactServer;
 let controller: ControllerProcess;
-let scratch: string;
 let ns: string;
 let smcs: ReturnType<typeof smcClient>;
 
@@ -40,41 +27,13 @@ async function gcpSecretNames(project: string): Promise<string[]> {
   return list.map((s) => s.name!.split('/').pop()!);
 }
 
-function spec(project: string, extra: Record<string, unknown> = {}) {
-  return {
-    sourceRef: { kind: 'GitRepository', name: 'config' },
-    provider: { gcp: { projectId: project } },
-    secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
-    ...extra,
-  };
-}
+const spec = (project: string, extra: Record<string, unknown> = {}) => world.spec(project, extra);
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'smc-e2e-lifecycle-'));
-  const tree = join(scratch, 'repo');
-  await cp(join(repoRoot, 'examples/gitops'), tree, { recursive: true });
-  const demoKey = await readFile(join(repoRoot, 'examples/keys/demo.agekey'), 'utf8');
-  [gcp, artifacts] = await Promise.all([startGcpSecretManager(), startArtifactServer()]);
-  ns = await kube().createNamespace('e2e-lifecycle');
-  await kube()
-    .client(CoreV1Api)
-    .createNamespacedSecret({
-      namespace: ns,
-      body: { metadata: { name: 'sops-age' }, stringData: { 'age.agekey': demoKey } },
-    });
-  const ref = { kind: 'GitRepository' as const, namespace: ns, name: 'config' };
-  await createFluxSource(kube(), ref);
-  const artifact = await artifacts.publishDirectory(ref, tree, {
-    revision: gitRevision('main', '1'.repeat(40)),
-  });
-  await setFluxArtifact(kube(), ref, artifact);
-  const access = await shippedRbacAccess(kube(), ns);
+  world = await setUpExampleSource(kube(), 'lifecycle');
+  ({ gcp, namespace: ns } = world);
   controller = await startController({
-    KUBECONFIG: access.kubeconfigPath,
-    SMC_GCP_SECRET_MANAGER_ENDPOINT: `http://${gcp.endpoint.host}:${gcp.endpoint.port}`,
-    METADATA_SERVER_DETECTION: 'none',
-    WATCH_NAMESPACES: ns,
-    POD_NAMESPACE: ns,
+    ...world.controllerEnv,
     BACKOFF_BASE_MS: '200',
     BACKOFF_MAX_MS: '2000',
     LOG_LEVEL: 'debug',
@@ -87,9 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const code = await controller?.stop();
-  await removeShippedRbac(kube(), ns);
-  await Promise.all([gcp?.stop(), artifacts?.stop()]);
-  await rm(scratch, { recursive: true, force: true });
+  await world?.tearDown();
   expect(code).toBe(0);
 });
 

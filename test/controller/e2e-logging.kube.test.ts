@@ -6,23 +6,14 @@
  * `reconciliation: ERROR` silences that SMC's "synced" lines from the next reconcile on. No
  * value of the example ever appears in the log.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GcpSecretManagerPeer, startGcpSecretManager } from '../peers/cloud/index.js';
-import {
-  type ArtifactServer,
-  createFluxSource,
-  gitRevision,
-  setFluxArtifact,
-  startArtifactServer,
-} from '../peers/gitops/index.js';
+import type { GcpSecretManagerPeer } from '../peers/cloud/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { repoRoot } from '../peers.js';
 import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
+import { type ExampleSource, setUpExampleSource } from './e2e/example-source.js';
 import { GROUP, VERSION, smcClient } from './e2e/smc.js';
 
 const kube = useKube();
@@ -32,10 +23,9 @@ const EXAMPLE_SECRET = 'sk_test_demo_51Hx';
 const LOUD = 'loud';
 const QUIET = 'quiet';
 
+let world: ExampleSource;
 let gcp: GcpSecretManagerPeer;
-let artifacts: ArtifactServer;
 let controller: ControllerProcess;
-let scratch: string;
 let ns: string;
 let smcs: ReturnType<typeof smcClient>;
 const projects: Record<string, string> = {};
@@ -70,14 +60,7 @@ function lines(from = 0): LogLine[] {
 
 const of = (name: string) => (l: LogLine) => l.smc === `${ns}/${name}`;
 
-function spec(project: string, extra: Record<string, unknown> = {}) {
-  return {
-    sourceRef: { kind: 'GitRepository', name: 'config' },
-    provider: { gcp: { projectId: project } },
-    secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
-    ...extra,
-  };
-}
+const spec = (project: string, extra: Record<string, unknown> = {}) => world.spec(project, extra);
 
 interface SmcState {
   metadata: { generation: number };
@@ -148,31 +131,10 @@ async function storedValues(project: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'smc-e2e-logging-'));
-  const tree = join(scratch, 'repo');
-  await cp(join(repoRoot, 'examples/gitops'), tree, { recursive: true });
-  const demoKey = await readFile(join(repoRoot, 'examples/keys/demo.agekey'), 'utf8');
-  [gcp, artifacts] = await Promise.all([startGcpSecretManager(), startArtifactServer()]);
-  ns = await kube().createNamespace('e2e-logging');
-  await kube()
-    .client(CoreV1Api)
-    .createNamespacedSecret({
-      namespace: ns,
-      body: { metadata: { name: 'sops-age' }, stringData: { 'age.agekey': demoKey } },
-    });
-  const ref = { kind: 'GitRepository' as const, namespace: ns, name: 'config' };
-  await createFluxSource(kube(), ref);
-  const artifact = await artifacts.publishDirectory(ref, tree, {
-    revision: gitRevision('main', '2'.repeat(40)),
-  });
-  await setFluxArtifact(kube(), ref, artifact);
-  const access = await shippedRbacAccess(kube(), ns);
+  world = await setUpExampleSource(kube(), 'logging', { commit: '2'.repeat(40) });
+  ({ gcp, namespace: ns } = world);
   controller = await startController({
-    KUBECONFIG: access.kubeconfigPath,
-    SMC_GCP_SECRET_MANAGER_ENDPOINT: `http://${gcp.endpoint.host}:${gcp.endpoint.port}`,
-    METADATA_SERVER_DETECTION: 'none',
-    WATCH_NAMESPACES: ns,
-    POD_NAMESPACE: ns,
+    ...world.controllerEnv,
     BACKOFF_BASE_MS: '200',
     BACKOFF_MAX_MS: '2000',
     LOG_LEVEL: 'info',
@@ -188,9 +150,7 @@ afterAll(async () => {
   if (process.env.E2E_LOG_DIR)
     await writeFile(join(process.env.E2E_LOG_DIR, 'logging-controller.log'), controller?.log() ?? '');
   const code = await controller?.stop();
-  await removeShippedRbac(kube(), ns);
-  await Promise.all([gcp?.stop(), artifacts?.stop()]);
-  await rm(scratch, { recursive: true, force: true });
+  await world?.tearDown();
   expect(code).toBe(0);
 });
 
