@@ -7,102 +7,44 @@
  * status, nothing in its project); relabelling moves an SMC from one replica to the other, and a new
  * revision is then synced by the new owner alone.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GcpSecretManagerPeer, startGcpSecretManager } from '../peers/cloud/index.js';
-import {
-  type ArtifactServer,
-  createFluxSource,
-  gitRevision,
-  setFluxArtifact,
-  startArtifactServer,
-} from '../peers/gitops/index.js';
+import { gitRevision } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { repoRoot } from '../peers.js';
 import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { GROUP, VERSION, smcClient } from './e2e/smc.js';
+import { type ExampleSource, commit, setUpExampleSource } from './e2e/example-source.js';
+import { smcClient } from './e2e/smc.js';
 
 const kube = useKube();
 const SHARD_LABEL = 'sharding.secret-management.octopilot.io/key';
 const FINALIZER = 'secret-management.octopilot.io/finalizer';
 const PROPS = 'payments/deployment-configuration/profiles/dev/application.properties';
 
-let gcp: GcpSecretManagerPeer;
-let artifacts: ArtifactServer;
+let world: ExampleSource;
 /** `SHARD_KEY=a`, and the default shard. */
 let shardA: ControllerProcess;
 let main: ControllerProcess;
-let scratch: string;
-let tree: string;
 let ns: string;
 let smcs: ReturnType<typeof smcClient>;
 const projects: Record<string, string> = {};
 
 const log = (): string => `--- shard a ---\n${shardA.log()}\n--- default shard ---\n${main.log()}`;
-const rev = (n: number): string => gitRevision('main', n.toString(16).padStart(40, '0'));
-
-function spec(project: string) {
-  return {
-    sourceRef: { kind: 'GitRepository', name: 'config' },
-    provider: { gcp: { projectId: project } },
-    secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
-  };
-}
+const rev = (n: number): string => gitRevision('main', commit(n));
 
 async function createSmc(name: string, shard: string | undefined): Promise<void> {
-  projects[name] = gcp.newProject();
-  await kube()
-    .client(CustomObjectsApi)
-    .createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: 'secretmanagerconfigs',
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'SecretManagerConfig',
-        metadata: { name, namespace: ns, ...(shard ? { labels: { [SHARD_LABEL]: shard } } : {}) },
-        spec: spec(projects[name]),
-      },
-    });
+  projects[name] = world.gcp.newProject();
+  await smcs.create(name, world.spec(projects[name]), {}, shard ? { [SHARD_LABEL]: shard } : {});
 }
 
 /** Set (or, with null, remove) the shard label. */
 async function relabel(name: string, shard: string | null): Promise<void> {
-  await kube()
-    .client(CustomObjectsApi)
-    .patchNamespacedCustomObject(
-      {
-        group: GROUP,
-        version: VERSION,
-        namespace: ns,
-        plural: 'secretmanagerconfigs',
-        name,
-        body: { metadata: { labels: { [SHARD_LABEL]: shard } } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+  await smcs.patch(name, { metadata: { labels: { [SHARD_LABEL]: shard } } });
 }
 
-async function gcpSecretNames(project: string): Promise<string[]> {
-  const [list] = await gcp.client().listSecrets({ parent: `projects/${project}` });
-  return list.map((s) => s.name!.split('/').pop()!);
-}
-
-async function gcpValue(project: string, secret: string): Promise<string | undefined> {
-  try {
-    const [v] = await gcp
-      .client()
-      .accessSecretVersion({ name: `projects/${project}/secrets/${secret}/versions/latest` });
-    return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
-  } catch {
-    return undefined;
-  }
-}
+const gcpSecretNames = (project: string) => world.gcpSecretNames(project);
+const gcpValue = (project: string, secret: string) => world.gcpValue(project, secret);
 
 /** `secret_manager_secrets_managed` of one SMC on one replica (0: the replica does not own it). */
 function managed(replica: ControllerProcess, name: string): Promise<number> {
@@ -121,34 +63,11 @@ async function waitOwner(name: string, owner: ControllerProcess, other: Controll
   );
 }
 
-async function publish(n: number): Promise<void> {
-  const ref = { kind: 'GitRepository' as const, namespace: ns, name: 'config' };
-  const artifact = await artifacts.publishDirectory(ref, tree, { revision: rev(n) });
-  await setFluxArtifact(kube(), ref, artifact);
-}
-
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'smc-e2e-sharding-'));
-  tree = join(scratch, 'repo');
-  await cp(join(repoRoot, 'examples/gitops'), tree, { recursive: true });
-  const demoKey = await readFile(join(repoRoot, 'examples/keys/demo.agekey'), 'utf8');
-  [gcp, artifacts] = await Promise.all([startGcpSecretManager(), startArtifactServer()]);
-  ns = await kube().createNamespace('e2e-sharding');
-  await kube()
-    .client(CoreV1Api)
-    .createNamespacedSecret({
-      namespace: ns,
-      body: { metadata: { name: 'sops-age' }, stringData: { 'age.agekey': demoKey } },
-    });
-  await createFluxSource(kube(), { kind: 'GitRepository', namespace: ns, name: 'config' });
-  await publish(1);
-  const access = await shippedRbacAccess(kube(), ns);
+  world = await setUpExampleSource(kube(), 'sharding');
+  ns = world.namespace;
   const env = {
-    KUBECONFIG: access.kubeconfigPath,
-    SMC_GCP_SECRET_MANAGER_ENDPOINT: `http://${gcp.endpoint.host}:${gcp.endpoint.port}`,
-    METADATA_SERVER_DETECTION: 'none',
-    WATCH_NAMESPACES: ns,
-    POD_NAMESPACE: ns,
+    ...world.controllerEnv,
     BACKOFF_BASE_MS: '200',
     BACKOFF_MAX_MS: '2000',
     LOG_LEVEL: 'debug',
@@ -163,9 +82,7 @@ afterAll(async () => {
     await writeFile(join(process.env.E2E_LOG_DIR, 'sharding-default.log'), main?.log() ?? '');
   }
   const codes = await Promise.all([shardA?.stop(), main?.stop()]);
-  await removeShippedRbac(kube(), ns);
-  await Promise.all([gcp?.stop(), artifacts?.stop()]);
-  await rm(scratch, { recursive: true, force: true });
+  await world?.tearDown();
   expect(codes).toEqual([0, 0]);
 });
 
@@ -210,12 +127,12 @@ describe('two shards side by side', () => {
 
     // A new revision is synced by shard a for all three; the default shard, owning none, calls nothing.
     const callsMain = await main.metric('secret_manager_provider_operations_total');
-    const props = join(tree, PROPS);
+    const props = join(world.tree, PROPS);
     await writeFile(
       props,
       (await readFile(props, 'utf8')).replace('payments.currency=EUR', 'payments.currency=SEK'),
     );
-    await publish(2);
+    await world.publish(commit(2));
     for (const name of ['in-a', 'in-b', 'plain']) {
       await smcs.waitStatus(name, (s) => s.lastSyncedRevision === rev(2) && s.phase === 'Synced');
       expect(await gcpValue(projects[name]!, 'payments-properties'), name).toContain('"SEK"');
@@ -229,19 +146,7 @@ describe('two shards side by side', () => {
     await waitOwner('in-a', main, shardA);
     // The default shard acts on it: a reconcile request is handled by its replica.
     const handledBefore = await main.metric('secret_manager_reconciliations_total');
-    await kube()
-      .client(CustomObjectsApi)
-      .patchNamespacedCustomObject(
-        {
-          group: GROUP,
-          version: VERSION,
-          namespace: ns,
-          plural: 'secretmanagerconfigs',
-          name: 'in-a',
-          body: { metadata: { annotations: { [`${GROUP}/reconcile`]: 'sharding-1' } } },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+    await smcs.requestReconcile('in-a', 'sharding-1');
     await smcs.waitStatus(
       'in-a',
       (s) => (s as { lastHandledReconcileAt?: string }).lastHandledReconcileAt === 'sharding-1',
@@ -257,19 +162,7 @@ describe('two shards side by side', () => {
         body: { metadata: { name: 'secret-manager-controller-config' }, data: { log_level: 'debug' } },
       });
     // in-b is in shard a now: only that replica watches and applies the settings ConfigMap.
-    await kube()
-      .client(CustomObjectsApi)
-      .patchNamespacedCustomObject(
-        {
-          group: GROUP,
-          version: VERSION,
-          namespace: ns,
-          plural: 'secretmanagerconfigs',
-          name: 'in-b',
-          body: { spec: { hotReload: { enabled: true } } },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+    await smcs.patch('in-b', { spec: { hotReload: { enabled: true } } });
     await smcs.waitStatus(
       'in-b',
       (s) => !!(s as { hotReload?: { configMap?: { appliedAt?: string } } }).hotReload?.configMap?.appliedAt,
@@ -279,19 +172,7 @@ describe('two shards side by side', () => {
     );
     // The default shard has seen that change too (it handled a later request on its own SMC) and
     // did not follow it.
-    await kube()
-      .client(CustomObjectsApi)
-      .patchNamespacedCustomObject(
-        {
-          group: GROUP,
-          version: VERSION,
-          namespace: ns,
-          plural: 'secretmanagerconfigs',
-          name: 'in-a',
-          body: { metadata: { annotations: { [`${GROUP}/reconcile`]: 'sharding-2' } } },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+    await smcs.requestReconcile('in-a', 'sharding-2');
     await smcs.waitStatus(
       'in-a',
       (s) => (s as { lastHandledReconcileAt?: string }).lastHandledReconcileAt === 'sharding-2',

@@ -35,6 +35,10 @@ export interface ExampleSource {
   controllerEnv: Record<string, string>;
   /** Serve `dir` (default: `tree`) as the GitRepository's artifact at `main@sha1:<commit>`. */
   publish(commit: string, dir?: string): Promise<FluxArtifact>;
+  /** The latest enabled value of a GCP secret, or undefined when there is none. */
+  gcpValue(project: string, secret: string): Promise<string | undefined>;
+  /** The names of a GCP project's secrets. */
+  gcpSecretNames(project: string): Promise<string[]>;
   /** A spec syncing the example's `dev` profile to GCP project `project`, plus `extra`. */
   spec(project: string, extra?: Record<string, unknown>): Record<string, unknown>;
   tearDown(): Promise<void>;
@@ -82,6 +86,20 @@ export async function setUpExampleSource(
       POD_NAMESPACE: namespace,
     },
     publish,
+    async gcpValue(project, secret) {
+      try {
+        const [v] = await gcp
+          .client()
+          .accessSecretVersion({ name: `projects/${project}/secrets/${secret}/versions/latest` });
+        return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    async gcpSecretNames(project) {
+      const [list] = await gcp.client().listSecrets({ parent: `projects/${project}` });
+      return list.map((s) => s.name!.split('/').pop()!);
+    },
     spec: (project, extra = {}) => ({
       sourceRef: { kind: 'GitRepository', name: 'config' },
       provider: { gcp: { projectId: project } },

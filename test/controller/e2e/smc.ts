@@ -1,7 +1,8 @@
 /**
- * SecretManagerConfig helpers for the e2e tests: create, read, delete, wait for a status.
+ * SecretManagerConfig helpers for the e2e tests: create, read, patch, request a reconcile, delete,
+ * wait for a status.
  */
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeCluster } from '../../peers/kube/index.js';
 import { waitFor } from './controller-process.js';
 
@@ -35,7 +36,12 @@ export function smcClient(kube: () => KubeCluster, namespace: string, log: () =>
   const api = () => kube().client(CustomObjectsApi);
   const ref = (name: string) => ({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name });
   return {
-    async create(name: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) {
+    async create(
+      name: string,
+      spec: Record<string, unknown>,
+      annotations: Record<string, string> = {},
+      labels: Record<string, string> = {},
+    ) {
       await api().createNamespacedCustomObject({
         group: GROUP,
         version: VERSION,
@@ -44,7 +50,7 @@ export function smcClient(kube: () => KubeCluster, namespace: string, log: () =>
         body: {
           apiVersion: `${GROUP}/${VERSION}`,
           kind: 'SecretManagerConfig',
-          metadata: { name, namespace, annotations },
+          metadata: { name, namespace, annotations, labels },
           spec,
         },
       });
@@ -57,6 +63,17 @@ export function smcClient(kube: () => KubeCluster, namespace: string, log: () =>
         if ((e as { code?: number }).code === 404) return undefined;
         throw e;
       }
+    },
+    /** A JSON merge patch of the object (`null` removes a key). */
+    async patch(name: string, body: Record<string, unknown>) {
+      await api().patchNamespacedCustomObject(
+        { ...ref(name), body },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    },
+    /** Ask for a reconcile (`secret-management.octopilot.io/reconcile: token`). */
+    async requestReconcile(name: string, token: string) {
+      await this.patch(name, { metadata: { annotations: { [`${GROUP}/reconcile`]: token } } });
     },
     async delete(name: string) {
       await api().deleteNamespacedCustomObject(ref(name));
