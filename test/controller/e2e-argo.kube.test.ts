@@ -36,16 +36,7 @@ let controller: ControllerProcess;
 let ns: string;
 let smcs: ReturnType<typeof smcClient>;
 
-async function gcpValue(project: string, secret: string): Promise<string | undefined> {
-  try {
-    const [v] = await gcp
-      .client()
-      .accessSecretVersion({ name: `projects/${project}/secrets/${secret}/versions/latest` });
-    return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
-  } catch {
-    return undefined;
-  }
-}
+const gcpValue = (project: string, secret: string) => gcp.latestValue(project, secret);
 
 async function waitGcpValue(project: string, secret: string, want: string, timeoutMs = 30_000) {
   return waitFor(

@@ -49,21 +49,9 @@ let healthyProject: string;
 
 const commit = (n: number): string => n.toString(16).padStart(40, '0');
 
-async function gcpSecretNames(project: string): Promise<string[]> {
-  const [list] = await gcp.client().listSecrets({ parent: `projects/${project}` });
-  return list.map((s) => s.name!.split('/').pop()!);
-}
+const gcpSecretNames = (project: string) => gcp.secretNames(project);
 
-async function gcpValue(project: string, secret: string): Promise<string | undefined> {
-  try {
-    const [v] = await gcp
-      .client()
-      .accessSecretVersion({ name: `projects/${project}/secrets/${secret}/versions/latest` });
-    return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
-  } catch {
-    return undefined;
-  }
-}
+const gcpValue = (project: string, secret: string) => gcp.latestValue(project, secret);
 
 /** A copy of the example repository, changed by `edit`; returns its directory. */
 async function exampleTree(name: string, edit?: (dir: string) => Promise<void>): Promise<string> {

@@ -116,21 +116,9 @@ async function waitStatus(
   );
 }
 
-async function gcpValue(project: string, secret: string): Promise<string | undefined> {
-  try {
-    const [v] = await gcp
-      .client()
-      .accessSecretVersion({ name: `projects/${project}/secrets/${secret}/versions/latest` });
-    return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
-  } catch {
-    return undefined;
-  }
-}
+const gcpValue = (project: string, secret: string) => gcp.latestValue(project, secret);
 
-async function gcpSecretNames(project: string): Promise<string[]> {
-  const [list] = await gcp.client().listSecrets({ parent: `projects/${project}` });
-  return list.map((s) => s.name!.split('/').pop()!);
-}
+const gcpSecretNames = (project: string) => gcp.secretNames(project);
 
 const WRITE_OPS = ['CreateSecret', 'AddSecretVersion', 'UpdateSecret', 'DeleteSecret'];
 async function providerOps(write?: boolean): Promise<number> {

@@ -22,10 +22,7 @@ let controller: ControllerProcess;
 let ns: string;
 let smcs: ReturnType<typeof smcClient>;
 
-async function gcpSecretNames(project: string): Promise<string[]> {
-  const [list] = await gcp.client().listSecrets({ parent: `projects/${project}` });
-  return list.map((s) => s.name!.split('/').pop()!);
-}
+const gcpSecretNames = (project: string) => gcp.secretNames(project);
 
 const spec = (project: string, extra: Record<string, unknown> = {}) => world.spec(project, extra);
 
@@ -95,16 +92,7 @@ describe('finalizer and deletionPolicy', () => {
   });
 });
 
-async function gcpValue(project: string, secret: string): Promise<string | undefined> {
-  try {
-    const [v] = await gcp
-      .client()
-      .accessSecretVersion({ name: `projects/${project}/secrets/${secret}/versions/latest` });
-    return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
-  } catch {
-    return undefined;
-  }
-}
+const gcpValue = (project: string, secret: string) => gcp.latestValue(project, secret);
 
 async function changeOutOfBand(project: string, secret: string, value: string): Promise<void> {
   await gcp.client().addSecretVersion({

@@ -144,21 +144,9 @@ async function publish(source: string, n: number): Promise<void> {
   await setFluxArtifact(kube(), ref, artifact);
 }
 
-async function gcpSecretNames(project: string): Promise<string[]> {
-  const [list] = await gcp.client().listSecrets({ parent: `projects/${project}` });
-  return list.map((s) => s.name!.split('/').pop()!);
-}
+const gcpSecretNames = (project: string) => gcp.secretNames(project);
 
-async function gcpValue(project: string, secret: string): Promise<string | undefined> {
-  try {
-    const [v] = await gcp
-      .client()
-      .accessSecretVersion({ name: `projects/${project}/secrets/${secret}/versions/latest` });
-    return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
-  } catch {
-    return undefined;
-  }
-}
+const gcpValue = (project: string, secret: string) => gcp.latestValue(project, secret);
 
 /** Hold every write (POST) to `project` until the returned function is called. */
 function holdWrites(project: string): () => void {

@@ -66,16 +66,7 @@ async function storeState(p: string): Promise<Record<string, string[]>> {
   return out;
 }
 
-async function gcpValue(p: string, secret: string): Promise<string | undefined> {
-  try {
-    const [v] = await gcp
-      .client()
-      .accessSecretVersion({ name: `projects/${p}/secrets/${secret}/versions/latest` });
-    return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
-  } catch {
-    return undefined;
-  }
-}
+const gcpValue = (project: string, secret: string) => gcp.latestValue(project, secret);
 
 function entry(s: SmcStatusView, storeName: string) {
   return s.entries?.find((e) => e.storeName === storeName);

@@ -84,16 +84,7 @@ async function keySecret(ns: string, name: string, data: Record<string, string>,
   else await core.createNamespacedSecret({ namespace: ns, body });
 }
 
-async function gcpValue(project: string, secret: string): Promise<string | undefined> {
-  try {
-    const [v] = await gcp
-      .client()
-      .accessSecretVersion({ name: `projects/${project}/secrets/${secret}/versions/latest` });
-    return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
-  } catch {
-    return undefined;
-  }
-}
+const gcpValue = (project: string, secret: string) => gcp.latestValue(project, secret);
 
 async function gcpSecretNames(project: string): Promise<string[]> {
   const [list] = await gcp.client().listSecrets({ parent: `projects/${project}` });

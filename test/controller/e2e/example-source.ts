@@ -86,20 +86,8 @@ export async function setUpExampleSource(
       POD_NAMESPACE: namespace,
     },
     publish,
-    async gcpValue(project, secret) {
-      try {
-        const [v] = await gcp
-          .client()
-          .accessSecretVersion({ name: `projects/${project}/secrets/${secret}/versions/latest` });
-        return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
-      } catch {
-        return undefined;
-      }
-    },
-    async gcpSecretNames(project) {
-      const [list] = await gcp.client().listSecrets({ parent: `projects/${project}` });
-      return list.map((s) => s.name!.split('/').pop()!);
-    },
+    gcpValue: (project, secret) => gcp.latestValue(project, secret),
+    gcpSecretNames: (project) => gcp.secretNames(project),
     spec: (project, extra = {}) => ({
       sourceRef: { kind: 'GitRepository', name: 'config' },
       provider: { gcp: { projectId: project } },

@@ -26,6 +26,10 @@ export interface GcpSecretManagerPeer {
   client(): SecretManagerServiceClient;
   /** A project id no other test uses (the emulator accepts any project). */
   newProject(): string;
+  /** The latest enabled value of `projects/<project>/secrets/<secret>`, or undefined when none. */
+  latestValue(project: string, secret: string): Promise<string | undefined>;
+  /** The ids of a project's secrets. */
+  secretNames(project: string): Promise<string[]>;
   /** Drop every secret in the emulator. */
   reset(): Promise<void>;
   /** Milliseconds from spawn to ready. */
@@ -66,15 +70,33 @@ export async function startGcpSecretManager(opts: GcpStartOptions = {}): Promise
     authClient: new PassThroughClient(),
     universeDomain: 'googleapis.com',
   };
+  const client = () => {
+    const c = new SecretManagerServiceClient(clientOptions);
+    clients.push(c);
+    return c;
+  };
+  /** One client for the read helpers below. */
+  let reader: SecretManagerServiceClient | undefined;
+  const read = () => (reader ??= client());
   return {
     endpoint: { host: LOOPBACK, port },
     clientOptions,
-    client() {
-      const c = new SecretManagerServiceClient(clientOptions);
-      clients.push(c);
-      return c;
-    },
+    client,
     newProject: () => `smc-test-${uniqueSuffix()}`,
+    async latestValue(project, secret) {
+      try {
+        const [v] = await read().accessSecretVersion({
+          name: `projects/${project}/secrets/${secret}/versions/latest`,
+        });
+        return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    async secretNames(project) {
+      const [list] = await read().listSecrets({ parent: `projects/${project}` });
+      return list.map((s) => s.name!.split('/').pop()!);
+    },
     async reset() {
       const res = await fetch(`${base}/drongo/reset`, { method: 'POST', signal: AbortSignal.timeout(5000) });
       if (!res.ok) throw new Error(`gcp-sm-emulator reset failed: HTTP ${res.status}`);
