@@ -21,7 +21,7 @@ import {
 import { useKube } from '../peers/kube/use.js';
 import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
 import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { GROUP, VERSION, condition, smcClient } from './e2e/smc.js';
+import { condition, smcClient } from './e2e/smc.js';
 
 const kube = useKube();
 const ENV_FILE = 'config/payments/deployment-configuration/profiles/dev/application.secrets.env';
@@ -64,30 +64,9 @@ function descriptionOf(s: object): string {
   return (s as { description?: string }).description ?? '';
 }
 
-async function patchSmc(name: string, spec: Record<string, unknown>) {
-  await kube()
-    .client(CustomObjectsApi)
-    .patchNamespacedCustomObject(
-      { group: GROUP, version: VERSION, namespace: ns, plural: 'secretmanagerconfigs', name, body: { spec } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-}
+const patchSmc = (name: string, spec: Record<string, unknown>) => smcs.patch(name, { spec });
 
-async function waitEvent(name: string, reason: string) {
-  return waitFor(
-    `Event ${reason} on ${name}`,
-    async () => {
-      const list = await kube()
-        .client(CoreV1Api)
-        .listNamespacedEvent({
-          namespace: ns,
-          fieldSelector: `involvedObject.name=${name},reason=${reason}`,
-        });
-      return list.items[0];
-    },
-    { log: () => controller.log() },
-  );
-}
+const waitEvent = (name: string, reason: string) => smcs.waitEvent(name, reason);
 
 async function createSecret(
   name: string,

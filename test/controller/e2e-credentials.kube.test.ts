@@ -22,7 +22,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type GcpSecretManagerPeer,
@@ -42,7 +42,7 @@ import { useKube } from '../peers/kube/use.js';
 import { FaultProxy } from '../stores/fault-proxy.js';
 import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
 import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { GROUP, VERSION, type SmcStatusView, condition, smcClient } from './e2e/smc.js';
+import { condition, smcClient } from './e2e/smc.js';
 import { type TlsRecordingProxy, startTlsRecordingProxy } from './e2e/tls-recording-proxy.js';
 
 const kube = useKube();
@@ -81,25 +81,7 @@ async function putSecret(name: string, data: Record<string, string>, replace = f
   else await core.createNamespacedSecret({ namespace: ns, body });
 }
 
-async function requestReconcile(name: string, value: string): Promise<SmcStatusView> {
-  await kube()
-    .client(CustomObjectsApi)
-    .patchNamespacedCustomObject(
-      {
-        group: GROUP,
-        version: VERSION,
-        namespace: ns,
-        plural: 'secretmanagerconfigs',
-        name,
-        body: { metadata: { annotations: { [`${GROUP}/reconcile`]: value } } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-  return smcs.waitStatus(
-    name,
-    (x) => (x as { lastHandledReconcileAt?: string }).lastHandledReconcileAt === value,
-  );
-}
+const requestReconcile = (name: string, token: string) => smcs.reconcileAndWait(name, token);
 
 async function expectNoLeak(names: string[]): Promise<void> {
   const seen = [log()];

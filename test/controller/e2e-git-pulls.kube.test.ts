@@ -6,7 +6,7 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ArtifactServer,
@@ -20,7 +20,7 @@ import {
 import { useKube } from '../peers/kube/use.js';
 import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
 import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { GROUP, VERSION, smcClient } from './e2e/smc.js';
+import { smcClient } from './e2e/smc.js';
 
 const kube = useKube();
 const ANNOTATION = 'secret-management.octopilot.io/git-pulls-suspended-by';
@@ -57,30 +57,9 @@ async function waitSource(name: string, ok: (r: GitRepositoryView) => boolean): 
   );
 }
 
-async function patchSmc(name: string, spec: Record<string, unknown>) {
-  await kube()
-    .client(CustomObjectsApi)
-    .patchNamespacedCustomObject(
-      { group: GROUP, version: VERSION, namespace: ns, plural: 'secretmanagerconfigs', name, body: { spec } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-}
+const patchSmc = (name: string, spec: Record<string, unknown>) => smcs.patch(name, { spec });
 
-async function waitEvent(name: string, reason: string) {
-  return waitFor(
-    `Event ${reason} on ${name}`,
-    async () => {
-      const list = await kube()
-        .client(CoreV1Api)
-        .listNamespacedEvent({
-          namespace: ns,
-          fieldSelector: `involvedObject.name=${name},reason=${reason}`,
-        });
-      return list.items[0];
-    },
-    { log: () => controller.log() },
-  );
-}
+const waitEvent = (name: string, reason: string) => smcs.waitEvent(name, reason);
 
 /** A GitRepository (optionally already suspended) with a published artifact. */
 async function source(name: string, spec: Record<string, unknown> = {}) {

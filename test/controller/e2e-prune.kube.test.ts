@@ -9,7 +9,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GcpSecretManagerPeer, startGcpSecretManager } from '../peers/cloud/index.js';
 import {
@@ -23,7 +22,7 @@ import {
 import { useKube } from '../peers/kube/use.js';
 import { type ControllerProcess, startController } from './e2e/controller-process.js';
 import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { GROUP, VERSION, type SmcStatusView, condition, smcClient } from './e2e/smc.js';
+import { type SmcStatusView, condition, smcClient } from './e2e/smc.js';
 
 const kube = useKube();
 const ENV_FILE = 'svc/deployment-configuration/profiles/dev/application.secrets.env';
@@ -76,25 +75,7 @@ async function synced(name: string, revision: string): Promise<SmcStatusView> {
   return smcs.waitStatus(name, (x) => x.phase === 'Synced' && x.lastSyncedRevision === revision);
 }
 
-async function requestReconcile(name: string, value: string): Promise<SmcStatusView> {
-  await kube()
-    .client(CustomObjectsApi)
-    .patchNamespacedCustomObject(
-      {
-        group: GROUP,
-        version: VERSION,
-        namespace: ns,
-        plural: 'secretmanagerconfigs',
-        name,
-        body: { metadata: { annotations: { [`${GROUP}/reconcile`]: value } } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-  return smcs.waitStatus(
-    name,
-    (x) => (x as { lastHandledReconcileAt?: string }).lastHandledReconcileAt === value,
-  );
-}
+const requestReconcile = (name: string, token: string) => smcs.reconcileAndWait(name, token);
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'smc-e2e-prune-'));

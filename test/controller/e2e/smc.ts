@@ -2,7 +2,13 @@
  * SecretManagerConfig helpers for the e2e tests: create, read, patch, request a reconcile, delete,
  * wait for a status.
  */
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  type CoreV1Event,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import type { KubeCluster } from '../../peers/kube/index.js';
 import { waitFor } from './controller-process.js';
 
@@ -74,6 +80,30 @@ export function smcClient(kube: () => KubeCluster, namespace: string, log: () =>
     /** Ask for a reconcile (`secret-management.octopilot.io/reconcile: token`). */
     async requestReconcile(name: string, token: string) {
       await this.patch(name, { metadata: { annotations: { [`${GROUP}/reconcile`]: token } } });
+    },
+    /** Ask for a reconcile and wait until the controller records it as handled; returns that status. */
+    async reconcileAndWait(name: string, token: string): Promise<SmcStatusView> {
+      await this.requestReconcile(name, token);
+      return this.waitStatus(
+        name,
+        (x) => (x as { lastHandledReconcileAt?: string }).lastHandledReconcileAt === token,
+      );
+    },
+    /** Wait for an Event with `reason` on the SMC; returns the first. */
+    async waitEvent(name: string, reason: string): Promise<CoreV1Event> {
+      return waitFor(
+        `Event ${reason} on ${name}`,
+        async () => {
+          const list = await kube()
+            .client(CoreV1Api)
+            .listNamespacedEvent({
+              namespace,
+              fieldSelector: `involvedObject.name=${name},reason=${reason}`,
+            });
+          return list.items[0];
+        },
+        { log },
+      );
     },
     async delete(name: string) {
       await api().deleteNamespacedCustomObject(ref(name));
