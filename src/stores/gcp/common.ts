@@ -3,8 +3,11 @@ import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
 import type { NamingRule } from '../../naming/rules.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
+import { passiveResult } from '../../plan/results.js';
+import { mapLimit } from '../map-limit.js';
 import type { RetryPolicy } from '../retry.js';
 import type { StoreLimits, StoreObserver, StoredEntry } from '../store.js';
+import { gcpProviderError } from './errors.js';
 
 /** Options both GCP stores take. */
 export interface GcpStoreCommonOptions {
@@ -83,4 +86,61 @@ export function byStoreName(a: StoredEntry, b: StoredEntry): number {
 export function lastSegment(name: string | null | undefined): string {
   const n = name ?? '';
   return n.slice(n.lastIndexOf('/') + 1);
+}
+
+/**
+ * The read both GCP stores make: the resources the owner's labels select (one filtered list),
+ * plus each asked-for name that list did not return (an entry that lost its labels, or a
+ * conflict), each turned into a StoredEntry; sorted by store name.
+ */
+export async function readResources<R>(o: {
+  names: readonly string[];
+  naming: NamingRule;
+  concurrency: number;
+  listOwned(): Promise<R[]>;
+  get(id: string): Promise<R | undefined>;
+  idOf(resource: R): string;
+  toStored(resource: R): Promise<StoredEntry>;
+}): Promise<StoredEntry[]> {
+  const found = new Map<string, R>();
+  for (const r of await o.listOwned()) found.set(o.idOf(r), r);
+  const asked = [...new Set(o.names)].filter((n) => !found.has(n) && nameProblem(o.naming, n) === undefined);
+  for (const r of await mapLimit(asked, o.concurrency, (n) => o.get(n))) {
+    if (r) found.set(o.idOf(r), r);
+  }
+  const entries = await mapLimit([...found.values()], o.concurrency, (r) => o.toStored(r));
+  return entries.sort(byStoreName);
+}
+
+/**
+ * One action as both GCP stores apply it: noop/conflict answered without a call, a name or size
+ * the store refuses failed before any call, else `create` or `converge`; a failure becomes a
+ * value-free result that still says whether something was written.
+ */
+export async function applyGcpAction(
+  action: Action,
+  o: {
+    naming: NamingRule;
+    limits: StoreLimits;
+    /** `GCP secret`, `GCP parameter`: for messages. */
+    what: string;
+    resourceName(id: string): string;
+    create(log: WriteLog): Promise<string | undefined>;
+    converge(log: WriteLog): Promise<string | undefined>;
+  },
+): Promise<ActionResult> {
+  if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
+  const refused = refuseBeforeCall(action, o.naming, o.limits, o.what);
+  if (refused) return refused;
+  const log: WriteLog = { wrote: false };
+  try {
+    const version = action.type === 'create' ? await o.create(log) : await o.converge(log);
+    return { action, ok: true, wrote: log.wrote, ...(version !== undefined ? { version } : {}) };
+  } catch (e) {
+    const message =
+      e instanceof SmcError
+        ? e.message
+        : gcpProviderError('apply', o.resourceName(action.storeName), e).message;
+    return { action, ok: false, wrote: log.wrote, message };
+  }
 }

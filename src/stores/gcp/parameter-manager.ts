@@ -1,26 +1,24 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ParameterManagerClient, protos } from '@google-cloud/parametermanager';
 import { SmcError } from '../../errors.js';
-import { nameProblem } from '../../naming/name.js';
 import type { StoreNamingRule } from '../../naming/store-rules.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
-import { passiveResult } from '../../plan/results.js';
 import { ownerFromTags } from '../ownership.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { GcpCaller, NO_GAX_RETRY, listAll, mapLimit, payloadText, projectWriteBucket } from './calls.js';
 import { gcpClientOptions } from './client-options.js';
 import {
   UNREADABLE,
-  byStoreName,
   checkLocation,
   checkProjectId,
   lastSegment,
-  refuseBeforeCall,
+  applyGcpAction,
+  readResources,
   type GcpStoreCommonOptions,
   type WriteLog,
 } from './common.js';
-import { GcpProviderError, gcpProviderError } from './errors.js';
+import { GcpProviderError } from './errors.js';
 import { checkEnvironmentLabel, hasLabels, ownerFilter, ownerLabels } from './labels.js';
 
 type IParameter = protos.google.cloud.parametermanager.v1.IParameter;
@@ -119,16 +117,15 @@ export class GcpParameterManagerStore implements SecretStore {
   // ---- read ----
 
   async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
-    const found = new Map<string, IParameter>();
-    for (const p of await this.listOwned(owner)) found.set(lastSegment(p.name), p);
-    const asked = [...new Set(names)].filter(
-      (n) => !found.has(n) && nameProblem(this.naming, n) === undefined,
-    );
-    for (const p of await mapLimit(asked, this.concurrency, (n) => this.getParameter(n))) {
-      if (p) found.set(lastSegment(p.name), p);
-    }
-    const entries = await mapLimit([...found.values()], this.concurrency, (p) => this.toStored(p));
-    return entries.sort(byStoreName);
+    return readResources({
+      names,
+      naming: this.naming,
+      concurrency: this.concurrency,
+      listOwned: () => this.listOwned(owner),
+      get: (id) => this.getParameter(id),
+      idOf: (p) => lastSegment(p.name),
+      toStored: (p) => this.toStored(p),
+    });
   }
 
   private async listOwned(owner: Owner): Promise<IParameter[]> {
@@ -210,24 +207,15 @@ export class GcpParameterManagerStore implements SecretStore {
     return mapLimit(actions, this.concurrency, (a) => this.applyOne(owner, a));
   }
 
-  private async applyOne(owner: Owner, action: Action): Promise<ActionResult> {
-    if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
-    const refused = refuseBeforeCall(action, this.naming, this.limits, 'GCP parameter');
-    if (refused) return refused;
-    const log: WriteLog = { wrote: false };
-    try {
-      const version =
-        action.type === 'create'
-          ? await this.create(owner, action, log)
-          : await this.converge(owner, action, log);
-      return { action, ok: true, wrote: log.wrote, ...(version !== undefined ? { version } : {}) };
-    } catch (e) {
-      const message =
-        e instanceof SmcError
-          ? e.message
-          : gcpProviderError('apply', this.parameterName(action.storeName), e).message;
-      return { action, ok: false, wrote: log.wrote, message };
-    }
+  private applyOne(owner: Owner, action: Action): Promise<ActionResult> {
+    return applyGcpAction(action, {
+      naming: this.naming,
+      limits: this.limits,
+      what: 'GCP parameter',
+      resourceName: (id) => this.parameterName(id),
+      create: (log) => this.create(owner, action, log),
+      converge: (log) => this.converge(owner, action, log),
+    });
   }
 
   private async create(owner: Owner, action: Action, log: WriteLog, depth = 0): Promise<string | undefined> {

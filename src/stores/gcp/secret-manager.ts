@@ -2,26 +2,24 @@ import { SecretManagerServiceClient, protos } from '@google-cloud/secret-manager
 import type { EntryKind } from '../../entry.js';
 import { SmcError } from '../../errors.js';
 import { STORE_LIMITS } from '../../naming/limits.js';
-import { nameProblem } from '../../naming/name.js';
 import { gcpNaming } from '../../naming/store-rules.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
-import { passiveResult } from '../../plan/results.js';
 import { ownerFromTags } from '../ownership.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { GcpCaller, NO_GAX_RETRY, listAll, mapLimit, payloadText, projectWriteBucket } from './calls.js';
 import { gcpClientOptions } from './client-options.js';
 import {
   UNREADABLE,
-  byStoreName,
   checkLocation,
   checkProjectId,
   lastSegment,
-  refuseBeforeCall,
+  applyGcpAction,
+  readResources,
   type GcpStoreCommonOptions,
   type WriteLog,
 } from './common.js';
-import { GcpProviderError, gcpProviderError } from './errors.js';
+import { GcpProviderError } from './errors.js';
 import { checkEnvironmentLabel, hasLabels, ownerFilter, ownerLabels } from './labels.js';
 
 type ISecret = protos.google.cloud.secretmanager.v1.ISecret;
@@ -103,16 +101,15 @@ export class GcpSecretManagerStore implements SecretStore {
   // ---- read ----
 
   async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
-    const secrets = new Map<string, ISecret>();
-    for (const s of await this.listOwned(owner)) secrets.set(idOf(s), s);
-    const asked = [...new Set(names)].filter(
-      (n) => !secrets.has(n) && nameProblem(gcpNaming, n) === undefined,
-    );
-    for (const s of await mapLimit(asked, this.concurrency, (n) => this.getSecret(n))) {
-      if (s) secrets.set(idOf(s), s);
-    }
-    const entries = await mapLimit([...secrets.values()], this.concurrency, (s) => this.toStored(s));
-    return entries.sort(byStoreName);
+    return readResources({
+      names,
+      naming: gcpNaming,
+      concurrency: this.concurrency,
+      listOwned: () => this.listOwned(owner),
+      get: (id) => this.getSecret(id),
+      idOf,
+      toStored: (secret) => this.toStored(secret),
+    });
   }
 
   private async listOwned(owner: Owner): Promise<ISecret[]> {
@@ -199,23 +196,15 @@ export class GcpSecretManagerStore implements SecretStore {
     return mapLimit(actions, this.concurrency, (a) => this.applyOne(owner, a));
   }
 
-  private async applyOne(owner: Owner, action: Action): Promise<ActionResult> {
-    if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
-    const refused = refuseBeforeCall(action, this.naming, this.limits, 'GCP secret');
-    if (refused) return refused;
-    const id = action.storeName;
-    const log: WriteLog = { wrote: false };
-    try {
-      const version =
-        action.type === 'create'
-          ? await this.create(owner, action, log)
-          : await this.converge(owner, action, log);
-      return { action, ok: true, wrote: log.wrote, ...(version !== undefined ? { version } : {}) };
-    } catch (e) {
-      const message =
-        e instanceof SmcError ? e.message : gcpProviderError('apply', this.secretName(id), e).message;
-      return { action, ok: false, wrote: log.wrote, message };
-    }
+  private applyOne(owner: Owner, action: Action): Promise<ActionResult> {
+    return applyGcpAction(action, {
+      naming: this.naming,
+      limits: this.limits,
+      what: 'GCP secret',
+      resourceName: (id) => this.secretName(id),
+      create: (log) => this.create(owner, action, log),
+      converge: (log) => this.converge(owner, action, log),
+    });
   }
 
   private async create(owner: Owner, action: Action, log: WriteLog, depth = 0): Promise<string | undefined> {
