@@ -4,7 +4,8 @@
  */
 import { passiveResult } from '../../plan/results.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
-import { OWNERSHIP_TAGS, ownershipTags } from '../ownership.js';
+import { sameOwner } from '../../plan/plan.js';
+import { OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import type { Owner, StoreObserver } from '../store.js';
@@ -182,6 +183,52 @@ export function refuse(reason: ProviderError['reason'], message: string): never 
 /** `ns/name`. */
 export function ownerLabel(o: Owner): string {
   return `${o.namespace}/${o.name}`;
+}
+
+/**
+ * What a write action wants, as both AWS stores read it: whether the entry ends enabled (the
+ * `disabled` tag) and its value; a create or update without a value is refused.
+ */
+export function desiredState(action: Action): { enabled: boolean; value: string | undefined } {
+  const enabled =
+    action.type === 'disable' ? false : action.type === 'enable' ? true : (action.enabled ?? true);
+  if ((action.type === 'create' || action.type === 'update') && action.value === undefined) {
+    refuse('InvalidRequest', `${action.type} of "${action.storeName}" carries no value`);
+  }
+  return { enabled, value: action.value };
+}
+
+/**
+ * Before converging an existing entry (`what`: `"x"`, `parameter "x"`): another SMC's entry is a
+ * Conflict, and so is an unowned one unless the action is an `update` (the plan makes one only
+ * when adoption was asked for).
+ */
+export function checkHolder(tags: TagRecord, owner: Owner, action: Action, what: string): void {
+  const holder = ownerFromTags(tags);
+  if (holder && !sameOwner(holder, owner)) {
+    refuse('Conflict', `${what} is owned by ${ownerLabel(holder)}; left untouched`);
+  }
+  if (!holder && action.type !== 'update') {
+    refuse('Conflict', `${what} exists and carries no ownership marker; left untouched`);
+  }
+}
+
+/** Go from `current` to `desired` tags with the service's own tag calls; marks the progress written. */
+export async function applyTagChanges(
+  current: TagRecord,
+  desired: TagRecord,
+  progress: ApplyProgress,
+  calls: { add(set: TagRecord): Promise<unknown>; remove(keys: string[]): Promise<unknown> },
+): Promise<void> {
+  const { set, remove } = tagChanges(current, desired);
+  if (Object.keys(set).length > 0) {
+    await calls.add(set);
+    progress.wrote = true;
+  }
+  if (remove.length > 0) {
+    await calls.remove(remove);
+    progress.wrote = true;
+  }
 }
 
 export { TokenBucket };

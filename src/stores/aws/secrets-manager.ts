@@ -39,6 +39,9 @@ import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
 import {
   applyAction,
+  applyTagChanges,
+  checkHolder,
+  desiredState,
   AwsCaller,
   baseClientConfig,
   desiredTags,
@@ -47,7 +50,6 @@ import {
   ownerLabel,
   recordToTags,
   refuse,
-  tagChanges,
   tagsToRecord,
   type ApplyProgress,
   type AwsStoreOptions,
@@ -216,13 +218,7 @@ export class AwsSecretsManagerStore implements SecretStore {
 
     if (action.type === 'prune') return this.prune(owner, action, progress);
 
-    const enabled =
-      action.type === 'disable' ? false : action.type === 'enable' ? true : (action.enabled ?? true);
-    const value = action.value;
-    if ((action.type === 'create' || action.type === 'update') && value === undefined) {
-      refuse('InvalidRequest', `${action.type} of "${name}" carries no value`);
-    }
-
+    const { enabled, value } = desiredState(action);
     if (value !== undefined && utf8Bytes(value) > this.limits.maxValueBytes) {
       // checkLimits refuses these before planning; never send one anyway.
       refuse(
@@ -244,14 +240,7 @@ export class AwsSecretsManagerStore implements SecretStore {
       if (created) return created;
       refuse('Conflict', `"${name}" appeared and disappeared while being written; retry`);
     }
-    const holder = ownerFromTags(info.tags);
-    if (holder && !sameOwner(holder, owner)) {
-      refuse('Conflict', `"${name}" is owned by ${ownerLabel(holder)}; left untouched`);
-    }
-    if (!holder && action.type !== 'update') {
-      // Only an `update` adopts (the plan makes one only when adoption was asked for).
-      refuse('Conflict', `"${name}" exists and carries no ownership marker; left untouched`);
-    }
+    checkHolder(info.tags, owner, action, `"${name}"`);
     if (info.deleted) {
       await this.caller.call('RestoreSecret', true, name, () =>
         this.client.send(new RestoreSecretCommand({ SecretId: name })),
@@ -319,20 +308,17 @@ export class AwsSecretsManagerStore implements SecretStore {
     return out.VersionId;
   }
 
-  private async setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
-    const { set, remove } = tagChanges(current, desired);
-    if (Object.keys(set).length > 0) {
-      await this.caller.call('TagResource', true, name, () =>
-        this.client.send(new TagResourceCommand({ SecretId: name, Tags: recordToTags(set) })),
-      );
-      progress.wrote = true;
-    }
-    if (remove.length > 0) {
-      await this.caller.call('UntagResource', true, name, () =>
-        this.client.send(new UntagResourceCommand({ SecretId: name, TagKeys: remove })),
-      );
-      progress.wrote = true;
-    }
+  private setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
+    return applyTagChanges(current, desired, progress, {
+      add: (set) =>
+        this.caller.call('TagResource', true, name, () =>
+          this.client.send(new TagResourceCommand({ SecretId: name, Tags: recordToTags(set) })),
+        ),
+      remove: (keys) =>
+        this.caller.call('UntagResource', true, name, () =>
+          this.client.send(new UntagResourceCommand({ SecretId: name, TagKeys: keys })),
+        ),
+    });
   }
 
   private async prune(

@@ -41,6 +41,9 @@ import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { TokenBucket } from '../token-bucket.js';
 import {
   applyAction,
+  applyTagChanges,
+  checkHolder,
+  desiredState,
   AwsCaller,
   baseClientConfig,
   DISABLED_TAG_VALUE,
@@ -50,7 +53,6 @@ import {
   ownerLabel,
   recordToTags,
   refuse,
-  tagChanges,
   tagsToRecord,
   type ApplyProgress,
   type AwsStoreOptions,
@@ -266,12 +268,7 @@ export class AwsSsmParameterStore implements SecretStore {
       refuse('InvalidRequest', `"${name}" is not a valid parameter name: ${problem}`);
     if (action.type === 'prune') return this.prune(owner, action, progress);
 
-    const enabled =
-      action.type === 'disable' ? false : action.type === 'enable' ? true : (action.enabled ?? true);
-    const value = action.value;
-    if ((action.type === 'create' || action.type === 'update') && value === undefined) {
-      refuse('InvalidRequest', `${action.type} of "${name}" carries no value`);
-    }
+    const { enabled, value } = desiredState(action);
     if (value !== undefined) this.checkSize(name, value);
 
     if (action.type === 'create') {
@@ -286,13 +283,7 @@ export class AwsSsmParameterStore implements SecretStore {
       if (created) return created;
       refuse('Conflict', `parameter "${name}" appeared and disappeared while being written; retry`);
     }
-    const holder = ownerFromTags(info.tags);
-    if (holder && !sameOwner(holder, owner)) {
-      refuse('Conflict', `parameter "${name}" is owned by ${ownerLabel(holder)}; left untouched`);
-    }
-    if (!holder && action.type !== 'update') {
-      refuse('Conflict', `parameter "${name}" exists and carries no ownership marker; left untouched`);
-    }
+    checkHolder(info.tags, owner, action, `parameter "${name}"`);
     const version = value !== undefined ? await this.overwriteIfChanged(name, value, progress) : undefined;
     await this.setTags(name, info.tags, desiredTags(owner, this.environment, enabled), progress);
     return { ok: true, wrote: progress.wrote, ...(version ? { version } : {}) };
@@ -383,28 +374,25 @@ export class AwsSsmParameterStore implements SecretStore {
     });
   }
 
-  private async setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
-    const { set, remove } = tagChanges(current, desired);
-    if (Object.keys(set).length > 0) {
-      await this.caller.call('AddTagsToResource', true, name, () =>
-        this.client.send(
-          new AddTagsToResourceCommand({
-            ResourceType: 'Parameter',
-            ResourceId: name,
-            Tags: recordToTags(set),
-          }),
+  private setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
+    return applyTagChanges(current, desired, progress, {
+      add: (set) =>
+        this.caller.call('AddTagsToResource', true, name, () =>
+          this.client.send(
+            new AddTagsToResourceCommand({
+              ResourceType: 'Parameter',
+              ResourceId: name,
+              Tags: recordToTags(set),
+            }),
+          ),
         ),
-      );
-      progress.wrote = true;
-    }
-    if (remove.length > 0) {
-      await this.caller.call('RemoveTagsFromResource', true, name, () =>
-        this.client.send(
-          new RemoveTagsFromResourceCommand({ ResourceType: 'Parameter', ResourceId: name, TagKeys: remove }),
+      remove: (keys) =>
+        this.caller.call('RemoveTagsFromResource', true, name, () =>
+          this.client.send(
+            new RemoveTagsFromResourceCommand({ ResourceType: 'Parameter', ResourceId: name, TagKeys: keys }),
+          ),
         ),
-      );
-      progress.wrote = true;
-    }
+    });
   }
 
   private async prune(
