@@ -2,6 +2,10 @@
  * The pipeline, one run over one source: render → decrypt → name → plan → apply.
  * It knows nothing of Kubernetes: the controller and the CLI both drive it.
  *
+ * Every store is read and planned before any is written, so two refusals stop a pass with nothing
+ * changed: a name collision, and a pass that would prune every entry its owner has
+ * (src/plan/prune-guard.ts). Unencrypted secrets files are refused while rendering (src/render/raw.ts).
+ *
  * Callers may observe its stages (tracing, timing) through an optional `stage` hook, given in the
  * request or installed around a call with `withStageHook`; without one, every stage just runs.
  */
@@ -10,8 +14,9 @@ import type { Entry, EntryKind, NamedEntry } from './entry.js';
 import { SmcError } from './errors.js';
 import { checkLimits } from './naming/limits.js';
 import { nameEntries } from './naming/name.js';
-import type { ActionType, DeletionPolicy } from './plan/actions.js';
+import type { Action, ActionType, DeletionPolicy } from './plan/actions.js';
 import { planActions } from './plan/plan.js';
+import { type PruneCensus, pruneCensus, refusePruneAll } from './plan/prune-guard.js';
 import { propertiesAsSecret, renderKustomize, renderRawFiles } from './render/index.js';
 import { decryptSops, formatFromPath, type SopsKeyring } from './sops/index.js';
 import type { SourceCheckout } from './source/source.js';
@@ -38,7 +43,17 @@ export interface SyncRequest {
   maxSecretsPerResource?: number;
   /** `max_secret_size_bytes`: a cap on any one value, on top of each store's own limit. */
   maxSecretSizeBytes?: number;
-  /** Plan only: read the stores, write nothing. */
+  /**
+   * Refusals lifted on purpose (docs/security.md), each off unless set: `pruneAll`, a pass that would
+   * prune every entry the owner has; `plaintext`, a secrets file that is not SOPS-encrypted.
+   */
+  allow?: { pruneAll?: boolean; plaintext?: boolean };
+  /**
+   * How the caller's user lifts each refusal, quoted in its error (e.g. `--allow-prune-all`,
+   * `spec.allowPruneAll: true`). Default: `allowPruneAll`, `allowPlaintext`.
+   */
+  allowSwitches?: { pruneAll?: string; plaintext?: string };
+  /** Plan only: read the stores, write nothing (a refusal is still raised: it is what a sync would do). */
   dryRun?: boolean;
   onProgress?: (event: ProgressEvent) => void;
   /** Observes each stage (default: the hook installed by `withStageHook`, else none). */
@@ -108,7 +123,10 @@ export interface SyncResult {
 
 /** Render the source into entries, decrypting SOPS files on the way. */
 export async function renderSource(
-  req: Pick<SyncRequest, 'source' | 'environment' | 'render' | 'sops' | 'owner' | 'prefix' | 'stage'>,
+  req: Pick<
+    SyncRequest,
+    'source' | 'environment' | 'render' | 'sops' | 'owner' | 'prefix' | 'stage' | 'allow' | 'allowSwitches'
+  >,
 ): Promise<Entry[]> {
   const stage = stageHookOf(req);
   const decrypt = sopsDecryptor(req.sops, stage);
@@ -130,6 +148,8 @@ export async function renderSource(
       environment: req.environment,
       rootServiceName: req.prefix ?? req.owner.name,
       decrypt,
+      allowPlaintext: req.allow?.plaintext ?? false,
+      allowPlaintextSwitch: req.allowSwitches?.plaintext ?? 'allowPlaintext',
     }),
   );
 }
@@ -181,19 +201,20 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
   }));
 
   const outcomes: EntryOutcome[] = [];
-  let writes = 0;
+  // Plan every store before applying any: the prune-all guard looks at the whole pass.
+  const plans: { store: SecretStore; actions: Action[]; census: PruneCensus }[] = [];
   for (const { store, entries: desired } of named) {
     const { accepted, rejected } = checkLimits(desired, store.limits, {
       store: store.type,
       ...(req.maxSecretSizeBytes !== undefined ? { maxSecretSizeBytes: req.maxSecretSizeBytes } : {}),
     });
     for (const r of rejected) outcomes.push(outcome(store, r.entry, 'failed', r.message));
-    const actions = await stage('plan', { store: store.type, entries: desired.length }, async () => {
+    const planned = await stage('plan', { store: store.type, entries: desired.length }, async () => {
       const actual = await store.read(
         req.owner,
         desired.map((e) => e.storeName),
       );
-      return planActions({
+      const input = {
         desired: accepted,
         actual,
         owner: req.owner,
@@ -202,10 +223,27 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
         adopt: req.adopt,
         // An entry refused for its size is still in Git: neither write nor prune it.
         held: rejected.map((r) => r.entry.storeName),
-      });
+      };
+      const actions = planActions(input);
+      return { actions, census: pruneCensus(input, actions) };
     });
-    req.onProgress?.({ stage: 'plan', store: store.target, actions: actions.length });
+    req.onProgress?.({ stage: 'plan', store: store.target, actions: planned.actions.length });
+    plans.push({ store, ...planned });
+  }
+  if (!req.allow?.pruneAll) {
+    refusePruneAll(
+      plans.map((p) => p.census),
+      {
+        owner: req.owner,
+        deletionPolicy: req.deletionPolicy,
+        rendered: entries.length,
+        allowSwitch: req.allowSwitches?.pruneAll ?? 'allowPruneAll',
+      },
+    );
+  }
 
+  let writes = 0;
+  for (const { store, actions } of plans) {
     if (req.dryRun) {
       for (const a of actions) {
         outcomes.push({

@@ -411,6 +411,15 @@ const SecretsSchema = withRules(
       .optional()
       .describe('Appended to every store name: `<prefix>-<key>-<suffix>`.'),
     sops: SopsSchema.prefault({}),
+    allowPlaintext: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Accept `application.secrets.env` / `application.secrets.yaml` files that are not SOPS-encrypted ' +
+          '(for tests). By default such a file is refused naming it (reason SecretsNotEncrypted): a ' +
+          'plaintext secret in Git has already leaked. `application.properties` is configuration and may ' +
+          'always be plain.',
+      ),
   }),
   [
     {
@@ -593,6 +602,15 @@ const SpecSchema = withRules(
       .describe(
         'What happens to store entries whose key left Git, and to all entries when the SecretManagerConfig ' +
           'is deleted: keep them, disable them, or delete them.',
+      ),
+    allowPruneAll: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Allow a sync that would delete or disable (per deletionPolicy) every store entry this ' +
+          'SecretManagerConfig owns. By default such a pass is refused with nothing changed (Ready=False, ' +
+          'reason PruneAllRefused): a typo in the environment, basePath or prefix looks exactly like it. ' +
+          'Deleting the SecretManagerConfig always applies deletionPolicy.',
       ),
     suspend: z.boolean().default(false).describe('No reconcile at all while true.'),
     suspendGitPulls: z

@@ -158,6 +158,9 @@ const STALLED: ReadonlySet<string> = new Set<ErrorCode | string>([
   'SopsUnsupportedKeyType',
   'SopsInvalidFile',
   'SopsDisabled',
+  'SecretsNotEncrypted',
+  'EnvironmentNotFound',
+  'PruneAllRefused',
   'KustomizeNotFound',
   'KustomizeFailed',
   'AccessDenied',
@@ -179,6 +182,12 @@ const SOURCE_ERRORS: ReadonlySet<string> = new Set([
   'UnsafeArchive',
   'UnsupportedSource',
 ]);
+
+/** How an SMC lifts the pipeline's refusals (quoted in their errors). */
+const SPEC_ALLOW_SWITCHES = {
+  pruneAll: 'spec.allowPruneAll: true',
+  plaintext: 'spec.secrets.allowPlaintext: true',
+};
 
 /** The reconcile-request annotations' value (both honoured; recorded as handled). */
 export function requestedReconcile(annotations: Record<string, string> | undefined): string | undefined {
@@ -373,6 +382,8 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       deletionPolicy: spec.deletionPolicy,
       triggerUpdate: spec.triggerUpdate,
       adopt: smc.metadata.annotations?.[ANNOTATIONS.adopt] === 'true',
+      allow: { pruneAll: spec.allowPruneAll, plaintext: spec.secrets.allowPlaintext },
+      allowSwitches: SPEC_ALLOW_SWITCHES,
       maxSecretsPerResource: world.maxSecretsPerResource,
       maxSecretSizeBytes: world.maxSecretSizeBytes,
     });

@@ -8,8 +8,13 @@
  *   caller passes the SMC's prefix, else its name — never the checkout's own directory name, which
  *   may be a cache directory). `basePath` may also point at a `deployment-configuration` directory.
  * - Files come from `profiles/<environment>/`, or from `<environment>/` when that profile
- *   directory does not exist: `application.secrets.env`, `application.secrets.yaml`,
- *   `application.properties`. A service with none of them for the environment is left out.
+ *   directory does not exist: `application.secrets.env`, `application.secrets.yaml` (the secrets
+ *   files, which must be SOPS-encrypted: see raw.ts) and `application.properties` (configuration).
+ *   A service with none of them for the environment is left out.
+ * - An environment that no service has a profile directory for — and a search root with no
+ *   `deployment-configuration` directory at all — is an `EnvironmentNotFound` error naming the
+ *   directories looked for and the environments that do exist, never an empty set: an empty set
+ *   would prune the store (a typo such as `dve` for `dev` must not empty it).
  * - Skipped while walking: hidden directories (`.git`, …), `node_modules`, the inside of a
  *   `deployment-configuration` directory, and symbolic links to directories (never followed).
  *   A file that is a symbolic link is read only when it resolves inside the source root.
@@ -24,6 +29,13 @@ export const RAW_FILE_NAMES = {
   yaml: 'application.secrets.yaml',
   properties: 'application.properties',
 } as const;
+
+export type RawFileKind = keyof typeof RAW_FILE_NAMES;
+
+/** The files that hold secrets (and so must be encrypted); `properties` is plain configuration. */
+export function isSecretsFile(kind: RawFileKind): boolean {
+  return kind === 'env' || kind === 'yaml';
+}
 
 const MAX_DEPTH = 32;
 const ENVIRONMENT = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -62,7 +74,15 @@ export async function discoverServices(opts: DiscoverOptions): Promise<ServiceFi
   else await walk(searchDir, 0, configDirs);
   configDirs.sort();
 
+  if (configDirs.length === 0) {
+    throw new SmcError(
+      'EnvironmentNotFound',
+      `no ${CONFIG_DIR_NAME} directory under ${describeSearchDir(root, searchDir)}: raw-file mode reads <service>/${CONFIG_DIR_NAME}/profiles/${opts.environment}/`,
+    );
+  }
+
   const services: ServiceFiles[] = [];
+  let withProfile = 0;
   for (const dir of configDirs) {
     const profileDir = (await directoryInside(root, path.join(dir, 'profiles', opts.environment)))
       ? path.join(dir, 'profiles', opts.environment)
@@ -70,6 +90,7 @@ export async function discoverServices(opts: DiscoverOptions): Promise<ServiceFi
         ? path.join(dir, opts.environment)
         : undefined;
     if (profileDir === undefined) continue;
+    withProfile++;
     const parent = path.dirname(dir);
     const found: ServiceFiles = {
       service: parent === root ? opts.rootServiceName : path.basename(parent),
@@ -84,7 +105,57 @@ export async function discoverServices(opts: DiscoverOptions): Promise<ServiceFi
     }
     if (found.env || found.yaml || found.properties) services.push(found);
   }
+  if (withProfile === 0) throw await environmentNotFound(root, configDirs, opts.environment);
   return services;
+}
+
+/** The error for an environment no service has: the directories looked for, the environments there are. */
+async function environmentNotFound(
+  root: string,
+  configDirs: string[],
+  environment: string,
+): Promise<SmcError> {
+  const shown = configDirs.slice(0, 3).map((d) => `${toRelative(root, d)}/profiles/${environment}/`);
+  const more = configDirs.length > shown.length ? ` and ${configDirs.length - shown.length} more` : '';
+  const found = new Set<string>();
+  for (const dir of configDirs) for (const env of await environmentsIn(root, dir)) found.add(env);
+  const environments = [...found].sort();
+  return new SmcError(
+    'EnvironmentNotFound',
+    `environment "${environment}" has no profile directory: ${shown.join(', ')}${more} ${configDirs.length === 1 ? 'does' : 'do'} not exist (nor the legacy <${CONFIG_DIR_NAME}>/${environment}/); ` +
+      (environments.length
+        ? `environments found: ${environments.join(', ')}`
+        : `no environment found in ${configDirs.length === 1 ? 'it' : 'any of them'}`),
+  );
+}
+
+/**
+ * The environments one `deployment-configuration` directory has: every `profiles/<name>/`, and
+ * every legacy `<name>/` holding one of the raw files. Names that are not valid environment names
+ * (hidden, control characters…) are not listed.
+ */
+async function environmentsIn(root: string, configDir: string): Promise<string[]> {
+  const subdirs = async (dir: string): Promise<string[]> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && ENVIRONMENT.test(e.name)).map((e) => e.name);
+  };
+  const out = (await directoryInside(root, path.join(configDir, 'profiles')))
+    ? await subdirs(path.join(configDir, 'profiles'))
+    : [];
+  for (const name of await subdirs(configDir)) {
+    if (name === 'profiles') continue;
+    for (const file of Object.values(RAW_FILE_NAMES)) {
+      if (await regularFileInside(root, path.join(configDir, name, file)).catch(() => false)) {
+        out.push(name);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function describeSearchDir(root: string, searchDir: string): string {
+  return searchDir === root ? 'the source root' : `basePath ${toRelative(root, searchDir)}`;
 }
 
 async function walk(dir: string, depth: number, out: string[]): Promise<void> {

@@ -6,13 +6,25 @@
  * files, YAML wins — except that an active definition is never overridden by a commented-out one
  * (the same rule as inside one file). Services are not merged or prefixed here: each entry carries
  * its `service`, and naming decides what to do with it.
+ *
+ * The two secrets files must be SOPS-encrypted: a plain one that holds a key is refused
+ * (`SecretsNotEncrypted`, naming the file) unless the caller allows plaintext (for tests), since a
+ * plaintext secret in Git has already leaked. `application.properties` is configuration, read
+ * plain or encrypted alike.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry } from '../entry.js';
 import { SmcError } from '../errors.js';
-import { decodeUtf8, plaintextOf, refuseCiphertext, type DecryptFile } from './decrypt.js';
-import { discoverServices, realRoot, type ServiceFiles } from './discovery.js';
+import { formatFromPath, isSopsEncrypted } from '../sops/index.js';
+import { decodeUtf8, refuseCiphertext, type DecryptFile } from './decrypt.js';
+import {
+  discoverServices,
+  isSecretsFile,
+  realRoot,
+  type RawFileKind,
+  type ServiceFiles,
+} from './discovery.js';
 import { parseEnv } from './env.js';
 import type { ParsedEntry } from './parsed.js';
 import { parseProperties } from './properties.js';
@@ -25,28 +37,45 @@ export interface RawRenderOptions {
   /** Service name for a `deployment-configuration` directly in the root: the SMC's prefix, else its name. */
   rootServiceName: string;
   decrypt: DecryptFile;
+  /** Accept secrets files that are not SOPS-encrypted (tests only). Default false. */
+  allowPlaintext?: boolean;
+  /** How the user allows plaintext, quoted in the refusal (default `allowPlaintext`). */
+  allowPlaintextSwitch?: string;
+}
+
+/** What reading one file needs besides its path. */
+interface ReadContext {
+  root: string;
+  decrypt: DecryptFile;
+  /** Undefined: plaintext allowed; else how to allow it, for the refusal. */
+  refusePlaintext?: string;
 }
 
 export async function renderRawFiles(opts: RawRenderOptions): Promise<Entry[]> {
   const root = await realRoot(opts.root);
   const services = await discoverServices({ ...opts, root });
+  const ctx: ReadContext = {
+    root,
+    decrypt: opts.decrypt,
+    ...(opts.allowPlaintext ? {} : { refusePlaintext: opts.allowPlaintextSwitch ?? 'allowPlaintext' }),
+  };
   const out: Entry[] = [];
-  for (const svc of services) out.push(...(await renderService(root, svc, opts.decrypt)));
+  for (const svc of services) out.push(...(await renderService(ctx, svc)));
   return out;
 }
 
-async function renderService(root: string, svc: ServiceFiles, decrypt: DecryptFile): Promise<Entry[]> {
+async function renderService(ctx: ReadContext, svc: ServiceFiles): Promise<Entry[]> {
   const secrets = new Map<string, Entry>();
   const put = (e: Entry) => {
     const prev = secrets.get(e.key);
     if (prev === undefined || e.enabled || !prev.enabled) secrets.set(e.key, e);
   };
   if (svc.env)
-    for (const e of await readEntries(root, svc.env, parseEnv, decrypt)) put(toEntry(e, 'secret', svc));
+    for (const e of await readEntries(ctx, svc.env, 'env', parseEnv)) put(toEntry(e, 'secret', svc));
   if (svc.yaml)
-    for (const e of await readEntries(root, svc.yaml, parseYaml, decrypt)) put(toEntry(e, 'secret', svc));
+    for (const e of await readEntries(ctx, svc.yaml, 'yaml', parseYaml)) put(toEntry(e, 'secret', svc));
   const configs = svc.properties
-    ? (await readEntries(root, svc.properties, parseProperties, decrypt)).map((e) =>
+    ? (await readEntries(ctx, svc.properties, 'properties', parseProperties)).map((e) =>
         toEntry(e, 'config', svc),
       )
     : [];
@@ -58,17 +87,26 @@ async function renderService(root: string, svc: ServiceFiles, decrypt: DecryptFi
 }
 
 async function readEntries(
-  root: string,
+  ctx: ReadContext,
   relative: string,
+  kind: RawFileKind,
   parse: (content: string, file: string) => ParsedEntry[],
-  decrypt: DecryptFile,
 ): Promise<Array<ParsedEntry & { origin: string }>> {
-  const bytes = await readFile(path.join(root, ...relative.split('/')));
-  const text = decodeUtf8(await plaintextOf(relative, bytes, decrypt), relative);
-  return parse(text, relative).map((e) => {
+  const bytes = await readFile(path.join(ctx.root, ...relative.split('/')));
+  const encrypted = isSopsEncrypted(bytes, formatFromPath(relative));
+  const text = decodeUtf8(encrypted ? await ctx.decrypt(relative, bytes) : bytes, relative);
+  const entries = parse(text, relative).map((e) => {
     refuseCiphertext(e.key, e.value, relative);
     return { ...e, origin: relative };
   });
+  // A secrets file with no key at all (empty, comments only) has nothing to leak.
+  if (!encrypted && ctx.refusePlaintext !== undefined && isSecretsFile(kind) && entries.length > 0) {
+    throw new SmcError(
+      'SecretsNotEncrypted',
+      `${relative} is not SOPS-encrypted: a secrets file must be (sops encrypt -i ${path.posix.basename(relative)}); plaintext is accepted only when allowed with ${ctx.refusePlaintext} (tests)`,
+    );
+  }
+  return entries;
 }
 
 function sortByKey(entries: Entry[]): Entry[] {

@@ -38,7 +38,7 @@ describe('parseSpec defaults', () => {
     expect(parseSpec(minimal, 'test')).toEqual({
       sourceRef: { kind: 'GitRepository', name: 'platform-config' },
       provider: { gcp: { projectId: 'my-project', auth: { type: 'workloadIdentity' } } },
-      secrets: { environment: 'prod', sops: { enabled: true } },
+      secrets: { environment: 'prod', sops: { enabled: true }, allowPlaintext: false },
       configs: { enabled: false, store: 'SecretManager' },
       reconcileInterval: '1m',
       gitRepositoryPullInterval: '5m',
@@ -46,6 +46,7 @@ describe('parseSpec defaults', () => {
       driftPolicy: 'Report',
       triggerUpdate: true,
       deletionPolicy: 'Retain',
+      allowPruneAll: false,
       suspend: false,
       suspendGitPulls: false,
       hotReload: { enabled: false, configMapName: 'secret-manager-controller-config' },

@@ -50,6 +50,7 @@ describe('msmctl diff (local store)', () => {
     `local:${out}`,
     '--age-key-file',
     demoKey,
+    '--allow-plaintext', // billing's secrets file is a plain fixture
     ...extra,
   ];
   const diff = (...extra: string[]) => {
@@ -142,7 +143,7 @@ describe('msmctl diff (local store)', () => {
   });
 
   it('exits 2 with a clear message on bad input', () => {
-    const noKey = msmctl(['diff', repo, '--env', 'dev', '--store', `local:${out}`], {
+    const noKey = msmctl(['diff', repo, '--env', 'dev', '--store', `local:${out}`, '--allow-plaintext'], {
       env: { SOPS_AGE_KEY_FILE: '', SOPS_AGE_KEY: '' },
     });
     expect(noKey.status).toBe(2);

@@ -114,7 +114,7 @@ function smc(
     spec: {
       sourceRef: { kind: 'Application', name: 'payments', namespace: 'team-a' },
       provider: { gcp: { projectId: 'my-project-1' } },
-      secrets: { environment: 'dev' },
+      secrets: { environment: 'dev', allowPlaintext: true }, // the fixture's secrets file is plain
       reconcileInterval: '10m',
       gitRepositoryPullInterval: '2m',
       ...spec,

@@ -82,7 +82,7 @@ function gcpSpec(project: string, app: string, extra: Record<string, unknown> = 
   return {
     sourceRef: { kind: 'Application', name: app, ...extra },
     provider: { gcp: { projectId: project } },
-    secrets: { environment: 'dev' },
+    secrets: { environment: 'dev', allowPlaintext: true }, // the repositories hold plain fixtures
     gitRepositoryPullInterval: '1m',
   };
 }

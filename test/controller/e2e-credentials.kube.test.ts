@@ -178,7 +178,7 @@ describe('provider.aws auth.assumeRole with source keys from a Secret (moto STS)
           auth: { type: 'assumeRole', roleArn: ROLE_ARN, secretRef: { name: 'aws-source' } },
         },
       },
-      secrets: { environment: 'dev', sops: { enabled: false } },
+      secrets: { environment: 'dev', sops: { enabled: false }, allowPlaintext: true },
     });
     const s = await smcs.waitStatus(name, (x) => x.phase === 'Synced');
     expect(condition(s, 'Ready')?.status).toBe('True');
@@ -256,7 +256,7 @@ describe('provider.aws auth.assumeRole with source keys from a Secret (moto STS)
             auth: { type: 'assumeRole', roleArn: ROLE_ARN, secretRef: { name: 'aws-bad' } },
           },
         },
-        secrets: { environment: 'dev', suffix: 'refused', sops: { enabled: false } },
+        secrets: { environment: 'dev', suffix: 'refused', sops: { enabled: false }, allowPlaintext: true },
       });
       const s = await smcs.waitStatus('aws-refused', (x) => condition(x, 'Ready')?.status === 'False');
       expect(condition(s, 'Ready')?.reason).toBe('ProviderAuthFailed');
@@ -286,7 +286,7 @@ describe('provider.gcp auth.serviceAccountKey from a Secret', () => {
       provider: {
         gcp: { projectId: project, auth: { type: 'serviceAccountKey', secretRef: { name: 'gcp-sa' } } },
       },
-      secrets: { environment: 'dev', sops: { enabled: false } },
+      secrets: { environment: 'dev', sops: { enabled: false }, allowPlaintext: true },
     });
     const listed = async () => {
       const [l] = await gcp.client().listSecrets({ parent: `projects/${project}` });
@@ -381,7 +381,7 @@ describe('provider.gcp serviceAccountKey over TLS: every request carries a token
       provider: {
         gcp: { projectId: project, auth: { type: 'serviceAccountKey', secretRef: { name: 'gcp-sa' } } },
       },
-      secrets: { environment: 'dev', sops: { enabled: false } },
+      secrets: { environment: 'dev', sops: { enabled: false }, allowPlaintext: true },
     });
     const s = await tlsSmcs.waitStatus('gcp-tls', (x) => x.phase === 'Synced');
     expect(condition(s, 'Ready')?.status).toBe('True');

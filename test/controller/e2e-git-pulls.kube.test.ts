@@ -78,7 +78,7 @@ function smcSpec(sourceName: string, suspendGitPulls: boolean) {
   return {
     sourceRef: { kind: 'GitRepository', name: sourceName },
     provider: { kubernetes: { secretName: `${sourceName}-secrets` } },
-    secrets: { environment: 'dev' },
+    secrets: { environment: 'dev', allowPlaintext: true }, // a plain fixture
     suspendGitPulls,
   };
 }

@@ -112,7 +112,7 @@ describe('keys removed from Git, per deletionPolicy', () => {
       await smcs.create(smcName(p), {
         sourceRef: { kind: 'GitRepository', name: 'config' },
         provider: { gcp: { projectId: project[p] } },
-        secrets: { environment: 'dev', sops: { enabled: false } },
+        secrets: { environment: 'dev', sops: { enabled: false }, allowPlaintext: true }, // plain fixtures
         deletionPolicy: p,
       });
     }

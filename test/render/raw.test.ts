@@ -23,6 +23,7 @@ const noDecrypt: DecryptFile = () => {
 const byKey = (entries: Entry[]) =>
   Object.fromEntries(entries.map((e) => [`${e.service}/${e.kind}/${e.key}`, e]));
 
+// Plain secrets files are refused by default (test/render/plaintext.test.ts): these fixtures opt in.
 describe('renderRawFiles (plain files)', () => {
   it('turns env and yaml into secrets and properties into configs, with origin and service', async () => {
     const root = tree({
@@ -35,6 +36,7 @@ describe('renderRawFiles (plain files)', () => {
       environment: 'prod',
       rootServiceName: 'smc',
       decrypt: noDecrypt,
+      allowPlaintext: true,
     });
     const base = `api/${DC}/profiles/prod`;
     expect(entries).toEqual([
@@ -81,7 +83,13 @@ describe('renderRawFiles (plain files)', () => {
         'A: yaml\nC: yaml-active\n# D: yaml-disabled\n# E: yaml-disabled\n',
     });
     const m = byKey(
-      await renderRawFiles({ root, environment: 'prod', rootServiceName: 'x', decrypt: noDecrypt }),
+      await renderRawFiles({
+        root,
+        environment: 'prod',
+        rootServiceName: 'x',
+        decrypt: noDecrypt,
+        allowPlaintext: true,
+      }),
     );
     const pick = (k: string) => [
       m[`svc/secret/${k}`]?.value,
@@ -106,6 +114,7 @@ describe('renderRawFiles (plain files)', () => {
       environment: 'prod',
       rootServiceName: 'my-prefix',
       decrypt: noDecrypt,
+      allowPlaintext: true,
     });
     expect(entries.map((e) => [e.service, e.key, e.value])).toEqual([
       ['a', 'KEY', 'a'],
@@ -117,7 +126,13 @@ describe('renderRawFiles (plain files)', () => {
   it('reports parse errors with the file relative to the root', async () => {
     const root = tree({ [`svc/${DC}/profiles/prod/application.secrets.env`]: 'OK=1\nnot an assignment\n' });
     await expect(
-      renderRawFiles({ root, environment: 'prod', rootServiceName: 'x', decrypt: noDecrypt }),
+      renderRawFiles({
+        root,
+        environment: 'prod',
+        rootServiceName: 'x',
+        decrypt: noDecrypt,
+        allowPlaintext: true,
+      }),
     ).rejects.toThrow(`svc/${DC}/profiles/prod/application.secrets.env:2: expected KEY=value`);
   });
 
@@ -130,6 +145,7 @@ describe('renderRawFiles (plain files)', () => {
       environment: 'prod',
       rootServiceName: 'x',
       decrypt: noDecrypt,
+      allowPlaintext: true,
     }).catch((e) => e);
     expect(isSmcError(err, 'ParseError')).toBe(true);
     expect(String(err)).toContain('not valid UTF-8');
@@ -145,6 +161,7 @@ describe('renderRawFiles (plain files)', () => {
       environment: 'prod',
       rootServiceName: 'x',
       decrypt: noDecrypt,
+      allowPlaintext: true,
     }).catch((e) => e);
     expect(isSmcError(err, 'SopsInvalidFile')).toBe(true);
     expect(String(err)).toContain('key "A"');
@@ -208,7 +225,14 @@ describe('renderRawFiles with SOPS-encrypted files (real sops + age)', () => {
       expect(readFileSync(path.join(root, dir, f), 'utf8')).toContain('ENC[AES256_GCM');
     }
     const spy = vi.fn(decrypt);
-    const entries = await renderRawFiles({ root, environment: 'prod', rootServiceName: 'x', decrypt: spy });
+    // `other` is a plain fixture next to the encrypted ones: plaintext allowed for it.
+    const entries = await renderRawFiles({
+      root,
+      environment: 'prod',
+      rootServiceName: 'x',
+      decrypt: spy,
+      allowPlaintext: true,
+    });
     expect(spy.mock.calls.map((c) => c[0]).sort()).toEqual(
       [
         `${dir}/application.properties`,

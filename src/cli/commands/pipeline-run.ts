@@ -26,7 +26,12 @@ export interface PipelineOptions extends KeyOptions {
   triggerUpdate: boolean;
   adopt?: boolean;
   sops: boolean;
+  allowPruneAll?: boolean;
+  allowPlaintext?: boolean;
 }
+
+/** How a user of msmctl lifts the pipeline's refusals (quoted in their errors). */
+export const CLI_ALLOW_SWITCHES = { pruneAll: '--allow-prune-all', plaintext: '--allow-plaintext' };
 
 /** Add the pipeline options to `cmd` (`storeHelp` describes `--store` for this command). */
 export function addPipelineOptions(cmd: Command, storeHelp: string): Command {
@@ -50,6 +55,11 @@ export function addPipelineOptions(cmd: Command, storeHelp: string): Command {
     )
     .option('--no-trigger-update', 'only create missing entries; never overwrite existing ones')
     .option('--adopt', 'take over existing entries not created by this tool')
+    .option(
+      '--allow-prune-all',
+      'allow a run that would delete or disable every entry the target owns (refused by default)',
+    )
+    .option('--allow-plaintext', 'accept unencrypted application.secrets.* files (tests only)')
     .option('--no-sops', 'do not decrypt SOPS files (an encrypted file is then an error)')
     .option('--age-key-file <file>', 'age identity file (repeatable; also SOPS_AGE_KEY_FILE)', collect, [])
     .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
@@ -88,6 +98,8 @@ export async function runPipeline(
     deletionPolicy,
     triggerUpdate: opts.triggerUpdate,
     adopt: opts.adopt ?? false,
+    allow: { pruneAll: opts.allowPruneAll ?? false, plaintext: opts.allowPlaintext ?? false },
+    allowSwitches: CLI_ALLOW_SWITCHES,
     dryRun: run.dryRun,
     onProgress: run.onProgress,
   }).finally(() => Promise.all([secretStore.close?.(), configStore?.close?.()]));

@@ -5,6 +5,7 @@ import { renderSource, type RenderMode } from '../../sync.js';
 import { keyringFromOptions, type KeyOptions } from '../keys.js';
 import { formatStructured, formatTable, parseOutputFormat } from '../output.js';
 import { collect, ownerFromOption } from './common.js';
+import { CLI_ALLOW_SWITCHES } from './pipeline-run.js';
 
 interface RenderOptions extends KeyOptions {
   env: string;
@@ -13,6 +14,7 @@ interface RenderOptions extends KeyOptions {
   prefix?: string;
   smc?: string;
   sops: boolean;
+  allowPlaintext?: boolean;
   output: string;
 }
 
@@ -31,6 +33,7 @@ export function registerRender(program: Command): void {
     .option('--no-sops', 'do not decrypt SOPS files (an encrypted file is then an error)')
     .option('--age-key-file <file>', 'age identity file (repeatable; also SOPS_AGE_KEY_FILE)', collect, [])
     .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
+    .option('--allow-plaintext', 'accept unencrypted application.secrets.* files (tests only)')
     .option('-o, --output <format>', 'table | json | yaml', 'table')
     .action(async (dir: string, opts: RenderOptions) => {
       const output = parseOutputFormat(opts.output);
@@ -45,6 +48,8 @@ export function registerRender(program: Command): void {
         render,
         prefix: opts.prefix,
         sops: { enabled: opts.sops, keyring: opts.sops ? await keyringFromOptions(opts) : undefined },
+        allow: { plaintext: opts.allowPlaintext ?? false },
+        allowSwitches: CLI_ALLOW_SWITCHES,
       });
       const rows = entries.map((e) => ({
         service: e.service ?? null,
