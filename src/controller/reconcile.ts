@@ -354,8 +354,9 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   const verification =
     previous?.lastSyncedRevision === revision && previous.observedGeneration === generation;
   const guard = verification ? new DriftGuard(spec.driftPolicy) : undefined;
+  let checkout: SourceCheckout | undefined;
   try {
-    const checkout = await fetchSource();
+    checkout = await fetchSource();
     const keyring = spec.secrets.sops.enabled ? await world.sopsKeyring(spec) : undefined;
     stores = await world.openStores(spec);
     result = await sync({
@@ -379,6 +380,8 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   } catch (e) {
     return finish({ kind: 'failed', ...classify(e), revision }, 0);
   } finally {
+    // The tree may be pruned from the source cache from now on (never while it was rendered).
+    checkout?.release?.();
     await Promise.allSettled([stores?.secretStore.close?.(), stores?.configStore?.close?.()]);
   }
   const drift: DriftFindings = {
