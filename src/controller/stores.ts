@@ -25,7 +25,7 @@ import {
 } from '../stores/gcp/index.js';
 import { kubernetesStoreForSmc } from '../stores/kubernetes/index.js';
 import type { StoreObserver } from '../stores/store.js';
-import { checkKeyRef } from './keys.js';
+import { checkSecretRef } from './keys.js';
 import type { SmcStores } from './reconcile.js';
 import { type StoreAllowRule, type StoreTarget, isStoreAllowed } from './settings.js';
 
@@ -60,8 +60,8 @@ export interface StoreFactoryOptions {
 }
 
 export interface StorePolicy {
+  /** `no_cross_namespace_refs`: a credentials Secret must be in the SMC's namespace. */
   noCrossNamespaceRefs: boolean;
-  allowControllerNamespaceKeys: boolean;
   storeAllowlist: readonly StoreAllowRule[];
   /** `provider_max_rps`: per-store write rate. */
   maxWritesPerSecond?: number;
@@ -287,16 +287,7 @@ export class StoreFactory {
   ): Promise<T> {
     const namespace = ref.namespace ?? smc.namespace;
     const policy = this.o.policy();
-    checkKeyRef(
-      smc.namespace,
-      { name: ref.name, namespace, key: ref.key ?? '' },
-      {
-        controllerNamespace: this.o.controllerNamespace,
-        noCrossNamespaceRefs: policy.noCrossNamespaceRefs,
-        allowControllerNamespaceKeys: policy.allowControllerNamespaceKeys,
-      },
-      field,
-    );
+    checkSecretRef(smc.namespace, { name: ref.name, namespace }, policy, field);
     const where = `${field}: Secret ${namespace}/${ref.name}`;
     const secret = await this.readSecret(namespace, ref.name, where);
     const key = fingerprint([

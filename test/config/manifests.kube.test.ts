@@ -304,7 +304,8 @@ describe('RBAC', () => {
     ['argoproj.io', 'applications', ['get', 'list', 'watch', 'patch']],
     ['argoproj.io', 'rollouts', ['get', 'list', 'watch', 'patch']],
     ['notification.toolkit.fluxcd.io', 'providers', ['get']],
-    ['', 'secrets', ['get', 'list', 'watch', 'create', 'update']],
+    // Secrets by name only: no list or watch (docs/security.md, "Tenant isolation defaults").
+    ['', 'secrets', ['get', 'create', 'update']],
     ['', 'events', ['create', 'patch']],
     ['events.k8s.io', 'events', ['create', 'patch']],
     ['apps', 'deployments', ['get', 'list', 'watch', 'patch']],
@@ -318,10 +319,10 @@ describe('RBAC', () => {
     ['coordination.k8s.io', 'leases', ['get', 'update'], { name: LEASE }],
     ['', 'configmaps', ['get', 'list', 'watch']],
     ['', 'configmaps', ['get'], { name: SETTINGS_CM }],
-    ['', 'secrets', ['get'], { name: 'sops-keys' }],
+    ['', 'secrets', ['get', 'list', 'watch'], { name: 'sops-keys' }],
   ];
   const FORBIDDEN_ANYWHERE: Check[] = [
-    ['', 'secrets', ['delete', 'deletecollection', 'patch']],
+    ['', 'secrets', ['list', 'watch', 'delete', 'deletecollection', 'patch']],
     ['secret-management.octopilot.io', 'secretmanagerconfigs', ['create', 'delete', 'patch']],
     ['secret-management.octopilot.io', 'secretmanagerconfigs', ['update'], { subresource: 'status' }],
     ['', 'pods', ['get', 'create', 'delete', 'watch']],
