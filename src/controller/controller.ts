@@ -178,11 +178,15 @@ export class Controller {
   constructor(private readonly o: ControllerOptions) {
     const namespaces = o.settings.watch_namespaces;
     this.custom = o.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.keys = new SopsKeyLoader(o.kubeConfig.makeApiClient(CoreV1Api), {
-      controllerNamespace: o.controllerNamespace,
-      noCrossNamespaceRefs: o.settings.no_cross_namespace_refs,
-      controllerKeyNamespaces: o.settings.controller_key_namespaces,
-    });
+    this.keys = new SopsKeyLoader(
+      o.kubeConfig.makeApiClient(CoreV1Api),
+      {
+        controllerNamespace: o.controllerNamespace,
+        noCrossNamespaceRefs: o.settings.no_cross_namespace_refs,
+        controllerKeyNamespaces: o.settings.controller_key_namespaces,
+      },
+      (namespace, name, rv) => this.secretPoll?.observe(namespace, name, rv),
+    );
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
     this.workloads = createWorkloadNotifier({
       ...o,
@@ -819,6 +823,7 @@ export class Controller {
         maxWritesPerSecond: this.o.settings.provider_max_rps,
       }),
       observer: (type) => storeMetricsObserver(this.o.metrics, type),
+      onSecretRead: (namespace, name, rv) => this.secretPoll?.observe(namespace, name, rv),
     });
     return this.storeFactory.open(smc.metadata, spec);
   }

@@ -145,6 +145,8 @@ export class SopsKeyLoader {
   constructor(
     private readonly core: CoreV1Api,
     private readonly policy: KeyPolicy,
+    /** Told the resourceVersion of every key Secret read (undefined: not found), for change detection. */
+    private readonly onRead?: (namespace: string, name: string, resourceVersion: string | undefined) => void,
   ) {}
 
   /**
@@ -251,10 +253,15 @@ export class SopsKeyLoader {
 
   private async readSecret(ref: SecretRef): Promise<V1Secret | undefined> {
     try {
-      return await this.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
+      const secret = await this.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
+      this.onRead?.(ref.namespace, ref.name, secret.metadata?.resourceVersion);
+      return secret;
     } catch (e) {
       const code = (e as { code?: number }).code;
-      if (code === 404) return undefined;
+      if (code === 404) {
+        this.onRead?.(ref.namespace, ref.name, undefined);
+        return undefined;
+      }
       if (code === 403) {
         throw new SmcError(
           'AccessDenied',

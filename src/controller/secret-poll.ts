@@ -61,6 +61,14 @@ export class SecretPoller {
     this.timer.unref?.();
   }
 
+  /**
+   * A reconcile read `namespace/name` at `resourceVersion` (undefined: not found): the baseline a
+   * later change is measured against, so a change made before the first round is not missed.
+   */
+  observe(namespace: string, name: string, resourceVersion: string | undefined): void {
+    this.seen.set(`${namespace}/${name}`, resourceVersion ?? ABSENT);
+  }
+
   /** One pass over the followed Secrets (exposed for tests). */
   async round(): Promise<void> {
     const wanted = new Set(this.o.secrets());

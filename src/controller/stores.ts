@@ -49,6 +49,8 @@ export interface StoreFactoryOptions {
   controllerNamespace: string;
   /** The settings that bound stores and credentials; read on every `open` (settings can be reloaded). */
   policy: () => StorePolicy;
+  /** Told the resourceVersion of every credentials Secret read, for change detection. */
+  onSecretRead?: (namespace: string, name: string, resourceVersion: string | undefined) => void;
   /** Metrics observer per store type (`gcp`, `gcp-pm`, `aws`, `ssm`, `azure-keyvault`, …). */
   observer?: (storeType: string) => StoreObserver | undefined;
   /** Test seams: extra options merged into each store's constructor options. */
@@ -316,10 +318,15 @@ export class StoreFactory {
 
   private async readSecret(namespace: string, name: string, where: string): Promise<V1Secret> {
     try {
-      return await this.o.core.readNamespacedSecret({ namespace, name });
+      const secret = await this.o.core.readNamespacedSecret({ namespace, name });
+      this.o.onSecretRead?.(namespace, name, secret.metadata?.resourceVersion);
+      return secret;
     } catch (e) {
       const code = (e as { code?: number }).code;
-      if (code === 404) throw new SmcError('ProviderAuthFailed', `${where} not found`);
+      if (code === 404) {
+        this.o.onSecretRead?.(namespace, name, undefined);
+        throw new SmcError('ProviderAuthFailed', `${where} not found`);
+      }
       if (code === 403) {
         throw new SmcError(
           'AccessDenied',
