@@ -13,10 +13,11 @@
  * decrypted, `explainKeyFailure` names them — a refused controller-wide key, a missing Secret — and
  * points at a `sops-keys` Secret in the SMC's own namespace that the SMC does not reference.
  */
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import { type CoreV1Api, type V1Secret, setHeaderOptions } from '@kubernetes/client-node';
 import type { SecretManagerConfigSpec } from '../api/index.js';
 import { SmcError } from '../errors.js';
 import { type SopsKeyring, createKeyring } from '../sops/index.js';
+import { METADATA_ONLY } from './secret-poll.js';
 import { mayUseControllerKey } from './settings.js';
 
 export const DEFAULT_SOPS_SECRET = 'sops-keys';
@@ -181,10 +182,7 @@ export class SopsKeyLoader {
       if (refused) {
         sources.tried.push(`${shown}: ${refused}`);
         sources.refused = true;
-        sources.ownSopsKeys =
-          (await this.readSecret({ namespace: smcNamespace, name: DEFAULT_SOPS_SECRET, key: '' }).catch(
-            () => undefined,
-          )) !== undefined;
+        sources.ownSopsKeys = await this.exists(smcNamespace, DEFAULT_SOPS_SECRET);
         return new TracedKeyring(await (emptyKeyring ??= createKeyring({})), sources);
       }
       refs.push(
@@ -233,10 +231,7 @@ export class SopsKeyLoader {
     }
     if (age.length === 0 && pgp.length === 0) {
       if (smcNamespace !== this.policy.controllerNamespace && refs.every((r) => !r.explicit))
-        sources.ownSopsKeys =
-          (await this.readSecret({ namespace: smcNamespace, name: DEFAULT_SOPS_SECRET, key: '' }).catch(
-            () => undefined,
-          )) !== undefined;
+        sources.ownSopsKeys = await this.exists(smcNamespace, DEFAULT_SOPS_SECRET);
       return new TracedKeyring(await (emptyKeyring ??= createKeyring({})), sources);
     }
     const cacheKey = refs.map((r) => `${r.ref.namespace}/${r.ref.name}/${r.ref.key}`).join(',');
@@ -249,6 +244,16 @@ export class SopsKeyLoader {
     this.cache.set(cacheKey, { material: version, keyring });
     keyring.catch(() => this.cache.delete(cacheKey));
     return new TracedKeyring(await keyring, sources);
+  }
+
+  /** Whether a Secret exists (a metadata-only read: its data never travels); false when unreadable. */
+  private async exists(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.core.readNamespacedSecret({ name, namespace }, setHeaderOptions('Accept', METADATA_ONLY));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async readSecret(ref: SecretRef): Promise<V1Secret | undefined> {
