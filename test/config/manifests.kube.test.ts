@@ -432,8 +432,13 @@ describe('RBAC', () => {
       body: { metadata: { name }, stringData: { KEY: 'v1' } },
     });
     await core.replaceNamespacedSecret({ namespace: other, name, body: { ...s, stringData: { KEY: 'v2' } } });
-    expect((await core.listSecretForAllNamespaces()).items.some((x) => x.metadata?.name === name)).toBe(true);
+    expect((await core.readNamespacedSecret({ namespace: other, name })).data?.KEY).toBe(
+      Buffer.from('v2').toString('base64'),
+    );
     expect(await forbidden(core.deleteNamespacedSecret({ namespace: other, name }))).toBe(403);
+    // Secrets by name only: no list cluster-wide or in a tenant namespace (docs/security.md).
+    expect(await forbidden(core.listSecretForAllNamespaces())).toBe(403);
+    expect(await forbidden(core.listNamespacedSecret({ namespace: other }))).toBe(403);
     // SMCs across all namespaces (the informer's list).
     // (A custom resource's watch cache can still be initialising right after the cluster starts:
     // the apiserver answers 429 with Retry-After, which a client retries.)
