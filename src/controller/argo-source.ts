@@ -9,7 +9,7 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { SmcError } from '../errors.js';
 import { type ArgoGitSource, type GitCredentials, argoGitSources } from '../source/argo-git.js';
-import { type KeyPolicy, checkKeyRef } from './keys.js';
+import { type KeyPolicy, checkSecretRef } from './keys.js';
 
 export const ARGO_GROUP = 'argoproj.io';
 export const ARGO_VERSION = 'v1alpha1';
@@ -123,7 +123,7 @@ export class GitCredentialResolver {
         namespace: req.gitCredentials.namespace ?? req.smcNamespace,
       };
       const field = 'spec.sourceRef.gitCredentials';
-      checkKeyRef(req.smcNamespace, { ...ref, key: '' }, policy, field);
+      checkSecretRef(req.smcNamespace, ref, policy, field);
       const secret = await this.read(ref.namespace, ref.name, field);
       if (!secret) {
         throw new SmcError('GitAuthFailed', `${field}: Secret ${ref.namespace}/${ref.name} not found`);
@@ -138,7 +138,8 @@ export class GitCredentialResolver {
       return creds;
     }
     // Argo CD's repository Secrets live with the Applications (its own namespace). Under
-    // no_cross_namespace_refs they are used only when that is the SMC's namespace.
+    // no_cross_namespace_refs they are used only when that is the SMC's namespace, and only when
+    // the controller was granted `list` on Secrets there (docs/security.md).
     const ns = req.applicationNamespace;
     if (policy.noCrossNamespaceRefs && ns !== req.smcNamespace) return undefined;
     const want = normalizeRepoURL(req.repoURL);
@@ -188,9 +189,12 @@ export class GitCredentialResolver {
       return list.items;
     } catch (e) {
       const code = (e as { code?: number }).code;
-      if (code === 404) return [];
+      // 403: the shipped RBAC lists no Secrets outside the controller's namespace; listing Argo CD's
+      // repository Secrets needs a Role the operator grants (docs/security.md). Without it the
+      // repository is read without credentials, and an authentication failure says how to give some.
+      if (code === 404 || code === 403) return [];
       throw new SmcError(
-        code === 403 ? 'AccessDenied' : 'GitFetchFailed',
+        'GitFetchFailed',
         `cannot list Argo CD ${type} Secrets in namespace ${namespace} (HTTP ${code ?? 'error'})`,
       );
     }

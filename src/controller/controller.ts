@@ -46,6 +46,8 @@ import {
 import { type Collection, type ResourceType, watchCollection, watchSecretChanges } from './informers.js';
 import { DEFAULT_SOPS_SECRET, SopsKeyLoader } from './keys.js';
 import { WorkQueue } from './queue.js';
+import { SmcError } from '../errors.js';
+import { SecretPoller } from './secret-poll.js';
 import {
   type ArgoWorld,
   type FluxSourceObject,
@@ -78,6 +80,18 @@ import { type SuspendableSource, patchSuspend, suspendAction } from './flux-susp
 import { GitPullTracker } from './git-pulls.js';
 
 export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
+
+/**
+ * A Git authentication failure with no credentials found: say where credentials come from (the
+ * controller may not list Argo CD's repository Secrets unless granted, docs/security.md).
+ */
+function withoutCredentialsHint(e: unknown, credentials: unknown, appNamespace: string): unknown {
+  if (credentials !== undefined || !(e instanceof SmcError) || e.code !== 'GitAuthFailed') return e;
+  return new SmcError(
+    e.code,
+    `${e.message}; no Git credentials were found: name a Secret in spec.sourceRef.gitCredentials, or grant the controller list on Secrets in namespace ${appNamespace} to use Argo CD's repository Secrets (docs/security.md)`,
+  );
+}
 
 const SMC_TYPE: ResourceType = { group: API_GROUP, version: API_VERSION_NAME, plural: PLURAL, kind: KIND };
 const ARGO_APPLICATION_TYPE: ResourceType = {
@@ -151,6 +165,8 @@ export class Controller {
   /** SMCs whose SOPS key Secret changed: their next reconcile runs the whole pipeline. */
   private readonly forced = new Set<string>();
   private secretWatch: { stop(): void } | undefined;
+  /** Referenced Secrets outside the watch (tenant key and credentials Secrets): polled by metadata. */
+  private secretPoll: SecretPoller | undefined;
   private started = false;
   /** Settings hot reload (SPEC §6.1): told of every SMC change. */
   private smcsChanged: ((smcs: readonly SmcResource[]) => void) | undefined;
@@ -162,11 +178,15 @@ export class Controller {
   constructor(private readonly o: ControllerOptions) {
     const namespaces = o.settings.watch_namespaces;
     this.custom = o.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.keys = new SopsKeyLoader(o.kubeConfig.makeApiClient(CoreV1Api), {
-      controllerNamespace: o.controllerNamespace,
-      noCrossNamespaceRefs: o.settings.no_cross_namespace_refs,
-      allowControllerNamespaceKeys: o.settings.allow_controller_namespace_keys,
-    });
+    this.keys = new SopsKeyLoader(
+      o.kubeConfig.makeApiClient(CoreV1Api),
+      {
+        controllerNamespace: o.controllerNamespace,
+        noCrossNamespaceRefs: o.settings.no_cross_namespace_refs,
+        controllerKeyNamespaces: o.settings.controller_key_namespaces,
+      },
+      (namespace, name, rv) => this.secretPoll?.observe(namespace, name, rv),
+    );
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
     this.workloads = createWorkloadNotifier({
       ...o,
@@ -208,7 +228,7 @@ export class Controller {
     this.gitCredentials = new GitCredentialResolver(o.kubeConfig.makeApiClient(CoreV1Api), () => ({
       controllerNamespace: this.o.controllerNamespace,
       noCrossNamespaceRefs: this.o.settings.no_cross_namespace_refs,
-      allowControllerNamespaceKeys: this.o.settings.allow_controller_namespace_keys,
+      controllerKeyNamespaces: this.o.settings.controller_key_namespaces,
     }));
   }
 
@@ -241,13 +261,43 @@ export class Controller {
     // Sources first: an SMC reconciled before its source is in the cache would report it missing.
     await Promise.all([this.startFluxSources(), this.applications.start()]);
     await this.smcs.start();
-    const ns = this.o.settings.watch_namespaces;
+    // RBAC lets the controller watch one Secret only: the controller-wide key (docs/security.md).
     this.secretWatch = watchSecretChanges({
       kubeConfig: this.o.kubeConfig,
-      namespaces: ns.length ? [...new Set([...ns, this.o.controllerNamespace])] : [],
+      namespace: this.o.controllerNamespace,
+      name: DEFAULT_SOPS_SECRET,
       logger: this.o.logger,
       onChange: (namespace, name) => this.onSecretChange(namespace, name),
     });
+    this.secretPoll = new SecretPoller({
+      core: this.o.kubeConfig.makeApiClient(CoreV1Api),
+      secrets: () => this.polledSecrets(),
+      intervalMs: () => this.o.settings.secret_poll_interval,
+      onChange: (namespace, name) => this.onSecretChange(namespace, name),
+      logger: this.o.logger,
+    });
+    this.secretPoll.start();
+  }
+
+  /**
+   * The Secrets this shard's SMCs reference that the watch does not cover, leaving out references
+   * the settings refuse (they are never read, so their changes do not matter).
+   */
+  private *polledSecrets(): Generator<string> {
+    const watched = `${this.o.controllerNamespace}/${DEFAULT_SOPS_SECRET}`;
+    const noCross = this.o.settings.no_cross_namespace_refs;
+    for (const smc of this.smcs.list()) {
+      if (!this.inShard(smc)) continue;
+      for (const s of [
+        ...this.keySecretsOf(smc),
+        ...credentialSecretsOf(smc),
+        ...this.gitCredentialSecretsOf(smc),
+      ]) {
+        if (s === watched) continue;
+        if (noCross && !s.startsWith(`${smc.metadata.namespace}/`)) continue;
+        yield s;
+      }
+    }
   }
 
   /**
@@ -285,6 +335,7 @@ export class Controller {
   async stop(drainMs = 10_000): Promise<void> {
     this.started = false;
     this.secretWatch?.stop();
+    this.secretPoll?.stop();
     await Promise.all([
       this.smcs.stop(),
       this.applications.stop(),
@@ -657,6 +708,8 @@ export class Controller {
           repoURL: src.repoURL,
           targetRevision: src.targetRevision,
           ...(credentials ? { credentials } : {}),
+        }).catch((e: unknown) => {
+          throw withoutCredentialsHint(e, credentials, appNamespace);
         });
         log.debug({ repo: displayRepoURL(src.repoURL), revision: sha }, 'remote revision checked');
         return sha;
@@ -669,6 +722,8 @@ export class Controller {
           path: src.path,
           cacheDir: join(this.cacheDir, 'git', smc.metadata.namespace, smc.metadata.name),
           ...(credentials ? { credentials } : {}),
+        }).catch((e: unknown) => {
+          throw withoutCredentialsHint(e, credentials, appNamespace);
         });
         if (checkout.fetched) this.o.metrics.gitFetchDuration.observe((performance.now() - t0) / 1000);
         const where = src.path ? `, path ${src.path}` : '';
@@ -764,11 +819,11 @@ export class Controller {
       controllerNamespace: this.o.controllerNamespace,
       policy: () => ({
         noCrossNamespaceRefs: this.o.settings.no_cross_namespace_refs,
-        allowControllerNamespaceKeys: this.o.settings.allow_controller_namespace_keys,
         storeAllowlist: this.o.settings.store_allowlist,
         maxWritesPerSecond: this.o.settings.provider_max_rps,
       }),
       observer: (type) => storeMetricsObserver(this.o.metrics, type),
+      onSecretRead: (namespace, name, rv) => this.secretPoll?.observe(namespace, name, rv),
     });
     return this.storeFactory.open(smc.metadata, spec);
   }

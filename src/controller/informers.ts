@@ -18,6 +18,7 @@ import {
   type KubernetesObject,
   ListWatch,
   Watch,
+  setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
 
@@ -52,6 +53,8 @@ export interface CollectionOptions<T extends KubernetesObject> {
 }
 
 const RESTART_MIN_MS = 500;
+/** Accept header for a list that returns metadata only (no Secret data travels). */
+const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const RESTART_MAX_MS = 2_000;
 /** Cap on the informer's pause before re-watching after a normal end of a watch. */
 const REWATCH_MAX_MS = 1_000;
@@ -156,36 +159,40 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
 
 export interface SecretChangeWatchOptions {
   kubeConfig: KubeConfig;
-  /** Empty: all namespaces. */
-  namespaces: readonly string[];
-  /** A Secret was modified, deleted or created after the watch began. */
+  /** The one Secret watched (RBAC grants list/watch on it by name, docs/security.md). */
+  namespace: string;
+  name: string;
+  /** The Secret was modified, deleted or created after the watch began. */
   onChange(namespace: string, name: string): void;
   logger: Logger;
 }
 
 /**
- * Changes of Secrets (SOPS key rotation), without caching any Secret: list one item to learn the
- * collection's resourceVersion, then watch from there; on any watch end, do it again. Only names
- * are passed on; the objects (and their data) are dropped at once.
+ * Changes of one Secret (the controller-wide SOPS key's rotation), without caching it: list it (by
+ * a `metadata.name` field selector, which RBAC authorises per name) to learn the resourceVersion,
+ * then watch from there; on any watch end, do it again. Only names are passed on; the objects
+ * (and their data) are dropped at once. Other referenced Secrets are polled (src/controller/secret-poll.ts).
  */
 export function watchSecretChanges(opts: SecretChangeWatchOptions): { stop(): void } {
   const core = opts.kubeConfig.makeApiClient(CoreV1Api);
   const watch = new Watch(opts.kubeConfig);
-  const scopes: (string | undefined)[] = opts.namespaces.length ? [...opts.namespaces] : [undefined];
+  const scopes = [opts.namespace];
+  const fieldSelector = `metadata.name=${opts.name}`;
   let stopped = false;
   const aborts = new Set<AbortController>();
-  const run = async (namespace: string | undefined, delay: number): Promise<void> => {
+  const run = async (namespace: string, delay: number): Promise<void> => {
     if (stopped) return;
     try {
-      const list = namespace
-        ? await core.listNamespacedSecret({ namespace, limit: 1 })
-        : await core.listSecretForAllNamespaces({ limit: 1 });
+      const list = await core.listNamespacedSecret(
+        { namespace, fieldSelector },
+        setHeaderOptions('Accept', METADATA_ONLY_LIST),
+      );
       const resourceVersion = list.metadata?.resourceVersion;
-      const path = namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets';
+      const path = `/api/v1/namespaces/${namespace}/secrets`;
       let abort: AbortController | undefined = undefined;
       abort = await watch.watch(
         path,
-        { resourceVersion, allowWatchBookmarks: false },
+        { resourceVersion, allowWatchBookmarks: false, fieldSelector },
         (phase, obj: { metadata?: { namespace?: string; name?: string } }) => {
           const ns = obj?.metadata?.namespace;
           const name = obj?.metadata?.name;

@@ -1,15 +1,24 @@
 /**
- * SOPS keys of one SMC (SPEC §3 "SOPS"): its `ageSecretRef` / `gpgSecretRef`, else the
- * controller-wide `sops-keys` Secret in the controller namespace. A key in another namespace is
- * used only when the SMC names it, and `no_cross_namespace_refs` can refuse even that. The Secrets
- * are read on each reconcile that decrypts; the parsed keyring is kept until their key material
- * changes, so a rotated key is picked up on the next reconcile (and an unrelated edit of the Secret
- * does not re-parse it). Material that does not parse is reported naming the Secret and key.
+ * SOPS keys of one SMC (docs/sops.md, docs/security.md "Tenant isolation defaults"): its
+ * `ageSecretRef` / `gpgSecretRef`, else the controller-wide `sops-keys` Secret in the controller
+ * namespace — which only SMCs in the namespaces listed in `controller_key_namespaces` may use
+ * (default: the controller's own), whether they name it or fall back to it. A key Secret in another
+ * namespace is refused under `no_cross_namespace_refs` (default true). A refusal is `AccessDenied`
+ * naming the setting. The Secrets are read on each reconcile that decrypts; the parsed keyring is
+ * kept until their key material changes, so a rotated key is picked up on the next reconcile (and
+ * an unrelated edit of the Secret does not re-parse it). Material that does not parse is reported
+ * naming the Secret and key.
+ *
+ * The keyring handed out carries the key sources tried (value-free): when a file cannot be
+ * decrypted, `explainKeyFailure` names them — a refused controller-wide key, a missing Secret — and
+ * points at a `sops-keys` Secret in the SMC's own namespace that the SMC does not reference.
  */
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import { type CoreV1Api, type V1Secret, setHeaderOptions } from '@kubernetes/client-node';
 import type { SecretManagerConfigSpec } from '../api/index.js';
 import { SmcError } from '../errors.js';
 import { type SopsKeyring, createKeyring } from '../sops/index.js';
+import { METADATA_ONLY } from './secret-poll.js';
+import { mayUseControllerKey } from './settings.js';
 
 export const DEFAULT_SOPS_SECRET = 'sops-keys';
 const AGE_KEY = 'age.agekey';
@@ -18,8 +27,10 @@ const PGP_KEY = 'private.key';
 export interface KeyPolicy {
   /** Namespace the controller runs in (home of `sops-keys`). */
   controllerNamespace: string;
+  /** `no_cross_namespace_refs`. */
   noCrossNamespaceRefs: boolean;
-  allowControllerNamespaceKeys: boolean;
+  /** `controller_key_namespaces`: who may use the controller-wide `sops-keys` (`*`: everyone). */
+  controllerKeyNamespaces: readonly string[];
 }
 
 interface SecretRef {
@@ -28,14 +39,105 @@ interface SecretRef {
   key: string;
 }
 
-/** Check a key reference against the multi-tenancy settings; throws `AccessDenied`. */
-export function checkKeyRef(smcNamespace: string, ref: SecretRef, policy: KeyPolicy, field: string): void {
+/**
+ * Check a reference to a Secret (store or Git credentials, a SOPS key) against
+ * `no_cross_namespace_refs`; throws `AccessDenied` naming the field, the Secret and the setting.
+ */
+export function checkSecretRef(
+  smcNamespace: string,
+  ref: Omit<SecretRef, 'key'>,
+  policy: Pick<KeyPolicy, 'noCrossNamespaceRefs'>,
+  field: string,
+): void {
   if (!policy.noCrossNamespaceRefs || ref.namespace === smcNamespace) return;
-  if (policy.allowControllerNamespaceKeys && ref.namespace === policy.controllerNamespace) return;
   throw new SmcError(
     'AccessDenied',
     `${field}: Secret ${ref.namespace}/${ref.name} is outside namespace ${smcNamespace}, refused by the setting no_cross_namespace_refs`,
   );
+}
+
+/** Whether `ref` is the controller-wide SOPS key Secret. */
+function isControllerKey(ref: Omit<SecretRef, 'key'>, policy: KeyPolicy): boolean {
+  return ref.namespace === policy.controllerNamespace && ref.name === DEFAULT_SOPS_SECRET;
+}
+
+/** Why an SMC in `smcNamespace` may not use the controller-wide key, or undefined when it may. */
+function controllerKeyRefusal(smcNamespace: string, policy: KeyPolicy): string | undefined {
+  if (mayUseControllerKey(policy.controllerKeyNamespaces, policy.controllerNamespace, smcNamespace))
+    return undefined;
+  return `refused by the setting controller_key_namespaces (namespace ${smcNamespace} is not listed)`;
+}
+
+/**
+ * Check a SOPS key Secret reference: the controller-wide `sops-keys` against
+ * `controller_key_namespaces`, any other Secret against `no_cross_namespace_refs`.
+ */
+export function checkKeyRef(smcNamespace: string, ref: SecretRef, policy: KeyPolicy, field: string): void {
+  if (isControllerKey(ref, policy)) {
+    const refused = controllerKeyRefusal(smcNamespace, policy);
+    if (refused) {
+      throw new SmcError(
+        'AccessDenied',
+        `${field}: Secret ${ref.namespace}/${ref.name} is the controller-wide SOPS key, ${refused}`,
+      );
+    }
+    return;
+  }
+  checkSecretRef(smcNamespace, ref, policy, field);
+}
+
+/** Value-free account of where an SMC's SOPS keys were looked for. */
+interface KeySources {
+  smcNamespace: string;
+  /** One line per source, e.g. `spec.secrets.sops.ageSecretRef: Secret a/k key age.agekey`. */
+  tried: string[];
+  /** The controller-wide key was refused by `controller_key_namespaces`. */
+  refused: boolean;
+  /** The SMC's own namespace has a `sops-keys` Secret the SMC does not reference. */
+  ownSopsKeys: boolean;
+}
+
+/** A keyring plus the key sources it was built from (never serialises key material). */
+class TracedKeyring implements SopsKeyring {
+  constructor(
+    private readonly inner: SopsKeyring,
+    readonly sources: KeySources,
+  ) {}
+  get age() {
+    return this.inner.age;
+  }
+  get pgp() {
+    return this.inner.pgp;
+  }
+  describe(): string[] {
+    return this.inner.describe();
+  }
+  toJSON(): unknown {
+    return { keys: this.describe(), sources: this.sources.tried };
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `SopsKeyring { ${this.describe().join(', ') || 'empty'} }`;
+  }
+}
+
+let emptyKeyring: Promise<SopsKeyring> | undefined;
+
+/**
+ * A SOPS failure made helpful: a file no configured key opens gets the key sources tried appended
+ * (and a hint at an unreferenced `sops-keys` Secret in the SMC's namespace); when the only key on
+ * offer was the controller-wide one and `controller_key_namespaces` refused it, the reason becomes
+ * `AccessDenied`. Other errors pass unchanged. Never a value: names of fields, Secrets and keys only.
+ */
+export function explainKeyFailure(error: unknown, keyring: SopsKeyring | undefined): unknown {
+  if (!(error instanceof SmcError) || error.code !== 'SopsNoMatchingKey') return error;
+  if (!(keyring instanceof TracedKeyring)) return error;
+  const { sources } = keyring;
+  const hint = sources.ownSopsKeys
+    ? `; hint: namespace ${sources.smcNamespace} has a Secret ${DEFAULT_SOPS_SECRET}: name it in spec.secrets.sops.ageSecretRef (key age.agekey) or gpgSecretRef (key private.key)`
+    : '';
+  const message = `${error.message}; key sources tried: ${sources.tried.join('; ')}${hint}`;
+  const onlyRefused = sources.refused && keyring.age.length === 0 && keyring.pgp.length === 0;
+  return new SmcError(onlyRefused ? 'AccessDenied' : error.code, message);
 }
 
 export class SopsKeyLoader {
@@ -44,10 +146,15 @@ export class SopsKeyLoader {
   constructor(
     private readonly core: CoreV1Api,
     private readonly policy: KeyPolicy,
+    /** Told the resourceVersion of every key Secret read (undefined: not found), for change detection. */
+    private readonly onRead?: (namespace: string, name: string, resourceVersion: string | undefined) => void,
   ) {}
 
-  /** The keyring for an SMC, or undefined when no key is configured or found. */
-  async keyringFor(smcNamespace: string, spec: SecretManagerConfigSpec): Promise<SopsKeyring | undefined> {
+  /**
+   * The keyring for an SMC — possibly empty when no key is configured, found or allowed: a file that
+   * needs a key then fails with the sources tried (`explainKeyFailure`).
+   */
+  async keyringFor(smcNamespace: string, spec: SecretManagerConfigSpec): Promise<SopsKeyring> {
     const sops = spec.secrets.sops;
     const refs: { ref: SecretRef; kind: 'age' | 'pgp'; field: string; explicit: boolean }[] = [];
     if (sops.ageSecretRef) {
@@ -66,14 +173,18 @@ export class SopsKeyLoader {
         explicit: true,
       });
     }
+    const sources: KeySources = { smcNamespace, tried: [], refused: false, ownSopsKeys: false };
     if (refs.length === 0) {
       const ns = this.policy.controllerNamespace;
-      if (
-        this.policy.noCrossNamespaceRefs &&
-        !this.policy.allowControllerNamespaceKeys &&
-        ns !== smcNamespace
-      )
-        return undefined;
+      const shown = `Secret ${ns}/${DEFAULT_SOPS_SECRET} (the controller-wide key)`;
+      sources.tried.push('spec.secrets.sops.ageSecretRef and gpgSecretRef: not set');
+      const refused = controllerKeyRefusal(smcNamespace, this.policy);
+      if (refused) {
+        sources.tried.push(`${shown}: ${refused}`);
+        sources.refused = true;
+        sources.ownSopsKeys = await this.exists(smcNamespace, DEFAULT_SOPS_SECRET);
+        return new TracedKeyring(await (emptyKeyring ??= createKeyring({})), sources);
+      }
       refs.push(
         {
           ref: { name: DEFAULT_SOPS_SECRET, namespace: ns, key: AGE_KEY },
@@ -97,6 +208,7 @@ export class SopsKeyLoader {
       if (r.explicit) checkKeyRef(smcNamespace, r.ref, this.policy, r.field);
       const secret = await this.readSecret(r.ref);
       const raw = secret?.data?.[r.ref.key];
+      const shown = `${r.field}: Secret ${r.ref.namespace}/${r.ref.name} key ${r.ref.key}`;
       if (raw === undefined) {
         if (r.explicit) {
           throw new SmcError(
@@ -104,30 +216,57 @@ export class SopsKeyLoader {
             `${r.field}: Secret ${r.ref.namespace}/${r.ref.name} ${secret ? `has no key ${r.ref.key}` : 'not found'}`,
           );
         }
+        sources.tried.push(
+          `Secret ${r.ref.namespace}/${r.ref.name} (the controller-wide key) key ${r.ref.key}: ${secret ? 'absent' : 'Secret not found'}`,
+        );
         continue;
       }
       (r.kind === 'age' ? age : pgp).push(Buffer.from(raw, 'base64').toString('utf8'));
-      from[r.kind].push(`${r.field}: Secret ${r.ref.namespace}/${r.ref.name} key ${r.ref.key}`);
+      from[r.kind].push(shown);
+      sources.tried.push(
+        r.explicit
+          ? shown
+          : `Secret ${r.ref.namespace}/${r.ref.name} (the controller-wide key) key ${r.ref.key}`,
+      );
     }
-    if (age.length === 0 && pgp.length === 0) return undefined;
+    if (age.length === 0 && pgp.length === 0) {
+      if (smcNamespace !== this.policy.controllerNamespace && refs.every((r) => !r.explicit))
+        sources.ownSopsKeys = await this.exists(smcNamespace, DEFAULT_SOPS_SECRET);
+      return new TracedKeyring(await (emptyKeyring ??= createKeyring({})), sources);
+    }
     const cacheKey = refs.map((r) => `${r.ref.namespace}/${r.ref.name}/${r.ref.key}`).join(',');
     const version = `${age.join('\0')}\u0001${pgp.join('\0')}`;
     const hit = this.cache.get(cacheKey);
-    if (hit && hit.material === version) return hit.keyring;
+    if (hit && hit.material === version) return new TracedKeyring(await hit.keyring, sources);
     const keyring = createKeyring({ age, pgp }).catch((e: unknown) => {
       throw nameKeySource(e, from);
     });
     this.cache.set(cacheKey, { material: version, keyring });
     keyring.catch(() => this.cache.delete(cacheKey));
-    return keyring;
+    return new TracedKeyring(await keyring, sources);
+  }
+
+  /** Whether a Secret exists (a metadata-only read: its data never travels); false when unreadable. */
+  private async exists(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.core.readNamespacedSecret({ name, namespace }, setHeaderOptions('Accept', METADATA_ONLY));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async readSecret(ref: SecretRef): Promise<V1Secret | undefined> {
     try {
-      return await this.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
+      const secret = await this.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
+      this.onRead?.(ref.namespace, ref.name, secret.metadata?.resourceVersion);
+      return secret;
     } catch (e) {
       const code = (e as { code?: number }).code;
-      if (code === 404) return undefined;
+      if (code === 404) {
+        this.onRead?.(ref.namespace, ref.name, undefined);
+        return undefined;
+      }
       if (code === 403) {
         throw new SmcError(
           'AccessDenied',

@@ -109,6 +109,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     leaseName = '';
   }
   const logger = createLogger({ level: settings.log_level, format: settings.log_format });
+  for (const w of parsed.warnings ?? []) logger.warn({ deprecated: w.split(' ')[0] }, w);
   const metrics = createControllerMetrics();
   const controller = new Controller({
     kubeConfig,

@@ -29,6 +29,7 @@ import {
 } from './status.js';
 import { type ArgoApplicationObject, gitSourceKey, selectArgoGitSource } from './argo-source.js';
 import { type PullRecord, effectivePullIntervalMs, nextPullInMs, pullDue } from './git-pulls.js';
+import { explainKeyFailure } from './keys.js';
 
 /** The parts of a SecretManagerConfig object the reconciler reads (as it comes from the API server). */
 export interface SmcObject {
@@ -363,9 +364,11 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   const verification =
     previous?.lastSyncedRevision === revision && previous.observedGeneration === generation;
   const guard = verification ? new DriftGuard(spec.driftPolicy) : undefined;
+  let checkout: SourceCheckout | undefined;
+  let keyring: SopsKeyring | undefined;
   try {
-    const checkout = await fetchSource();
-    const keyring = spec.secrets.sops.enabled ? await world.sopsKeyring(spec) : undefined;
+    checkout = await fetchSource();
+    keyring = spec.secrets.sops.enabled ? await world.sopsKeyring(spec) : undefined;
     stores = await world.openStores(spec);
     result = await sync({
       source: { ...checkout, revision },
@@ -388,8 +391,10 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       maxSecretSizeBytes: world.maxSecretSizeBytes,
     });
   } catch (e) {
-    return finish({ kind: 'failed', ...classify(e), revision }, 0);
+    return finish({ kind: 'failed', ...classify(explainKeyFailure(e, keyring)), revision }, 0);
   } finally {
+    // The tree may be pruned from the source cache from now on (never while it was rendered).
+    checkout?.release?.();
     await Promise.allSettled([stores?.secretStore.close?.(), stores?.configStore?.close?.()]);
   }
   const drift: DriftFindings = {

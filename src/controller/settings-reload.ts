@@ -33,7 +33,7 @@ export const NOT_LIVE_SETTINGS: readonly SettingKey[] = [
   'log_format',
   'watch_namespaces',
   'no_cross_namespace_refs',
-  'allow_controller_namespace_keys',
+  'controller_key_namespaces',
   'shard_key',
 ];
 

@@ -250,8 +250,43 @@ export const SettingsSchema = z
         return list;
       })
       .default([]),
-    no_cross_namespace_refs: boolean(false),
-    allow_controller_namespace_keys: boolean(true),
+    /**
+     * Refuse any source, SOPS key Secret or credentials Secret outside the SMC's own namespace
+     * (docs/security.md, "Tenant isolation defaults").
+     */
+    no_cross_namespace_refs: boolean(true),
+    /**
+     * Namespaces whose SMCs may use the controller-wide `sops-keys` Secret: comma-separated names,
+     * or `*` for every namespace (the single-tenant switch, docs/security.md). Empty: none but the
+     * controller's own namespace.
+     */
+    controller_key_namespaces: z
+      .string()
+      .transform((s, ctx) => {
+        const list = [
+          ...new Set(
+            s
+              .split(',')
+              .map((n) => n.trim())
+              .filter((n) => n !== ''),
+          ),
+        ];
+        if (list.includes('*') ? list.length !== 1 : !list.every((n) => NAMESPACE_NAME_RE.test(n))) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be * or a comma-separated list of namespace names',
+          });
+          return z.NEVER;
+        }
+        return list;
+      })
+      .default([]),
+    /**
+     * How often the Secrets SMCs reference outside the controller's namespace (SOPS keys, store and
+     * Git credentials) are checked for a change: a metadata-only read of each, since the controller
+     * may not watch Secrets there (docs/security.md). A change reconciles the SMCs that use it.
+     */
+    secret_poll_interval: duration('30s', 1_000),
     store_allowlist: z
       .string()
       .transform((s, ctx) => {
@@ -288,6 +323,26 @@ export const SettingsSchema = z
   });
 
 export type Settings = z.output<typeof SettingsSchema>;
+
+/**
+ * Settings that are no longer read, with what replaces them. A ConfigMap or environment that still
+ * sets one is accepted (an upgrade must not stop the controller) with a warning, and the value is
+ * ignored: `allow_controller_namespace_keys` defaulted to true and the shipped ConfigMap listed it,
+ * so honouring it as an alias would re-open the controller-wide key to every namespace on upgrade.
+ */
+export const DEPRECATED_SETTINGS: Readonly<Record<string, string>> = {
+  allow_controller_namespace_keys:
+    'allow_controller_namespace_keys is no longer read and its value is ignored: list the namespaces whose SMCs may use the controller-wide sops-keys Secret in controller_key_namespaces ("*" for all; docs/security.md)',
+};
+
+/** Whether an SMC in `namespace` may use the controller-wide `sops-keys` (`controller_key_namespaces`). */
+export function mayUseControllerKey(
+  allowed: readonly string[],
+  controllerNamespace: string,
+  namespace: string,
+): boolean {
+  return namespace === controllerNamespace || allowed.includes('*') || allowed.includes(namespace);
+}
 export type SettingKey = keyof Settings;
 export const SETTING_KEYS = Object.keys(SettingsSchema.shape) as SettingKey[];
 
@@ -312,6 +367,8 @@ export interface ParsedSettings {
   /** The settings, or undefined when any input is invalid (nothing of an invalid change applies). */
   settings: Settings | undefined;
   errors: SettingsError[];
+  /** Deprecated settings that were set (and ignored): one message each, never the value. */
+  warnings?: string[];
 }
 
 /**
@@ -332,7 +389,14 @@ export function parseSettings(
     }
   }
   const errors: SettingsError[] = [];
+  const warnings: string[] = [];
+  for (const [key, message] of Object.entries(DEPRECATED_SETTINGS)) {
+    const inEnv = (env[envName(key)] ?? '') !== '';
+    if (inEnv || key in configMapData)
+      warnings.push(`${key} (${inEnv ? `environment ${envName(key)}` : 'configmap'}): ${message}`);
+  }
   for (const [key, v] of Object.entries(configMapData)) {
+    if (key in DEPRECATED_SETTINGS) continue;
     if (!(SETTING_KEYS as string[]).includes(key)) {
       errors.push({
         key,
@@ -353,8 +417,9 @@ export function parseSettings(
       errors.push({ key, source: src, message: `${key} (${where}): ${safeMessage(issue.message)}` });
     }
   }
-  if (errors.length > 0) return { settings: undefined, errors };
-  return { settings: result.data, errors: [] };
+  const w = warnings.length ? { warnings } : {};
+  if (errors.length > 0) return { settings: undefined, errors, ...w };
+  return { settings: result.data, errors: [], ...w };
 }
 
 /** zod's own messages for a non-string input can echo a type, never a value; keep ours as they are. */

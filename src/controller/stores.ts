@@ -25,7 +25,7 @@ import {
 } from '../stores/gcp/index.js';
 import { kubernetesStoreForSmc } from '../stores/kubernetes/index.js';
 import type { StoreObserver } from '../stores/store.js';
-import { checkKeyRef } from './keys.js';
+import { checkSecretRef } from './keys.js';
 import type { SmcStores } from './reconcile.js';
 import { type StoreAllowRule, type StoreTarget, isStoreAllowed } from './settings.js';
 
@@ -49,6 +49,8 @@ export interface StoreFactoryOptions {
   controllerNamespace: string;
   /** The settings that bound stores and credentials; read on every `open` (settings can be reloaded). */
   policy: () => StorePolicy;
+  /** Told the resourceVersion of every credentials Secret read, for change detection. */
+  onSecretRead?: (namespace: string, name: string, resourceVersion: string | undefined) => void;
   /** Metrics observer per store type (`gcp`, `gcp-pm`, `aws`, `ssm`, `azure-keyvault`, …). */
   observer?: (storeType: string) => StoreObserver | undefined;
   /** Test seams: extra options merged into each store's constructor options. */
@@ -60,8 +62,8 @@ export interface StoreFactoryOptions {
 }
 
 export interface StorePolicy {
+  /** `no_cross_namespace_refs`: a credentials Secret must be in the SMC's namespace. */
   noCrossNamespaceRefs: boolean;
-  allowControllerNamespaceKeys: boolean;
   storeAllowlist: readonly StoreAllowRule[];
   /** `provider_max_rps`: per-store write rate. */
   maxWritesPerSecond?: number;
@@ -287,16 +289,7 @@ export class StoreFactory {
   ): Promise<T> {
     const namespace = ref.namespace ?? smc.namespace;
     const policy = this.o.policy();
-    checkKeyRef(
-      smc.namespace,
-      { name: ref.name, namespace, key: ref.key ?? '' },
-      {
-        controllerNamespace: this.o.controllerNamespace,
-        noCrossNamespaceRefs: policy.noCrossNamespaceRefs,
-        allowControllerNamespaceKeys: policy.allowControllerNamespaceKeys,
-      },
-      field,
-    );
+    checkSecretRef(smc.namespace, { name: ref.name, namespace }, policy, field);
     const where = `${field}: Secret ${namespace}/${ref.name}`;
     const secret = await this.readSecret(namespace, ref.name, where);
     const key = fingerprint([
@@ -325,10 +318,15 @@ export class StoreFactory {
 
   private async readSecret(namespace: string, name: string, where: string): Promise<V1Secret> {
     try {
-      return await this.o.core.readNamespacedSecret({ namespace, name });
+      const secret = await this.o.core.readNamespacedSecret({ namespace, name });
+      this.o.onSecretRead?.(namespace, name, secret.metadata?.resourceVersion);
+      return secret;
     } catch (e) {
       const code = (e as { code?: number }).code;
-      if (code === 404) throw new SmcError('ProviderAuthFailed', `${where} not found`);
+      if (code === 404) {
+        this.o.onSecretRead?.(namespace, name, undefined);
+        throw new SmcError('ProviderAuthFailed', `${where} not found`);
+      }
       if (code === 403) {
         throw new SmcError(
           'AccessDenied',

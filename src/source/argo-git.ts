@@ -1,8 +1,14 @@
 /**
  * Argo CD Application sources: `spec.source` / `spec.sources[]` (`repoURL`, `targetRevision`,
  * `path`) fetched with the `git` binary — a shallow fetch of exactly the resolved commit into a
- * per-repository cache directory that is reused across calls (nothing is fetched when the remote
- * revision is unchanged).
+ * cache directory per repository *and credential identity* that is reused across calls (nothing is
+ * fetched when the remote revision is unchanged).
+ *
+ * A cached tree is only served to whoever proved they can read the repository: the cache directory
+ * is keyed by an HMAC of the credentials (a per-process random key, so the name says nothing about
+ * them), and a tree at a full commit SHA — where no `ls-remote` is needed — is served only after
+ * this process has reached the remote with those credentials (a fetch, an `ls-remote`, or an access
+ * check made just for that). Other credentials, or none, never see another identity's tree.
  *
  * Credentials never appear in URLs, argv, `.git/config`, logs or error messages:
  *  - HTTPS user/password or token: a `GIT_ASKPASS` helper script (in a private temp dir) prints them
@@ -17,7 +23,7 @@
  * is scrubbed of credentials and URL userinfo before it reaches an error message.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -396,8 +402,18 @@ function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
-/** The cache directory used for a repository. */
-export function repoCacheDir(cacheDir: string, repoURL: string): string {
+/** Key of the credential HMAC: random per process, never stored, so a digest cannot be guessed at. */
+const IDENTITY_KEY = randomBytes(32);
+
+/** Who reads: an HMAC of the credentials, `anonymous` without any. Never shown anywhere. */
+function credentialIdentity(credentials: GitCredentials | undefined): string {
+  if (!credentials) return 'anonymous';
+  const canonical = JSON.stringify(Object.entries(credentials).sort(([a], [b]) => a.localeCompare(b)));
+  return createHmac('sha256', IDENTITY_KEY).update(canonical).digest('hex');
+}
+
+/** The cache directory used for a repository read with `credentials` (none: anonymous). */
+export function repoCacheDir(cacheDir: string, repoURL: string, credentials?: GitCredentials): string {
   const id = createHash('sha256')
     .update(
       repoURL
@@ -405,24 +421,48 @@ export function repoCacheDir(cacheDir: string, repoURL: string): string {
         .replace(/\/+$/, '')
         .replace(/\.git$/, ''),
     )
+    .update('\0')
+    .update(credentialIdentity(credentials))
     .digest('hex');
   return path.join(path.resolve(cacheDir), `git-${id.slice(0, 20)}`);
+}
+
+/** Cache directories whose credentials this process has seen the remote accept. */
+const proven = new Set<string>();
+const PROVEN_MAX = 10_000;
+
+function prove(repoDir: string): void {
+  proven.delete(repoDir);
+  proven.add(repoDir);
+  if (proven.size > PROVEN_MAX) proven.delete(proven.values().next().value as string);
 }
 
 /** Fetch (shallow, exactly the resolved commit) and check out an Argo source; reuse the cache. */
 export async function fetchArgoGit(opts: FetchArgoGitOptions): Promise<GitCheckout> {
   validateRepoURL(opts.repoURL);
   const rel = checkPath(opts.path);
-  const repoDir = repoCacheDir(opts.cacheDir, opts.repoURL);
+  const repoDir = repoCacheDir(opts.cacheDir, opts.repoURL, opts.credentials);
   const shown = displayRepoURL(opts.repoURL);
   const rev = (opts.targetRevision ?? '').trim() || 'HEAD';
   return withLock(repoDir, async () => {
     const ctx = await gitContext(opts.credentials, opts.gitConfig, opts.tmpDir);
     try {
       const resolved = await resolveWith(ctx, opts);
+      // A ref was resolved by `ls-remote`: the remote just accepted these credentials.
+      if (resolved.ref !== undefined) prove(repoDir);
       let want = resolved.sha;
       const current = await currentHead(ctx, repoDir, opts);
       let fetched = false;
+      if (current === want && !proven.has(repoDir)) {
+        // A cached tree at a full SHA, and these credentials have not reached the remote in this
+        // process: ask the remote first (refs only, no objects).
+        try {
+          await runGit(ctx, ['ls-remote', '--', opts.repoURL, 'HEAD'], opts);
+        } catch (e) {
+          throw toSmcError(e, `cannot read ${shown}`);
+        }
+        prove(repoDir);
+      }
       if (current !== want) {
         await mkdir(repoDir, { recursive: true });
         const fetchArgs = (refspecs: string[], shallow: boolean) => [
@@ -471,6 +511,7 @@ export async function fetchArgoGit(opts: FetchArgoGitOptions): Promise<GitChecko
         } catch (e) {
           throw toSmcError(e, `cannot fetch ${shown} at ${rev} (${want.slice(0, 12)})`);
         }
+        prove(repoDir);
         fetched = true;
       }
       const root = rel ? path.join(repoDir, rel) : repoDir;

@@ -6,6 +6,13 @@
  * Cache layout: `<cacheDir>/<algo>-<hex>/` holds one extracted artifact; its mtime is bumped on use
  * and all but the `keep` most recently used entries are pruned after each new extraction.
  * Concurrent fetches of one digest (in this process) share one download.
+ *
+ * Trees in use are reference-counted: every checkout returned holds a reference until its
+ * `release()` (the controller releases after the render), and pruning never removes a tree with a
+ * reference or a download in flight — so with more concurrent reconciles than `keep`, a tree being
+ * rendered cannot vanish underneath the renderer (a vanished file would read as absent, and its
+ * entries would be pruned from the store). A fetch of an entry that a prune is removing at that
+ * moment waits for the removal and extracts the artifact again.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -63,6 +70,8 @@ export interface FluxCheckout extends SourceCheckout {
   digest: string;
   /** True when served from the cache without any HTTP request. */
   cached: boolean;
+  /** Give the tree back once it is no longer read: until then it is never pruned. Idempotent. */
+  release(): void;
 }
 
 const ALGOS: Record<string, { node: string; hexLen: number }> = {
@@ -112,7 +121,31 @@ export function redactUrl(raw: string): string {
   }
 }
 
-const inflight = new Map<string, Promise<FluxCheckout>>();
+type Extracted = Omit<FluxCheckout, 'release'>;
+
+const inflight = new Map<string, Promise<Extracted>>();
+/** References to each cache entry (by its full path) held by checkouts not yet released. */
+const inUse = new Map<string, number>();
+/** Entries a prune is removing: a fetch of one waits for the removal, then extracts it again. */
+const removing = new Map<string, Promise<void>>();
+
+/** Take a reference to `entry`; the returned function gives it back (once). */
+function acquire(entry: string): () => void {
+  inUse.set(entry, (inUse.get(entry) ?? 0) + 1);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    const n = (inUse.get(entry) ?? 1) - 1;
+    if (n > 0) inUse.set(entry, n);
+    else inUse.delete(entry);
+  };
+}
+
+/** Number of unreleased references to the cache entry at `root` (tests). */
+export function fluxTreeReferences(root: string): number {
+  return inUse.get(path.resolve(root)) ?? 0;
+}
 
 /** Download (or reuse from the cache) a Flux artifact and return its extracted tree. */
 export async function fetchFluxArtifact(opts: FetchFluxArtifactOptions): Promise<FluxCheckout> {
@@ -139,14 +172,34 @@ export async function fetchFluxArtifact(opts: FetchFluxArtifactOptions): Promise
   }
 }
 
-function fetchOnce(artifact: FluxArtifactRef, opts: FetchFluxArtifactOptions): Promise<FluxCheckout> {
+async function fetchOnce(artifact: FluxArtifactRef, opts: FetchFluxArtifactOptions): Promise<FluxCheckout> {
   const { algo, hex } = parseDigest(artifact);
   const cacheDir = path.resolve(opts.cacheDir);
   const entryDir = path.join(cacheDir, `${algo}-${hex}`);
+  // The reference is taken before anything is awaited: a prune that starts later sees it.
+  const release = acquire(entryDir);
+  try {
+    const c = await extracted(artifact, opts, cacheDir, entryDir, algo, hex);
+    return { ...c, revision: artifact.revision ?? c.revision, release };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+function extracted(
+  artifact: FluxArtifactRef,
+  opts: FetchFluxArtifactOptions,
+  cacheDir: string,
+  entryDir: string,
+  algo: string,
+  hex: string,
+): Promise<Extracted> {
   const key = entryDir;
   const existing = inflight.get(key);
-  if (existing) return existing.then((c) => ({ ...c, revision: artifact.revision ?? c.revision }));
-  const p = (async (): Promise<FluxCheckout> => {
+  if (existing) return existing;
+  const p = (async (): Promise<Extracted> => {
+    await removing.get(entryDir);
     const digest = `${algo}:${hex}`;
     const revision = artifact.revision ?? digest;
     const description = `Flux artifact ${revision} of ${opts.sourceName ?? 'a Flux source'} (${redactUrl(artifact.url)})`;
@@ -253,10 +306,17 @@ async function prune(cacheDir: string, keep: number, current: string): Promise<v
   );
   withTime.sort((a, b) => b.t - a.t);
   const stale = withTime.filter((e) => e.full !== current).slice(Math.max(0, keep - 1));
+  // Decided and marked in one synchronous step: a fetch either took its reference before (and the
+  // entry is kept) or finds it in `removing` (and waits, then extracts it again).
+  const doomed = stale.filter((e) => !inflight.has(e.full) && !inUse.has(e.full) && !removing.has(e.full));
   await Promise.all(
-    stale
-      .filter((e) => !inflight.has(e.full))
-      .map((e) => rm(e.full, { recursive: true, force: true }).catch(() => undefined)),
+    doomed.map((e) => {
+      const done = rm(e.full, { recursive: true, force: true })
+        .catch(() => undefined)
+        .finally(() => removing.delete(e.full));
+      removing.set(e.full, done);
+      return done;
+    }),
   );
 }
 

@@ -9,4 +9,9 @@ export interface SourceCheckout {
   revision?: string;
   /** Human-readable description for messages (never contains credentials). */
   description: string;
+  /**
+   * Give a cached tree back once nothing reads it any more (Flux artifacts are reference-counted,
+   * src/source/flux-artifact.ts); absent for trees that are never pruned underneath a reader.
+   */
+  release?(): void;
 }

@@ -304,7 +304,8 @@ describe('RBAC', () => {
     ['argoproj.io', 'applications', ['get', 'list', 'watch', 'patch']],
     ['argoproj.io', 'rollouts', ['get', 'list', 'watch', 'patch']],
     ['notification.toolkit.fluxcd.io', 'providers', ['get']],
-    ['', 'secrets', ['get', 'list', 'watch', 'create', 'update']],
+    // Secrets by name only: no list or watch (docs/security.md, "Tenant isolation defaults").
+    ['', 'secrets', ['get', 'create', 'update']],
     ['', 'events', ['create', 'patch']],
     ['events.k8s.io', 'events', ['create', 'patch']],
     ['apps', 'deployments', ['get', 'list', 'watch', 'patch']],
@@ -318,10 +319,10 @@ describe('RBAC', () => {
     ['coordination.k8s.io', 'leases', ['get', 'update'], { name: LEASE }],
     ['', 'configmaps', ['get', 'list', 'watch']],
     ['', 'configmaps', ['get'], { name: SETTINGS_CM }],
-    ['', 'secrets', ['get'], { name: 'sops-keys' }],
+    ['', 'secrets', ['get', 'list', 'watch'], { name: 'sops-keys' }],
   ];
   const FORBIDDEN_ANYWHERE: Check[] = [
-    ['', 'secrets', ['delete', 'deletecollection', 'patch']],
+    ['', 'secrets', ['list', 'watch', 'delete', 'deletecollection', 'patch']],
     ['secret-management.octopilot.io', 'secretmanagerconfigs', ['create', 'delete', 'patch']],
     ['secret-management.octopilot.io', 'secretmanagerconfigs', ['update'], { subresource: 'status' }],
     ['', 'pods', ['get', 'create', 'delete', 'watch']],
@@ -431,8 +432,13 @@ describe('RBAC', () => {
       body: { metadata: { name }, stringData: { KEY: 'v1' } },
     });
     await core.replaceNamespacedSecret({ namespace: other, name, body: { ...s, stringData: { KEY: 'v2' } } });
-    expect((await core.listSecretForAllNamespaces()).items.some((x) => x.metadata?.name === name)).toBe(true);
+    expect((await core.readNamespacedSecret({ namespace: other, name })).data?.KEY).toBe(
+      Buffer.from('v2').toString('base64'),
+    );
     expect(await forbidden(core.deleteNamespacedSecret({ namespace: other, name }))).toBe(403);
+    // Secrets by name only: no list cluster-wide or in a tenant namespace (docs/security.md).
+    expect(await forbidden(core.listSecretForAllNamespaces())).toBe(403);
+    expect(await forbidden(core.listNamespacedSecret({ namespace: other }))).toBe(403);
     // SMCs across all namespaces (the informer's list).
     // (A custom resource's watch cache can still be initialising right after the cluster starts:
     // the apiserver answers 429 with Retry-After, which a client retries.)

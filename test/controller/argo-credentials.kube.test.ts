@@ -10,7 +10,7 @@ import { GitCredentialResolver } from '../../src/controller/argo-source.js';
 import { discoverFluxSources, fluxSourceTypes } from '../../src/controller/flux-versions.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { useKube } from '../peers/kube/use.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
+import { grantArgoRepositorySecrets, removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
 
 const kube = useKube();
 const CANARY = 'canary-cred-pw-91d2e7';
@@ -35,13 +35,15 @@ beforeAll(async () => {
   ns = await kube().createNamespace('argo-creds');
   other = await kube().createNamespace('argo-creds-other');
   const access = await shippedRbacAccess(kube(), ns);
+  // Listing Argo CD's repository Secrets needs the optional Role (not in the shipped RBAC).
+  await grantArgoRepositorySecrets(kube(), ns, ns);
   saKubeConfig = access.kubeConfig();
   const core = saKubeConfig.makeApiClient(CoreV1Api);
   resolver = (noCross) =>
     new GitCredentialResolver(core, () => ({
       controllerNamespace: 'controller-ns',
       noCrossNamespaceRefs: noCross,
-      allowControllerNamespaceKeys: true,
+      controllerKeyNamespaces: [],
     }));
   await Promise.all([
     secret(
@@ -61,6 +63,12 @@ beforeAll(async () => {
     secret(ns, 'mine', { sshPrivateKey: 'KEY-MATERIAL', known_hosts: 'git.example ssh-ed25519 AAAA' }),
     secret(ns, 'empty', { note: 'nothing here' }),
     secret(other, 'elsewhere', { username: 'x', password: CANARY }),
+    secret(
+      other,
+      'other-repo',
+      { url: 'https://git.example/org/app.git', username: 'o', password: CANARY },
+      'repository',
+    ),
   ]);
 });
 
@@ -114,6 +122,16 @@ describe('GitCredentialResolver', () => {
         applicationNamespace: other,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('GitCredentialResolver without the optional Role', () => {
+  it('a namespace whose Secrets the controller may not list: no credentials (the lookup is forbidden, not an error)', async () => {
+    const found = await resolver(false).resolve({
+      ...req('https://git.example/org/app.git'),
+      applicationNamespace: other,
+    });
+    expect(found).toBeUndefined();
   });
 });
 

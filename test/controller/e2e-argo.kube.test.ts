@@ -20,7 +20,7 @@ import {
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
 import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
+import { grantArgoRepositorySecrets, removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
 import { condition, smcClient } from './e2e/smc.js';
 
 const kube = useKube();
@@ -205,7 +205,7 @@ describe('private repositories', () => {
     expect(await gcpValue(project, 'payments-API_KEY')).toBe('private-1');
   });
 
-  it("reads the repository with Argo CD's repository Secret (matched by URL)", async () => {
+  it("reads the repository with Argo CD's repository Secret (matched by URL) once granted list on Secrets there", async () => {
     const other = gcp.newProject();
     await createSecret(
       'repo-private',
@@ -214,6 +214,17 @@ describe('private repositories', () => {
     );
     await createArgoApplication(kube(), ns, 'private-b', { repoURL: repo.url, path: 'config' });
     await smcs.create('private-b', gcpSpec(other, 'private-b'));
+    // The shipped RBAC lists no Secrets: the repository is read without credentials, and the
+    // failure says where credentials come from.
+    const denied = await smcs.waitStatus(
+      'private-b',
+      (x) => condition(x, 'Ready')?.reason === 'GitAuthFailed',
+    );
+    expect(condition(denied, 'Ready')?.message).toContain(
+      `no Git credentials were found: name a Secret in spec.sourceRef.gitCredentials, or grant the controller list on Secrets in namespace ${ns}`,
+    );
+    // The documented grant (config/rbac/argocd-repository-secrets.yaml) for this namespace.
+    await grantArgoRepositorySecrets(kube(), ns, ns);
     const s = await smcs.waitStatus('private-b', (x) => x.phase === 'Synced');
     expect(s.lastSyncedRevision).toBe(await repo.head());
     expect(await gcpValue(other, 'payments-API_KEY')).toBe('private-1');

@@ -143,6 +143,8 @@ beforeAll(async () => {
     METADATA_SERVER_DETECTION: 'none',
     WATCH_NAMESPACES: ns,
     POD_NAMESPACE: ns,
+    // Credentials Secrets are polled (the controller may not watch them): every second here.
+    SECRET_POLL_INTERVAL: '1s',
     BACKOFF_BASE_MS: '200',
     BACKOFF_MAX_MS: '2000',
     LOG_LEVEL: 'debug',

@@ -158,6 +158,8 @@ beforeAll(async () => {
     METADATA_SERVER_DETECTION: 'none',
     WATCH_NAMESPACES: ns,
     POD_NAMESPACE: ns,
+    // The key Secret `sops-age` is polled (the controller may not watch it): every second here.
+    SECRET_POLL_INTERVAL: '1s',
     BACKOFF_BASE_MS: '200',
     BACKOFF_MAX_MS: '2000',
     LOG_LEVEL: 'debug',

@@ -1,8 +1,9 @@
 /**
- * Per-SMC SOPS keys end to end (SPEC §3 "SOPS"): the controller as a separate process (its
- * ServiceAccount, the shipped RBAC, its own namespace), two tenant namespaces, files encrypted by the
- * real `sops` binary to fresh keys, the GCP Secret Manager emulator as the store, and the setting
- * `no_cross_namespace_refs=true`.
+ * Per-SMC SOPS keys and tenant isolation end to end (docs/sops.md, docs/security.md "Tenant
+ * isolation defaults"): the controller as a separate process (its ServiceAccount, the shipped RBAC,
+ * its own namespace), two tenant namespaces, files encrypted by the real `sops` binary to fresh
+ * keys, the GCP Secret Manager emulator as the store, and the DEFAULT settings (cross-namespace
+ * references refused, the controller-wide key for the controller's own namespace only).
  *
  * - `gpgSecretRef`: a file encrypted to a fresh PGP key syncs.
  * - two namespaces, each with its own age key Secret: each SMC decrypts only what is encrypted to its
@@ -10,12 +11,17 @@
  *   setting) and nothing is pushed.
  * - PGP key rotation: Git re-encrypted to a new key fails with a SOPS reason naming the file until the
  *   key Secret is updated; that update alone triggers the reconcile that succeeds.
+ * - Tenant isolation: A naming B's source, B's credentials Secret → AccessDenied naming
+ *   no_cross_namespace_refs; A falling back to the controller-wide `sops-keys` without being listed
+ *   → AccessDenied naming controller_key_namespaces, the key sources tried and a hint at A's own
+ *   `sops-keys`; a second controller with `controller_key_namespaces: "*"` decrypts with it; the
+ *   ServiceAccount may neither list nor watch Secrets cluster-wide (nor list them in a tenant namespace).
  * (age key rotation is in e2e-flux.kube.test.ts.)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GcpSecretManagerPeer, startGcpSecretManager } from '../peers/cloud/index.js';
 import {
@@ -47,6 +53,12 @@ let nsA: string;
 let nsB: string;
 let keyA: AgeKey;
 let keyB: AgeKey;
+/** The controller-wide key (`sops-keys` in the controller namespace). */
+let keyCtl: AgeKey;
+/** The controller's ServiceAccount credentials. */
+let saKubeConfig: KubeConfig;
+let starController: ControllerProcess | undefined;
+let nsStar: string;
 const log = () => controller.log();
 /** Canary values: must reach the store and nowhere else. */
 const canaries: string[] = [];
@@ -109,36 +121,44 @@ async function events(ns: string, name: string): Promise<{ reason?: string; mess
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'smc-e2e-sops-keys-'));
-  [gcp, artifacts, sops, keyA, keyB] = await Promise.all([
+  [gcp, artifacts, sops, keyA, keyB, keyCtl] = await Promise.all([
     startGcpSecretManager(),
     startArtifactServer(),
     SopsEncryptor.create(),
     freshAgeKey(),
     freshAgeKey(),
+    freshAgeKey(),
   ]);
-  [ctl, nsA, nsB] = await Promise.all([
+  [ctl, nsA, nsB, nsStar] = await Promise.all([
     kube().createNamespace('e2e-keys-ctl'),
     kube().createNamespace('e2e-keys-a'),
     kube().createNamespace('e2e-keys-b'),
+    kube().createNamespace('e2e-keys-star'),
   ]);
   // Each tenant namespace holds its own age key under the same Secret name.
   await keySecret(nsA, 'sops-age', { 'age.agekey': `${keyA.identity}\n` });
   await keySecret(nsB, 'sops-age', { 'age.agekey': `${keyB.identity}\n` });
+  await keySecret(ctl, 'sops-keys', { 'age.agekey': `${keyCtl.identity}\n` });
   const access = await shippedRbacAccess(kube(), ctl);
+  saKubeConfig = access.kubeConfig();
+  // The default settings: only what the test harness needs (endpoints, namespaces, fast retries,
+  // and referenced Secrets polled every second so that rotations show quickly).
   controller = await startController({
     KUBECONFIG: access.kubeconfigPath,
     SMC_GCP_SECRET_MANAGER_ENDPOINT: `http://${gcp.endpoint.host}:${gcp.endpoint.port}`,
     METADATA_SERVER_DETECTION: 'none',
     WATCH_NAMESPACES: `${nsA},${nsB}`,
     POD_NAMESPACE: ctl,
-    NO_CROSS_NAMESPACE_REFS: 'true',
     BACKOFF_BASE_MS: '200',
     BACKOFF_MAX_MS: '2000',
+    SECRET_POLL_INTERVAL: '1s',
     LOG_LEVEL: 'debug',
   });
 }, 120_000);
 
 afterAll(async () => {
+  const starCode = await starController?.stop();
+  if (starController) expect(starCode).toBe(0);
   const code = await controller?.stop();
   await removeShippedRbac(kube(), ctl);
   await Promise.all([gcp?.stop(), artifacts?.stop(), sops?.cleanup()]);
@@ -151,7 +171,17 @@ async function expectNoLeak(keys: string[]): Promise<void> {
   const seen = [log()];
   for (const ns of [nsA, nsB]) {
     const smcs = smcClient(kube, ns, log);
-    for (const name of ['pgp', 'tenant', 'wrong-key', 'bad-key', 'cross', 'rotate']) {
+    for (const name of [
+      'pgp',
+      'tenant',
+      'wrong-key',
+      'bad-key',
+      'cross',
+      'rotate',
+      'b-source',
+      'b-creds',
+      'ctl-key',
+    ]) {
       const o = await smcs.get(name);
       if (o) seen.push(JSON.stringify(o.status ?? {}));
       seen.push(JSON.stringify(await events(ns, name)));
@@ -240,7 +270,7 @@ describe('per-SMC SOPS keys', () => {
     await expectNoLeak([keyA.identity]);
   });
 
-  it('no_cross_namespace_refs: a reference to another namespace’s key Secret → AccessDenied, nothing pushed', async () => {
+  it('by default: a reference to another namespace’s key Secret → AccessDenied (no_cross_namespace_refs), nothing pushed', async () => {
     const project = gcp.newProject();
     const b = smcClient(kube, nsB, log);
     await b.create('cross', spec('a-only', project, { ageSecretRef: { name: 'sops-age', namespace: nsA } }));
@@ -309,5 +339,135 @@ describe('per-SMC SOPS keys', () => {
     expect(condition(fixed, 'Stalled')?.status).toBe('False');
     expect(await gcpValue(project, 'svc-SIGNING_KEY')).toBe(v2);
     await expectNoLeak([oldKey.privateArmored.split('\n')[3]!, newKey.privateArmored.split('\n')[3]!]);
+  });
+});
+
+describe('tenant isolation by default (the controller runs as its ServiceAccount with the shipped RBAC)', () => {
+  it('A naming B’s source → AccessDenied naming no_cross_namespace_refs; nothing pushed', async () => {
+    const project = gcp.newProject();
+    const a = smcClient(kube, nsA, log);
+    // B's source exists (created by an earlier test) and would decrypt with B's key.
+    await a.create('b-source', {
+      ...spec('tenant-src', project, { ageSecretRef: { name: 'sops-age' } }),
+      sourceRef: { kind: 'GitRepository', name: 'tenant-src', namespace: nsB },
+    });
+    const s = await a.waitStatus('b-source', (x) => condition(x, 'Ready')?.status === 'False');
+    expect(condition(s, 'Ready')?.reason).toBe('AccessDenied');
+    expect(condition(s, 'Ready')?.message).toBe(
+      `spec.sourceRef: GitRepository ${nsB}/tenant-src is outside namespace ${nsA}, refused by the setting no_cross_namespace_refs`,
+    );
+    expect(await gcpSecretNames(project)).toEqual([]);
+  });
+
+  it('A naming B’s credentials Secret → AccessDenied naming no_cross_namespace_refs; the Secret is never read', async () => {
+    const project = gcp.newProject();
+    await keySecret(nsB, 'gcp-sa', { 'credentials.json': canary('b-sa-json') });
+    const a = smcClient(kube, nsA, log);
+    await a.create('b-creds', {
+      ...spec('tenant-src', project, { ageSecretRef: { name: 'sops-age' } }),
+      provider: {
+        gcp: {
+          projectId: project,
+          auth: { type: 'serviceAccountKey', secretRef: { name: 'gcp-sa', namespace: nsB } },
+        },
+      },
+    });
+    const s = await a.waitStatus('b-creds', (x) => condition(x, 'Ready')?.status === 'False');
+    expect(condition(s, 'Ready')?.reason).toBe('AccessDenied');
+    expect(condition(s, 'Ready')?.message).toBe(
+      `spec.provider.gcp.auth.secretRef: Secret ${nsB}/gcp-sa is outside namespace ${nsA}, refused by the setting no_cross_namespace_refs`,
+    );
+    expect(await gcpSecretNames(project)).toEqual([]);
+  });
+
+  it('A falling back to the controller-wide sops-keys without being listed → AccessDenied naming controller_key_namespaces, the sources tried and a hint', async () => {
+    const project = gcp.newProject();
+    await createFluxSource(kube(), { kind: 'GitRepository', namespace: nsA, name: 'ctl-src' });
+    // A tenant copies files encrypted to the controller-wide key into its own repository.
+    await publish(nsA, 'ctl-src', { TOKEN: canary('ctl-only') }, { age: [keyCtl] });
+    // A sops-keys Secret in A's own namespace, not referenced by the SMC: the message hints at it.
+    await keySecret(nsA, 'sops-keys', { 'age.agekey': `${keyA.identity}\n` });
+    const a = smcClient(kube, nsA, log);
+    await a.create('ctl-key', spec('ctl-src', project, {}));
+    const s = await a.waitStatus('ctl-key', (x) => condition(x, 'Ready')?.status === 'False');
+    const ready = condition(s, 'Ready')!;
+    expect(ready.reason).toBe('AccessDenied');
+    expect(ready.message).toContain(ENV_NAME);
+    expect(ready.message).toContain(keyCtl.recipient); // the recipient the file wants (public)
+    expect(ready.message).toContain(
+      `key sources tried: spec.secrets.sops.ageSecretRef and gpgSecretRef: not set; Secret ${ctl}/sops-keys (the controller-wide key): refused by the setting controller_key_namespaces (namespace ${nsA} is not listed)`,
+    );
+    expect(ready.message).toContain(
+      `hint: namespace ${nsA} has a Secret sops-keys: name it in spec.secrets.sops.ageSecretRef`,
+    );
+    expect(ready.message).not.toContain('no decryption key was given');
+    expect(condition(s, 'Stalled')?.status).toBe('True');
+    expect(await gcpSecretNames(project)).toEqual([]);
+    // Naming the controller-wide key explicitly is refused the same way.
+    await a.create(
+      'ctl-key-named',
+      spec('ctl-src', project, { ageSecretRef: { name: 'sops-keys', namespace: ctl } }),
+    );
+    const named = await a.waitStatus('ctl-key-named', (x) => condition(x, 'Ready')?.status === 'False');
+    expect(condition(named, 'Ready')?.reason).toBe('AccessDenied');
+    expect(condition(named, 'Ready')?.message).toBe(
+      `spec.secrets.sops.ageSecretRef: Secret ${ctl}/sops-keys is the controller-wide SOPS key, refused by the setting controller_key_namespaces (namespace ${nsA} is not listed)`,
+    );
+    await expectNoLeak([keyCtl.identity, keyA.identity]);
+  });
+
+  it('controller_key_namespaces: "*" (the single-tenant switch) lets an SMC decrypt with the controller-wide key', async () => {
+    const access = await kube().serviceAccountKubeconfig(ctl, 'secret-manager-controller');
+    starController = await startController({
+      KUBECONFIG: access.kubeconfigPath,
+      SMC_GCP_SECRET_MANAGER_ENDPOINT: `http://${gcp.endpoint.host}:${gcp.endpoint.port}`,
+      METADATA_SERVER_DETECTION: 'none',
+      WATCH_NAMESPACES: nsStar,
+      POD_NAMESPACE: ctl,
+      CONTROLLER_KEY_NAMESPACES: '*',
+      BACKOFF_BASE_MS: '200',
+      BACKOFF_MAX_MS: '2000',
+      LOG_LEVEL: 'debug',
+    });
+    const project = gcp.newProject();
+    const value = canary('star');
+    await createFluxSource(kube(), { kind: 'GitRepository', namespace: nsStar, name: 'ctl-src' });
+    await publish(nsStar, 'ctl-src', { TOKEN: value }, { age: [keyCtl] });
+    const smcs = smcClient(kube, nsStar, () => starController!.log());
+    await smcs.create('ctl-key', spec('ctl-src', project, {}));
+    await smcs.waitStatus('ctl-key', (x) => x.phase === 'Synced');
+    expect(await gcpValue(project, 'svc-TOKEN')).toBe(value);
+    expect(starController.log()).not.toContain(keyCtl.identity);
+  });
+
+  it('the ServiceAccount cannot list or watch Secrets cluster-wide, nor list them in a tenant namespace', async () => {
+    const authz = saKubeConfig.makeApiClient(AuthorizationV1Api);
+    const can = async (verb: string, namespace?: string, name?: string) =>
+      (
+        await authz.createSelfSubjectAccessReview({
+          body: {
+            spec: {
+              resourceAttributes: {
+                verb,
+                resource: 'secrets',
+                ...(namespace ? { namespace } : {}),
+                ...(name ? { name } : {}),
+              },
+            },
+          },
+        })
+      ).status?.allowed === true;
+    expect(await can('list')).toBe(false);
+    expect(await can('watch')).toBe(false);
+    expect(await can('list', nsA)).toBe(false);
+    expect(await can('watch', nsA)).toBe(false);
+    // What it does hold: per-name get (key and credentials Secrets), and list/watch of sops-keys only.
+    expect(await can('get', nsA, 'sops-age')).toBe(true);
+    expect(await can('watch', ctl, 'sops-keys')).toBe(true);
+    expect(await can('list', ctl)).toBe(false);
+    // And the API server refuses an actual cluster-wide list.
+    const core = saKubeConfig.makeApiClient(CoreV1Api);
+    const err = await core.listSecretForAllNamespaces({ limit: 1 }).catch((e: unknown) => e);
+    expect((err as { code?: number }).code).toBe(403);
   });
 });

@@ -6,6 +6,7 @@ import {
   defaultSettings,
   envName,
   isStoreAllowed,
+  mayUseControllerKey,
   parseSettings,
   parseStoreAllowlist,
 } from '../../src/controller/settings.js';
@@ -27,13 +28,13 @@ const SPEC_KEYS = [
   'tracing_enabled',
   'watch_namespaces',
   'no_cross_namespace_refs',
-  'allow_controller_namespace_keys',
+  'controller_key_namespaces',
   'store_allowlist',
   'shard_key',
   'metrics_port',
 ];
 /** Ours, beyond SPEC §5. */
-const EXTRA_KEYS = ['workload_reload_window_ms'];
+const EXTRA_KEYS = ['workload_reload_window_ms', 'secret_poll_interval'];
 
 describe('parseSettings', () => {
   it('knows exactly the SPEC §5 keys', () => {
@@ -53,8 +54,9 @@ describe('parseSettings', () => {
       metrics_enabled: true,
       tracing_enabled: false,
       watch_namespaces: [],
-      no_cross_namespace_refs: false,
-      allow_controller_namespace_keys: true,
+      no_cross_namespace_refs: true,
+      controller_key_namespaces: [],
+      secret_poll_interval: 30_000,
       store_allowlist: [],
       shard_key: '',
       metrics_port: 5000,
@@ -142,6 +144,39 @@ describe('parseSettings', () => {
       'drift_check_interval (configmap): must be at least 10s',
     ]);
     expect(parseSettings({}, { metrics_port: '70000' }).errors[0]!.message).toMatch(/^metrics_port/);
+  });
+
+  it('tenant isolation: secure defaults; controller_key_namespaces takes names or * alone', () => {
+    const d = defaultSettings();
+    expect(d.no_cross_namespace_refs).toBe(true);
+    expect(mayUseControllerKey(d.controller_key_namespaces, 'smc-system', 'smc-system')).toBe(true);
+    expect(mayUseControllerKey(d.controller_key_namespaces, 'smc-system', 'team-a')).toBe(false);
+    const listed = parseSettings({ CONTROLLER_KEY_NAMESPACES: 'team-a, team-b,team-a' }).settings!;
+    expect(listed.controller_key_namespaces).toEqual(['team-a', 'team-b']);
+    expect(mayUseControllerKey(listed.controller_key_namespaces, 'smc-system', 'team-b')).toBe(true);
+    expect(mayUseControllerKey(listed.controller_key_namespaces, 'smc-system', 'team-c')).toBe(false);
+    const all = parseSettings({}, { controller_key_namespaces: '*' }).settings!;
+    expect(mayUseControllerKey(all.controller_key_namespaces, 'smc-system', 'anyone')).toBe(true);
+    for (const bad of ['*,team-a', 'Team_A', 'team-a;team-b']) {
+      expect(parseSettings({}, { controller_key_namespaces: bad }).errors.map((e) => e.message)).toEqual([
+        'controller_key_namespaces (configmap): must be * or a comma-separated list of namespace names',
+      ]);
+    }
+  });
+
+  it('allow_controller_namespace_keys (replaced): accepted with a warning and ignored, never widening access', () => {
+    for (const r of [
+      parseSettings({}, { allow_controller_namespace_keys: 'true' }),
+      parseSettings({ ALLOW_CONTROLLER_NAMESPACE_KEYS: 'true' }),
+    ]) {
+      expect(r.errors).toEqual([]);
+      expect(r.settings!.controller_key_namespaces).toEqual([]);
+      expect(r.warnings).toHaveLength(1);
+      expect(r.warnings![0]).toMatch(
+        /^allow_controller_namespace_keys \((configmap|environment ALLOW_CONTROLLER_NAMESPACE_KEYS)\): .*controller_key_namespaces/,
+      );
+    }
+    expect(parseSettings({}).warnings).toBeUndefined();
   });
 
   it('reports what changed, so hot reload can tell restart-only keys apart', () => {

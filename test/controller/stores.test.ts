@@ -39,7 +39,6 @@ function factory(
     controllerNamespace: 'smc-system',
     policy: () => ({
       noCrossNamespaceRefs: false,
-      allowControllerNamespaceKeys: true,
       storeAllowlist: [],
       ...policy,
     }),
@@ -208,6 +207,28 @@ describe('StoreFactory', () => {
       ),
     );
     expect(e.code).toBe('AccessDenied');
+    expect(e.message).toContain('no_cross_namespace_refs');
+    expect(reads).toEqual([]);
+  });
+
+  it('no_cross_namespace_refs refuses a credential Secret in the controller namespace too (no exception for it)', async () => {
+    const { f, reads } = factory(
+      { 'smc-system/aws-keys': secretOf({ AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK }) },
+      { noCrossNamespaceRefs: true },
+    );
+    const e = await failure(
+      f.open(
+        SMC,
+        spec({
+          aws: {
+            region: 'eu-central-1',
+            auth: { type: 'accessKeys', secretRef: { name: 'aws-keys', namespace: 'smc-system' } },
+          },
+        }),
+      ),
+    );
+    expect(e.code).toBe('AccessDenied');
+    expect(e.message).toContain('Secret smc-system/aws-keys is outside namespace');
     expect(e.message).toContain('no_cross_namespace_refs');
     expect(reads).toEqual([]);
   });

@@ -279,6 +279,54 @@ describe('private repositories', () => {
     expect(isSmcError(none, 'GitAuthFailed')).toBe(true);
   });
 
+  it('a cached tree at a full SHA is served only to the credentials that fetched it', async () => {
+    const repo = await locked.createRepo('cached-private', { 's.env': 'S=private\n' });
+    const sha = await repo.head();
+    const cacheDir = await newCache();
+    const good = { username: 'argo', password: PASSWORD };
+    const first = await fetchArgoGit({ repoURL: repo.url, targetRevision: sha, cacheDir, credentials: good });
+    expect(await readFile(join(first.root, 's.env'), 'utf8')).toBe('S=private\n');
+    // The same SHA without credentials, or with wrong ones: the remote refuses, so must we.
+    for (const credentials of [undefined, { username: 'argo', password: 'WRONG-pw-CANARY-55d1' }]) {
+      const err = await fetchArgoGit({
+        repoURL: repo.url,
+        targetRevision: sha,
+        cacheDir,
+        ...(credentials ? { credentials } : {}),
+      }).catch((e: unknown) => e);
+      expect(isSmcError(err, 'GitAuthFailed'), String(err)).toBe(true);
+      expect((err as Error).message).not.toContain(PASSWORD);
+    }
+    // The credentials that fetched it are served from the cache without a fetch.
+    const again = await fetchArgoGit({ repoURL: repo.url, targetRevision: sha, cacheDir, credentials: good });
+    expect(again.fetched).toBe(false);
+    expect(again.repoDir).toBe(first.repoDir);
+    // No cache directory name, nor anything else in the cache, carries the password.
+    const { execFileSync } = await import('node:child_process');
+    expect(() => execFileSync('grep', ['-rlF', PASSWORD, cacheDir])).toThrow();
+    expect((await readdir(cacheDir)).join(' ')).not.toContain(PASSWORD);
+  });
+
+  it('a cached tree is not served for an unreachable remote to a caller that never read it', async () => {
+    const server = await startGitServer();
+    const repo = await server.createRepo('gone', { 'g.env': 'G=1\n' });
+    const sha = await repo.head();
+    const cacheDir = await newCache();
+    const token = { token: 'tok-CANARY-0b7e', username: 'argo' };
+    await fetchArgoGit({ repoURL: repo.url, targetRevision: sha, cacheDir, credentials: token });
+    await server.stop();
+    // Anonymous caller, host now unreachable: no proof of access, so no tree.
+    const err = await fetchArgoGit({ repoURL: repo.url, targetRevision: sha, cacheDir }).catch(
+      (e: unknown) => e,
+    );
+    expect(isSmcError(err), String(err)).toBe(true);
+    expect((err as { code?: string }).code).toMatch(/^Git(FetchFailed|AuthFailed)$/);
+    // The caller that fetched it keeps its tree while the remote is down.
+    const kept = await fetchArgoGit({ repoURL: repo.url, targetRevision: sha, cacheDir, credentials: token });
+    expect(kept.fetched).toBe(false);
+    expect(await readFile(join(kept.root, 'g.env'), 'utf8')).toBe('G=1\n');
+  });
+
   it('SSH: key in a 0600 temp file via GIT_SSH_COMMAND with strict known_hosts; removed afterwards', async () => {
     const key =
       '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAACANARYKEYMATERIAL\n-----END OPENSSH PRIVATE KEY-----\n';

@@ -186,7 +186,9 @@ describe('fetchFluxArtifact', () => {
     const roots: string[] = [];
     for (let i = 0; i < 4; i++) {
       const artifact = await server.publishDirectory(ref(), await tree({ 'e.env': `E=${i}\n` }));
-      roots.push((await fetchFluxArtifact({ artifact, cacheDir, limits, keep: 2 })).root);
+      const co = await fetchFluxArtifact({ artifact, cacheDir, limits, keep: 2 });
+      co.release();
+      roots.push(co.root);
       await new Promise((r) => setTimeout(r, 20));
     }
     expect((await readdir(cacheDir)).sort()).toEqual(
@@ -195,6 +197,49 @@ describe('fetchFluxArtifact', () => {
         .map((p) => p.slice(cacheDir.length + 1))
         .sort(),
     );
+  });
+
+  it('a tree in use (fetched, not yet released) is never pruned by concurrent fetches of newer artifacts', async () => {
+    const cacheDir = await newCache();
+    const first = await server.publishDirectory(ref(), await tree({ 'in-use.env': 'KEEP=1\n' }));
+    // Reconcile 1 has its tree and is rendering it…
+    const inUse = await fetchFluxArtifact({ artifact: first, cacheDir, limits, keep: 3 });
+    await new Promise((r) => setTimeout(r, 20));
+    // …while three other reconciles fetch three newer artifacts at once (keep 3: the oldest goes).
+    const newer = await Promise.all(
+      [1, 2, 3].map(async (i) => server.publishDirectory(ref(), await tree({ 'e.env': `E=${i}\n` }))),
+    );
+    const others = await Promise.all(
+      newer.map((artifact) => fetchFluxArtifact({ artifact, cacheDir, limits, keep: 3 })),
+    );
+    for (const o of others) o.release();
+    // The tree being rendered is intact.
+    expect(await readFile(join(inUse.root, 'in-use.env'), 'utf8')).toBe('KEEP=1\n');
+    inUse.release();
+    inUse.release(); // releasing twice is harmless
+    // Once released it is pruned like any other old entry (by the next extraction).
+    const next = await server.publishDirectory(ref(), await tree({ 'n.env': 'N=1\n' }));
+    (await fetchFluxArtifact({ artifact: next, cacheDir, limits, keep: 3 })).release();
+    expect(await readdir(cacheDir)).not.toContain(inUse.root.slice(cacheDir.length + 1));
+    expect((await readdir(cacheDir)).length).toBe(3);
+  });
+
+  it('a cached tree is served again while a concurrent prune removes it: re-extracted, never half-gone', async () => {
+    const cacheDir = await newCache();
+    const artifacts = [];
+    for (let i = 0; i < 4; i++)
+      artifacts.push(await server.publishDirectory(ref(), await tree({ 'e.env': `E=${i}\n` })));
+    const a0 = await fetchFluxArtifact({ artifact: artifacts[0]!, cacheDir, limits, keep: 1 });
+    a0.release();
+    await new Promise((r) => setTimeout(r, 20));
+    // The fetch of a newer artifact prunes entry 0 while entry 0 is asked for again.
+    const [a1, again] = await Promise.all([
+      fetchFluxArtifact({ artifact: artifacts[1]!, cacheDir, limits, keep: 1 }),
+      fetchFluxArtifact({ artifact: artifacts[0]!, cacheDir, limits, keep: 1 }),
+    ]);
+    expect(await readFile(join(again.root, 'e.env'), 'utf8')).toBe('E=0\n');
+    a1.release();
+    again.release();
   });
 
   it('times out a stalled download (ArtifactFetchFailed) and honours hostOverride', async () => {

@@ -31,7 +31,7 @@ export interface ExampleSource {
   ref: { kind: 'GitRepository'; namespace: string; name: 'config' };
   gcp: GcpSecretManagerPeer;
   artifacts: ArtifactServer;
-  /** KUBECONFIG, the GCP endpoint, no metadata probing, WATCH_NAMESPACES and POD_NAMESPACE. */
+  /** KUBECONFIG, the GCP endpoint, no metadata probing, WATCH_NAMESPACES, POD_NAMESPACE, SECRET_POLL_INTERVAL. */
   controllerEnv: Record<string, string>;
   /** Serve `dir` (default: `tree`) as the GitRepository's artifact at `main@sha1:<commit>`. */
   publish(commit: string, dir?: string): Promise<FluxArtifact>;
@@ -84,6 +84,8 @@ export async function setUpExampleSource(
       METADATA_SERVER_DETECTION: 'none',
       WATCH_NAMESPACES: namespace,
       POD_NAMESPACE: namespace,
+      // Referenced Secrets (the SOPS key `sops-age`) polled every second: rotations show quickly.
+      SECRET_POLL_INTERVAL: '1s',
     },
     publish,
     gcpValue: (project, secret) => gcp.latestValue(project, secret),

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import type { KubeCluster, ServiceAccountAccess } from '../../peers/kube/index.js';
 import { repoRoot } from '../../peers.js';
 
@@ -50,4 +50,31 @@ export async function removeShippedRbac(kube: KubeCluster, namespace: string): P
   const rbac = kube.client(RbacAuthorizationV1Api);
   const name = `smc-e2e-${namespace}`;
   await Promise.allSettled([rbac.deleteClusterRole({ name }), rbac.deleteClusterRoleBinding({ name })]);
+}
+
+/**
+ * The optional grant of config/rbac/argocd-repository-secrets.yaml (list Secrets in `namespace`, to
+ * find Argo CD's repository Secrets there), bound to the test's controller ServiceAccount.
+ */
+export async function grantArgoRepositorySecrets(
+  kube: KubeCluster,
+  namespace: string,
+  controllerNamespace: string,
+  serviceAccount = 'secret-manager-controller',
+): Promise<void> {
+  const docs = parseAllDocuments(
+    await readFile(join(repoRoot, 'config/rbac/argocd-repository-secrets.yaml'), 'utf8'),
+  ).map((d) => d.toJSON() as { kind: string; metadata: { name: string }; rules?: V1PolicyRule[] });
+  const role = docs.find((d) => d.kind === 'Role')!;
+  const rbac = kube.client(RbacAuthorizationV1Api);
+  const name = role.metadata.name;
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules: role.rules! } });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: controllerNamespace }],
+    },
+  });
 }
