@@ -40,6 +40,8 @@ export interface SyncRequest {
   deletionPolicy: DeletionPolicy;
   triggerUpdate: boolean;
   adopt: boolean;
+  /** How the caller asks for adoption, named in conflict reasons (default: the SMC annotation). */
+  adoptHint?: string;
   maxSecretsPerResource?: number;
   /** `max_secret_size_bytes`: a cap on any one value, on top of each store's own limit. */
   maxSecretSizeBytes?: number;
@@ -221,6 +223,7 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
         deletionPolicy: req.deletionPolicy,
         triggerUpdate: req.triggerUpdate,
         adopt: req.adopt,
+        adoptHint: req.adoptHint,
         // An entry refused for its size is still in Git: neither write nor prune it.
         held: rejected.map((r) => r.entry.storeName),
       };

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export function peerPath(peer: 'sops' | 'kustomize' | 'age' | 'crdcheck'): string {
+export function peerPath(peer: 'sops' | 'kustomize' | 'age' | 'crdcheck' | 'goregexp'): string {
   try {
     return execFileSync(path.join(repoRoot, 'scripts/peers'), ['path', peer], { encoding: 'utf8' }).trim();
   } catch {

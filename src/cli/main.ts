@@ -1,5 +1,6 @@
 /** `msmctl`: a thin command-line driver over the pipeline. Each command lives in ./commands. */
 import { Command, CommanderError } from 'commander';
+import { escapeControlCharacters } from '../control-characters.js';
 import { isSmcError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { EXIT_ERROR } from './commands/common.js';
@@ -15,12 +16,14 @@ import { registerStatus } from './commands/status.js';
 import { registerSuspend } from './commands/suspend.js';
 import { registerSync } from './commands/sync.js';
 import { CliExit } from './kube.js';
+import { writeLines } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('msmctl')
     .description('Secret Manager Controller CLI: sync SOPS-encrypted GitOps secrets to secret stores')
     .version(VERSION)
     .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(escapeCommanderError(text)) })
     .exitOverride();
   registerSync(program);
   registerRender(program);
@@ -44,10 +47,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_ERROR;
     if (e instanceof CliExit) {
-      process.stderr.write(`msmctl: ${e.message}\n`);
+      writeLines(process.stderr, `msmctl: ${e.message}`);
       return e.exitCode;
     }
-    process.stderr.write(`msmctl: error: ${describeError(e)}\n`);
+    writeLines(process.stderr, `msmctl: error: ${describeError(e)}`);
     return EXIT_ERROR;
   }
 }
@@ -63,4 +66,14 @@ function describeError(e: unknown): string {
   if (e instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) return e.message;
   if (process.env.MSMCTL_DEBUG) return e instanceof Error ? (e.stack ?? e.message) : String(e);
   return `unexpected ${e instanceof Error ? e.name : typeof e}; set MSMCTL_DEBUG=1 to see details (they may include input text)`;
+}
+
+/**
+ * Commander's own errors quote command-line values (`argument '…' is invalid`): escape them like
+ * every other line. Its only multi-line message is a suggestion of known names, kept on its line.
+ */
+function escapeCommanderError(text: string): string {
+  const suggestion = /\n\(Did you mean [^\n]*\?\)\n?$/.exec(text);
+  const message = (suggestion ? text.slice(0, suggestion.index) : text).replace(/\n$/, '');
+  return `${escapeControlCharacters(message)}${suggestion ? suggestion[0].replace(/\n?$/, '') : ''}\n`;
 }

@@ -1,5 +1,7 @@
 import { DefaultAzureCredential } from '@azure/identity';
 import { KubeConfig } from '@kubernetes/client-node';
+import { InvalidArgumentError } from 'commander';
+import * as P from '../api/patterns.js';
 import { SmcError } from '../errors.js';
 import { AwsSecretsManagerStore } from '../stores/aws/secrets-manager.js';
 import { AwsSsmParameterStore } from '../stores/aws/ssm.js';
@@ -23,68 +25,150 @@ export const STORE_SPEC_HELP = [
   'aws:REGION                AWS Secrets Manager',
   'ssm:REGION[/PATH]         AWS SSM Parameter Store under PATH (default /<prefix>/<environment>)',
   'azure:VAULT_URL           Azure Key Vault (https://<vault>.vault.azure.net/)',
+  'azure:VAULT_NAME          the same, for a vault in the public cloud',
   'appconfig:ENDPOINT        Azure App Configuration (configs; https://<store>.azconfig.io, or the',
   '                          connection string in AZURE_APPCONFIG_CONNECTION_STRING when ENDPOINT is "env")',
   'k8s:NAMESPACE/NAME        a Kubernetes Secret (current kubeconfig context)',
 ].join('\n');
 
+/** A `--store TYPE:TARGET` that has been checked: every part has its documented format. */
+export type StoreSpec = { text: string } & (
+  | { type: 'local'; dir: string }
+  | { type: 'gcp' | 'gcp-pm'; projectId: string; location?: string }
+  | { type: 'aws'; region: string }
+  | { type: 'ssm'; region: string; path?: string }
+  | { type: 'azure'; vaultUrl: string }
+  | { type: 'appconfig'; endpoint: string }
+  | { type: 'k8s'; namespace: string; name: string }
+);
+
+const STORE_TYPES = ['local', 'gcp', 'gcp-pm', 'aws', 'ssm', 'azure', 'appconfig', 'k8s'] as const;
+
+const matches = (pattern: string, value: string) => new RegExp(pattern).test(value);
+
 /**
- * `--store TYPE:TARGET` → a store. Cloud stores use their SDK's default credentials (Workload
+ * Checks `--store TYPE:TARGET` (the formats are the SecretManagerConfig's, docs/crd-reference.md)
+ * without building a client or touching the network. Throws InvalidSpec saying what is expected.
+ */
+export function parseStoreSpec(text: string): StoreSpec {
+  const fail = (why: string): never => {
+    throw new SmcError('InvalidSpec', why);
+  };
+  const colon = text.indexOf(':');
+  const type = colon < 0 ? text : text.slice(0, colon);
+  const target = colon < 0 ? '' : text.slice(colon + 1);
+  if (!(STORE_TYPES as readonly string[]).includes(type)) {
+    fail(`unknown store type "${type}" (known: ${STORE_TYPES.join(', ')})`);
+  }
+  if (!target) fail('expected TYPE:TARGET, e.g. local:./out');
+  const [first = '', ...rest] = target.split('/');
+  const remainder = rest.join('/') || undefined;
+  const awsRegion = (region: string) => {
+    if (!matches(P.AWS_REGION, region)) fail(`"${region}" is not an AWS region (e.g. eu-central-1)`);
+    return region;
+  };
+  switch (type as (typeof STORE_TYPES)[number]) {
+    case 'local':
+      return { text, type: 'local', dir: target };
+    case 'gcp':
+    case 'gcp-pm': {
+      if (!matches(P.GCP_PROJECT_ID, first)) {
+        fail(`"${first}" is not a GCP project id (6–30 lower-case letters, digits and dashes) or number`);
+      }
+      const global = type === 'gcp-pm' && remainder === 'global';
+      if (remainder !== undefined && !global && !matches(P.GCP_REGION, remainder)) {
+        fail(`"${remainder}" is not a GCP region (e.g. europe-west4)`);
+      }
+      return { text, type: type as 'gcp' | 'gcp-pm', projectId: first, location: remainder };
+    }
+    case 'aws':
+      if (remainder !== undefined) fail('expected aws:REGION');
+      return { text, type: 'aws', region: awsRegion(first) };
+    case 'ssm': {
+      const path = remainder === undefined ? undefined : `/${remainder}`;
+      if (path !== undefined && !matches(P.SSM_PATH, path)) {
+        fail(`"${path}" is not an SSM path (segments of letters, digits, _ . -, e.g. /my-service/prod)`);
+      }
+      return { text, type: 'ssm', region: awsRegion(first), path };
+    }
+    case 'azure':
+      if (matches(P.AZURE_VAULT_NAME, target) && target.length >= 3 && target.length <= 24) {
+        return { text, type: 'azure', vaultUrl: `https://${target}.vault.azure.net/` };
+      }
+      if (!matches(P.HTTPS_URL, target)) {
+        fail('expected azure:https://VAULT_URL or azure:VAULT_NAME (3–24 letters, digits and dashes)');
+      }
+      return { text, type: 'azure', vaultUrl: target };
+    case 'appconfig':
+      if (target !== 'env' && !matches(P.HTTPS_URL, target)) {
+        fail('expected appconfig:https://STORE.azconfig.io or appconfig:env');
+      }
+      if (target === 'env' && !process.env.AZURE_APPCONFIG_CONNECTION_STRING) {
+        fail('appconfig:env needs AZURE_APPCONFIG_CONNECTION_STRING, which is not set');
+      }
+      return { text, type: 'appconfig', endpoint: target };
+    case 'k8s':
+      if (!remainder || remainder.includes('/')) fail('expected k8s:NAMESPACE/NAME');
+      if (!matches(P.DNS_LABEL, first) || first.length > 63) {
+        fail(`"${first}" is not a namespace name (lower-case letters, digits and dashes)`);
+      }
+      if (!matches(P.DNS_SUBDOMAIN, remainder as string) || (remainder as string).length > 253) {
+        fail(`"${remainder}" is not a Secret name (lower-case letters, digits, dashes and dots)`);
+      }
+      return { text, type: 'k8s', namespace: first, name: remainder as string };
+  }
+}
+
+/** `parseStoreSpec` as a commander option parser: a bad value is a usage error naming the option. */
+export function storeSpecOption(text: string): StoreSpec {
+  try {
+    return parseStoreSpec(text);
+  } catch (e) {
+    if (e instanceof SmcError) throw new InvalidArgumentError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * A checked store spec → a store. Cloud stores use their SDK's default credentials (Workload
  * Identity / ADC, the AWS chain, Azure's default chain, the current kubeconfig) and the documented
  * endpoint variables (SMC_GCP_SECRET_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER,
  * AWS_ENDPOINT_URL_SSM, SMC_AZURE_KEYVAULT_CA_FILE, …).
  */
-export function storeFromSpec(spec: string, ctx: StoreContext): SecretStore {
-  const colon = spec.indexOf(':');
-  const type = colon < 0 ? spec : spec.slice(0, colon);
-  const target = colon < 0 ? '' : spec.slice(colon + 1);
-  if (!target) throw new SmcError('InvalidSpec', `--store ${spec}: expected TYPE:TARGET, e.g. local:./out`);
-  const [first = '', ...rest] = target.split('/');
-  const remainder = rest.join('/') || undefined;
-  switch (type) {
+export function storeFromSpec(spec: StoreSpec, ctx: StoreContext): SecretStore {
+  switch (spec.type) {
     case 'local':
-      return new LocalDirStore(target);
+      return new LocalDirStore(spec.dir);
     case 'gcp':
       return new GcpSecretManagerStore({
-        projectId: first,
-        location: remainder,
+        projectId: spec.projectId,
+        location: spec.location,
         environment: ctx.environment,
       });
     case 'gcp-pm':
       return new GcpParameterManagerStore({
-        projectId: first,
-        location: remainder,
+        projectId: spec.projectId,
+        location: spec.location,
         environment: ctx.environment,
       });
     case 'aws':
-      if (remainder) throw new SmcError('InvalidSpec', `--store ${spec}: expected aws:REGION`);
-      return new AwsSecretsManagerStore({ region: first, environment: ctx.environment });
+      return new AwsSecretsManagerStore({ region: spec.region, environment: ctx.environment });
     case 'ssm':
       return new AwsSsmParameterStore({
-        region: first,
+        region: spec.region,
         environment: ctx.environment,
-        parameterPath: remainder ? `/${remainder}` : `/${ctx.prefix ?? 'default'}/${ctx.environment}`,
+        parameterPath: spec.path ?? `/${ctx.prefix ?? 'default'}/${ctx.environment}`,
       });
     case 'azure':
-      if (!/^https:\/\//.test(target))
-        throw new SmcError('InvalidSpec', `--store ${spec}: expected azure:https://VAULT/`);
       // The Azure SDK's default chain (environment, workload identity, managed identity, Azure CLI).
       return new AzureKeyVaultStore({
-        vaultUrl: target,
+        vaultUrl: spec.vaultUrl,
         environment: ctx.environment,
         credential: new DefaultAzureCredential(),
       });
     case 'appconfig': {
-      const connectionString = target === 'env' ? process.env.AZURE_APPCONFIG_CONNECTION_STRING : undefined;
-      if (target === 'env' && !connectionString) {
-        throw new SmcError('InvalidSpec', `--store ${spec}: AZURE_APPCONFIG_CONNECTION_STRING is not set`);
-      }
-      if (!connectionString && !/^https:\/\//.test(target)) {
-        throw new SmcError(
-          'InvalidSpec',
-          `--store ${spec}: expected appconfig:https://STORE.azconfig.io or appconfig:env`,
-        );
-      }
+      const connectionString =
+        spec.endpoint === 'env' ? process.env.AZURE_APPCONFIG_CONNECTION_STRING : undefined;
       return connectionString
         ? new AzureAppConfigurationStore({
             connectionString,
@@ -92,29 +176,21 @@ export function storeFromSpec(spec: string, ctx: StoreContext): SecretStore {
             prefix: ctx.prefix,
           })
         : new AzureAppConfigurationStore({
-            endpoint: target,
+            endpoint: spec.endpoint,
             credential: new DefaultAzureCredential(),
             environment: ctx.environment,
             prefix: ctx.prefix,
           });
     }
     case 'k8s': {
-      if (!first || !remainder || remainder.includes('/')) {
-        throw new SmcError('InvalidSpec', `--store ${spec}: expected k8s:NAMESPACE/NAME`);
-      }
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromDefault();
       return new KubernetesSecretStore({
         kubeConfig,
-        namespace: first,
-        secretName: remainder,
+        namespace: spec.namespace,
+        secretName: spec.name,
         environment: ctx.environment,
       });
     }
-    default:
-      throw new SmcError(
-        'InvalidSpec',
-        `--store ${spec}: unknown store type "${type}". Known:\n${STORE_SPEC_HELP}`,
-      );
   }
 }

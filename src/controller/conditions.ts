@@ -3,6 +3,7 @@
  * changes (SPEC §2.2). Pure.
  */
 import type { Condition, ConditionType } from '../api/index.js';
+import { escapeControlCharacters } from '../control-characters.js';
 
 export interface ConditionInput {
   type: ConditionType;
@@ -35,7 +36,8 @@ export function setConditions(
       type: u.type,
       status: u.status,
       reason: safeReason(u.reason),
-      message: u.message.slice(0, 32768),
+      // Messages quote keys and names from Git: `kubectl describe` must not print them raw.
+      message: escapeControlCharacters(u.message).slice(0, 32768),
       ...(observedGeneration !== undefined ? { observedGeneration } : {}),
       lastTransitionTime: old && old.status === u.status ? old.lastTransitionTime : now,
     });

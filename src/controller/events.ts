@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, KIND } from '../api/index.js';
+import { escapeControlCharacters } from '../control-characters.js';
 import type { Logger } from '../observability/logger.js';
 
 export const EVENT_COMPONENT = 'secret-manager-controller';
@@ -68,7 +69,7 @@ export class EventRecorder {
         },
         type: event.type,
         reason: event.reason,
-        message: event.message.slice(0, 1024),
+        message: escapeControlCharacters(event.message).slice(0, 1024),
         source: { component: EVENT_COMPONENT },
         reportingComponent: EVENT_COMPONENT,
         reportingInstance: this.instance,

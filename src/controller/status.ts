@@ -11,6 +11,7 @@
  * work starts; the reconcile's final status replaces them.
  */
 import type { Condition, EntryState, EntryStatus, Phase, SecretManagerConfigStatus } from '../api/index.js';
+import { escapeControlCharacters } from '../control-characters.js';
 import { mentionsThrottling } from '../stores/provider-error.js';
 import type { EntryOutcome } from '../sync.js';
 import { type ConditionInput, mergeConditions, setConditions } from './conditions.js';
@@ -83,7 +84,9 @@ export function entriesFromOutcomes(
       ...(o.version !== undefined ? { version: o.version } : old?.version ? { version: old.version } : {}),
       state,
       ...(lastUpdateTime ? { lastUpdateTime } : {}),
-      ...(state !== 'Synced' && o.message ? { message: o.message.slice(0, 4096) } : {}),
+      ...(state !== 'Synced' && o.message
+        ? { message: escapeControlCharacters(o.message).slice(0, 4096) }
+        : {}),
     });
   }
   return out;
@@ -200,7 +203,7 @@ export function computeStatus(input: StatusInput): SecretManagerConfigStatus {
       break;
   }
   status.phase = phase;
-  status.description = description.slice(0, 4096);
+  status.description = escapeControlCharacters(description).slice(0, 4096);
   status.conditions = setConditions(
     driftConditions === null
       ? previous?.conditions?.filter((c) => c.type !== 'Drifted')
@@ -332,7 +335,7 @@ export function progressStatus(input: ProgressInput): SecretManagerConfigStatus 
   return {
     ...previous,
     phase: progress.kind === 'pending' ? 'Pending' : 'Syncing',
-    description: message.slice(0, 4096),
+    description: escapeControlCharacters(message).slice(0, 4096),
     lastAttemptTime: now,
     conditions: mergeConditions(previous?.conditions, updates, now, generation),
   };

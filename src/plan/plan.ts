@@ -14,6 +14,8 @@ export interface PlanInput {
   triggerUpdate: boolean;
   /** Annotation `secret-management.octopilot.io/adopt: "true"`: take over entries we do not own. */
   adopt: boolean;
+  /** How the caller asks for adoption, for the conflict reason (default: the SMC annotation). */
+  adoptHint?: string;
   /**
    * Store names whose desired state is unknown this round (e.g. the entry failed a size check):
    * never written and never pruned.
@@ -57,7 +59,7 @@ export function planActions(input: PlanInput): Action[] {
     }
     desiredNames.add(d.storeName);
     if (held.has(d.storeName)) continue;
-    actions.push(planEntry(d, actual.get(d.storeName), owner, triggerUpdate, adopt));
+    actions.push(planEntry(d, actual.get(d.storeName), owner, triggerUpdate, adopt, input.adoptHint));
   }
 
   for (const a of actual.values()) {
@@ -95,6 +97,7 @@ function planEntry(
   owner: Owner,
   triggerUpdate: boolean,
   adopt: boolean,
+  adoptHint = 'annotate the SMC with secret-management.octopilot.io/adopt: "true" to take it over',
 ): Action {
   const base = { key: d.key, storeName: d.storeName, kind: d.kind };
   if (a === undefined) {
@@ -126,7 +129,7 @@ function planEntry(
       return {
         ...base,
         type: 'conflict',
-        reason: `${held}; left untouched (annotate the SMC with secret-management.octopilot.io/adopt: "true" to take it over)`,
+        reason: `${held}; left untouched (${adoptHint})`,
       };
     }
     if (valueDiffers && !triggerUpdate) {

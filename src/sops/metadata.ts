@@ -6,6 +6,7 @@
 import { SmcError } from '../errors.js';
 import { formatFloatF } from './gonum.js';
 import { formatRFC3339, parseRFC3339 } from './gotime.js';
+import { goRegexProblem } from './regex.js';
 import type { CryptRules } from './tree.js';
 import { Branch, Comment, GoFloat, GoInt, GoTimeValue, type TreeItem, type TreeValue } from './values.js';
 
@@ -183,6 +184,15 @@ export function decodeMetadata(tree: Branch, fileName: string): SopsMetadata {
       );
     }
     if (ruleCount === 0) rules.unencryptedSuffix = '_unencrypted';
+    for (const [field, pattern] of [
+      ['unencrypted_regex', rules.unencryptedRegex],
+      ['encrypted_regex', rules.encryptedRegex],
+      ['unencrypted_comment_regex', rules.unencryptedCommentRegex],
+      ['encrypted_comment_regex', rules.encryptedCommentRegex],
+    ] as const) {
+      const problem = pattern === '' ? undefined : goRegexProblem(pattern);
+      if (problem) throw new MetaError(`${field} is not a valid Go regular expression: ${problem}`);
+    }
     return {
       ...rules,
       keyGroups,

@@ -19,7 +19,7 @@ import {
   type KubeOptions,
 } from '../kube.js';
 import { PACKAGE_CONFIG_DIR, renderKustomization, type Manifest } from '../manifests.js';
-import { formatStructured, parseOutputFormat } from '../output.js';
+import { type OutputFormat, formatStructured, outputOption, writeLines } from '../output.js';
 import { listSmcs, readyOf, condition } from '../smc-api.js';
 
 export type CheckResult = 'ok' | 'warn' | 'fail';
@@ -35,7 +35,7 @@ export const MIN_KUBERNETES = { major: 1, minor: 29 };
 interface CheckOptions extends KubeOptions {
   pre?: boolean;
   from?: string;
-  output: string;
+  output: OutputFormat;
 }
 
 export function registerCheck(program: Command): void {
@@ -47,9 +47,9 @@ export function registerCheck(program: Command): void {
   )
     .option('--pre', 'can this cluster run the controller, and may you install it?')
     .option('--from <dir>', "kustomize base it was installed from (default: this package's config/)")
-    .option('-o, --output <format>', 'table | json | yaml', 'table')
+    .addOption(outputOption())
     .action(async (opts: CheckOptions) => {
-      const output = parseOutputFormat(opts.output);
+      const output = opts.output;
       const objects = await renderKustomization(opts.from ?? PACKAGE_CONFIG_DIR, {
         namespace: opts.namespace,
       });
@@ -59,9 +59,10 @@ export function registerCheck(program: Command): void {
       const checks = opts.pre ? await preChecks(k, objects) : await healthChecks(k, objects, opts.from);
       if (output === 'table') {
         const width = Math.max(...checks.map((c) => c.name.length));
-        for (const c of checks) {
-          process.stdout.write(`${c.result.padEnd(4)}  ${c.name.padEnd(width)}  ${c.message}\n`);
-        }
+        writeLines(
+          process.stdout,
+          checks.map((c) => `${c.result.padEnd(4)}  ${c.name.padEnd(width)}  ${c.message}`),
+        );
       } else {
         process.stdout.write(formatStructured({ checks }, output) + '\n');
       }

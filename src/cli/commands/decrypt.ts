@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { SmcError } from '../../errors.js';
 import { decryptSops, formatFromPath, type SopsFormat } from '../../sops/index.js';
 import { keyringFromOptions, type KeyOptions } from '../keys.js';
 import { collect } from './common.js';
+
+const SOPS_FORMATS: readonly SopsFormat[] = ['yaml', 'json', 'dotenv', 'ini', 'binary'];
 
 interface DecryptOptions extends KeyOptions {
   inputType?: SopsFormat;
@@ -24,7 +26,9 @@ export function registerDecrypt(program: Command): void {
       [],
     )
     .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
-    .option('--input-type <format>', 'yaml | json | dotenv | ini | binary (default: from the file name)')
+    .addOption(
+      new Option('--input-type <format>', 'file format (default: from the file name)').choices(SOPS_FORMATS),
+    )
     .option('--ignore-mac', 'do not verify the MAC (dangerous: accepts a tampered file)')
     .action(async (file: string, opts: DecryptOptions) => {
       const keyring = await keyringFromOptions(opts);

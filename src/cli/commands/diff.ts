@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { DeletionPolicy } from '../../plan/actions.js';
 import type { EntryOutcome } from '../../sync.js';
 import { EXIT_NOT_READY } from '../kube.js';
-import { formatStructured, formatTable, parseOutputFormat } from '../output.js';
+import { type OutputFormat, formatStructured, formatTable, outputOption, writeLines } from '../output.js';
 import { EXIT_ERROR } from './common.js';
 import {
   type PipelineOptions,
@@ -18,7 +18,7 @@ import {
 } from './pipeline-run.js';
 
 interface DiffOptions extends PipelineOptions {
-  output: string;
+  output: OutputFormat;
 }
 
 export type Change = 'create' | 'update' | 'enable' | 'disable' | 'delete' | 'noop' | 'conflict' | 'error';
@@ -30,9 +30,9 @@ export function registerDiff(program: Command): void {
       .description('compare what the source would sync with what the store holds (values masked)'),
     'the store to compare with, e.g. local:./out',
   )
-    .option('-o, --output <format>', 'table | json | yaml', 'table')
+    .addOption(outputOption())
     .action(async (dir: string, opts: DiffOptions) => {
-      const output = parseOutputFormat(opts.output);
+      const output = opts.output;
       const deletionPolicy = parseDeletionPolicy(opts.deletionPolicy);
       const result = await runPipeline(dir, opts, { dryRun: true });
 
@@ -56,9 +56,11 @@ export function registerDiff(program: Command): void {
         const counts = new Map<string, number>();
         for (const r of rows) counts.set(r.change, (counts.get(r.change) ?? 0) + 1);
         const summary = [...counts].map(([c, n]) => `${n} ${c}`).join(', ') || 'nothing to compare';
-        process.stdout.write(
-          `${table}\n\n${summary}; ${differences === 0 ? 'no differences' : `${differences} difference(s)`}\n`,
-        );
+        writeLines(process.stdout, [
+          ...table,
+          '',
+          `${summary}; ${differences === 0 ? 'no differences' : `${differences} difference(s)`}`,
+        ]);
       }
       if (errors) process.exitCode = EXIT_ERROR;
       else if (differences) process.exitCode = EXIT_NOT_READY;

@@ -18,6 +18,7 @@ import {
   type KubeOptions,
 } from '../kube.js';
 import { manifestsToYaml, PACKAGE_CONFIG_DIR, renderKustomization, type Manifest } from '../manifests.js';
+import { writeLines } from '../output.js';
 
 export const FIELD_MANAGER = 'msmctl';
 
@@ -49,10 +50,13 @@ export function registerInstall(program: Command): void {
       }
       const k = connect(opts);
       const results = await applyAll(k, objects, opts.dryRun ?? false);
-      for (const r of results)
-        process.stdout.write(
-          `${r.ref} ${r.outcome}${opts.dryRun ? ' (server dry run)' : ''}${r.note ? `: ${r.note}` : ''}\n`,
-        );
+      writeLines(
+        process.stdout,
+        results.map(
+          (r) =>
+            `${r.ref} ${r.outcome}${opts.dryRun ? ' (server dry run)' : ''}${r.note ? `: ${r.note}` : ''}`,
+        ),
+      );
       const failed = results.filter((r) => r.outcome === 'failed').length;
       if (failed) throw new CliExit(EXIT_NOT_READY, `${failed} of ${results.length} object(s) failed`);
     });

@@ -1,7 +1,14 @@
 /** `msmctl list`: one row per SecretManagerConfig (phase, counts, last sync, Ready, source, provider). */
 import type { Command } from 'commander';
 import { addKubeOptions, connect, type KubeOptions } from '../kube.js';
-import { formatAge, formatStructured, formatTable, parseOutputFormat } from '../output.js';
+import {
+  type OutputFormat,
+  formatAge,
+  formatStructured,
+  formatTable,
+  outputOption,
+  writeLines,
+} from '../output.js';
 import { listSmcs, providerOf, readyOf, sourceOf } from '../smc-api.js';
 
 export function registerList(program: Command): void {
@@ -12,9 +19,9 @@ export function registerList(program: Command): void {
       .description('list SecretManagerConfigs: phase, secrets, last sync, Ready, source, provider'),
     { allNamespaces: true },
   )
-    .option('-o, --output <format>', 'table | json | yaml', 'table')
-    .action(async (opts: KubeOptions & { output: string }) => {
-      const output = parseOutputFormat(opts.output);
+    .addOption(outputOption())
+    .action(async (opts: KubeOptions & { output: OutputFormat }) => {
+      const output = opts.output;
       const k = connect(opts);
       const smcs = await listSmcs(k);
       const rows = smcs.map((s) => ({
@@ -35,10 +42,11 @@ export function registerList(program: Command): void {
         return;
       }
       if (rows.length === 0) {
-        process.stderr.write(
+        writeLines(
+          process.stderr,
           k.allNamespaces
-            ? 'No SecretManagerConfigs found.\n'
-            : `No SecretManagerConfigs found in namespace ${k.namespace}.\n`,
+            ? 'No SecretManagerConfigs found.'
+            : `No SecretManagerConfigs found in namespace ${k.namespace}.`,
         );
         return;
       }
@@ -60,6 +68,6 @@ export function registerList(program: Command): void {
           return k.allNamespaces ? [r.namespace, ...cells] : cells;
         }),
       );
-      process.stdout.write(table + '\n');
+      writeLines(process.stdout, table);
     });
 }

@@ -10,13 +10,13 @@ import type { DeletionPolicy } from '../../plan/actions.js';
 import { openLocalSource } from '../../source/local.js';
 import { type ProgressEvent, type RenderMode, type SyncResult, sync } from '../../sync.js';
 import { type KeyOptions, keyringFromOptions } from '../keys.js';
-import { STORE_SPEC_HELP, storeFromSpec } from '../store-spec.js';
+import { STORE_SPEC_HELP, type StoreSpec, storeFromSpec, storeSpecOption } from '../store-spec.js';
 import { collect, ownerFromOption } from './common.js';
 
 export interface PipelineOptions extends KeyOptions {
   env: string;
-  store: string;
-  configStore?: string;
+  store: StoreSpec;
+  configStore?: StoreSpec;
   kustomizePath?: string;
   basePath?: string;
   prefix?: string;
@@ -38,10 +38,11 @@ export function addPipelineOptions(cmd: Command, storeHelp: string): Command {
   return cmd
     .argument('<path>', 'GitOps source directory')
     .requiredOption('--env <environment>', 'environment (profile directory, e.g. dev)')
-    .requiredOption('--store <type:target>', storeHelp)
+    .requiredOption('--store <type:target>', storeHelp, storeSpecOption)
     .option(
       '--config-store <type:target>',
       'where configs (application.properties) go; default: one JSON secret',
+      storeSpecOption,
     )
     .option('--kustomize-path <path>', 'kustomize-build mode: path of the overlay inside the source')
     .option('--base-path <path>', 'raw-file mode: search root inside the source')
@@ -100,6 +101,7 @@ export async function runPipeline(
     adopt: opts.adopt ?? false,
     allow: { pruneAll: opts.allowPruneAll ?? false, plaintext: opts.allowPlaintext ?? false },
     allowSwitches: CLI_ALLOW_SWITCHES,
+    adoptHint: 'pass --adopt to take it over',
     dryRun: run.dryRun,
     onProgress: run.onProgress,
   }).finally(() => Promise.all([secretStore.close?.(), configStore?.close?.()]));

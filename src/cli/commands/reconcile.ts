@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { ANNOTATIONS, parseDuration } from '../../api/index.js';
 import { addKubeOptions, CliExit, connect, EXIT_NOT_READY, EXIT_TIMEOUT, type KubeOptions } from '../kube.js';
+import { writeLines } from '../output.js';
 import { condition, getSmc, patchSmc, smcLabel } from '../smc-api.js';
 
 interface ReconcileOptions extends KubeOptions {
@@ -38,7 +39,7 @@ export function registerReconcile(program: Command): void {
       }
       const requested = new Date().toISOString();
       await patchSmc(k, name, { metadata: { annotations: { [ANNOTATIONS.reconcile]: requested } } });
-      process.stdout.write(`${what}: reconcile requested (${ANNOTATIONS.reconcile}=${requested})\n`);
+      writeLines(process.stdout, `${what}: reconcile requested (${ANNOTATIONS.reconcile}=${requested})`);
       if (!opts.wait) return;
 
       const deadline = Date.now() + timeoutMs;
@@ -47,8 +48,9 @@ export function registerReconcile(program: Command): void {
         if (smc.status?.lastHandledReconcileAt === requested) {
           const ready = condition(smc, 'Ready');
           if (ready?.status === 'True') {
-            process.stdout.write(
-              `${what}: Ready${smc.status.lastSyncedRevision ? ` at revision ${smc.status.lastSyncedRevision}` : ''}: ${ready.message}\n`,
+            writeLines(
+              process.stdout,
+              `${what}: Ready${smc.status.lastSyncedRevision ? ` at revision ${smc.status.lastSyncedRevision}` : ''}: ${ready.message}`,
             );
             return;
           }

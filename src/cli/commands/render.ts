@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { openLocalSource } from '../../source/local.js';
 import { renderSource, type RenderMode } from '../../sync.js';
 import { keyringFromOptions, type KeyOptions } from '../keys.js';
-import { formatStructured, formatTable, parseOutputFormat } from '../output.js';
+import { type OutputFormat, formatStructured, formatTable, outputOption, writeLines } from '../output.js';
 import { collect, ownerFromOption } from './common.js';
 import { CLI_ALLOW_SWITCHES } from './pipeline-run.js';
 
@@ -15,7 +15,7 @@ interface RenderOptions extends KeyOptions {
   smc?: string;
   sops: boolean;
   allowPlaintext?: boolean;
-  output: string;
+  output: OutputFormat;
 }
 
 const MASK = '<redacted>';
@@ -34,9 +34,9 @@ export function registerRender(program: Command): void {
     .option('--age-key-file <file>', 'age identity file (repeatable; also SOPS_AGE_KEY_FILE)', collect, [])
     .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
     .option('--allow-plaintext', 'accept unencrypted application.secrets.* files (tests only)')
-    .option('-o, --output <format>', 'table | json | yaml', 'table')
+    .addOption(outputOption())
     .action(async (dir: string, opts: RenderOptions) => {
-      const output = parseOutputFormat(opts.output);
+      const output = opts.output;
       const source = await openLocalSource(dir);
       const render: RenderMode = opts.kustomizePath
         ? { mode: 'kustomize', kustomizePath: opts.kustomizePath }
@@ -59,13 +59,14 @@ export function registerRender(program: Command): void {
         origin: e.origin,
         value: MASK,
       }));
-      process.stdout.write(
-        (output === 'table'
-          ? formatTable(
-              ['SERVICE', 'KEY', 'KIND', 'ENABLED', 'ORIGIN', 'VALUE'],
-              rows.map((r) => [r.service ?? '-', r.key, r.kind, String(r.enabled), r.origin, r.value]),
-            )
-          : formatStructured({ entries: rows }, output)) + '\n',
-      );
+      if (output !== 'table') process.stdout.write(formatStructured({ entries: rows }, output) + '\n');
+      else
+        writeLines(
+          process.stdout,
+          formatTable(
+            ['SERVICE', 'KEY', 'KIND', 'ENABLED', 'ORIGIN', 'VALUE'],
+            rows.map((r) => [r.service ?? '-', r.key, r.kind, String(r.enabled), r.origin, r.value]),
+          ),
+        );
     });
 }

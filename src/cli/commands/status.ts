@@ -5,7 +5,14 @@
  */
 import type { Command } from 'commander';
 import { addKubeOptions, connect, EXIT_NOT_READY, type KubeOptions } from '../kube.js';
-import { formatAge, formatStructured, formatTable, parseOutputFormat } from '../output.js';
+import {
+  type OutputFormat,
+  formatAge,
+  formatStructured,
+  formatTable,
+  outputOption,
+  writeLines,
+} from '../output.js';
 import { getSmc, providerOf, readyOf, sourceOf, type SmcObject } from '../smc-api.js';
 
 export function registerStatus(program: Command): void {
@@ -15,28 +22,28 @@ export function registerStatus(program: Command): void {
       .description('show one SecretManagerConfig: phase, conditions, revision, entries (never values)')
       .argument('<name>', 'SecretManagerConfig name'),
   )
-    .option('-o, --output <format>', 'table | json | yaml', 'table')
-    .action(async (name: string, opts: KubeOptions & { output: string }) => {
-      const output = parseOutputFormat(opts.output);
+    .addOption(outputOption())
+    .action(async (name: string, opts: KubeOptions & { output: OutputFormat }) => {
+      const output = opts.output;
       const k = connect(opts);
       const smc = await getSmc(k, name);
-      process.stdout.write(
-        (output === 'table'
-          ? formatStatus(smc)
-          : formatStructured(
-              {
-                name: smc.metadata.name,
-                namespace: smc.metadata.namespace,
-                generation: smc.metadata.generation ?? null,
-                suspended: smc.spec.suspend === true,
-                suspendGitPulls: smc.spec.suspendGitPulls === true,
-                source: sourceOf(smc),
-                provider: providerOf(smc),
-                status: smc.status ?? {},
-              },
-              output,
-            )) + '\n',
-      );
+      if (output === 'table') writeLines(process.stdout, formatStatus(smc));
+      else
+        process.stdout.write(
+          formatStructured(
+            {
+              name: smc.metadata.name,
+              namespace: smc.metadata.namespace,
+              generation: smc.metadata.generation ?? null,
+              suspended: smc.spec.suspend === true,
+              suspendGitPulls: smc.spec.suspendGitPulls === true,
+              source: sourceOf(smc),
+              provider: providerOf(smc),
+              status: smc.status ?? {},
+            },
+            output,
+          ) + '\n',
+        );
       if (readyOf(smc) !== 'True') process.exitCode = EXIT_NOT_READY;
     });
 }
@@ -45,7 +52,8 @@ function when(ts: string | undefined, now: Date): string {
   return ts ? `${ts} (${formatAge(ts, now)} ago)` : '-';
 }
 
-export function formatStatus(smc: SmcObject, now = new Date()): string {
+/** The lines `msmctl status` prints (escaped when written). */
+export function formatStatus(smc: SmcObject, now = new Date()): string[] {
   const s = smc.status ?? {};
   const ready = smc.status?.conditions?.find((c) => c.type === 'Ready');
   const fields: [string, string][] = [
@@ -71,38 +79,46 @@ export function formatStatus(smc: SmcObject, now = new Date()): string {
     ['Last handled reconcile', s.lastHandledReconcileAt ?? '-'],
   ];
   const width = Math.max(...fields.map(([k]) => k.length)) + 2;
-  const parts = [fields.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n')];
+  const lines = fields.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`);
   const conditions = s.conditions ?? [];
-  parts.push(
-    conditions.length
-      ? `Conditions:\n${formatTable(
-          ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
-          conditions.map((c) => [
-            c.type,
-            c.status,
-            c.reason,
-            formatAge(c.lastTransitionTime, now),
-            c.message,
-          ]),
-        )}`
-      : 'Conditions: none yet (not reconciled)',
+  lines.push(
+    '',
+    ...(conditions.length
+      ? [
+          'Conditions:',
+          ...formatTable(
+            ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
+            conditions.map((c) => [
+              c.type,
+              c.status,
+              c.reason,
+              formatAge(c.lastTransitionTime, now),
+              c.message,
+            ]),
+          ),
+        ]
+      : ['Conditions: none yet (not reconciled)']),
   );
   const entries = s.entries ?? [];
-  parts.push(
-    entries.length
-      ? `Entries:\n${formatTable(
-          ['KEY', 'STORE NAME', 'KIND', 'STATE', 'VERSION', 'UPDATED', 'MESSAGE'],
-          entries.map((e) => [
-            e.key,
-            e.storeName,
-            e.kind,
-            e.state,
-            e.version ?? '-',
-            e.lastUpdateTime ? formatAge(e.lastUpdateTime, now) : '-',
-            e.message ?? '',
-          ]),
-        )}`
-      : 'Entries: none',
+  lines.push(
+    '',
+    ...(entries.length
+      ? [
+          'Entries:',
+          ...formatTable(
+            ['KEY', 'STORE NAME', 'KIND', 'STATE', 'VERSION', 'UPDATED', 'MESSAGE'],
+            entries.map((e) => [
+              e.key,
+              e.storeName,
+              e.kind,
+              e.state,
+              e.version ?? '-',
+              e.lastUpdateTime ? formatAge(e.lastUpdateTime, now) : '-',
+              e.message ?? '',
+            ]),
+          ),
+        ]
+      : ['Entries: none']),
   );
-  return parts.join('\n\n');
+  return lines;
 }

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { addKubeOptions, connect, type KubeOptions } from '../kube.js';
+import { writeLines } from '../output.js';
 import { getSmc, patchSmc, smcLabel } from '../smc-api.js';
 
 interface Toggle {
@@ -55,11 +56,11 @@ export function registerSuspend(program: Command): void {
       const what = smcLabel(k.namespace, name);
       const before = await getSmc(k, name);
       if ((before.spec[t.field] === true) === t.value) {
-        process.stdout.write(`${what}: already ${t.done} (spec.${t.field}: ${t.value})\n`);
+        writeLines(process.stdout, `${what}: already ${t.done} (spec.${t.field}: ${t.value})`);
         return;
       }
       await patchSmc(k, name, { spec: { [t.field]: t.value } });
-      process.stdout.write(`${what}: ${t.done} (spec.${t.field}: ${t.value})\n`);
+      writeLines(process.stdout, `${what}: ${t.done} (spec.${t.field}: ${t.value})`);
     });
   }
 }

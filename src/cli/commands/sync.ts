@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import type { ProgressEvent, SyncResult } from '../../sync.js';
-import { formatStructured, formatTable, parseOutputFormat } from '../output.js';
+import { type OutputFormat, formatStructured, formatTable, outputOption, writeLines } from '../output.js';
 import { EXIT_FAILED_ENTRIES } from './common.js';
 import { type PipelineOptions, addPipelineOptions, runPipeline } from './pipeline-run.js';
 
 interface SyncOptions extends PipelineOptions {
   dryRun?: boolean;
   progress?: boolean;
-  output: string;
+  output: OutputFormat;
 }
 
 export function registerSync(program: Command): void {
@@ -19,20 +19,23 @@ export function registerSync(program: Command): void {
   )
     .option('--dry-run', 'show the plan with values masked; write nothing')
     .option('--progress', 'print progress to stderr (default when stderr is a terminal)')
-    .option('-o, --output <format>', 'table | json | yaml', 'table')
+    .addOption(outputOption())
     .action(async (dir: string, opts: SyncOptions) => {
-      const output = parseOutputFormat(opts.output);
+      const output = opts.output;
       const showProgress = opts.progress ?? process.stderr.isTTY;
       const result = await runPipeline(dir, opts, {
         dryRun: opts.dryRun,
         onProgress: showProgress ? printProgress : undefined,
       });
-      process.stdout.write(formatSyncResult(result, output) + '\n');
+      const text = formatSyncResult(result, output);
+      if (typeof text === 'string') process.stdout.write(text + '\n');
+      else writeLines(process.stdout, text);
       if (result.failed > 0) process.exitCode = EXIT_FAILED_ENTRIES;
     });
 }
 
-export function formatSyncResult(result: SyncResult, output: 'table' | 'json' | 'yaml'): string {
+/** JSON or YAML text, or the lines of the table and its summary. */
+export function formatSyncResult(result: SyncResult, output: OutputFormat): string | string[] {
   const entries = result.outcomes.map((o) => ({
     key: o.key ?? null,
     name: o.storeName,
@@ -49,7 +52,7 @@ export function formatSyncResult(result: SyncResult, output: 'table' | 'json' | 
     ['KEY', 'NAME', 'KIND', 'ACTION', 'RESULT', 'MESSAGE'],
     entries.map((e) => [e.key ?? '-', e.name, e.kind, e.action, e.result, e.message ?? '']),
   );
-  return `${table}\n\n${summary}; ${result.writes} write(s), ${result.failed} failed`;
+  return [...table, '', `${summary}; ${result.writes} write(s), ${result.failed} failed`];
 }
 
 function printProgress(e: ProgressEvent): void {
@@ -59,5 +62,5 @@ function printProgress(e: ProgressEvent): void {
       : e.stage === 'plan'
         ? `planned ${e.actions} actions for ${e.store}`
         : `applied ${e.done}/${e.total} actions to ${e.store}`;
-  process.stderr.write(`msmctl: ${line}\n`);
+  writeLines(process.stderr, `msmctl: ${line}`);
 }

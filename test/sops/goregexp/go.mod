@@ -1,0 +1,3 @@
+module example.invalid/smc/goregexp
+
+go 1.26.8
