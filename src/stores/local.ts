@@ -38,7 +38,14 @@ import {
   newPayloadDirName,
   writeFileDurable,
 } from './local/layout.js';
-import { hasStaleLock, isStaleLockTemp, withDirLock } from './local/lock.js';
+import {
+  hasStaleLock,
+  isLockGuardName,
+  isStaleGuard,
+  isStaleLockTemp,
+  removeStaleGuards,
+  withDirLock,
+} from './local/lock.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from './store.js';
 
 export interface LocalDirStoreOptions {
@@ -320,6 +327,8 @@ export class LocalDirStore implements SecretStore {
           snap.leftovers.push(n);
         } else if (n === LOCK_FILE && (await hasStaleLock(this.dir))) {
           snap.leftovers.push(n); // taking the lock over and releasing it removes it
+        } else if (isLockGuardName(n) && (await isStaleGuard(this.dir, n))) {
+          snap.leftovers.push(n); // a take-over guard of a writer killed mid-take-over
         }
         continue;
       }
@@ -513,13 +522,16 @@ export class LocalDirStore implements SecretStore {
         await unlink(join(this.dir, n)).catch(() => undefined);
       }
     }
+    await removeStaleGuards(this.dir);
   }
 
   private async repair(snap: Snapshot): Promise<void> {
     if (snap.payload === undefined) {
       for (const n of snap.leftovers) {
-        if (n !== LOCK_FILE) await rm(join(this.dir, n), { recursive: true, force: true });
+        if (n !== LOCK_FILE && !isLockGuardName(n))
+          await rm(join(this.dir, n), { recursive: true, force: true });
       }
+      await removeStaleGuards(this.dir);
       await this.syncLinks(new Map(), new Map());
       return;
     }
