@@ -14,6 +14,8 @@ export interface StoreContext {
   environment: string;
   /** The SMC-wide prefix, for SSM's default parameter path `/<prefix>/<environment>`. */
   prefix?: string;
+  /** `local:` stores may write into a non-empty directory that is not a store of ours (`--allow-non-empty-dir`). */
+  allowNonEmptyDir?: boolean;
 }
 
 export const STORE_SPEC_HELP = [
@@ -43,7 +45,7 @@ export function storeFromSpec(spec: string, ctx: StoreContext): SecretStore {
   const remainder = rest.join('/') || undefined;
   switch (type) {
     case 'local':
-      return new LocalDirStore(target);
+      return new LocalDirStore(target, { allowNonEmptyDir: ctx.allowNonEmptyDir ?? false });
     case 'gcp':
       return new GcpSecretManagerStore({
         projectId: first,

@@ -26,6 +26,7 @@ export interface PipelineOptions extends KeyOptions {
   triggerUpdate: boolean;
   adopt?: boolean;
   sops: boolean;
+  allowNonEmptyDir?: boolean;
 }
 
 /** Add the pipeline options to `cmd` (`storeHelp` describes `--store` for this command). */
@@ -51,6 +52,10 @@ export function addPipelineOptions(cmd: Command, storeHelp: string): Command {
     .option('--no-trigger-update', 'only create missing entries; never overwrite existing ones')
     .option('--adopt', 'take over existing entries not created by this tool')
     .option('--no-sops', 'do not decrypt SOPS files (an encrypted file is then an error)')
+    .option(
+      '--allow-non-empty-dir',
+      'local: stores may write into a non-empty directory that is not one of ours (nothing there is removed)',
+    )
     .option('--age-key-file <file>', 'age identity file (repeatable; also SOPS_AGE_KEY_FILE)', collect, [])
     .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
     .addHelpText('after', `\nStores:\n${STORE_SPEC_HELP}`);
@@ -72,7 +77,11 @@ export async function runPipeline(
   const render: RenderMode = opts.kustomizePath
     ? { mode: 'kustomize', kustomizePath: opts.kustomizePath }
     : { mode: 'raw', basePath: opts.basePath };
-  const storeContext = { environment: opts.env, prefix: opts.prefix };
+  const storeContext = {
+    environment: opts.env,
+    prefix: opts.prefix,
+    allowNonEmptyDir: opts.allowNonEmptyDir ?? false,
+  };
   const secretStore = storeFromSpec(opts.store, storeContext);
   const configStore = opts.configStore ? storeFromSpec(opts.configStore, storeContext) : undefined;
   return sync({
