@@ -10,7 +10,11 @@
  *    raised only if the build turns out to need the file (its ciphertext reaches a Secret or
  *    ConfigMap, or kustomize fails naming it). So one team's encrypted files elsewhere in a monorepo
  *    do not break another team's build, and "never push ciphertext" still holds.
- * 3. Run the real `kustomize build` (no plugins, no exec functions, no Helm: kustomize's defaults).
+ * 3. Unless remote loading is allowed, refuse the build if any kustomization it reads names a URL
+ *    (a resource, base, component, patch, generator file, Helm repository…): see
+ *    `kustomize-remote.ts`. kustomize itself has no switch that stops it fetching.
+ *    Then run the real `kustomize build` (no plugins, no exec functions, no Helm: kustomize's
+ *    defaults, including `--load-restrictor LoadRestrictionsRootOnly`).
  * 4. Take every `v1 Secret`'s `data` (base64) and `stringData` as secrets, `stringData` winning
  *    within one Secret as in Kubernetes, and every `v1 ConfigMap`'s `data` as configs. The same key
  *    in two Secrets (or two ConfigMaps) is a DuplicateKey error naming both.
@@ -41,6 +45,7 @@ import type { Entry } from '../entry.js';
 import { isSmcError, SmcError } from '../errors.js';
 import { decodeUtf8, plaintextOf, refuseCiphertext, type DecryptFile } from './decrypt.js';
 import { isInside, realRoot, toRelative } from './discovery.js';
+import { refuseRemoteReferences } from './kustomize-remote.js';
 
 export interface KustomizeRenderOptions {
   root: string;
@@ -51,7 +56,16 @@ export interface KustomizeRenderOptions {
   kustomizeBin?: string;
   /** Kill the build after this long (default 120 s). */
   timeoutMs?: number;
+  /**
+   * Let kustomize fetch remote resources and bases (URLs, Git repositories). Default false: a
+   * kustomization naming one is refused before kustomize runs (controller setting
+   * `allow_kustomize_remote`, msmctl `--allow-kustomize-remote`).
+   */
+  allowRemote?: boolean;
 }
+
+const REMOTE_HINT =
+  'set the controller setting allow_kustomize_remote=true (msmctl: --allow-kustomize-remote) to allow them';
 
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 const INSTALL_HINT =
@@ -76,6 +90,7 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
       failures: [],
     };
     await copyDecrypted(copy, root, copy.copyRoot);
+    if (opts.allowRemote !== true) await refuseRemoteReferences(copy.copyRoot, kustomizePath, REMOTE_HINT);
     // kustomize may print the copy's path as given or with symlinks resolved: remove both.
     const tempPaths = [copy.copyRoot, tmp, path.join(copy.tmp, 'src'), copy.tmp];
     let stdout: string;

@@ -27,6 +27,7 @@ export interface PipelineOptions extends KeyOptions {
   adopt?: boolean;
   sops: boolean;
   allowNonEmptyDir?: boolean;
+  allowKustomizeRemote?: boolean;
 }
 
 /** Add the pipeline options to `cmd` (`storeHelp` describes `--store` for this command). */
@@ -40,6 +41,7 @@ export function addPipelineOptions(cmd: Command, storeHelp: string): Command {
       'where configs (application.properties) go; default: one JSON secret',
     )
     .option('--kustomize-path <path>', 'kustomize-build mode: path of the overlay inside the source')
+    .option('--allow-kustomize-remote', 'let kustomize fetch remote resources and bases (refused by default)')
     .option('--base-path <path>', 'raw-file mode: search root inside the source')
     .option('--prefix <prefix>', 'name prefix (default: the service name)')
     .option('--suffix <suffix>', 'name suffix')
@@ -75,7 +77,11 @@ export async function runPipeline(
   const deletionPolicy = parseDeletionPolicy(opts.deletionPolicy);
   const source = await openLocalSource(dir);
   const render: RenderMode = opts.kustomizePath
-    ? { mode: 'kustomize', kustomizePath: opts.kustomizePath }
+    ? {
+        mode: 'kustomize',
+        kustomizePath: opts.kustomizePath,
+        allowRemote: opts.allowKustomizeRemote ?? false,
+      }
     : { mode: 'raw', basePath: opts.basePath };
   const storeContext = {
     environment: opts.env,
