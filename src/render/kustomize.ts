@@ -1,8 +1,9 @@
 /**
  * Kustomize mode: `kustomize build` on a private, decrypted copy of the source → entries.
  *
- * 1. Copy the source root (minus `.git`) into a fresh `mkdtemp` directory (mode 0700) under
- *    `os.tmpdir()`. Symbolic links that resolve inside the root are recreated inside the copy;
+ * 1. Copy the source root (minus `.git`) into a fresh private directory (mode 0700,
+ *    `smc-kustomize-<pid>-*`) under `SMC_PRIVATE_TMP_DIR` (a memory-backed volume in the controller's
+ *    manifests), else `os.tmpdir()`; see `src/private-tmp.ts`, which also sweeps leftovers. Symbolic links that resolve inside the root are recreated inside the copy;
  *    links that leave the root, or dangle, are not copied, so the build cannot read through them.
  * 2. Every copied file that SOPS says is encrypted (by its path's format) is replaced in the copy by
  *    its plaintext from `decrypt`. The source tree itself is never written. A file that cannot be
@@ -26,23 +27,12 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import {
-  access,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  realpath,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
-import os from 'node:os';
+import { access, mkdir, readdir, readFile, realpath, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Entry } from '../entry.js';
 import { isSmcError, SmcError } from '../errors.js';
+import { makeTempDir, removeTempDir } from '../private-tmp.js';
 import { decodeUtf8, plaintextOf, refuseCiphertext, type DecryptFile } from './decrypt.js';
 import { isInside, realRoot, toRelative } from './discovery.js';
 import { refuseRemoteReferences } from './kustomize-remote.js';
@@ -79,7 +69,7 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
   const kustomizePath = await checkKustomizePath(root, opts.kustomizePath);
   const bin = await resolveKustomizeBin(opts.kustomizeBin);
 
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'smc-kustomize-'));
+  const tmp = await makeTempDir('smc-kustomize-');
   try {
     const copy: CopyState = {
       root,
@@ -110,7 +100,7 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
       throw e;
     }
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await removeTempDir(tmp);
   }
 }
 
