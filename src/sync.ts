@@ -22,7 +22,10 @@ import { decryptSops, formatFromPath, type SopsKeyring } from './sops/index.js';
 import type { SourceCheckout } from './source/source.js';
 import type { Owner, SecretStore } from './stores/store.js';
 
-export type RenderMode = { mode: 'raw'; basePath?: string } | { mode: 'kustomize'; kustomizePath: string };
+export type RenderMode =
+  | { mode: 'raw'; basePath?: string }
+  /** `allowRemote`: let kustomize fetch remote resources and bases (refused by default). */
+  | { mode: 'kustomize'; kustomizePath: string; allowRemote?: boolean };
 
 export interface SyncRequest {
   source: SourceCheckout;
@@ -138,7 +141,12 @@ export async function renderSource(
     const service = req.prefix ?? req.owner.name;
     const entries = await stage('render', { mode: 'kustomize' }, () =>
       stage('kustomize', { path: render.kustomizePath }, () =>
-        renderKustomize({ root: req.source.root, kustomizePath: render.kustomizePath, decrypt }),
+        renderKustomize({
+          root: req.source.root,
+          kustomizePath: render.kustomizePath,
+          decrypt,
+          allowRemote: render.allowRemote ?? false,
+        }),
       ),
     );
     return entries.map((e) => ({ ...e, service }));

@@ -16,6 +16,8 @@ export interface StoreContext {
   environment: string;
   /** The SMC-wide prefix, for SSM's default parameter path `/<prefix>/<environment>`. */
   prefix?: string;
+  /** `local:` stores may write into a non-empty directory that is not a store of ours (`--allow-non-empty-dir`). */
+  allowNonEmptyDir?: boolean;
 }
 
 export const STORE_SPEC_HELP = [
@@ -138,7 +140,7 @@ export function storeSpecOption(text: string): StoreSpec {
 export function storeFromSpec(spec: StoreSpec, ctx: StoreContext): SecretStore {
   switch (spec.type) {
     case 'local':
-      return new LocalDirStore(spec.dir);
+      return new LocalDirStore(spec.dir, { allowNonEmptyDir: ctx.allowNonEmptyDir ?? false });
     case 'gcp':
       return new GcpSecretManagerStore({
         projectId: spec.projectId,

@@ -660,6 +660,7 @@ export class Controller {
       maxSecretsPerResource: s.max_secrets_per_resource,
       maxSecretSizeBytes: s.max_secret_size_bytes,
       noCrossNamespaceRefs: s.no_cross_namespace_refs,
+      allowKustomizeRemote: s.allow_kustomize_remote,
       ...(ref?.kind === 'Application' ? { argo: this.argoWorld(smc) } : {}),
       suspendFluxSource: (suspend: boolean) => this.suspendFluxSource(smc, source, suspend),
     };

@@ -10,6 +10,7 @@ import { DEFAULT_SETTINGS_CONFIGMAP, type HotReloadSpec } from '../api/index.js'
 import { createLogger, setLogLevel } from '../observability/logger.js';
 import { createControllerMetrics } from '../observability/metrics.js';
 import { Tracing } from '../observability/tracing.js';
+import { ensurePrivateBase, privateTmpBase, sweepStaleTempDirs } from '../private-tmp.js';
 import { VERSION } from '../version.js';
 import { Controller } from './controller.js';
 import { EventRecorder } from './events.js';
@@ -110,6 +111,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const logger = createLogger({ level: settings.log_level, format: settings.log_format });
   for (const w of parsed.warnings ?? []) logger.warn({ deprecated: w.split(' ')[0] }, w);
+  // Decrypted kustomize copies and Git credential files left by a killed predecessor (the
+  // memory-backed SMC_PRIVATE_TMP_DIR volume outlives a container restart): made private, swept.
+  try {
+    const base = privateTmpBase(env);
+    await ensurePrivateBase(base);
+    const swept = await sweepStaleTempDirs(base);
+    if (swept.length > 0) logger.info({ removed: swept.length }, 'removed leftover temporary directories');
+  } catch (e) {
+    process.stderr.write(`secret-manager-controller: private temporary directory: ${(e as Error).message}\n`);
+    return 2;
+  }
   const metrics = createControllerMetrics();
   const controller = new Controller({
     kubeConfig,

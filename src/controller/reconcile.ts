@@ -88,6 +88,8 @@ export interface ReconcileWorld {
   suspendFluxSource?(suspend: boolean): Promise<string | undefined>;
   /** `no_cross_namespace_refs`: refuse a source outside the SMC's namespace. */
   noCrossNamespaceRefs?: boolean;
+  /** `allow_kustomize_remote`: let kustomize fetch remote resources and bases (refused by default). */
+  allowKustomizeRemote?: boolean;
   /**
    * Write an in-progress status (`Pending`, `Syncing`; src/controller/status.ts `progressStatus`)
    * before the work starts. Called at most once per phase and never on the "nothing changed" path;
@@ -375,7 +377,11 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       owner: { namespace: smc.metadata.namespace, name: smc.metadata.name },
       environment: spec.secrets.environment,
       render: spec.secrets.kustomizePath
-        ? { mode: 'kustomize', kustomizePath: spec.secrets.kustomizePath }
+        ? {
+            mode: 'kustomize',
+            kustomizePath: spec.secrets.kustomizePath,
+            allowRemote: world.allowKustomizeRemote ?? false,
+          }
         : { mode: 'raw', basePath: spec.secrets.basePath },
       prefix: spec.secrets.prefix,
       suffix: spec.secrets.suffix,

@@ -312,6 +312,13 @@ export const SettingsSchema = z
       .default(''),
     /** Restart-only: read at start; a change in the ConfigMap is reported, not applied. */
     metrics_port: integer(1, 65_535, 5_000),
+
+    // --- kustomize remote resources (docs/security.md) ---
+    /**
+     * Let kustomize fetch remote resources and bases (URLs, Git repositories) named in a
+     * kustomization. Off: such a kustomization is refused before kustomize runs (no request made).
+     */
+    allow_kustomize_remote: boolean(false),
   })
   .superRefine((s, ctx) => {
     if (s.backoff_base_ms > s.backoff_max_ms)

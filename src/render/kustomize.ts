@@ -1,8 +1,9 @@
 /**
  * Kustomize mode: `kustomize build` on a private, decrypted copy of the source → entries.
  *
- * 1. Copy the source root (minus `.git`) into a fresh `mkdtemp` directory (mode 0700) under
- *    `os.tmpdir()`. Symbolic links that resolve inside the root are recreated inside the copy;
+ * 1. Copy the source root (minus `.git`) into a fresh private directory (mode 0700,
+ *    `smc-kustomize-<pid>-*`) under `SMC_PRIVATE_TMP_DIR` (a memory-backed volume in the controller's
+ *    manifests), else `os.tmpdir()`; see `src/private-tmp.ts`, which also sweeps leftovers. Symbolic links that resolve inside the root are recreated inside the copy;
  *    links that leave the root, or dangle, are not copied, so the build cannot read through them.
  * 2. Every copied file that SOPS says is encrypted (by its path's format) is replaced in the copy by
  *    its plaintext from `decrypt`. The source tree itself is never written. A file that cannot be
@@ -10,7 +11,11 @@
  *    raised only if the build turns out to need the file (its ciphertext reaches a Secret or
  *    ConfigMap, or kustomize fails naming it). So one team's encrypted files elsewhere in a monorepo
  *    do not break another team's build, and "never push ciphertext" still holds.
- * 3. Run the real `kustomize build` (no plugins, no exec functions, no Helm: kustomize's defaults).
+ * 3. Unless remote loading is allowed, refuse the build if any kustomization it reads names a URL
+ *    (a resource, base, component, patch, generator file, Helm repository…): see
+ *    `kustomize-remote.ts`. kustomize itself has no switch that stops it fetching.
+ *    Then run the real `kustomize build` (no plugins, no exec functions, no Helm: kustomize's
+ *    defaults, including `--load-restrictor LoadRestrictionsRootOnly`).
  * 4. Take every `v1 Secret`'s `data` (base64) and `stringData` as secrets, `stringData` winning
  *    within one Secret as in Kubernetes, and every `v1 ConfigMap`'s `data` as configs. The same key
  *    in two Secrets (or two ConfigMaps) is a DuplicateKey error naming both.
@@ -22,25 +27,15 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import {
-  access,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  realpath,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
-import os from 'node:os';
+import { access, mkdir, readdir, readFile, realpath, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Entry } from '../entry.js';
 import { isSmcError, SmcError } from '../errors.js';
+import { makeTempDir, removeTempDir } from '../private-tmp.js';
 import { decodeUtf8, plaintextOf, refuseCiphertext, type DecryptFile } from './decrypt.js';
 import { isInside, realRoot, toRelative } from './discovery.js';
+import { refuseRemoteReferences } from './kustomize-remote.js';
 
 export interface KustomizeRenderOptions {
   root: string;
@@ -51,7 +46,16 @@ export interface KustomizeRenderOptions {
   kustomizeBin?: string;
   /** Kill the build after this long (default 120 s). */
   timeoutMs?: number;
+  /**
+   * Let kustomize fetch remote resources and bases (URLs, Git repositories). Default false: a
+   * kustomization naming one is refused before kustomize runs (controller setting
+   * `allow_kustomize_remote`, msmctl `--allow-kustomize-remote`).
+   */
+  allowRemote?: boolean;
 }
+
+const REMOTE_HINT =
+  'set the controller setting allow_kustomize_remote=true (msmctl: --allow-kustomize-remote) to allow them';
 
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 const INSTALL_HINT =
@@ -65,7 +69,7 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
   const kustomizePath = await checkKustomizePath(root, opts.kustomizePath);
   const bin = await resolveKustomizeBin(opts.kustomizeBin);
 
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'smc-kustomize-'));
+  const tmp = await makeTempDir('smc-kustomize-');
   try {
     const copy: CopyState = {
       root,
@@ -76,6 +80,7 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
       failures: [],
     };
     await copyDecrypted(copy, root, copy.copyRoot);
+    if (opts.allowRemote !== true) await refuseRemoteReferences(copy.copyRoot, kustomizePath, REMOTE_HINT);
     // kustomize may print the copy's path as given or with symlinks resolved: remove both.
     const tempPaths = [copy.copyRoot, tmp, path.join(copy.tmp, 'src'), copy.tmp];
     let stdout: string;
@@ -95,7 +100,7 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
       throw e;
     }
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await removeTempDir(tmp);
   }
 }
 

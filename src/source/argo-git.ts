@@ -24,10 +24,10 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SmcError } from '../errors.js';
+import { makeTempDir, removeTempDir } from '../private-tmp.js';
 import type { SourceCheckout } from './source.js';
 
 export type GitCredentials =
@@ -53,7 +53,8 @@ export interface GitSourceOptions {
   trace?: (argv: readonly string[], envNames: readonly string[]) => void;
   /**
    * Where per-call helper files (askpass script, SSH key, known_hosts) are created, in a private
-   * 0700 directory removed afterwards. Must allow executing the askpass script. Default: os.tmpdir().
+   * 0700 directory removed afterwards. Must allow executing the askpass script. Default:
+   * `SMC_PRIVATE_TMP_DIR`, else os.tmpdir() (see src/private-tmp.ts).
    */
   tmpDir?: string;
   /** Extra git configuration (command-line scope), e.g. `http.sslCAInfo`. Never put credentials here. */
@@ -172,10 +173,10 @@ function shQuote(s: string): string {
 async function gitContext(
   credentials: GitCredentials | undefined,
   extraConfig: Record<string, string> = {},
-  baseTmp: string = tmpdir(),
+  baseTmp?: string,
 ): Promise<GitContext> {
-  const dir = await mkdtemp(path.join(baseTmp, 'smc-gitcred-'));
-  await chmod(dir, 0o700);
+  // Private (0700), under SMC_PRIVATE_TMP_DIR unless the caller names a base; swept if we are killed.
+  const dir = await makeTempDir('smc-gitcred-', baseTmp);
   const config: [string, string][] = [
     ['credential.helper', ''],
     ['core.symlinks', 'false'],
@@ -273,7 +274,7 @@ async function gitContext(
     env,
     extraEnvNames: extra,
     secrets: secrets.filter((s) => s.length > 0),
-    dispose: () => rm(dir, { recursive: true, force: true }),
+    dispose: () => removeTempDir(dir),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   realpath,
   rename,
   rm,
+  rmdir,
   symlink,
   unlink,
 } from 'node:fs/promises';
@@ -30,6 +31,8 @@ import {
   LOCK_FILE,
   MANIFEST_FILE,
   META_DIR,
+  PAYLOAD_MARKER,
+  PAYLOAD_MARKER_TEXT,
   describeFsError,
   fsyncDir,
   isErrno,
@@ -38,7 +41,14 @@ import {
   newPayloadDirName,
   writeFileDurable,
 } from './local/layout.js';
-import { hasStaleLock, isStaleLockTemp, withDirLock } from './local/lock.js';
+import {
+  hasStaleLock,
+  isLockGuardName,
+  isStaleGuard,
+  isStaleLockTemp,
+  removeStaleGuards,
+  withDirLock,
+} from './local/lock.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from './store.js';
 
 export interface LocalDirStoreOptions {
@@ -50,6 +60,12 @@ export interface LocalDirStoreOptions {
   fileMode?: number;
   /** How long an apply waits for another process's write lock before failing. Default 10 s. */
   lockTimeoutMs?: number;
+  /**
+   * Write into a directory that holds files and is not (yet) a store of ours. Default false: such a
+   * directory is refused, naming it, so a mistyped path never mixes secrets into someone's files.
+   * Either way, nothing this store did not write is ever removed. (CLI: `--allow-non-empty-dir`.)
+   */
+  allowNonEmptyDir?: boolean;
 }
 
 /** Payload and link directories are 0o755 as the kubelet makes them: names are not secret, values are. */
@@ -83,8 +99,12 @@ interface Snapshot {
   /** Files in the payload that the manifest does not list (a payload we did not write): carried over as-is. */
   foreign: Map<string, Buffer>;
   top: Map<string, TopKind>;
-  /** Remains of an interrupted apply: unlinked payload dirs, `..data_tmp`, temp links, lock temp files. */
+  /** Remains of an interrupted apply: our unlinked payload dirs, `..data_tmp`, temp links, lock debris. */
   leftovers: string[];
+  /** Whether `..data` points to a payload this store wrote. */
+  ours: boolean;
+  /** Top-level names this store did not write (neither its entries nor its bookkeeping). */
+  unrecognized: string[];
 }
 
 interface Resolution {
@@ -119,12 +139,14 @@ export class LocalDirStore implements SecretStore {
   private readonly dir: string;
   private readonly fileMode: number;
   private readonly lockTimeoutMs: number;
+  private readonly allowNonEmptyDir: boolean;
 
   constructor(dir: string, options: LocalDirStoreOptions = {}) {
     this.dir = resolve(dir);
     this.target = this.dir;
     this.fileMode = options.fileMode ?? 0o600;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+    this.allowNonEmptyDir = options.allowNonEmptyDir ?? false;
   }
 
   async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
@@ -162,6 +184,8 @@ export class LocalDirStore implements SecretStore {
     }
     const first = this.resolveActions(snap, owner, actions);
     if (!first.changed && !needsRepair(snap)) return first.results;
+    const refusal = this.foreignDirRefusal(snap);
+    if (refusal !== undefined) return failWrites(first.results, refusal, this.dir);
 
     try {
       await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
@@ -169,6 +193,8 @@ export class LocalDirStore implements SecretStore {
         // Decide again on the state as it is under the lock: another writer may have run meanwhile.
         const current = await this.snapshot();
         const outcome = this.resolveActions(current, owner, actions);
+        const refused = this.foreignDirRefusal(current);
+        if (refused !== undefined) return failWrites(outcome.results, refused, this.dir);
         if (!outcome.changed) {
           await this.repair(current).catch(() => undefined); // best effort; retried on the next apply
           return outcome.results;
@@ -184,6 +210,22 @@ export class LocalDirStore implements SecretStore {
       if (!first.changed) return first.results; // only a repair was due; it will be retried
       return failWrites(first.results, e, this.dir);
     }
+  }
+
+  /** Why this directory must not be written (non-empty, not ours, not allowed), or undefined. */
+  private foreignDirRefusal(snap: Snapshot): SmcError | undefined {
+    if (snap.ours || this.allowNonEmptyDir || snap.unrecognized.length === 0) return undefined;
+    const shown = snap.unrecognized
+      .slice(0, 3)
+      .map((n) => JSON.stringify(n))
+      .join(', ');
+    const more = snap.unrecognized.length > 3 ? ` and ${snap.unrecognized.length - 3} more` : '';
+    return new SmcError(
+      'Conflict',
+      `${this.dir} is not empty and not a local store written by this tool (it holds ${shown}${more}); ` +
+        `use an empty directory, or pass --allow-non-empty-dir (store option allowNonEmptyDir) to write ` +
+        `beside what is there (nothing of it is removed)`,
+    );
   }
 
   // ---- planning against the directory's state (pure) ----
@@ -303,7 +345,14 @@ export class LocalDirStore implements SecretStore {
   }
 
   private async snapshotOnce(): Promise<Snapshot> {
-    const snap: Snapshot = { managed: new Map(), foreign: new Map(), top: new Map(), leftovers: [] };
+    const snap: Snapshot = {
+      managed: new Map(),
+      foreign: new Map(),
+      top: new Map(),
+      leftovers: [],
+      ours: false,
+      unrecognized: [],
+    };
     let dirents: Dirent[];
     try {
       dirents = await readdir(this.dir, { withFileTypes: true });
@@ -315,22 +364,35 @@ export class LocalDirStore implements SecretStore {
     for (const d of dirents) {
       const n = d.name;
       if (n.startsWith('..')) {
-        const stalePayload = isPayloadDirName(n) && n !== snap.payload;
-        if (stalePayload || n === DATA_TMP_LINK || n.startsWith(LINK_TMP_PREFIX) || isStaleLockTemp(n)) {
+        if (isPayloadDirName(n)) {
+          if (n === snap.payload) continue;
+          if ((await payloadOrigin(join(this.dir, n))) === 'foreign') snap.unrecognized.push(n);
+          else snap.leftovers.push(n);
+        } else if (n === DATA_TMP_LINK || n.startsWith(LINK_TMP_PREFIX) || isStaleLockTemp(n)) {
           snap.leftovers.push(n);
-        } else if (n === LOCK_FILE && (await hasStaleLock(this.dir))) {
-          snap.leftovers.push(n); // taking the lock over and releasing it removes it
+        } else if (n === LOCK_FILE) {
+          if (await hasStaleLock(this.dir)) snap.leftovers.push(n); // taking it over and releasing removes it
+        } else if (isLockGuardName(n)) {
+          if (await isStaleGuard(this.dir, n)) snap.leftovers.push(n); // a writer killed mid-take-over
+        } else if (n !== DATA_LINK) {
+          snap.unrecognized.push(n);
         }
         continue;
       }
-      if (n.startsWith('.')) continue; // never one of our names (see localNaming)
+      if (n.startsWith('.')) {
+        snap.unrecognized.push(n); // never one of our names (see localNaming)
+        continue;
+      }
       if (d.isSymbolicLink()) {
         snap.top.set(n, (await readlink(join(this.dir, n))) === linkTarget(n) ? 'ours' : 'link');
       } else {
         snap.top.set(n, d.isFile() ? 'file' : d.isDirectory() ? 'dir' : 'other');
       }
+      if (snap.top.get(n) !== 'ours') snap.unrecognized.push(n);
     }
     if (snap.payload === undefined) return snap;
+    snap.ours = (await payloadOrigin(join(this.dir, snap.payload))) === 'ours';
+    if (!snap.ours) snap.unrecognized.push(DATA_LINK, snap.payload);
 
     const payloadDir = join(this.dir, snap.payload);
     let files: Dirent[];
@@ -447,9 +509,12 @@ export class LocalDirStore implements SecretStore {
     try {
       await chmod(dir, DIR_MODE);
       const meta = join(dir, META_DIR);
-      const disabledDir = join(meta, DISABLED_DIR);
-      await mkdir(disabledDir, { recursive: true, mode: META_MODE });
+      await mkdir(meta, { mode: META_MODE });
       await chmod(meta, META_MODE);
+      // Marked as ours before anything else goes in: only marked payloads are ever removed.
+      await writeFileDurable(join(meta, PAYLOAD_MARKER), PAYLOAD_MARKER_TEXT, META_FILE_MODE);
+      const disabledDir = join(meta, DISABLED_DIR);
+      await mkdir(disabledDir, { mode: META_MODE });
       await chmod(disabledDir, META_MODE);
       const manifest: ManifestEntry[] = [];
       for (const [n, e] of [...next].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -504,22 +569,27 @@ export class LocalDirStore implements SecretStore {
     }
   }
 
-  private async removeLeftovers(current: string): Promise<void> {
+  /** Remove what interrupted applies of ours left: only payloads we marked, our temp names, lock debris. */
+  private async removeLeftovers(current: string | undefined): Promise<void> {
     for (const n of await readdir(this.dir)) {
       if (n === current || !n.startsWith('..')) continue;
-      if (isPayloadDirName(n) || n.startsWith(LINK_TMP_PREFIX) || isStaleLockTemp(n)) {
+      if (isPayloadDirName(n)) {
+        const path = join(this.dir, n);
+        const origin = await payloadOrigin(path);
+        if (origin === 'ours') await rm(path, { recursive: true, force: true });
+        else if (origin === 'empty') await removeEmptyPayload(path);
+      } else if (n.startsWith(LINK_TMP_PREFIX) || isStaleLockTemp(n)) {
         await rm(join(this.dir, n), { recursive: true, force: true });
       } else if (n === DATA_TMP_LINK) {
         await unlink(join(this.dir, n)).catch(() => undefined);
       }
     }
+    await removeStaleGuards(this.dir);
   }
 
   private async repair(snap: Snapshot): Promise<void> {
     if (snap.payload === undefined) {
-      for (const n of snap.leftovers) {
-        if (n !== LOCK_FILE) await rm(join(this.dir, n), { recursive: true, force: true });
-      }
+      await this.removeLeftovers(undefined);
       await this.syncLinks(new Map(), new Map());
       return;
     }
@@ -580,6 +650,40 @@ function failWrites(results: ActionResult[], e: unknown, dir: string): ActionRes
   }
   const why = e instanceof SmcError ? e.message : `cannot write local store ${dir}: ${describeFsError(e)}`;
   return results.map((r) => (r.wrote ? { action: r.action, ok: false, message: why, wrote: false } : r));
+}
+
+/**
+ * Who wrote a payload-named directory: this store ('ours': it carries our marker, or the manifest of
+ * an earlier version), nobody yet ('empty': a writer killed before the marker, leaving at most an
+ * empty `.smc/`), or someone else ('foreign': never removed).
+ */
+async function payloadOrigin(path: string): Promise<'ours' | 'empty' | 'foreign'> {
+  let names: string[];
+  try {
+    names = await readdir(path);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return 'foreign';
+    throw e;
+  }
+  if (names.length === 0) return 'empty';
+  if (names.length === 1 && names[0] === META_DIR) {
+    const inMeta = await readdir(join(path, META_DIR)).catch(() => undefined);
+    if (inMeta !== undefined && inMeta.length === 0) return 'empty';
+  }
+  for (const marker of [join(META_DIR, PAYLOAD_MARKER), join(META_DIR, MANIFEST_FILE)]) {
+    try {
+      if ((await lstat(join(path, marker))).isFile()) return 'ours';
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT', 'ENOTDIR')) throw e;
+    }
+  }
+  return 'foreign';
+}
+
+/** Remove a payload directory holding nothing (at most an empty `.smc/`), never anything in it. */
+async function removeEmptyPayload(path: string): Promise<void> {
+  await rmdir(join(path, META_DIR)).catch(() => undefined);
+  await rmdir(path).catch(() => undefined);
 }
 
 async function readManifest(payloadDir: string): Promise<ManifestEntry[] | undefined> {

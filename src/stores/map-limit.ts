@@ -1,17 +1,22 @@
-/** Run `fn` over `items` with at most `limit` calls in flight; results come back in input order. */
-export async function mapLimit<T, R>(
+import pMap from 'p-map';
+
+/**
+ * Run `fn` over `items` with at most `limit` calls in flight; results come back in input order.
+ *
+ * The first failure rejects the whole map and no further call is started (the calls already in
+ * flight finish on their own): a pass that has failed spends no more of the provider's quota. An
+ * aborted `signal` likewise starts nothing more and rejects with the signal's reason. `p-map` does
+ * this bookkeeping (`stopOnError`, `signal`), so it is not hand-written here.
+ */
+export function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,
+  signal?: AbortSignal,
 ): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return out;
+  return pMap(items, (item) => fn(item), {
+    concurrency: Math.max(1, limit),
+    stopOnError: true,
+    ...(signal !== undefined ? { signal } : {}),
+  });
 }

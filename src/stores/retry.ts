@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { ProviderError } from './provider-error.js';
 
 /** One retry policy for every store: exponential backoff with full jitter, capped. */
@@ -40,10 +41,15 @@ export function backoffDelay(
  * Run `call`, retrying throttling and server errors (never auth or validation errors), honouring
  * Retry-After. Throws the last ProviderError. Callers make `call` idempotent (read-compare-write,
  * client request tokens), so a retry after a lost response cannot write twice.
+ *
+ * An aborted `signal` ends the backoff sleep at once and no further call is made: an abort during a
+ * backoff throws the error that was being retried; an abort before the first call throws the
+ * signal's reason (an `AbortError`) without calling.
  */
 export async function withRetry<T>(call: () => Promise<T>, opts: RetryOptions): Promise<T> {
   const policy = opts.policy ?? DEFAULT_RETRY_POLICY;
   const sleep = opts.sleep ?? abortableSleep;
+  opts.signal?.throwIfAborted();
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
@@ -52,19 +58,19 @@ export async function withRetry<T>(call: () => Promise<T>, opts: RetryOptions): 
       if (!error.retryable || attempt >= policy.maxAttempts || opts.signal?.aborted) throw error;
       const delayMs = backoffDelay(policy, attempt, error.retryAfterMs, opts.random);
       opts.onRetry?.({ attempt, delayMs, error });
-      await sleep(delayMs, opts.signal);
+      try {
+        await sleep(delayMs, opts.signal);
+      } catch (sleepError) {
+        if (opts.signal?.aborted) throw error;
+        throw sleepError;
+      }
+      // An injected sleep may ignore the signal: check it before spending another call.
+      if (opts.signal?.aborted) throw error;
     }
   }
 }
 
+/** Wait `ms`, or reject (AbortError) as soon as the signal is aborted: never resolve on abort. */
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  return delay(ms, undefined, signal !== undefined ? { signal } : {});
 }

@@ -195,8 +195,16 @@ describe('kustomize base', () => {
     expect(c!.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http-metrics' });
     expect(c!.resources.requests).toBeDefined();
     expect(c!.resources.limits).toBeDefined();
-    expect(c!.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
-    expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '1Gi' } }]);
+    expect(c!.volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'private-tmp', mountPath: '/run/smc-private' },
+    ]);
+    // Decrypted temporary files only on a memory-backed volume (docs/security.md).
+    expect(env.SMC_PRIVATE_TMP_DIR.value).toBe('/run/smc-private/tmp');
+    expect(pod.volumes).toEqual([
+      { name: 'private-tmp', emptyDir: { medium: 'Memory', sizeLimit: '128Mi' } },
+      { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
+    ]);
     const svc = find(build, 'Service');
     expect(svc.spec.ports).toEqual([
       { name: 'http-metrics', port: 5000, targetPort: 'http-metrics', protocol: 'TCP' },

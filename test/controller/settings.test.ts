@@ -34,7 +34,7 @@ const SPEC_KEYS = [
   'metrics_port',
 ];
 /** Ours, beyond SPEC §5. */
-const EXTRA_KEYS = ['workload_reload_window_ms', 'secret_poll_interval'];
+const EXTRA_KEYS = ['workload_reload_window_ms', 'secret_poll_interval', 'allow_kustomize_remote'];
 
 describe('parseSettings', () => {
   it('knows exactly the SPEC §5 keys', () => {
@@ -60,6 +60,7 @@ describe('parseSettings', () => {
       store_allowlist: [],
       shard_key: '',
       metrics_port: 5000,
+      allow_kustomize_remote: false,
     });
   });
 

@@ -289,6 +289,7 @@ describe('non-default values', () => {
       'POD_NAMESPACE',
       'TMPDIR',
       'HOME',
+      'SMC_PRIVATE_TMP_DIR',
       'OTEL_EXPORTER_OTLP_ENDPOINT',
     ]);
     // Helm merges maps with the defaults: limits.cpu stays unless set to null.
@@ -298,7 +299,10 @@ describe('non-default values', () => {
     });
     expect(c!.securityContext.readOnlyRootFilesystem).toBe(true);
     expect(pod.securityContext.runAsNonRoot).toBe(true);
-    expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '2Gi' } }]);
+    expect(pod.volumes).toEqual([
+      { name: 'private-tmp', emptyDir: { medium: 'Memory', sizeLimit: '128Mi' } },
+      { name: 'tmp', emptyDir: { sizeLimit: '2Gi' } },
+    ]);
     expect(pod.imagePullSecrets).toEqual([{ name: 'regcred' }]);
     expect(pod.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
     expect(pod.tolerations).toHaveLength(1);

@@ -203,7 +203,7 @@ describe('LocalDirStore: ownership', () => {
   it('adopts an unowned file when asked: the file becomes our link and our entry', async () => {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'A'), 'hand-made');
-    const store = new LocalDirStore(dir);
+    const store = new LocalDirStore(dir, { allowNonEmptyDir: true });
     const { actions, results } = await syncTo(store, me, entries({ A: 'ours' }), { adopt: true });
     expect(actions[0]?.type).toBe('update');
     expect(results[0]).toMatchObject({ ok: true, wrote: true });
@@ -251,13 +251,15 @@ describe('LocalDirStore: ownership', () => {
     await writeFile(join(dir, ts, 'foreign'), 'f');
     await symlink(ts, join(dir, '..data'));
     await symlink('..data/foreign', join(dir, 'foreign'));
-    const store = new LocalDirStore(dir);
+    const store = new LocalDirStore(dir, { allowNonEmptyDir: true });
     expect(await store.read(me, ['foreign'])).toEqual([{ storeName: 'foreign', enabled: true, value: 'f' }]);
     const { actions } = await syncTo(store, me, entries({ A: 'a', foreign: 'x' }));
     expect(actions.map((a) => a.type)).toEqual(['create', 'conflict']);
     expect(await readFile(join(dir, 'foreign'), 'utf8')).toBe('f');
     expect(await readFile(join(dir, 'A'), 'utf8')).toBe('a');
-    expect(await payloadDirs(dir)).toHaveLength(1);
+    // Its files were carried into our payload; the payload directory itself is not ours to remove.
+    expect((await payloadDirs(dir)).sort()).toEqual([ts, await readlink(join(dir, '..data'))].sort());
+    expect(await readFile(join(dir, ts, 'foreign'), 'utf8')).toBe('f');
   });
 });
 
@@ -354,6 +356,8 @@ describe('LocalDirStore: leftovers, locking, concurrency', () => {
     await syncTo(store, me, source);
     const stale = '..2020_01_01_00_00_00.123456789';
     await mkdir(join(dir, stale, '.smc'), { recursive: true });
+    // Our writers mark a payload before anything else goes in (only marked payloads are removed).
+    await writeFile(join(dir, stale, '.smc', 'payload'), 'written by secret-manager-controller\n');
     await writeFile(join(dir, stale, 'A'), 'half');
     await symlink(stale, join(dir, '..data_tmp'));
     await symlink('..data/GHOST', join(dir, 'GHOST')); // link for a name that never got swapped in
@@ -406,5 +410,58 @@ describe('LocalDirStore: leftovers, locking, concurrency', () => {
     } finally {
       sleeper.kill('SIGKILL');
     }
+  });
+});
+
+describe('LocalDirStore: only its own files are removed (issue 10, item 6)', () => {
+  const userPayload = '..2020_01_01_00_00_00.000000000';
+
+  it("never removes a user's payload-named directory in a store of ours", async () => {
+    const store = new LocalDirStore(dir);
+    await syncTo(store, me, entries({ A: 'a' }));
+    // The user keeps something of their own beside our payloads, under a name like ours.
+    await mkdir(join(dir, userPayload));
+    await writeFile(join(dir, userPayload, 'notes.txt'), 'mine');
+    await syncTo(store, me, entries({ A: 'a2' }));
+    await syncTo(store, me, entries({ A: 'a3' }), { deletionPolicy: 'Delete' });
+    expect(await readFile(join(dir, userPayload, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(await readFile(join(dir, 'A'), 'utf8')).toBe('a3');
+    // Our own old payloads are gone: only ours (marked) are removed.
+    expect((await payloadDirs(dir)).filter((n) => n !== userPayload)).toHaveLength(1);
+  });
+
+  it('refuses a non-empty directory that is not a store of ours, naming it, and writes nothing', async () => {
+    await mkdir(join(dir, userPayload), { recursive: true });
+    await writeFile(join(dir, userPayload, 'notes.txt'), 'mine');
+    await writeFile(join(dir, 'README'), 'hello');
+    const before = await fingerprint(dir);
+    const store = new LocalDirStore(dir);
+    const { results } = await syncTo(store, me, entries({ A: 'a' }));
+    expect(results.map((r) => [r.ok, r.wrote])).toEqual([[false, false]]);
+    expect(results[0]?.message).toContain(dir);
+    expect(results[0]?.message).toMatch(/not empty and not a local store written by this tool/);
+    expect(results[0]?.message).toContain('--allow-non-empty-dir');
+    expect(await fingerprint(dir)).toEqual(before);
+    expect(await readFile(join(dir, userPayload, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('writes into a non-empty directory when told, keeping everything that was there', async () => {
+    await mkdir(join(dir, userPayload), { recursive: true });
+    await writeFile(join(dir, userPayload, 'notes.txt'), 'mine');
+    await writeFile(join(dir, 'README'), 'hello');
+    const store = new LocalDirStore(dir, { allowNonEmptyDir: true });
+    const { results } = await syncTo(store, me, entries({ A: 'a' }));
+    expect(results.map((r) => [r.ok, r.wrote])).toEqual([[true, true]]);
+    await syncTo(store, me, entries({ A: 'b' }));
+    expect(await readFile(join(dir, userPayload, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(await readFile(join(dir, 'README'), 'utf8')).toBe('hello');
+    expect(await readFile(join(dir, 'A'), 'utf8')).toBe('b');
+    // From then on it is a store of ours: no option needed.
+    expect((await syncTo(new LocalDirStore(dir), me, entries({ A: 'c' }))).results[0]?.ok).toBe(true);
+  });
+
+  it('an empty or missing directory needs no option', async () => {
+    await mkdir(dir, { recursive: true });
+    expect((await syncTo(new LocalDirStore(dir), me, entries({ A: 'a' }))).results[0]?.ok).toBe(true);
   });
 });

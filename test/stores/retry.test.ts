@@ -126,6 +126,43 @@ describe('withRetry', () => {
       { attempt: 2, reason: 'Throttled' },
     ]);
     expect((error as ProviderError).reason).toBe('Throttled');
-    expect(s.calls()).toBe(3);
+    // Aborted during the second backoff: no third call (issue 10, item 15).
+    expect(s.calls()).toBe(2);
+  });
+
+  it('an abort during the real backoff sleep ends it at once: no further provider call', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const pending = withRetry(
+      async () => {
+        calls++;
+        // Abort while withRetry sleeps (an hour of backoff) before its second attempt.
+        queueMicrotask(() => setImmediate(() => controller.abort()));
+        throw new ProviderError('Throttled', 'slow down');
+      },
+      {
+        classify,
+        policy: { maxAttempts: 5, baseDelayMs: 3_600_000, maxDelayMs: 3_600_000 },
+        random: () => 1,
+        signal: controller.signal,
+      },
+    );
+    const error = await pending.catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect((error as ProviderError).reason).toBe('Throttled');
+  });
+
+  it('an already aborted signal makes no call at all', async () => {
+    const s = scripted([]);
+    const controller = new AbortController();
+    controller.abort();
+    const error = await withRetry(s.call, {
+      classify,
+      policy: POLICY,
+      sleep: s.sleep,
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
+    expect(s.calls()).toBe(0);
+    expect((error as Error).name).toBe('AbortError');
   });
 });

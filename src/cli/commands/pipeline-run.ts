@@ -28,6 +28,8 @@ export interface PipelineOptions extends KeyOptions {
   sops: boolean;
   allowPruneAll?: boolean;
   allowPlaintext?: boolean;
+  allowNonEmptyDir?: boolean;
+  allowKustomizeRemote?: boolean;
 }
 
 /** How a user of msmctl lifts the pipeline's refusals (quoted in their errors). */
@@ -45,6 +47,7 @@ export function addPipelineOptions(cmd: Command, storeHelp: string): Command {
       storeSpecOption,
     )
     .option('--kustomize-path <path>', 'kustomize-build mode: path of the overlay inside the source')
+    .option('--allow-kustomize-remote', 'let kustomize fetch remote resources and bases (refused by default)')
     .option('--base-path <path>', 'raw-file mode: search root inside the source')
     .option('--prefix <prefix>', 'name prefix (default: the service name)')
     .option('--suffix <suffix>', 'name suffix')
@@ -62,6 +65,10 @@ export function addPipelineOptions(cmd: Command, storeHelp: string): Command {
     )
     .option('--allow-plaintext', 'accept unencrypted application.secrets.* files (tests only)')
     .option('--no-sops', 'do not decrypt SOPS files (an encrypted file is then an error)')
+    .option(
+      '--allow-non-empty-dir',
+      'local: stores may write into a non-empty directory that is not one of ours (nothing there is removed)',
+    )
     .option('--age-key-file <file>', 'age identity file (repeatable; also SOPS_AGE_KEY_FILE)', collect, [])
     .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
     .addHelpText('after', `\nStores:\n${STORE_SPEC_HELP}`);
@@ -81,9 +88,17 @@ export async function runPipeline(
   const deletionPolicy = parseDeletionPolicy(opts.deletionPolicy);
   const source = await openLocalSource(dir);
   const render: RenderMode = opts.kustomizePath
-    ? { mode: 'kustomize', kustomizePath: opts.kustomizePath }
+    ? {
+        mode: 'kustomize',
+        kustomizePath: opts.kustomizePath,
+        allowRemote: opts.allowKustomizeRemote ?? false,
+      }
     : { mode: 'raw', basePath: opts.basePath };
-  const storeContext = { environment: opts.env, prefix: opts.prefix };
+  const storeContext = {
+    environment: opts.env,
+    prefix: opts.prefix,
+    allowNonEmptyDir: opts.allowNonEmptyDir ?? false,
+  };
   const secretStore = storeFromSpec(opts.store, storeContext);
   const configStore = opts.configStore ? storeFromSpec(opts.configStore, storeContext) : undefined;
   return sync({

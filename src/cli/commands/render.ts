@@ -16,6 +16,7 @@ interface RenderOptions extends KeyOptions {
   sops: boolean;
   allowPlaintext?: boolean;
   output: OutputFormat;
+  allowKustomizeRemote?: boolean;
 }
 
 const MASK = '<redacted>';
@@ -27,6 +28,7 @@ export function registerRender(program: Command): void {
     .argument('<path>', 'GitOps source directory')
     .requiredOption('--env <environment>', 'environment (profile directory, e.g. dev)')
     .option('--kustomize-path <path>', 'kustomize-build mode: path of the overlay inside the source')
+    .option('--allow-kustomize-remote', 'let kustomize fetch remote resources and bases (refused by default)')
     .option('--base-path <path>', 'raw-file mode: search root inside the source')
     .option('--prefix <prefix>', 'service name for a source whose root holds deployment-configuration/')
     .option('--smc <namespace/name>', 'SecretManagerConfig this stands for (default: local/<directory name>)')
@@ -39,7 +41,11 @@ export function registerRender(program: Command): void {
       const output = opts.output;
       const source = await openLocalSource(dir);
       const render: RenderMode = opts.kustomizePath
-        ? { mode: 'kustomize', kustomizePath: opts.kustomizePath }
+        ? {
+            mode: 'kustomize',
+            kustomizePath: opts.kustomizePath,
+            allowRemote: opts.allowKustomizeRemote ?? false,
+          }
         : { mode: 'raw', basePath: opts.basePath };
       const entries = await renderSource({
         source,

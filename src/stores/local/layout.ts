@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
  * The kubelet AtomicWriter layout, plus our bookkeeping inside the payload:
  *
  *     DIR/..2025_01_02_15_04_05.123456789/   payload (0755): one file per enabled entry
+ *         .smc/payload                        marker: this tool wrote the payload (see PAYLOAD_MARKER)
  *         .smc/manifest.json                  per name: key, kind, enabled, owner, version (no values)
  *         .smc/disabled/<name>                values of disabled entries, kept for re-enabling
  *     DIR/..data -> ..2025_01_02_15_04_05.123456789      swapped atomically by rename(2)
@@ -22,6 +23,14 @@ export const LINK_TMP_PREFIX = '..smc_link_tmp.';
 export const META_DIR = '.smc';
 export const MANIFEST_FILE = 'manifest.json';
 export const DISABLED_DIR = 'disabled';
+/**
+ * Written into each payload directory first thing, before anything else goes in: only a
+ * payload-named directory carrying `.smc/payload` (or, from earlier versions, `.smc/manifest.json`) is ever
+ * removed as a leftover. A user's `..2020_01_01_00_00_00.000000000/` is left alone.
+ */
+export const PAYLOAD_MARKER = 'payload';
+export const PAYLOAD_MARKER_TEXT =
+  'written by secret-manager-controller (local store); removed with its payload\n';
 
 const PAYLOAD_DIR = /^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.\d+$/;
 
