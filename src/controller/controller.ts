@@ -60,6 +60,7 @@ import { type Settings } from './settings.js';
 import { StoreFactory, credentialSecretsOf } from './stores.js';
 import { FinalizerWriter, handleLifecycle, isDeleting } from './finalizer.js';
 import { reportDrift } from './drift.js';
+import { statusChanged } from './status.js';
 import { Notifier } from './notifications/index.js';
 import { type OtelDestination, type Tracing, traceReconcile } from '../observability/tracing.js';
 import { stageMetricsHook } from '../observability/stage-metrics.js';
@@ -780,6 +781,7 @@ export class Controller {
     previous: SecretManagerConfigStatus | undefined,
     status: SecretManagerConfigStatus,
   ): Promise<void> {
+    if (!statusChanged(previous, status)) return; // idle passes write nothing
     const patch: Record<string, unknown> = { ...status };
     for (const k of Object.keys(previous ?? {})) if (!(k in patch)) patch[k] = null;
     // status.hotReload.configMap is written by the settings reloader alone, lastWorkloadReload and
