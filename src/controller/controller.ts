@@ -356,7 +356,7 @@ export class Controller {
       if (revision && this.revisionSeen.get(key)?.revision !== revision) {
         this.revisionSeen.set(key, { revision, at: now });
       }
-      this.queue.add(key);
+      this.queue.add(key, `${kind} ${ns}/${name}`); // the source's fair lane (src/controller/queue.ts)
     }
   }
 
@@ -403,7 +403,7 @@ export class Controller {
       if (!this.inShard(smc)) continue;
       const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
       this.pulls.forget(key);
-      this.queue.add(key);
+      this.queue.add(key, `Application ${ns}/${name}`);
     }
   }
 
@@ -452,7 +452,7 @@ export class Controller {
       const what = area === 'sops' ? 'SOPS key' : area === 'git' ? 'Git credentials' : 'store credentials';
       this.smcLog(smc).area(area).info({ secret }, `${what} Secret changed: reconciling`);
       this.forced.add(key);
-      this.queue.add(key);
+      this.queue.add(key, `Secret ${secret}`);
     }
   }
 
