@@ -9,6 +9,11 @@
  * after a watch the server ended normally is capped at 1 s (client-node doubles it up to 30 s
  * with every normal end and never resets it, which would leave a quiet resource unwatched for
  * half a minute after each watch timeout in a long-running process).
+ *
+ * Throttling (HTTP 429 from API Priority and Fairness) is honoured: a throttled list or watch waits
+ * at least its `Retry-After` (1 s when the apiserver names none, at most 30 s) before it restarts,
+ * and every restart delay is jittered so watches that failed together do not return together.
+ * A collection's namespaces are started one after the other, not as one burst of lists.
  */
 import {
   CoreV1Api,
@@ -55,6 +60,38 @@ const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 2_000;
 /** Cap on the informer's pause before re-watching after a normal end of a watch. */
 const REWATCH_MAX_MS = 1_000;
+/** Wait after a 429 that names no Retry-After, and the most a Retry-After is honoured. */
+const THROTTLED_MIN_MS = 1_000;
+const THROTTLED_MAX_MS = 30_000;
+
+/** HTTP status of a client-node error: `code` (API calls) or `statusCode` (watches). */
+function statusOf(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown } | undefined;
+  const code = typeof e?.code === 'number' ? e.code : e?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** `Retry-After` (seconds) of a client-node ApiException, in milliseconds. */
+function retryAfterMs(err: unknown): number | undefined {
+  const headers = (err as { headers?: Record<string, string> } | undefined)?.headers;
+  if (!headers || typeof headers !== 'object') return undefined;
+  const name = Object.keys(headers).find((k) => k.toLowerCase() === 'retry-after');
+  const seconds = name === undefined ? Number.NaN : Number(headers[name]);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+/**
+ * How long to wait before restarting a list/watch that failed with `err`, given the current
+ * backoff `delayMs`: half of it plus a random half (never 0, never a synchronized herd), and for a
+ * 429 at least its Retry-After (or 1 s), capped at 30 s.
+ */
+export function restartDelayMs(err: unknown, delayMs: number, random: () => number = Math.random): number {
+  const jittered = Math.round(delayMs / 2 + (random() * delayMs) / 2);
+  if (statusOf(err) !== 429) return jittered;
+  const after = Math.min(retryAfterMs(err) ?? THROTTLED_MIN_MS, THROTTLED_MAX_MS);
+  return Math.max(jittered, after);
+}
+
 const rewatchDelay = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, REWATCH_MAX_MS)));
 
 export function watchCollection<T extends KubernetesObject>(opts: CollectionOptions<T>): Collection<T> {
@@ -108,12 +145,13 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
     });
     const restart = (err: unknown) => {
       if (stopped) return;
-      const code = (err as { code?: number; statusCode?: number })?.code;
-      opts.logger.warn({ resource: plural, namespace, code, delayMs: delay }, 'watch failed; restarting');
+      const code = statusOf(err);
+      const delayMs = restartDelayMs(err, delay);
+      opts.logger.warn({ resource: plural, namespace, code, delayMs }, 'watch failed; restarting');
       const t = setTimeout(() => {
         if (stopped) return;
         informer.start().catch(restart);
-      }, delay);
+      }, delayMs);
       t.unref?.();
       delay = Math.min(delay * 2, RESTART_MAX_MS);
     };
@@ -139,13 +177,12 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
     },
     async start() {
       stopped = false;
-      await Promise.all(
-        parts.map((p) =>
-          p.informer.start().catch((e: unknown) => {
-            p.restart(e);
-          }),
-        ),
-      );
+      // One namespace after the other: no burst of lists at start (a failed one restarts later).
+      for (const p of parts) {
+        await p.informer.start().catch((e: unknown) => {
+          p.restart(e);
+        });
+      }
     },
     async stop() {
       stopped = true;
@@ -193,20 +230,25 @@ export function watchSecretChanges(opts: SecretChangeWatchOptions): { stop(): vo
             opts.onChange(ns, name);
           }
         },
-        () => {
+        (err: unknown) => {
           if (abort) aborts.delete(abort);
-          if (!stopped) setTimeout(() => void run(namespace, RESTART_MIN_MS), RESTART_MIN_MS).unref?.();
+          if (stopped) return;
+          setTimeout(
+            () => void run(namespace, RESTART_MIN_MS),
+            restartDelayMs(err, RESTART_MIN_MS),
+          ).unref?.();
         },
       );
       aborts.add(abort);
     } catch (e) {
       if (stopped) return;
+      const delayMs = restartDelayMs(e, delay);
       opts.logger.warn(
-        { resource: 'secrets', namespace, code: (e as { code?: number }).code },
+        { resource: 'secrets', namespace, code: statusOf(e), delayMs },
         'secret watch failed; restarting',
       );
       const next = Math.min(delay * 2, RESTART_MAX_MS);
-      setTimeout(() => void run(namespace, next), delay).unref?.();
+      setTimeout(() => void run(namespace, next), delayMs).unref?.();
     }
   };
   for (const ns of scopes) void run(ns, RESTART_MIN_MS);
