@@ -38,7 +38,8 @@ export type WatchEvent = 'add' | 'update' | 'delete';
 export interface Collection<T extends KubernetesObject> {
   readonly type: ResourceType;
   get(namespace: string, name: string): T | undefined;
-  list(): T[];
+  /** Every object, or those of one namespace (served from the informer's namespace index). */
+  list(namespace?: string): T[];
   /** True once every namespace's first list has arrived. */
   readonly synced: boolean;
   start(): Promise<void>;
@@ -169,8 +170,8 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
       }
       return undefined;
     },
-    list() {
-      return parts.flatMap((p) => [...p.informer.list()]);
+    list(namespace?: string) {
+      return parts.flatMap((p) => [...p.informer.list(namespace)]);
     },
     get synced() {
       return parts.every((p) => p.synced);
