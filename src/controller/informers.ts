@@ -14,6 +14,11 @@
  * at least its `Retry-After` (1 s when the apiserver names none, at most 30 s) before it restarts,
  * and every restart delay is jittered so watches that failed together do not return together.
  * A collection's namespaces are started one after the other, not as one burst of lists.
+ *
+ * A watch that receives nothing is ended by client-node after 30 s and restarted (a GET, and for
+ * Secrets a list): two requests a minute per quiet watch, forever. Here that inactivity bound is
+ * 5 minutes (`WATCH_IDLE_MS`); a dead connection is still noticed by TCP keep-alive, and a watch
+ * the apiserver ends (every 30–60 min) is restarted at once.
  */
 import {
   CoreV1Api,
@@ -61,6 +66,18 @@ const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 2_000;
 /** Cap on the informer's pause before re-watching after a normal end of a watch. */
 const REWATCH_MAX_MS = 1_000;
+/** How long a watch may receive nothing before it is restarted (client-node's default: 30 s). */
+const WATCH_IDLE_MS = 5 * 60_000;
+
+function quietWatch(kubeConfig: KubeConfig): Watch {
+  const watch = new Watch(kubeConfig);
+  // `requestTimeoutMs` is private in client-node's types but a plain field of Watch (2.0): set it
+  // when it is there; should a release drop it, the 30 s default simply stays.
+  const fields = watch as unknown as { requestTimeoutMs?: unknown };
+  if (typeof fields.requestTimeoutMs === 'number') fields.requestTimeoutMs = WATCH_IDLE_MS;
+  return watch;
+}
+
 /** Wait after a 429 that names no Retry-After, and the most a Retry-After is honoured. */
 const THROTTLED_MIN_MS = 1_000;
 const THROTTLED_MAX_MS = 30_000;
@@ -124,9 +141,17 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
         throw e;
       }
     };
-    const informer = new ListWatch<T>(path, new Watch(opts.kubeConfig), listFn, false, undefined, undefined, {
-      delayFn: rewatchDelay,
-    });
+    const informer = new ListWatch<T>(
+      path,
+      quietWatch(opts.kubeConfig),
+      listFn,
+      false,
+      undefined,
+      undefined,
+      {
+        delayFn: rewatchDelay,
+      },
+    );
     // The informer's cache has been updated when these fire; keep the previous object for diffs.
     const previous = new Map<string, T>();
     const keyOf = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
@@ -208,7 +233,7 @@ export interface SecretChangeWatchOptions {
  */
 export function watchSecretChanges(opts: SecretChangeWatchOptions): { stop(): void } {
   const core = opts.kubeConfig.makeApiClient(CoreV1Api);
-  const watch = new Watch(opts.kubeConfig);
+  const watch = quietWatch(opts.kubeConfig);
   const scopes: (string | undefined)[] = opts.namespaces.length ? [...opts.namespaces] : [undefined];
   let stopped = false;
   const aborts = new Set<AbortController>();
