@@ -62,6 +62,7 @@ import { type Settings } from './settings.js';
 import { StoreFactory, credentialSecretsOf } from './stores.js';
 import { FinalizerWriter, handleLifecycle, isDeleting } from './finalizer.js';
 import { reportDrift } from './drift.js';
+import { statusChanged } from './status.js';
 import { Notifier } from './notifications/index.js';
 import { type OtelDestination, type Tracing, traceReconcile } from '../observability/tracing.js';
 import { stageMetricsHook } from '../observability/stage-metrics.js';
@@ -406,7 +407,7 @@ export class Controller {
       if (revision && this.revisionSeen.get(key)?.revision !== revision) {
         this.revisionSeen.set(key, { revision, at: now });
       }
-      this.queue.add(key);
+      this.queue.add(key, `${kind} ${ns}/${name}`); // the source's fair lane (src/controller/queue.ts)
     }
   }
 
@@ -453,7 +454,7 @@ export class Controller {
       if (!this.inShard(smc)) continue;
       const key = `${smc.metadata.namespace}/${smc.metadata.name}`;
       this.pulls.forget(key);
-      this.queue.add(key);
+      this.queue.add(key, `Application ${ns}/${name}`);
     }
   }
 
@@ -502,7 +503,7 @@ export class Controller {
       const what = area === 'sops' ? 'SOPS key' : area === 'git' ? 'Git credentials' : 'store credentials';
       this.smcLog(smc).area(area).info({ secret }, `${what} Secret changed: reconciling`);
       this.forced.add(key);
-      this.queue.add(key);
+      this.queue.add(key, `Secret ${secret}`);
     }
   }
 
@@ -836,6 +837,7 @@ export class Controller {
     previous: SecretManagerConfigStatus | undefined,
     status: SecretManagerConfigStatus,
   ): Promise<void> {
+    if (!statusChanged(previous, status)) return; // idle passes write nothing
     const patch: Record<string, unknown> = { ...status };
     for (const k of Object.keys(previous ?? {})) if (!(k in patch)) patch[k] = null;
     // status.hotReload.configMap is written by the settings reloader alone, lastWorkloadReload and

@@ -9,6 +9,16 @@
  * after a watch the server ended normally is capped at 1 s (client-node doubles it up to 30 s
  * with every normal end and never resets it, which would leave a quiet resource unwatched for
  * half a minute after each watch timeout in a long-running process).
+ *
+ * Throttling (HTTP 429 from API Priority and Fairness) is honoured: a throttled list or watch waits
+ * at least its `Retry-After` (1 s when the apiserver names none, at most 30 s) before it restarts,
+ * and every restart delay is jittered so watches that failed together do not return together.
+ * A collection's namespaces are started one after the other, not as one burst of lists.
+ *
+ * A watch that receives nothing is ended by client-node after 30 s and restarted (a GET, and for
+ * Secrets a list): two requests a minute per quiet watch, forever. Here that inactivity bound is
+ * 5 minutes (`WATCH_IDLE_MS`); a dead connection is still noticed by TCP keep-alive, and a watch
+ * the apiserver ends (every 30–60 min) is restarted at once.
  */
 import {
   CoreV1Api,
@@ -34,7 +44,8 @@ export type WatchEvent = 'add' | 'update' | 'delete';
 export interface Collection<T extends KubernetesObject> {
   readonly type: ResourceType;
   get(namespace: string, name: string): T | undefined;
-  list(): T[];
+  /** Every object, or those of one namespace (served from the informer's namespace index). */
+  list(namespace?: string): T[];
   /** True once every namespace's first list has arrived. */
   readonly synced: boolean;
   start(): Promise<void>;
@@ -58,6 +69,50 @@ const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta
 const RESTART_MAX_MS = 2_000;
 /** Cap on the informer's pause before re-watching after a normal end of a watch. */
 const REWATCH_MAX_MS = 1_000;
+/** How long a watch may receive nothing before it is restarted (client-node's default: 30 s). */
+const WATCH_IDLE_MS = 5 * 60_000;
+
+function quietWatch(kubeConfig: KubeConfig): Watch {
+  const watch = new Watch(kubeConfig);
+  // `requestTimeoutMs` is private in client-node's types but a plain field of Watch (2.0): set it
+  // when it is there; should a release drop it, the 30 s default simply stays.
+  const fields = watch as unknown as { requestTimeoutMs?: unknown };
+  if (typeof fields.requestTimeoutMs === 'number') fields.requestTimeoutMs = WATCH_IDLE_MS;
+  return watch;
+}
+
+/** Wait after a 429 that names no Retry-After, and the most a Retry-After is honoured. */
+const THROTTLED_MIN_MS = 1_000;
+const THROTTLED_MAX_MS = 30_000;
+
+/** HTTP status of a client-node error: `code` (API calls) or `statusCode` (watches). */
+function statusOf(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown } | undefined;
+  const code = typeof e?.code === 'number' ? e.code : e?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** `Retry-After` (seconds) of a client-node ApiException, in milliseconds. */
+function retryAfterMs(err: unknown): number | undefined {
+  const headers = (err as { headers?: Record<string, string> } | undefined)?.headers;
+  if (!headers || typeof headers !== 'object') return undefined;
+  const name = Object.keys(headers).find((k) => k.toLowerCase() === 'retry-after');
+  const seconds = name === undefined ? Number.NaN : Number(headers[name]);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+/**
+ * How long to wait before restarting a list/watch that failed with `err`, given the current
+ * backoff `delayMs`: half of it plus a random half (never 0, never a synchronized herd), and for a
+ * 429 at least its Retry-After (or 1 s), capped at 30 s.
+ */
+export function restartDelayMs(err: unknown, delayMs: number, random: () => number = Math.random): number {
+  const jittered = Math.round(delayMs / 2 + (random() * delayMs) / 2);
+  if (statusOf(err) !== 429) return jittered;
+  const after = Math.min(retryAfterMs(err) ?? THROTTLED_MIN_MS, THROTTLED_MAX_MS);
+  return Math.max(jittered, after);
+}
+
 const rewatchDelay = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, REWATCH_MAX_MS)));
 
 export function watchCollection<T extends KubernetesObject>(opts: CollectionOptions<T>): Collection<T> {
@@ -89,9 +144,17 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
         throw e;
       }
     };
-    const informer = new ListWatch<T>(path, new Watch(opts.kubeConfig), listFn, false, undefined, undefined, {
-      delayFn: rewatchDelay,
-    });
+    const informer = new ListWatch<T>(
+      path,
+      quietWatch(opts.kubeConfig),
+      listFn,
+      false,
+      undefined,
+      undefined,
+      {
+        delayFn: rewatchDelay,
+      },
+    );
     // The informer's cache has been updated when these fire; keep the previous object for diffs.
     const previous = new Map<string, T>();
     const keyOf = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
@@ -111,12 +174,13 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
     });
     const restart = (err: unknown) => {
       if (stopped) return;
-      const code = (err as { code?: number; statusCode?: number })?.code;
-      opts.logger.warn({ resource: plural, namespace, code, delayMs: delay }, 'watch failed; restarting');
+      const code = statusOf(err);
+      const delayMs = restartDelayMs(err, delay);
+      opts.logger.warn({ resource: plural, namespace, code, delayMs }, 'watch failed; restarting');
       const t = setTimeout(() => {
         if (stopped) return;
         informer.start().catch(restart);
-      }, delay);
+      }, delayMs);
       t.unref?.();
       delay = Math.min(delay * 2, RESTART_MAX_MS);
     };
@@ -134,21 +198,20 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
       }
       return undefined;
     },
-    list() {
-      return parts.flatMap((p) => [...p.informer.list()]);
+    list(namespace?: string) {
+      return parts.flatMap((p) => [...p.informer.list(namespace)]);
     },
     get synced() {
       return parts.every((p) => p.synced);
     },
     async start() {
       stopped = false;
-      await Promise.all(
-        parts.map((p) =>
-          p.informer.start().catch((e: unknown) => {
-            p.restart(e);
-          }),
-        ),
-      );
+      // One namespace after the other: no burst of lists at start (a failed one restarts later).
+      for (const p of parts) {
+        await p.informer.start().catch((e: unknown) => {
+          p.restart(e);
+        });
+      }
     },
     async stop() {
       stopped = true;
@@ -175,7 +238,7 @@ export interface SecretChangeWatchOptions {
  */
 export function watchSecretChanges(opts: SecretChangeWatchOptions): { stop(): void } {
   const core = opts.kubeConfig.makeApiClient(CoreV1Api);
-  const watch = new Watch(opts.kubeConfig);
+  const watch = quietWatch(opts.kubeConfig);
   const scopes = [opts.namespace];
   const fieldSelector = `metadata.name=${opts.name}`;
   let stopped = false;
@@ -200,20 +263,25 @@ export function watchSecretChanges(opts: SecretChangeWatchOptions): { stop(): vo
             opts.onChange(ns, name);
           }
         },
-        () => {
+        (err: unknown) => {
           if (abort) aborts.delete(abort);
-          if (!stopped) setTimeout(() => void run(namespace, RESTART_MIN_MS), RESTART_MIN_MS).unref?.();
+          if (stopped) return;
+          setTimeout(
+            () => void run(namespace, RESTART_MIN_MS),
+            restartDelayMs(err, RESTART_MIN_MS),
+          ).unref?.();
         },
       );
       aborts.add(abort);
     } catch (e) {
       if (stopped) return;
+      const delayMs = restartDelayMs(e, delay);
       opts.logger.warn(
-        { resource: 'secrets', namespace, code: (e as { code?: number }).code },
+        { resource: 'secrets', namespace, code: statusOf(e), delayMs },
         'secret watch failed; restarting',
       );
       const next = Math.min(delay * 2, RESTART_MAX_MS);
-      setTimeout(() => void run(namespace, next), delay).unref?.();
+      setTimeout(() => void run(namespace, next), delayMs).unref?.();
     }
   };
   for (const ns of scopes) void run(ns, RESTART_MIN_MS);

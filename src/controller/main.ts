@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_SETTINGS_CONFIGMAP, type HotReloadSpec } from '../api/index.js';
 import { createLogger, setLogLevel } from '../observability/logger.js';
 import { createControllerMetrics } from '../observability/metrics.js';
@@ -15,6 +15,7 @@ import { VERSION } from '../version.js';
 import { Controller } from './controller.js';
 import { EventRecorder } from './events.js';
 import { startHttpServer } from './http-server.js';
+import { type SharedConnectionKubeConfig, loadControllerKubeConfig } from './kube-client.js';
 import { LeaderElector, leaseClient, leaseNameFor } from './leader-election.js';
 import { parseSettings } from './settings.js';
 import { SettingsReloader, kubernetesReport } from './settings-reload.js';
@@ -78,9 +79,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     for (const e of fromEnv.errors) process.stderr.write(`secret-manager-controller: ${e.message}\n`);
     return 2;
   }
-  const kubeConfig = new KubeConfig();
+  let kubeConfig: SharedConnectionKubeConfig; // one keep-alive connection pool per cluster
   try {
-    kubeConfig.loadFromDefault(); // KUBECONFIG, ~/.kube/config, else in-cluster
+    kubeConfig = loadControllerKubeConfig(); // KUBECONFIG, ~/.kube/config, else in-cluster
   } catch (e) {
     process.stderr.write(`secret-manager-controller: cannot load the kubeconfig: ${(e as Error).message}\n`);
     return 2;
@@ -213,6 +214,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   await tracing.shutdown(); // flushes the spans still batched
   await elector?.stop();
   await http.close();
+  await kubeConfig.closeConnections();
   logger.info('stopped');
   return why === 'leadership lost' ? 1 : 0;
 }

@@ -7,6 +7,13 @@
  * - **Error backoff per key**: a failing run is retried after `backoffDelay` (the project's one
  *   backoff formula: exponential, full jitter, capped); the count resets on success (`forget`).
  * - **Delayed adds** (`addAfter`) for periodic requeue; the earliest pending time wins.
+ * - **Fair lanes**: every add names a lane (default: the key's own lane). Ready keys are taken
+ *   round-robin over lanes (a new lane joins the end of the round), FIFO within a lane. So a
+ *   fleet-wide change (a shared source's new
+ *   revision queues every SMC that uses it in that source's lane) cannot hold back one SMC whose
+ *   own spec changed: it waits for at most one key of each other lane, not for the whole fleet. Periodic requeues share
+ *   the `PERIODIC_LANE` and backoff retries the `RETRY_LANE`. A queued key added again moves to the
+ *   new lane when that lane is shorter.
  * - **Graceful shutdown**: no new runs; in-flight runs get `drainMs` to finish, then their
  *   AbortSignal fires and they are reported as abandoned.
  *
@@ -29,6 +36,11 @@ export const SYSTEM_CLOCK: QueueClock = {
   },
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
+
+/** The lane of periodic requeues (`requeueAfterMs`). */
+export const PERIODIC_LANE = 'periodic';
+/** The lane of backoff retries after a failed run. */
+export const RETRY_LANE = 'retry';
 
 export interface QueueBackoff {
   baseMs: number;
@@ -78,14 +90,16 @@ export class WorkQueue<K extends string = string> {
   private concurrency: number;
   private backoff: QueueBackoff;
 
-  /** Ready keys in FIFO order (a Set keeps insertion order and dedupes). */
-  private readonly queued = new Set<K>();
+  /** Ready keys → their lane. */
+  private readonly queued = new Map<K, string>();
+  /** Lanes with ready keys in round-robin order (a Map keeps insertion order); keys FIFO in each. */
+  private readonly lanes = new Map<string, Set<K>>();
   /** Keys running now, with the controller that abandons them. */
   private readonly running = new Map<K, { abort: AbortController; done: Promise<void> }>();
-  /** Keys added while running: run once more afterwards. */
-  private readonly dirty = new Set<K>();
-  /** Delayed adds: key → due time and timer. */
-  private readonly waiting = new Map<K, { at: number; timer: unknown }>();
+  /** Keys added while running → the lane to queue them in afterwards: run once more. */
+  private readonly dirty = new Map<K, string>();
+  /** Delayed adds: key → due time, lane and timer. */
+  private readonly waiting = new Map<K, { at: number; lane: string; timer: unknown }>();
   private readonly failures = new Map<K, number>();
   private lastDepth = -1;
   private stopping = false;
@@ -101,20 +115,23 @@ export class WorkQueue<K extends string = string> {
     this.reportDepth();
   }
 
-  /** Queue `key` now (deduped; marks it dirty when in flight). Ignored after shutdown. */
-  add(key: K): void {
+  /**
+   * Queue `key` now in `lane` (default: its own lane), deduped; marks it dirty when in flight.
+   * Ignored after shutdown.
+   */
+  add(key: K, lane: string = key): void {
     if (this.stopping) return;
     this.cancelWaiting(key);
-    if (this.running.has(key)) this.dirty.add(key);
-    else this.queued.add(key);
+    if (this.running.has(key)) this.dirty.set(key, lane);
+    else this.enqueue(key, lane);
     this.reportDepth();
     this.pump();
   }
 
-  /** Queue `key` after `ms` (≤ 0: now). An earlier pending time for the key is kept. */
-  addAfter(key: K, ms: number): void {
+  /** Queue `key` in `lane` after `ms` (≤ 0: now). An earlier pending time for the key is kept. */
+  addAfter(key: K, ms: number, lane: string = key): void {
     if (this.stopping) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) return this.add(key, lane);
     if (this.queued.has(key)) return;
     const at = this.clock.now() + ms;
     const pending = this.waiting.get(key);
@@ -122,11 +139,11 @@ export class WorkQueue<K extends string = string> {
     if (pending) this.clock.clearTimeout(pending.timer);
     const timer = this.clock.setTimeout(() => {
       const w = this.waiting.get(key);
-      if (w?.timer !== timer) return;
+      if (!w || w.timer !== timer) return;
       this.waiting.delete(key);
-      this.add(key);
+      this.add(key, w.lane);
     }, ms);
-    this.waiting.set(key, { at, timer });
+    this.waiting.set(key, { at, lane, timer });
   }
 
   /** Queue `key` after its next backoff delay (counts as a failure). Returns the delay. */
@@ -134,7 +151,7 @@ export class WorkQueue<K extends string = string> {
     const n = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, n);
     const delay = this.backoffFor(n);
-    this.addAfter(key, delay);
+    this.addAfter(key, delay, RETRY_LANE);
     return delay;
   }
 
@@ -150,7 +167,7 @@ export class WorkQueue<K extends string = string> {
 
   /** Drop `key` from the queue and the delayed adds (e.g. the object was deleted). Its run, if any, continues. */
   remove(key: K): void {
-    this.queued.delete(key);
+    this.dequeue(key);
     this.dirty.delete(key);
     this.cancelWaiting(key);
     this.failures.delete(key);
@@ -200,11 +217,12 @@ export class WorkQueue<K extends string = string> {
    * been abandoned.
    */
   async shutdown(options: { drainMs?: number } = {}): Promise<ShutdownResult<K>> {
-    const dropped = [...new Set([...this.queued, ...this.waiting.keys(), ...this.dirty])];
+    const dropped = [...new Set([...this.queued.keys(), ...this.waiting.keys(), ...this.dirty.keys()])];
     this.stopping = true;
     for (const w of this.waiting.values()) this.clock.clearTimeout(w.timer);
     this.waiting.clear();
     this.queued.clear();
+    this.lanes.clear();
     this.dirty.clear();
     this.reportDepth();
     const inFlight = [...this.running.values()].map((r) => r.done);
@@ -246,10 +264,47 @@ export class WorkQueue<K extends string = string> {
     this.waiting.delete(key);
   }
 
+  private enqueue(key: K, lane: string): void {
+    const current = this.queued.get(key);
+    if (current !== undefined) {
+      // Already queued: move only to a shorter lane (where it runs sooner).
+      if (current === lane || (this.lanes.get(lane)?.size ?? 0) >= (this.lanes.get(current)?.size ?? 0))
+        return;
+      this.dequeue(key);
+    }
+    this.queued.set(key, lane);
+    const keys = this.lanes.get(lane);
+    if (keys) keys.add(key);
+    else this.lanes.set(lane, new Set([key]));
+  }
+
+  private dequeue(key: K): void {
+    const lane = this.queued.get(key);
+    if (lane === undefined) return;
+    this.queued.delete(key);
+    const keys = this.lanes.get(lane);
+    keys?.delete(key);
+    if (keys?.size === 0) this.lanes.delete(lane);
+  }
+
+  /** The next ready key: the first of the first lane, which then goes to the back of the round. */
+  private next(): K | undefined {
+    const first = this.lanes.entries().next();
+    if (first.done) return undefined;
+    const [lane, keys] = first.value;
+    const key = keys.values().next().value as K;
+    this.dequeue(key);
+    if (keys.size > 0) {
+      this.lanes.delete(lane);
+      this.lanes.set(lane, keys);
+    }
+    return key;
+  }
+
   private pump(): void {
     while (!this.stopping && this.running.size < this.concurrency && this.queued.size > 0) {
-      const key = this.queued.values().next().value as K;
-      this.queued.delete(key);
+      const key = this.next();
+      if (key === undefined) break;
       this.start(key);
     }
     this.reportDepth();
@@ -271,15 +326,16 @@ export class WorkQueue<K extends string = string> {
     if (this.running.get(key)?.abort !== abort) return;
     this.running.delete(key);
     if (this.stopping) return;
-    const wasDirty = this.dirty.delete(key);
+    const dirtyLane = this.dirty.get(key);
+    this.dirty.delete(key);
     if (error === undefined) {
       this.forget(key);
-      if (wasDirty) this.queued.add(key);
-      else if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
-    } else if (wasDirty) {
+      if (dirtyLane !== undefined) this.enqueue(key, dirtyLane);
+      else if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs, PERIODIC_LANE);
+    } else if (dirtyLane !== undefined) {
       // A new event arrived during the failed run: act on it now, keep the failure count.
       this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
-      this.queued.add(key);
+      this.enqueue(key, dirtyLane);
       this.onError?.(key, error, 0);
     } else {
       const delay = this.addRateLimited(key);

@@ -10,6 +10,7 @@
  * `Pending` and `Syncing` while a reconcile runs come from `progressStatus`, written before the
  * work starts; the reconcile's final status replaces them.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Condition, EntryState, EntryStatus, Phase, SecretManagerConfigStatus } from '../api/index.js';
 import { escapeControlCharacters } from '../control-characters.js';
 import { mentionsThrottling } from '../stores/provider-error.js';
@@ -46,6 +47,20 @@ export interface StatusInput {
   handledReconcileAt?: string;
   /** What store verification found (src/controller/drift.ts); only with a synced/partial verdict. */
   drift?: DriftFindings;
+}
+
+/**
+ * Whether `next` differs from the status on the server, i.e. whether it must be written. An
+ * unchanged periodic pass computes the status it found, so it writes nothing: zero apiserver
+ * writes while nothing changes (docs/performance.md).
+ */
+export function statusChanged(
+  onServer: SecretManagerConfigStatus | undefined,
+  next: SecretManagerConfigStatus,
+): boolean {
+  // As JSON: keys holding `undefined` are not sent, so they do not count.
+  const json = (v: unknown): unknown => JSON.parse(JSON.stringify(v ?? {}));
+  return !isDeepStrictEqual(json(onServer), json(next));
 }
 
 /** RFC 3339 with second precision, the Kubernetes `metav1.Time` format. */
@@ -108,8 +123,13 @@ export function computeStatus(input: StatusInput): SecretManagerConfigStatus {
   if (input.handledReconcileAt !== undefined) base.lastHandledReconcileAt = input.handledReconcileAt;
 
   if (verdict.kind === 'unchanged') {
-    // Nothing was called: only the schedule (and a handled request) moves.
-    return { ...base, lastAttemptTime: previous?.lastAttemptTime ?? now };
+    // Nothing was called and nothing changed: the status stays as it is, so that an idle
+    // controller writes nothing (statusChanged below). Only a handled request moves it.
+    return {
+      ...base,
+      lastAttemptTime: previous?.lastAttemptTime ?? now,
+      nextReconcileTime: previous?.nextReconcileTime ?? base.nextReconcileTime,
+    };
   }
 
   let phase: Phase;

@@ -294,4 +294,67 @@ describe('WorkQueue', () => {
     expect(calls).toBe(2);
     await q.shutdown();
   });
+
+  it('fair lanes: one SMC whose own input changed runs next, not after a fleet-wide change', async () => {
+    const { q, h } = setup({ concurrency: 2 });
+    const fleet = Array.from({ length: 100 }, (_, i) => `ns/smc-${i}`);
+    for (const k of fleet) q.add(k, 'GitRepository flux-system/shared');
+    await flush();
+    expect(h.started).toEqual(['ns/smc-0', 'ns/smc-1']);
+    q.add('team/mine'); // its spec changed: its own lane, at the end of the round
+    await h.succeed('ns/smc-0');
+    await h.succeed('ns/smc-1');
+    // At most one more key of the fleet lane (served just before it joined) runs first.
+    expect(h.started.slice(2)).toEqual(['ns/smc-2', 'team/mine']);
+    // The fleet lane then goes on in order, alternating with any other lane.
+    q.add('ns/smc-50', 'Secret team/credentials');
+    await h.succeed('ns/smc-2');
+    await h.succeed('team/mine');
+    expect(h.started.slice(4)).toEqual(['ns/smc-3', 'ns/smc-50']);
+    for (let i = 0; i < 200 && q.depth + q.inFlight > 0; i++) {
+      const running = h.started.filter((k) => q.isRunning(k));
+      for (const k of new Set(running)) await h.succeed(k);
+    }
+    // Every key ran exactly once: a key moved to another lane is not run twice.
+    expect(h.started.filter((k) => k.startsWith('ns/')).sort()).toEqual([...fleet].sort());
+    expect(h.started.filter((k) => k === 'team/mine')).toHaveLength(1);
+  });
+
+  it('lanes are served round-robin, FIFO within a lane', async () => {
+    const { q, h } = setup({ concurrency: 1 });
+    q.add('x'); // starts at once
+    await flush();
+    for (const k of ['a1', 'a2', 'a3']) q.add(k, 'A');
+    for (const k of ['b1', 'b2']) q.add(k, 'B');
+    q.add('c1');
+    for (const k of ['x', 'a1', 'b1', 'c1', 'a2', 'b2', 'a3']) await h.succeed(k);
+    expect(h.started).toEqual(['x', 'a1', 'b1', 'c1', 'a2', 'b2', 'a3']);
+  });
+
+  it('a queued key added again moves to a shorter lane only', async () => {
+    const { q, h } = setup({ concurrency: 1 });
+    q.add('x');
+    await flush();
+    for (const k of ['a1', 'a2', 'a3', 'a4']) q.add(k, 'A');
+    q.add('a4'); // own lane (empty, shorter): moves
+    q.add('a3', 'B'); // B has 0 keys < A's 3: moves
+    q.add('a3', 'A'); // back to the longer lane: stays in B
+    expect(q.depth).toBe(4);
+    for (const k of ['x', 'a1', 'a4', 'a3', 'a2']) await h.succeed(k);
+    expect(h.started).toEqual(['x', 'a1', 'a4', 'a3', 'a2']);
+  });
+
+  it('periodic requeues share one lane and do not hold back a changed key', async () => {
+    const { q, h, clock } = setup({ concurrency: 1 });
+    const keys = ['p1', 'p2', 'p3', 'p4'];
+    for (const k of keys) q.add(k);
+    await flush();
+    for (const k of keys) await h.succeed(k, { requeueAfterMs: 1_000 });
+    await clock.advance(1_000); // all four due: p1 starts, p2..p4 queued in the periodic lane
+    expect(h.started.at(-1)).toBe('p1');
+    q.add('changed');
+    await h.succeed('p1');
+    await h.succeed('p2');
+    expect(h.started.slice(-3)).toEqual(['p1', 'p2', 'changed']);
+  });
 });

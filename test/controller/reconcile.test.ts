@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { SecretManagerConfigStatus } from '../../src/api/index.js';
 import { setConditions } from '../../src/controller/conditions.js';
 import { type ReconcileWorld, type SmcObject, reconcile } from '../../src/controller/reconcile.js';
-import { computeStatus, entriesFromOutcomes } from '../../src/controller/status.js';
+import { computeStatus, entriesFromOutcomes, statusChanged } from '../../src/controller/status.js';
 import { SmcError } from '../../src/errors.js';
 import { ProviderError } from '../../src/stores/provider-error.js';
 import { createKeyring } from '../../src/sops/index.js';
@@ -188,7 +188,7 @@ describe('computeStatus', () => {
     expect(s.lastSyncTime).toBeUndefined();
   });
 
-  it('unchanged: only nextReconcileTime (and a handled request) move', () => {
+  it('unchanged: the status stays as it is (nothing to write); only a handled request moves it', () => {
     const previous: SecretManagerConfigStatus = {
       phase: 'Synced',
       lastAttemptTime: '2025-12-31T00:00:00Z',
@@ -201,7 +201,28 @@ describe('computeStatus', () => {
       now: T0,
       nextReconcileAt: T1,
     });
-    expect(s).toEqual({ ...previous, nextReconcileTime: '2026-01-01T00:05:00Z' });
+    expect(s).toEqual(previous);
+    expect(statusChanged(previous, s)).toBe(false);
+    const requested = computeStatus({
+      previous,
+      generation: 1,
+      verdict: { kind: 'unchanged' },
+      now: T0,
+      nextReconcileAt: T1,
+      handledReconcileAt: 'req-1',
+    });
+    expect(requested).toEqual({ ...previous, lastHandledReconcileAt: 'req-1' });
+    expect(statusChanged(previous, requested)).toBe(true);
+  });
+
+  it('statusChanged compares as JSON: keys holding undefined do not count, any value does', () => {
+    const a: SecretManagerConfigStatus = { phase: 'Synced', secretsCount: 2, entries: [] };
+    expect(statusChanged(a, { ...a, observedGeneration: undefined })).toBe(false);
+    expect(statusChanged(undefined, {})).toBe(false);
+    expect(statusChanged(a, { ...a, secretsCount: 3 })).toBe(true);
+    expect(
+      statusChanged(a, { ...a, entries: [{ key: 'k', storeName: 'k', kind: 'secret', state: 'Synced' }] }),
+    ).toBe(true);
   });
 
   it('entries keep their lastUpdateTime until written again', () => {

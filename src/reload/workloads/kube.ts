@@ -1,7 +1,8 @@
 /**
- * The Kubernetes side of workload notification: listing and patching Deployments, StatefulSets,
- * DaemonSets and Argo Rollouts (absent CRD tolerated), listing pods, POSTing reload endpoints, and
- * the controller's wiring (metrics, Events on the SMC).
+ * The Kubernetes side of workload notification: looking up (from shared informer caches, see
+ * ./cache.ts) and patching Deployments, StatefulSets, DaemonSets and Argo Rollouts (absent CRD
+ * tolerated), listing pods, POSTing reload endpoints, and the controller's wiring (metrics, Events
+ * on the SMC).
  */
 import {
   AppsV1Api,
@@ -15,6 +16,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { ControllerMetrics } from '../../observability/metrics.js';
 import type { EventRecorder } from '../../controller/events.js';
 import { API_GROUP, API_VERSION_NAME, PLURAL } from '../../api/constants.js';
+import { WorkloadCache } from './cache.js';
 import {
   type SmcRef,
   type HttpPost,
@@ -36,14 +38,32 @@ export class KubeWorkloadApi implements WorkloadApi {
   private readonly apps: AppsV1Api;
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
+  private readonly cache: WorkloadCache | undefined;
 
-  constructor(kubeConfig: KubeConfig) {
+  /**
+   * `cached`: serve `list` from informer caches over the watched namespaces (the controller);
+   * without it every lookup is one LIST.
+   */
+  constructor(kubeConfig: KubeConfig, cached?: { namespaces: () => readonly string[]; logger: Logger }) {
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.cache = cached
+      ? new WorkloadCache({ kubeConfig, ...cached, directList: (kind, ns) => this.listDirect(kind, ns) })
+      : undefined;
   }
 
-  async list(kind: WorkloadKind, namespace: string): Promise<Workload[] | undefined> {
+  list(kind: WorkloadKind, namespace: string): Promise<Workload[] | undefined> {
+    return this.cache ? this.cache.list(kind, namespace) : this.listDirect(kind, namespace);
+  }
+
+  /** Stop the caches' watches. */
+  async stop(): Promise<void> {
+    await this.cache?.stop();
+  }
+
+  /** One LIST of `kind` in `namespace`; `undefined` when the kind is not served. */
+  async listDirect(kind: WorkloadKind, namespace: string): Promise<Workload[] | undefined> {
     const tag = (items: unknown[]): Workload[] => items.map((i) => ({ ...(i as Workload), kind }));
     switch (kind) {
       case 'Deployment':
@@ -171,6 +191,8 @@ export class WorkloadStatusWriter {
 /** The controller's notifier: real API, metrics, one Event per reload on each SMC it carries, status. */
 export function createWorkloadNotifier(o: {
   kubeConfig: KubeConfig;
+  /** `watch_namespaces` (empty: all): where the workload caches watch. */
+  settings?: { watch_namespaces: readonly string[] };
   logger: Logger;
   metrics: ControllerMetrics;
   events: EventRecorder;
@@ -179,9 +201,16 @@ export function createWorkloadNotifier(o: {
 }): WorkloadNotifier {
   const log = o.logger.child({ component: 'workload-reload' });
   const status = new WorkloadStatusWriter(o.kubeConfig, log);
+  const api = new KubeWorkloadApi(o.kubeConfig, {
+    namespaces: () => o.settings?.watch_namespaces ?? [],
+    logger: log,
+  });
   return new WorkloadNotifier({
-    onStop: () => status.stop(),
-    api: new KubeWorkloadApi(o.kubeConfig),
+    onStop: async () => {
+      await status.stop();
+      await api.stop();
+    },
+    api,
     post: fetchPost,
     windowMs: o.windowMs ?? 2000,
     count: (strategy, result) => o.metrics.workloadReloads.inc({ strategy, result }),

@@ -1,0 +1,345 @@
+/**
+ * Benchmark: a fleet of SecretManagerConfigs on the real kube-apiserver peer (test/peers/kube,
+ * with an audit log of the controller's ServiceAccount), the Flux artifact server
+ * (test/peers/gitops) and the controller as a separate process (built dist/, default settings,
+ * the shipped RBAC), Kubernetes store. Prints one table:
+ *
+ *   N · create → all Ready · fan-out of a new shared revision · one-SMC change latency p50/p95
+ *   alone and during a fleet-wide change · RSS idle / peak · idle CPU · apiserver requests per
+ *   minute at idle, by verb (audit log) · status writes at idle
+ *
+ *   npm run bench:fleet -- --smcs 100 [--idle-seconds 90] [--changes 10]
+ *
+ * All N SMCs read one Flux GitRepository (a copy of examples/gitops, SOPS/age, `dev` profile) and
+ * each writes its own Kubernetes Secret. "One-SMC change" is a reconcile request (annotation) on
+ * one SMC, timed until its status says it was handled. The fan-out publishes a new revision of the
+ * shared source (same content) and waits until every SMC has synced it.
+ */
+import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import pMap from 'p-map';
+import { removeShippedRbac, shippedRbacAccess } from '../test/controller/e2e/rbac.js';
+import { freePort } from '../test/peers/free-port.js';
+import {
+  createFluxSource,
+  gitRevision,
+  setFluxArtifact,
+  startArtifactServer,
+} from '../test/peers/gitops/index.js';
+import { repoRoot, startKube } from '../test/peers/kube/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    smcs: { type: 'string', default: '100' },
+    'idle-seconds': { type: 'string', default: '90' },
+    changes: { type: 'string', default: '10' },
+  },
+});
+const N = Number(args.smcs);
+const IDLE_S = Number(args['idle-seconds']);
+const CHANGES = Number(args.changes);
+const GROUP = 'secret-management.octopilot.io';
+const VERSION = 'v1beta1';
+const PLURAL = 'secretmanagerconfigs';
+const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (m: string) =>
+  process.stderr.write(`[bench:fleet ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+interface SmcItem {
+  metadata: { name: string };
+  status?: {
+    phase?: string;
+    lastSyncedRevision?: string;
+    lastHandledReconcileAt?: string;
+    conditions?: { type: string; status: string }[];
+  };
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
+}
+
+/** utime+stime (clock ticks) and RSS / peak RSS (KiB) of a process. */
+async function procStats(pid: number): Promise<{ ticks: number; rssKiB: number; hwmKiB: number }> {
+  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { ticks: Number(stat[11]) + Number(stat[12]), rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
+}
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+const work = await mkdtemp(join(tmpdir(), 'smc-bench-fleet-'));
+const auditLog = join(work, 'audit.log');
+const auditPolicy = join(work, 'audit-policy.yaml');
+// Metadata of every request of a ServiceAccount (the controller's is the only one), once complete.
+await writeFile(
+  auditPolicy,
+  [
+    'apiVersion: audit.k8s.io/v1',
+    'kind: Policy',
+    'omitStages: [RequestReceived, ResponseStarted]',
+    'rules:',
+    '  - level: Metadata',
+    '    userGroups: ["system:serviceaccounts"]',
+    '  - level: None',
+    '',
+  ].join('\n'),
+);
+
+log(`building dist/ (the controller runs as it ships)`);
+execFileSync(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: repoRoot });
+log(`starting kube-apiserver + etcd`);
+const kube = await startKube({
+  apiserverArgs: [
+    `--audit-policy-file=${auditPolicy}`,
+    `--audit-log-path=${auditLog}`,
+    '--audit-log-maxsize=1024',
+  ],
+});
+const artifacts = await startArtifactServer();
+const custom = kube.client(CustomObjectsApi);
+const core = kube.client(CoreV1Api);
+let controller: ReturnType<typeof spawn> | undefined;
+let controllerOut = '';
+let ns = '';
+try {
+  ns = await kube.createNamespace('fleet');
+  const tree = join(work, 'repo');
+  await cp(join(repoRoot, 'examples/gitops'), tree, { recursive: true });
+  await core.createNamespacedSecret({
+    namespace: ns,
+    body: {
+      metadata: { name: 'sops-age' },
+      stringData: { 'age.agekey': await readFile(join(repoRoot, 'examples/keys/demo.agekey'), 'utf8') },
+    },
+  });
+  const ref = { kind: 'GitRepository' as const, namespace: ns, name: 'config' };
+  await createFluxSource(kube, ref);
+  const publish = async (n: number) => {
+    const revision = gitRevision('main', n.toString(16).padStart(40, '0'));
+    await setFluxArtifact(kube, ref, await artifacts.publishDirectory(ref, tree, { revision }));
+    return revision;
+  };
+  let revision = await publish(1);
+  const access = await shippedRbacAccess(kube, ns);
+
+  const port = await freePort();
+  controller = spawn(process.execPath, [join(repoRoot, 'bin/secret-manager-controller.js')], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      KUBECONFIG: access.kubeconfigPath,
+      WATCH_NAMESPACES: ns,
+      POD_NAMESPACE: ns,
+      METRICS_PORT: String(port),
+      METRICS_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  controller.stdout?.on(
+    'data',
+    (d: Buffer) => (controllerOut = (controllerOut + d.toString()).slice(-20_000)),
+  );
+  controller.stderr?.on(
+    'data',
+    (d: Buffer) => (controllerOut = (controllerOut + d.toString()).slice(-20_000)),
+  );
+  const pid = controller.pid!;
+  for (let i = 0; ; i++) {
+    if (controller.exitCode !== null) throw new Error(`controller exited:\n${controllerOut}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    if (i > 600) throw new Error(`controller not ready:\n${controllerOut}`);
+    await sleep(100);
+  }
+
+  const list = async () =>
+    (
+      (await custom.listNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: PLURAL,
+      })) as {
+        items: SmcItem[];
+      }
+    ).items;
+  const ready = (s: SmcItem) => s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  const waitAll = async (what: string, done: (s: SmcItem) => boolean, timeoutMs = 600_000) => {
+    const t0 = performance.now();
+    for (;;) {
+      const items = await list();
+      const n = items.filter(done).length;
+      if (n === N) return;
+      if (performance.now() - t0 > timeoutMs) throw new Error(`${what}: ${n}/${N} after ${timeoutMs} ms`);
+      await sleep(250);
+    }
+  };
+  let peakDuringRun = 0;
+  const sampler = setInterval(() => {
+    procStats(pid).then(
+      (s) => (peakDuringRun = Math.max(peakDuringRun, s.hwmKiB)),
+      () => undefined,
+    );
+  }, 500);
+
+  // 1. Create N SMCs; time until all are Ready.
+  log(`creating ${N} SMCs`);
+  const tCreate = performance.now();
+  await pMap(
+    Array.from({ length: N }, (_, i) => `smc-${String(i).padStart(4, '0')}`),
+    (name) =>
+      custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: PLURAL,
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'SecretManagerConfig',
+          metadata: { name },
+          spec: {
+            sourceRef: { kind: 'GitRepository', name: 'config' },
+            provider: { kubernetes: { secretName: `${name}-secrets` } },
+            secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
+          },
+        },
+      }),
+    { concurrency: 16 },
+  );
+  await waitAll('all Ready', (s) => ready(s) === true && s.status?.lastSyncedRevision === revision);
+  const createToReady = performance.now() - tCreate;
+  const secrets = (await list())[0]?.status as { secretsCount?: number } | undefined;
+  log(
+    `all ${N} Ready in ${(createToReady / 1000).toFixed(1)} s (${secrets?.secretsCount ?? '?'} secrets each)`,
+  );
+
+  // 2. One-SMC change latency, alone.
+  let token = 0;
+  const change = async (name: string): Promise<number> => {
+    const value = `bench-${++token}`;
+    const t0 = performance.now();
+    await custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: PLURAL,
+        name,
+        body: { metadata: { annotations: { [`${GROUP}/reconcile`]: value } } },
+      },
+      MERGE,
+    );
+    for (;;) {
+      const s = (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: PLURAL,
+        name,
+      })) as SmcItem;
+      if (s.status?.lastHandledReconcileAt === value) return performance.now() - t0;
+      await sleep(20);
+    }
+  };
+  const pick = (i: number) => `smc-${String((i * 37) % N).padStart(4, '0')}`;
+  const alone: number[] = [];
+  for (let i = 0; i < CHANGES; i++) alone.push(await change(pick(i)));
+  log(`one-SMC change alone: p50 ${percentile(alone, 50).toFixed(0)} ms`);
+
+  // 3. Fan-out of a new shared revision, with one-SMC changes made meanwhile.
+  revision = await publish(2);
+  const tFan = performance.now();
+  const fanned = waitAll('fan-out', (s) => s.status?.lastSyncedRevision === revision).then(
+    () => performance.now() - tFan,
+  );
+  await sleep(500);
+  const during: number[] = [];
+  for (let i = 0; i < CHANGES; i++) during.push(await change(pick(i + CHANGES)));
+  const fanOut = await fanned;
+  log(
+    `fan-out ${(fanOut / 1000).toFixed(1)} s; change during it p95 ${percentile(during, 95).toFixed(0)} ms`,
+  );
+
+  // 4. Idle: no change for IDLE_S seconds after a settling minute's start.
+  await sleep(5_000);
+  const auditBefore = (await readFile(auditLog, 'utf8')).length;
+  const rvBefore = new Map((await list()).map((s) => [s.metadata.name, JSON.stringify(s.status)]));
+  const s0 = await procStats(pid);
+  const t0 = performance.now();
+  await sleep(IDLE_S * 1000);
+  const s1 = await procStats(pid);
+  const idleWallS = (performance.now() - t0) / 1000;
+  const audit = (await readFile(auditLog, 'utf8')).slice(auditBefore);
+  const statusChanged = (await list()).filter(
+    (s) => rvBefore.get(s.metadata.name) !== JSON.stringify(s.status),
+  ).length;
+  clearInterval(sampler);
+  const byVerb = new Map<string, number>();
+  for (const line of audit.split('\n')) {
+    if (!line) continue;
+    const e = JSON.parse(line) as { verb: string; objectRef?: { resource?: string; subresource?: string } };
+    const k = `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
+    byVerb.set(k, (byVerb.get(k) ?? 0) + 1);
+  }
+  const perMin = (n: number) => ((n * 60) / idleWallS).toFixed(1);
+  const verbs = [...byVerb.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${perMin(n)}`);
+  const writes = [...byVerb.entries()]
+    .filter(([k]) => /^(create|update|patch|delete)/.test(k))
+    .reduce((a, [, n]) => a + n, 0);
+
+  const rows: [string, string][] = [
+    ['N (SMCs, one shared GitRepository, Kubernetes store)', String(N)],
+    ['create → all Ready', `${(createToReady / 1000).toFixed(1)} s`],
+    ['fan-out of a new shared revision', `${(fanOut / 1000).toFixed(1)} s`],
+    [
+      `one-SMC change p50 / p95, alone (${CHANGES})`,
+      `${percentile(alone, 50).toFixed(0)} / ${percentile(alone, 95).toFixed(0)} ms`,
+    ],
+    [
+      `one-SMC change p50 / p95, during the fan-out (${CHANGES})`,
+      `${percentile(during, 50).toFixed(0)} / ${percentile(during, 95).toFixed(0)} ms`,
+    ],
+    [
+      'RSS idle / peak',
+      `${(s1.rssKiB / 1024).toFixed(0)} / ${(Math.max(peakDuringRun, s1.hwmKiB) / 1024).toFixed(0)} MiB`,
+    ],
+    [`idle CPU (${IDLE_S} s)`, `${((((s1.ticks - s0.ticks) / CLK_TCK) * 100) / idleWallS).toFixed(2)} %`],
+    ['apiserver writes per minute at idle (audit log)', perMin(writes)],
+    ['apiserver requests per minute at idle, by verb', verbs.join(', ') || 'none'],
+    ['SMC statuses changed during idle', `${statusChanged} of ${N}`],
+    [
+      'machine',
+      `${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    ],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  console.log(`\n| ${'measure'.padEnd(w)} | value |\n|${'-'.repeat(w + 2)}|---|`);
+  for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`);
+} catch (e) {
+  log(`failed: ${(e as Error).message}\ncontroller output (tail):\n${controllerOut.slice(-4000)}`);
+  process.exitCode = 1;
+} finally {
+  if (controller && controller.exitCode === null) {
+    controller.kill('SIGTERM');
+    await new Promise((r) => controller!.once('exit', r));
+  }
+  if (ns) await removeShippedRbac(kube, ns).catch(() => undefined);
+  await artifacts.stop();
+  await kube.stop();
+  await rm(work, { recursive: true, force: true });
+}

@@ -1,0 +1,52 @@
+/**
+ * The controller's KubeConfig: one keep-alive connection pool per cluster and user, shared by
+ * every API client (`makeApiClient`) and every watch/informer (`new Watch(kubeConfig)`).
+ *
+ * Why this exists: `@kubernetes/client-node` 2.0 builds a new undici Agent inside
+ * `KubeConfig.applySecurityAuthentication` for every request, so every request — and every
+ * watch restart — opens a new TCP+TLS connection (measured by
+ * test/controller/kube-client.kube.test.ts: 30 requests, 30 connections). At a thousand
+ * SecretManagerConfigs that is thousands of handshakes per change and ~1,600 open sockets.
+ *
+ * The fix is at our boundary, through client-node's own hook, not a fork: API clients and `Watch`
+ * both call `authMethods.default.applySecurityAuthentication(ctx)` (the KubeConfig itself, see
+ * `makeApiClient`), so this subclass lets client-node apply headers and TLS options as usual, then
+ * swaps the fresh dispatcher for the first one it made for the same (cluster, user) — the same
+ * key client-node already uses to cache its https.Agent for WebSocket/exec connections. The fresh
+ * dispatcher is dropped before it ever connects. Bearer tokens (in-cluster token files, exec
+ * plugins) are request headers and keep rotating per request; TLS material is fixed per pool, as
+ * in client-go.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+
+type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+export class SharedConnectionKubeConfig extends KubeConfig {
+  private readonly pools = new Map<string, Dispatcher>();
+
+  override async applySecurityAuthentication(ctx: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(ctx);
+    const fresh = ctx.getDispatcher();
+    // No dispatcher (plain http without TLS options): fetch's global dispatcher pools already.
+    if (fresh === undefined) return;
+    const key = JSON.stringify([this.getCurrentCluster()?.name ?? '', this.getCurrentUser()?.name ?? '']);
+    const pool = this.pools.get(key);
+    if (pool) ctx.setDispatcher(pool);
+    else this.pools.set(key, fresh);
+  }
+
+  /** Close the pooled connections (at shutdown; watches still open are ended). */
+  async closeConnections(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+  }
+}
+
+/** The KubeConfig the controller process uses: KUBECONFIG, ~/.kube/config, else in-cluster. */
+export function loadControllerKubeConfig(): SharedConnectionKubeConfig {
+  const kc = new SharedConnectionKubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}

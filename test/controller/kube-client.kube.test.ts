@@ -1,0 +1,106 @@
+/**
+ * Connection reuse against the real kube-apiserver: a counting TCP proxy on 127.0.0.1 in front of
+ * it sees every new connection (each one a TLS handshake). client-node 2.0 opens one per request;
+ * SharedConnectionKubeConfig (src/controller/kube-client.ts) keeps one pool per cluster, shared by
+ * API clients and watches.
+ */
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SharedConnectionKubeConfig } from '../../src/controller/kube-client.js';
+import { useKube } from '../peers/kube/use.js';
+
+const kube = useKube();
+
+interface CountingProxy {
+  url: string;
+  connections: number;
+  stop(): Promise<void>;
+}
+
+async function countingProxy(upstream: string): Promise<CountingProxy> {
+  const up = new URL(upstream);
+  const sockets = new Set<net.Socket>();
+  const proxy: CountingProxy = { url: '', connections: 0, stop: async () => {} };
+  const server = net.createServer((client) => {
+    proxy.connections++;
+    const peer = net.connect(Number(up.port), up.hostname);
+    sockets.add(client).add(peer);
+    client.pipe(peer).pipe(client);
+    const end = () => {
+      client.destroy();
+      peer.destroy();
+      sockets.delete(client);
+      sockets.delete(peer);
+    };
+    client.on('error', end).on('close', end);
+    peer.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  proxy.url = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  proxy.stop = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  };
+  return proxy;
+}
+
+const proxies: CountingProxy[] = [];
+const configs: SharedConnectionKubeConfig[] = [];
+afterEach(async () => {
+  await Promise.all(configs.splice(0).map((c) => c.closeConnections()));
+  await Promise.all(proxies.splice(0).map((p) => p.stop()));
+});
+
+/** The admin kubeconfig, its server replaced by a fresh counting proxy. */
+async function throughProxy<T extends KubeConfig>(kc: T): Promise<{ kc: T; proxy: CountingProxy }> {
+  const proxy = await countingProxy(kube().server);
+  proxies.push(proxy);
+  const yaml = await readFile(kube().kubeconfigPath, 'utf8');
+  kc.loadFromString(yaml.replace(kube().server, proxy.url));
+  return { kc, proxy };
+}
+
+async function listNamespaces(kc: KubeConfig, n: number): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  for (let i = 0; i < n; i++) await core.listNamespace({ limit: 1 });
+}
+
+describe('connections to the apiserver', () => {
+  it('client-node alone opens one connection per request (why SharedConnectionKubeConfig exists)', async () => {
+    const { kc, proxy } = await throughProxy(new KubeConfig());
+    await listNamespaces(kc, 30);
+    // When this fails, client-node pools by itself and src/controller/kube-client.ts can go.
+    expect(proxy.connections).toBe(30);
+  });
+
+  it('30 requests from several API clients share one connection', async () => {
+    const { kc, proxy } = await throughProxy(new SharedConnectionKubeConfig());
+    configs.push(kc);
+    for (let i = 0; i < 3; i++) await listNamespaces(kc, 10); // three clients, ten requests each
+    expect(proxy.connections).toBe(1);
+  });
+
+  it('watches use the same pool: a watch and the requests beside it share the one connection', async () => {
+    const { kc, proxy } = await throughProxy(new SharedConnectionKubeConfig());
+    configs.push(kc);
+    const ns = await kube().createNamespace('conn');
+    const seen: string[] = [];
+    const watch = new Watch(kc);
+    const abort = await watch.watch(
+      `/api/v1/namespaces/${ns}/configmaps`,
+      {},
+      (phase, obj: { metadata?: { name?: string } }) => seen.push(`${phase} ${obj.metadata?.name}`),
+      () => {},
+    );
+    const core = kc.makeApiClient(CoreV1Api);
+    for (let i = 0; i < 10; i++) {
+      await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: `cm-${i}` } } });
+    }
+    await expect.poll(() => seen.length).toBe(10);
+    abort.abort();
+    // undici negotiates HTTP/2 with the apiserver (ALPN): the watch is one stream among the others.
+    expect(proxy.connections).toBe(1);
+  });
+});
