@@ -6,6 +6,8 @@
  * runs on any Node that can load an ES module.
  */
 import { readFileSync } from 'node:fs';
+import process from 'node:process';
+import { URL } from 'node:url';
 
 /** Exit code of a run that could not start (msmctl's usage/bad-input code, the controller's too). */
 export const EXIT_WRONG_NODE = 2;
