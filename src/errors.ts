@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'TooLarge'
   | 'TooMany'
   | 'SopsNoMatchingKey'
+  | 'KeySecretNotFound'
   | 'SopsWrongKey'
   | 'SopsMacMismatch'
   | 'SopsMacMissing'
