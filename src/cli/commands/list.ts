@@ -38,7 +38,7 @@ export function registerList(program: Command): void {
         process.stderr.write(
           k.allNamespaces
             ? 'No SecretManagerConfigs found.\n'
-            : `No SecretManagerConfigs found in namespace ${k.namespace}.\n`,
+            : `No SecretManagerConfigs found in namespace ${k.namespace} (all namespaces: msmctl list -A).\n`,
         );
         return;
       }
