@@ -2,14 +2,16 @@
 import type { Command } from 'commander';
 import { addKubeOptions, connect, type KubeOptions } from '../kube.js';
 import { formatAge, formatStructured, formatTable, parseOutputFormat } from '../output.js';
-import { listSmcs, providerOf, readyOf, sourceOf } from '../smc-api.js';
+import { condition, listSmcs, providerOf, readyOf, sourceOf } from '../smc-api.js';
 
 export function registerList(program: Command): void {
   addKubeOptions(
     program
       .command('list')
       .alias('ls')
-      .description('list SecretManagerConfigs: phase, secrets, last sync, Ready, source, provider'),
+      .description(
+        'list SecretManagerConfigs: phase, secrets, last sync, Ready and its reason, source, provider',
+      ),
     { allNamespaces: true },
   )
     .option('-o, --output <format>', 'table | json | yaml', 'table')
@@ -25,6 +27,7 @@ export function registerList(program: Command): void {
         configs: s.status?.configsCount ?? null,
         lastSyncTime: s.status?.lastSyncTime ?? null,
         ready: readyOf(s),
+        reason: condition(s, 'Ready')?.reason ?? null,
         source: sourceOf(s),
         provider: providerOf(s),
         suspended: s.spec.suspend === true,
@@ -43,7 +46,17 @@ export function registerList(program: Command): void {
         return;
       }
       const now = new Date();
-      const headers = ['NAME', 'PHASE', 'SECRETS', 'LAST SYNC', 'READY', 'SOURCE', 'PROVIDER', 'AGE'];
+      const headers = [
+        'NAME',
+        'PHASE',
+        'SECRETS',
+        'LAST SYNC',
+        'READY',
+        'REASON',
+        'SOURCE',
+        'PROVIDER',
+        'AGE',
+      ];
       const table = formatTable(
         k.allNamespaces ? ['NAMESPACE', ...headers] : headers,
         rows.map((r) => {
@@ -53,6 +66,7 @@ export function registerList(program: Command): void {
             r.secrets === null ? '-' : String(r.secrets),
             r.lastSyncTime ? formatAge(r.lastSyncTime, now) : '-',
             r.ready,
+            r.reason ?? '-',
             r.source,
             r.provider,
             formatAge(r.creationTimestamp ?? undefined, now),
