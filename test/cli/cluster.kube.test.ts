@@ -313,9 +313,18 @@ describe('msmctl reconcile', () => {
   });
 
   /** Starts `reconcile --wait`, then plays the controller: waits for the request and records it as handled. */
-  async function reconcileWithController(name: string, handled: (requested: string) => Obj): Promise<CliRun> {
+  async function reconcileWithController(
+    name: string,
+    handled: (requested: string) => Obj,
+    progress?: Obj,
+  ): Promise<CliRun> {
     const before = (await get(name)).metadata.annotations?.[RECONCILE] as string | undefined;
-    const child = msmctlAsync(['reconcile', name, '-n', ns, '--wait', '--timeout', '60s'], { env });
+    let stderr = '';
+    const childStderr = () => stderr;
+    const child = msmctlAsync(['reconcile', name, '-n', ns, '--wait', '--timeout', '60s'], {
+      env,
+      onStderr: (d) => (stderr += d),
+    });
     const requested = await waitFor(
       'the reconcile annotation',
       async () => {
@@ -324,6 +333,17 @@ describe('msmctl reconcile', () => {
       },
       { timeoutMs: 60_000 },
     );
+    if (progress) {
+      await writeStatus(name, progress);
+      // The controller's in-progress status is seen (and reported) before the final one is written.
+      await waitFor(
+        'the progress line',
+        async () => (childStderr().includes(progress.phase as string) ? true : undefined),
+        {
+          timeoutMs: 60_000,
+        },
+      );
+    }
     await writeStatus(name, handled(requested));
     return child;
   }
@@ -345,23 +365,29 @@ describe('msmctl reconcile', () => {
     );
   });
 
-  it('--wait reports a failed reconcile with its reason (exit 1)', async () => {
-    const r = await reconcileWithController('catalog', (requested) => ({
-      phase: 'Error',
-      lastHandledReconcileAt: requested,
-      conditions: [
-        {
-          type: 'Ready',
-          status: 'False',
-          reason: 'PartialFailure',
-          message: '1 of 3 entries failed',
-          lastTransitionTime: now(),
-        },
-      ],
-    }));
+  it('--wait reports a failed reconcile with its reason (exit 1), and the progress it saw on the way', async () => {
+    const syncing = { phase: 'Syncing', description: 'syncing revision main@sha1:2 (reconcile requested)' };
+    const r = await reconcileWithController(
+      'catalog',
+      (requested) => ({
+        phase: 'Error',
+        lastHandledReconcileAt: requested,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'PartialFailure',
+            message: '1 of 3 entries failed',
+            lastTransitionTime: now(),
+          },
+        ],
+      }),
+      syncing,
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
-      `msmctl: secretmanagerconfig ${ns}/catalog: reconcile failed: phase Error, Ready=False (PartialFailure): 1 of 3 entries failed\n`,
+      `secretmanagerconfig ${ns}/catalog: Syncing: syncing revision main@sha1:2 (reconcile requested)\n` +
+        `msmctl: secretmanagerconfig ${ns}/catalog: reconcile failed: phase Error, Ready=False (PartialFailure): 1 of 3 entries failed\n`,
     );
   });
 
