@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import '../dist/cli/msmctl.js';
+import { requireNodeVersion } from './node-version.js';
+
+requireNodeVersion('msmctl');
+await import('../dist/cli/msmctl.js');

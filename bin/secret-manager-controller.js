@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import '../dist/controller/entry.js';
+import { requireNodeVersion } from './node-version.js';
+
+requireNodeVersion('secret-manager-controller');
+await import('../dist/controller/entry.js');

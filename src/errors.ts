@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'TooLarge'
   | 'TooMany'
   | 'SopsNoMatchingKey'
+  | 'KeySecretNotFound'
   | 'SopsWrongKey'
   | 'SopsMacMismatch'
   | 'SopsMacMissing'

@@ -5,6 +5,7 @@ import { isSmcError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { EXIT_ERROR } from './commands/common.js';
 import { registerCheck } from './commands/check.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDecrypt } from './commands/decrypt.js';
 import { registerDiff } from './commands/diff.js';
 import { registerInstall } from './commands/install.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerSuspend(program);
   registerInstall(program);
   registerCheck(program);
+  registerCompletion(program);
   return program;
 }
 

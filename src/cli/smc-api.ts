@@ -43,11 +43,34 @@ const ref = (namespace: string, name: string) => ({
 
 export const smcLabel = (namespace: string, name: string) => `secretmanagerconfig ${namespace}/${name}`;
 
+const NOT_SERVED = `the API ${API_GROUP}/${API_VERSION_NAME} is not served: is the SecretManagerConfig CRD installed? (msmctl install)`;
+
+/**
+ * A 404 for the resource itself (no CRD), not for one object: the apiserver's Status then names no
+ * object (`details.name`), only "the server could not find the requested resource".
+ */
+function apiNotServed(e: unknown): boolean {
+  if (apiStatus(e) !== 404) return false;
+  const body: unknown = (e as { body?: unknown }).body;
+  try {
+    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { details?: { name?: string } };
+    return !parsed?.details?.name;
+  } catch {
+    return true; // not the apiserver's Status: not our API answering
+  }
+}
+
+/** failWith, except that an unserved API is said as such (exit 3, docs/cli.md). */
+function failSmc(e: unknown, what: string): never {
+  if (apiNotServed(e)) throw new CliExit(EXIT_NOT_FOUND, NOT_SERVED);
+  failWith(e, what);
+}
+
 export async function getSmc(k: KubeContext, name: string): Promise<SmcObject> {
   try {
     return (await k.custom.getNamespacedCustomObject(ref(k.namespace, name))) as SmcObject;
   } catch (e) {
-    failWith(e, smcLabel(k.namespace, name));
+    failSmc(e, smcLabel(k.namespace, name));
   }
 }
 
@@ -71,12 +94,7 @@ export async function listSmcs(k: KubeContext): Promise<SmcObject[]> {
     ) as { items: SmcObject[] };
     items = list.items;
   } catch (e) {
-    if (apiStatus(e) === 404) {
-      throw new CliExit(
-        EXIT_NOT_FOUND,
-        `the API ${API_GROUP}/${API_VERSION_NAME} is not served: is the SecretManagerConfig CRD installed? (msmctl install)`,
-      );
-    }
+    if (apiStatus(e) === 404) throw new CliExit(EXIT_NOT_FOUND, NOT_SERVED);
     failWith(e, k.allNamespaces ? 'secretmanagerconfigs' : `secretmanagerconfigs in ${k.namespace}`);
   }
   return items.sort(
@@ -98,7 +116,7 @@ export async function patchSmc(
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     )) as SmcObject;
   } catch (e) {
-    failWith(e, smcLabel(k.namespace, name));
+    failSmc(e, smcLabel(k.namespace, name));
   }
 }
 

@@ -31,6 +31,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import { OptionalApiGate } from './optional-api.js';
 
 export interface ResourceType {
   group: string;
@@ -59,9 +60,19 @@ export interface CollectionOptions<T extends KubernetesObject> {
   namespaces: readonly string[];
   onEvent(event: WatchEvent, obj: T, old: T | undefined): void;
   logger: Logger;
-  /** Ignore a missing resource type (404 on list: e.g. the Flux CRDs are not installed). */
+  /**
+   * A resource type the cluster may not serve (e.g. the Flux or Argo CD CRDs are not installed):
+   * not watched, and empty, while discovery says it is not served (src/controller/optional-api.ts).
+   */
   optional?: boolean;
+  /** How often discovery is asked again while an optional type is not served (default 3 min). */
+  optionalRecheckMs?: number;
 }
+
+const notFound = (e: unknown) => {
+  const x = e as { code?: number; statusCode?: number } | undefined;
+  return x?.code === 404 || x?.statusCode === 404;
+};
 
 const RESTART_MIN_MS = 500;
 /** Accept header for a list that returns metadata only (no Secret data travels). */
@@ -120,6 +131,11 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
   const { group, version, plural } = opts.type;
   const scopes: (string | undefined)[] = opts.namespaces.length ? [...opts.namespaces] : [undefined];
   let stopped = false;
+  /** An optional type found not served: not watched until discovery says it is. */
+  const notServed = () => {
+    if (stopped || !gate) return;
+    void Promise.all(parts.map((p) => p.informer.stop())).finally(() => gate.lost());
+  };
   const parts = scopes.map((namespace) => {
     const path = namespace
       ? `/apis/${group}/${version}/namespaces/${namespace}/${plural}`
@@ -137,8 +153,9 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
         delay = RESTART_MIN_MS;
         return list;
       } catch (e) {
-        if (opts.optional && (e as { code?: number }).code === 404) {
+        if (opts.optional && notFound(e)) {
           part.synced = true;
+          notServed();
           return { metadata: {}, items: [] } as unknown as KubernetesListObject<T>;
         }
         throw e;
@@ -174,6 +191,7 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
     });
     const restart = (err: unknown) => {
       if (stopped) return;
+      if (opts.optional && notFound(err)) return notServed();
       const code = statusOf(err);
       const delayMs = restartDelayMs(err, delay);
       opts.logger.warn({ resource: plural, namespace, code, delayMs }, 'watch failed; restarting');
@@ -188,6 +206,32 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
     const part = { informer, synced: false, restart };
     return part;
   });
+
+  const startParts = async () => {
+    await Promise.all(
+      parts.map((p) =>
+        p.informer.start().catch((e: unknown) => {
+          p.restart(e);
+        }),
+      ),
+    );
+  };
+  const gate = opts.optional
+    ? new OptionalApiGate({
+        kubeConfig: opts.kubeConfig,
+        resource: opts.type,
+        logger: opts.logger,
+        recheckMs: opts.optionalRecheckMs,
+        onServed: async () => {
+          for (const p of parts) p.synced = false; // until the first list of the now-served type
+          await startParts();
+        },
+        // Not served: nothing to wait for, the collection is empty.
+        onNotServed: () => {
+          for (const p of parts) p.synced = true;
+        },
+      })
+    : undefined;
 
   return {
     type: opts.type,
@@ -206,15 +250,12 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
     },
     async start() {
       stopped = false;
-      // One namespace after the other: no burst of lists at start (a failed one restarts later).
-      for (const p of parts) {
-        await p.informer.start().catch((e: unknown) => {
-          p.restart(e);
-        });
-      }
+      if (!gate) return startParts();
+      await gate.start();
     },
     async stop() {
       stopped = true;
+      gate?.stop();
       await Promise.all(parts.map((p) => p.informer.stop()));
     },
   };

@@ -211,8 +211,9 @@ export class SopsKeyLoader {
       const shown = `${r.field}: Secret ${r.ref.namespace}/${r.ref.name} key ${r.ref.key}`;
       if (raw === undefined) {
         if (r.explicit) {
+          // A Secret not created yet fixes itself when it appears (its change triggers a reconcile).
           throw new SmcError(
-            'SopsNoMatchingKey',
+            secret ? 'SopsNoMatchingKey' : 'KeySecretNotFound',
             `${r.field}: Secret ${r.ref.namespace}/${r.ref.name} ${secret ? `has no key ${r.ref.key}` : 'not found'}`,
           );
         }

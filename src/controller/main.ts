@@ -17,13 +17,21 @@ import { EventRecorder } from './events.js';
 import { startHttpServer } from './http-server.js';
 import { type SharedConnectionKubeConfig, loadControllerKubeConfig } from './kube-client.js';
 import { LeaderElector, leaseClient, leaseNameFor } from './leader-election.js';
-import { parseSettings } from './settings.js';
+import {
+  changedSettings,
+  defaultSettings,
+  parseSettings,
+  type ParsedSettings,
+  type Settings,
+} from './settings.js';
 import { SettingsReloader, kubernetesReport } from './settings-reload.js';
 import { kubernetesSettingsSource } from './settings-source.js';
 
 const USAGE = `usage: secret-manager-controller [--version] [--leader-elect]
 
-Settings come from environment variables (MAX_CONCURRENT_RECONCILES, WATCH_NAMESPACES, METRICS_PORT, …).
+Settings, lowest precedence first: the defaults; the settings ConfigMap secret-manager-controller-config
+in the controller namespace (snake_case keys: metrics_port, watch_namespaces, …); environment variables
+(METRICS_PORT, WATCH_NAMESPACES, …). The start-up log names the source of every non-default value.
 The controller namespace is POD_NAMESPACE (else the in-cluster service account's namespace).
 `;
 
@@ -57,6 +65,16 @@ export async function readSettingsConfigMap(
       { cause: e },
     );
   }
+}
+
+/** `{ metrics_port: 'environment', … }` for every setting whose value is not the default (no values). */
+export function settingSources(
+  settings: Settings,
+  sources: ParsedSettings['sources'],
+): Record<string, string> {
+  return Object.fromEntries(
+    changedSettings(defaultSettings(), settings).map((k) => [k, sources[k] ?? 'default']),
+  );
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -202,6 +220,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     },
   });
   logger.info({ version: VERSION, port: http.port, namespace, leaderElection: !!elector }, 'started');
+  logger.info({ sources: settingSources(settings, parsed.sources) }, 'settings not at their default');
 
   if (elector) elector.start();
   else await controller.start();

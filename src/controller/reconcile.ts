@@ -467,6 +467,15 @@ function sourceFailure(reason: string, message: string, stalled: boolean): { fai
   return { failed: { kind: 'failed', reason, message, stalled, sourceProblem: true } };
 }
 
+/** The referenced source does not exist (yet): say what the SMC waits for; retried, and its creation triggers a reconcile. */
+function sourceNotFound(sourceName: string): { failed: FailedVerdict } {
+  return sourceFailure(
+    'SourceNotFound',
+    `waiting for ${sourceName}: not found (create it, or fix spec.sourceRef)`,
+    false,
+  );
+}
+
 /** A Flux source: its artifact (suspending or resuming the source for `suspendGitPulls` first). */
 async function fluxSourcePlan(
   world: ReconcileWorld,
@@ -478,11 +487,9 @@ async function fluxSourcePlan(
   const artifact = world.source?.status?.artifact;
   if (!readiness.ready || !artifact) {
     return {
-      ...sourceFailure(
-        world.source ? 'SourceNotReady' : 'SourceNotFound',
-        `${sourceName}: ${readiness.message}`,
-        false,
-      ),
+      ...(world.source
+        ? sourceFailure('SourceNotReady', `${sourceName}: ${readiness.message}`, false)
+        : sourceNotFound(sourceName)),
       note,
     };
   }
@@ -507,7 +514,7 @@ async function argoSourcePlan(
 ): Promise<SourcePlan> {
   if (!argo)
     return sourceFailure('UnsupportedSource', `${sourceName}: Argo CD sources are not available here`, true);
-  if (!argo.application) return sourceFailure('SourceNotFound', `${sourceName}: not found`, false);
+  if (!argo.application) return sourceNotFound(sourceName);
   const src = selectArgoGitSource(argo.application);
   if (!src) {
     return sourceFailure(

@@ -1,7 +1,7 @@
 /**
- * Controller settings (SPEC §5): one zod schema over string inputs. Environment variables
- * (UPPER_SNAKE, e.g. `MAX_CONCURRENT_RECONCILES`) are overlaid by the settings ConfigMap's `data`
- * (snake_case, e.g. `max_concurrent_reconciles`). `parseSettings` validates the whole result at
+ * Controller settings (SPEC §5): one zod schema over string inputs. Precedence, lowest first: the
+ * defaults, the settings ConfigMap's `data` (snake_case, e.g. `max_concurrent_reconciles`), the
+ * environment (UPPER_SNAKE, e.g. `MAX_CONCURRENT_RECONCILES`). `parseSettings` validates the whole result at
  * once, so a hot reload applies a change completely or refuses it completely. Error messages name
  * the key and where it came from, never the value.
  */
@@ -376,25 +376,21 @@ export interface ParsedSettings {
   errors: SettingsError[];
   /** Deprecated settings that were set (and ignored): one message each, never the value. */
   warnings?: string[];
+  /** Where each setting that is not at its default came from (names and sources only, no values). */
+  sources: Partial<Record<SettingKey, SettingsError['source']>>;
 }
 
 /**
- * Settings from the environment overlaid by the settings ConfigMap's data. Empty environment
- * variables count as unset. Unknown ConfigMap keys are errors (a typo must not pass silently).
+ * Settings: the defaults, overlaid by the settings ConfigMap's data, overlaid by the environment
+ * (an explicit variable on the Deployment beats the shared file). Empty environment variables count
+ * as unset. Unknown ConfigMap keys are errors (a typo must not pass silently).
  */
 export function parseSettings(
   env: Readonly<Record<string, string | undefined>>,
   configMapData: Readonly<Record<string, string>> = {},
 ): ParsedSettings {
   const input: Record<string, string> = {};
-  const source: Record<string, SettingsError['source']> = {};
-  for (const key of SETTING_KEYS) {
-    const v = env[envName(key)];
-    if (v !== undefined && v !== '') {
-      input[key] = v;
-      source[key] = 'environment';
-    }
-  }
+  const source: Partial<Record<SettingKey, SettingsError['source']>> = {};
   const errors: SettingsError[] = [];
   const warnings: string[] = [];
   for (const [key, message] of Object.entries(DEPRECATED_SETTINGS)) {
@@ -413,20 +409,28 @@ export function parseSettings(
       continue;
     }
     input[key] = v;
-    source[key] = 'configmap';
+    source[key as SettingKey] = 'configmap';
+  }
+  // The environment wins over the ConfigMap (docs/operations.md, "Where settings come from").
+  for (const key of SETTING_KEYS) {
+    const v = env[envName(key)];
+    if (v !== undefined && v !== '') {
+      input[key] = v;
+      source[key] = 'environment';
+    }
   }
   const result = SettingsSchema.safeParse(input);
   if (!result.success) {
     for (const issue of result.error.issues as (Issue & { path: PropertyKey[] })[]) {
       const key = String(issue.path[0] ?? '');
-      const src = source[key] ?? 'configmap';
+      const src = source[key as SettingKey] ?? 'configmap';
       const where = src === 'environment' ? `environment ${envName(key)}` : 'configmap';
       errors.push({ key, source: src, message: `${key} (${where}): ${safeMessage(issue.message)}` });
     }
   }
   const w = warnings.length ? { warnings } : {};
-  if (errors.length > 0) return { settings: undefined, errors, ...w };
-  return { settings: result.data, errors: [], ...w };
+  if (errors.length > 0) return { settings: undefined, errors, sources: source, ...w };
+  return { settings: result.data, errors: [], sources: source, ...w };
 }
 
 /** zod's own messages for a non-string input can echo a type, never a value; keep ours as they are. */

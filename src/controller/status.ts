@@ -72,8 +72,10 @@ function entryState(o: EntryOutcome): EntryState {
   if (o.result === 'failed') return 'Failed';
   if (o.action === 'conflict') return 'Conflict';
   if (o.action === 'disable' || o.action === 'prune') return 'Disabled';
-  // A noop on an entry that stays disabled (commented out, or removed with deletionPolicy Disable).
-  if (o.action === 'noop' && o.enabled === false) return 'Disabled';
+  // Any action that leaves the entry disabled: created or updated disabled (a commented-out key on
+  // the first sync), or a noop on one that stays so. Otherwise the count would change between two
+  // passes over the same revision (create counted as synced, the later noop as disabled).
+  if (o.enabled === false) return 'Disabled';
   return 'Synced';
 }
 

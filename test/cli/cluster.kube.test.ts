@@ -7,7 +7,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../controller/e2e/controller-process.js';
@@ -128,6 +128,38 @@ beforeAll(async () => {
   await createSmc('catalog', ns, { kubernetes: { secretName: 'catalog-secrets' } });
   await createSmc('billing', otherNs, { aws: { region: 'eu-west-1' } });
   await writeStatus('payments', readyStatus());
+  const payments = await get('payments');
+  const event = (name: string, type: string, reason: string, message: string, at: Date, count = 1) =>
+    kube()
+      .client(CoreV1Api)
+      .createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { name },
+          involvedObject: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: 'SecretManagerConfig',
+            name: 'payments',
+            namespace: ns,
+            uid: payments.metadata.uid,
+          },
+          type,
+          reason,
+          message,
+          count,
+          firstTimestamp: at,
+          lastTimestamp: at,
+          source: { component: 'secret-manager-controller' },
+        },
+      });
+  await event(
+    'payments.1',
+    'Warning',
+    'PartialFailure',
+    '1 of 3 entries failed (payments-LEGACY)',
+    new Date(Date.now() - 60_000),
+  );
+  await event('payments.2', 'Normal', 'Synced', '3 secret(s) synced', new Date(), 2);
   await writeStatus(
     'billing',
     {
@@ -159,13 +191,15 @@ describe('msmctl list', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+PHASE\s+SECRETS\s+LAST SYNC\s+READY\s+SOURCE\s+PROVIDER\s+AGE$/);
+    expect(lines[0]).toMatch(
+      /^NAME\s+PHASE\s+SECRETS\s+LAST SYNC\s+READY\s+REASON\s+SOURCE\s+PROVIDER\s+AGE$/,
+    );
     expect(lines).toHaveLength(3);
     expect(lines[1]).toMatch(
-      /^catalog\s+-\s+-\s+-\s+-\s+GitRepository\/flux-system\/apps\s+kubernetes:catalog-secrets\s+\d+s$/,
+      /^catalog\s+-\s+-\s+-\s+-\s+-\s+GitRepository\/flux-system\/apps\s+kubernetes:catalog-secrets\s+\d+s$/,
     );
     expect(lines[2]).toMatch(
-      /^payments\s+Synced\s+3\s+\d+s\s+True\s+GitRepository\/flux-system\/apps\s+gcp:acme-prod\s+\d+s$/,
+      /^payments\s+Synced\s+3\s+\d+s\s+True\s+Synced\s+GitRepository\/flux-system\/apps\s+gcp:acme-prod\s+\d+s$/,
     );
   });
 
@@ -179,14 +213,20 @@ describe('msmctl list', () => {
     expect(byContext.status, byContext.stderr).toBe(0);
     const items = (JSON.parse(byContext.stdout) as { items: Obj[] }).items;
     expect(items.map((i) => `${i.namespace}/${i.name}`)).toEqual([`${ns}/catalog`, `${ns}/payments`]);
-    expect(items[1]).toMatchObject({ phase: 'Synced', secrets: 3, ready: 'True', provider: 'gcp:acme-prod' });
+    expect(items[1]).toMatchObject({
+      phase: 'Synced',
+      secrets: 3,
+      ready: 'True',
+      reason: 'Synced',
+      provider: 'gcp:acme-prod',
+    });
 
     const all = run(['list', '-A']);
     expect(all.status, all.stderr).toBe(0);
     expect(all.stdout.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+PHASE/);
     expect(all.stdout).toMatch(
       new RegExp(
-        `^${otherNs}\\s+billing\\s+Error\\s+-\\s+-\\s+False\\s+GitRepository/flux-system/apps\\s+aws:eu-west-1`,
+        `^${otherNs}\\s+billing\\s+Error\\s+-\\s+-\\s+False\\s+ProviderAuthFailed\\s+GitRepository/flux-system/apps\\s+aws:eu-west-1`,
         'm',
       ),
     );
@@ -198,7 +238,9 @@ describe('msmctl list', () => {
     const r = run(['list', '-n', empty]);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`No SecretManagerConfigs found in namespace ${empty}.\n`);
+    expect(r.stderr).toBe(
+      `No SecretManagerConfigs found in namespace ${empty} (all namespaces: msmctl list -A).\n`,
+    );
   });
 });
 
@@ -217,6 +259,13 @@ describe('msmctl status', () => {
     expect(r.stdout).toMatch(
       /^LEGACY\s+payments-LEGACY\s+secret\s+Failed\s+-\s+-\s+PERMISSION_DENIED on secret payments-LEGACY$/m,
     );
+    // The SMC's Events, as kubectl describe shows them (the controller records them; here the test does).
+    expect(r.stdout).toMatch(/^Events:\nTYPE\s+REASON\s+AGE\s+MESSAGE\n/m);
+    expect(r.stdout).toMatch(
+      /^Warning\s+PartialFailure\s+\d+s\s+1 of 3 entries failed \(payments-LEGACY\)\nNormal\s+Synced\s+\d+s \(x2\)\s+3 secret\(s\) synced$/m,
+    );
+    // None for an SMC without any.
+    expect(run(['status', 'catalog', '-n', ns]).stdout).toMatch(/\n\nEvents: none\n$/);
 
     const json = run(['status', 'payments', '-n', ns, '-o', 'json']);
     expect(json.status).toBe(0);
@@ -264,9 +313,18 @@ describe('msmctl reconcile', () => {
   });
 
   /** Starts `reconcile --wait`, then plays the controller: waits for the request and records it as handled. */
-  async function reconcileWithController(name: string, handled: (requested: string) => Obj): Promise<CliRun> {
+  async function reconcileWithController(
+    name: string,
+    handled: (requested: string) => Obj,
+    progress?: Obj,
+  ): Promise<CliRun> {
     const before = (await get(name)).metadata.annotations?.[RECONCILE] as string | undefined;
-    const child = msmctlAsync(['reconcile', name, '-n', ns, '--wait', '--timeout', '60s'], { env });
+    let stderr = '';
+    const childStderr = () => stderr;
+    const child = msmctlAsync(['reconcile', name, '-n', ns, '--wait', '--timeout', '60s'], {
+      env,
+      onStderr: (d) => (stderr += d),
+    });
     const requested = await waitFor(
       'the reconcile annotation',
       async () => {
@@ -275,6 +333,17 @@ describe('msmctl reconcile', () => {
       },
       { timeoutMs: 60_000 },
     );
+    if (progress) {
+      await writeStatus(name, progress);
+      // The controller's in-progress status is seen (and reported) before the final one is written.
+      await waitFor(
+        'the progress line',
+        async () => (childStderr().includes(progress.phase as string) ? true : undefined),
+        {
+          timeoutMs: 60_000,
+        },
+      );
+    }
     await writeStatus(name, handled(requested));
     return child;
   }
@@ -296,23 +365,29 @@ describe('msmctl reconcile', () => {
     );
   });
 
-  it('--wait reports a failed reconcile with its reason (exit 1)', async () => {
-    const r = await reconcileWithController('catalog', (requested) => ({
-      phase: 'Error',
-      lastHandledReconcileAt: requested,
-      conditions: [
-        {
-          type: 'Ready',
-          status: 'False',
-          reason: 'PartialFailure',
-          message: '1 of 3 entries failed',
-          lastTransitionTime: now(),
-        },
-      ],
-    }));
+  it('--wait reports a failed reconcile with its reason (exit 1), and the progress it saw on the way', async () => {
+    const syncing = { phase: 'Syncing', description: 'syncing revision main@sha1:2 (reconcile requested)' };
+    const r = await reconcileWithController(
+      'catalog',
+      (requested) => ({
+        phase: 'Error',
+        lastHandledReconcileAt: requested,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'PartialFailure',
+            message: '1 of 3 entries failed',
+            lastTransitionTime: now(),
+          },
+        ],
+      }),
+      syncing,
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
-      `msmctl: secretmanagerconfig ${ns}/catalog: reconcile failed: phase Error, Ready=False (PartialFailure): 1 of 3 entries failed\n`,
+      `secretmanagerconfig ${ns}/catalog: Syncing: syncing revision main@sha1:2 (reconcile requested)\n` +
+        `msmctl: secretmanagerconfig ${ns}/catalog: reconcile failed: phase Error, Ready=False (PartialFailure): 1 of 3 entries failed\n`,
     );
   });
 

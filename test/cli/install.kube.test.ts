@@ -12,10 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   PatchStrategy,
   RbacAuthorizationV1Api,
   setHeaderOptions,
+  V1MicroTime,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { repoRoot, statusOf } from '../peers/kube/index.js';
@@ -27,6 +29,38 @@ vi.setConfig({ testTimeout: 180_000 });
 const kube = useKube();
 const NAME = 'secret-manager-controller';
 const CRD = 'secretmanagerconfigs.secret-management.octopilot.io';
+const LEASE = 'secret-manager-controller-leader';
+const POD = `${NAME}-7d9c-abcde`;
+const runningManager = {
+  name: 'manager',
+  image: 'secret-manager-controller:0.1.0',
+  imageID: '',
+  ready: true,
+  started: true,
+  restartCount: 0,
+  state: { running: { startedAt: new Date() } },
+};
+
+/** A pod of the installed Deployment, as its ReplicaSet would create it (no controller-manager here). */
+async function createControllerPod(name: string): Promise<void> {
+  const d = await kube().client(AppsV1Api).readNamespacedDeployment({ name: NAME, namespace: ns });
+  await kube()
+    .client(CoreV1Api)
+    .createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name, labels: d.spec!.template.metadata!.labels }, spec: d.spec!.template.spec! },
+    });
+}
+
+/** What the kubelet would report for it. */
+async function setPodStatus(name: string, status: Record<string, unknown>): Promise<void> {
+  await kube()
+    .client(CoreV1Api)
+    .patchNamespacedPodStatus(
+      { name, namespace: ns, body: { status } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+}
 
 let ns: string;
 let env: NodeJS.ProcessEnv;
@@ -155,7 +189,31 @@ describe('msmctl check', () => {
       new RegExp(`^fail\\s+deployment\\s+deployment ${ns}/${NAME}: 0/1 available`, 'm'),
     );
     expect(before.stdout).toMatch(/^(ok|warn)\s+secretmanagerconfigs\s+/m);
-    expect(before.stderr).toBe('msmctl: 1 check(s) failed\n');
+    // No kube-controller-manager: no pod, no leader.
+    expect(before.stdout).toMatch(
+      new RegExp(`^fail\\s+pods\\s+no controller pod in ${ns} \\(selector `, 'm'),
+    );
+    expect(before.stdout).toMatch(
+      new RegExp(`^warn\\s+leader\\s+lease ${ns}/${LEASE} not found: no replica has led yet$`, 'm'),
+    );
+    expect(before.stderr).toBe('msmctl: 2 check(s) failed\n');
+
+    // What the scheduler and kubelet would do: a pod of the Deployment, running and ready, that leads.
+    await createControllerPod(POD);
+    await setPodStatus(POD, {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date() }],
+      containerStatuses: [runningManager],
+    });
+    await kube()
+      .client(CoordinationV1Api)
+      .createNamespacedLease({
+        namespace: ns,
+        body: {
+          metadata: { name: LEASE },
+          spec: { holderIdentity: POD, leaseDurationSeconds: 3600, renewTime: new V1MicroTime() },
+        },
+      });
 
     // What the Deployment controller would write once the pod is ready.
     await kube()
@@ -191,12 +249,54 @@ describe('msmctl check', () => {
     const checks = (
       JSON.parse(after.stdout) as { checks: { name: string; result: string; message: string }[] }
     ).checks;
-    expect(checks.map((c) => c.name)).toEqual(['crd', 'deployment', 'secretmanagerconfigs']);
+    expect(checks.map((c) => c.name)).toEqual([
+      'crd',
+      'deployment',
+      'pods',
+      'leader',
+      'secretmanagerconfigs',
+    ]);
     expect(checks[1]).toEqual({
       name: 'deployment',
       result: 'ok',
       message: `deployment ${ns}/${NAME}: 1/1 available (image secret-manager-controller:0.1.0)`,
     });
+    expect(checks[2]).toEqual({ name: 'pods', result: 'ok', message: `1/1 ready: ${POD} Running` });
+    expect(checks[3]?.result).toBe('ok');
+    expect(checks[3]?.message).toMatch(
+      new RegExp(`^lease ${ns}/${LEASE}: held by ${POD} \\(renewed \\d+s ago\\)$`),
+    );
+  });
+
+  it('names the state of a pod that cannot start (ImagePullBackOff)', async () => {
+    const bad = `${NAME}-7d9c-bad`;
+    await createControllerPod(bad);
+    await setPodStatus(bad, {
+      phase: 'Pending',
+      conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: new Date() }],
+      containerStatuses: [
+        {
+          ...runningManager,
+          ready: false,
+          started: false,
+          state: {
+            waiting: {
+              reason: 'ImagePullBackOff',
+              message: 'Back-off pulling image "secret-manager-controller:0.1.0"',
+            },
+          },
+        },
+      ],
+    });
+    const r = run(['check', '-n', ns]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^fail\\s+pods\\s+1/2 ready: ${POD} Running; ${bad} ImagePullBackOff \\(Back-off pulling image "secret-manager-controller:0\\.1\\.0"\\)$`,
+        'm',
+      ),
+    );
+    await kube().client(CoreV1Api).deleteNamespacedPod({ name: bad, namespace: ns, gracePeriodSeconds: 0 });
   });
 
   it('fails when the installed CRD is not the one of the base it is compared with', async () => {

@@ -47,6 +47,27 @@ describe('msmctl install --export', () => {
     expect(ours.length).toBe(10);
   });
 
+  it('--image sets the controller image, as kustomize edit set image would, and changes nothing else', () => {
+    const image = 'registry.example.com/platform/secret-manager-controller@sha256:' + 'ab'.repeat(32);
+    const r = msmctl(['install', '--export', '--image', image]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const ours = parse(r.stdout);
+    const theirs = kustomizeBuild(path.join(repoRoot, 'config'));
+    const deployment = theirs.find((o) => o.kind === 'Deployment')!;
+    expect(deployment.spec.template.spec.containers[0].image).not.toBe(image);
+    deployment.spec.template.spec.containers[0].image = image;
+    expect(ours).toEqual(theirs);
+    for (const bad of ['', 'has space', 'UPPER/case:1']) {
+      const refused = msmctl(['install', '--export', '--image', bad]);
+      expect(refused.status, bad).toBe(2);
+      expect(refused.stderr, bad).toMatch(
+        /^msmctl: --image: .* is not an image reference \(REPOSITORY\[:TAG\]\[@sha256:DIGEST\]\)\n$/,
+      );
+      expect(refused.stdout).toBe('');
+    }
+  });
+
   it('moves everything into the namespace given with -n, exactly as kustomize does', () => {
     const copy = path.join(work, 'config');
     cpSync(path.join(repoRoot, 'config'), copy, { recursive: true });

@@ -206,7 +206,7 @@ describe('reconcile: Argo CD Application source', () => {
     expect(missing.status.conditions?.find((c) => c.type === 'SourceReady')).toMatchObject({
       status: 'False',
       reason: 'SourceNotFound',
-      message: 'Application team-a/payments: not found',
+      message: 'waiting for Application team-a/payments: not found (create it, or fix spec.sourceRef)',
     });
     expect(missing.retry).toBe(true);
 

@@ -214,11 +214,18 @@ describe('Flux GitRepository → SecretManagerConfig → GCP Secret Manager', ()
     expect(s.lastSyncedRevision).toBe(gitRevision('main', commit(1)));
     expect(s.observedGeneration).toBe(1);
     expect(s.secretsCount).toBeGreaterThanOrEqual(5);
-    expect(s.entries?.every((e) => e.state === 'Synced')).toBe(true);
+    // Every entry synced, but the keys commented out in Git: Disabled from the first sync on.
+    const disabled = (s.entries ?? []).filter((e) => e.state !== 'Synced');
+    expect(disabled.map((e) => [e.storeName, e.state])).toEqual([
+      ['catalog-cache-warmup-token', 'Disabled'],
+      ['payments-LEGACY_API_TOKEN', 'Disabled'],
+    ]);
+    expect(s.secretsCount).toBe((s.entries ?? []).length - disabled.length);
     expect(JSON.stringify(s)).not.toContain('sk_test_demo_51Hx'); // never a value in status
     expect(await gcpValue(project, 'payments-STRIPE_API_KEY')).toBe('sk_test_demo_51Hx');
+    // Every entry was written once: the disabled ones too (created disabled).
     expect(await controller.metric('secret_manager_secrets_published_total', { provider: 'gcp' })).toBe(
-      s.secretsCount,
+      (s.entries ?? []).length,
     );
     expect(
       await controller.metric('secret_manager_reconciliations_total', { result: 'success' }),

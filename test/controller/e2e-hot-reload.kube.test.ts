@@ -95,7 +95,8 @@ beforeAll(async () => {
     KUBECONFIG: access.kubeconfigPath,
     WATCH_NAMESPACES: ns,
     POD_NAMESPACE: ns,
-    LOG_LEVEL: 'info',
+    // No LOG_LEVEL or MAX_CONCURRENT_RECONCILES here: the environment wins over the ConfigMap
+    // (docs/operations.md), and this test changes both through the ConfigMap.
     BACKOFF_BASE_MS: '1000',
     BACKOFF_MAX_MS: '60000',
   });

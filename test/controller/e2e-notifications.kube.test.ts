@@ -4,7 +4,7 @@
  * - a Flux notification `Provider` of type `generic` (its address in a Secret) points at a local
  *   HTTP receiver: a drift (store verification every 10 s) and a failure (a missing source, retried
  *   with backoff) each arrive there once, value-free, however often they are found again;
- * - with `TRACING_ENABLED` and `OTEL_EXPORTER_OTLP_ENDPOINT`, a local OTLP/HTTP receiver gets the
+ * - with `tracing_enabled` (settings ConfigMap) and `OTEL_EXPORTER_OTLP_ENDPOINT`, a local OTLP/HTTP receiver gets the
  *   reconcile traces: a `reconcile` span with the stage spans as children, and no value.
  */
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -129,6 +129,14 @@ beforeAll(async () => {
   });
   await setFluxArtifact(kube(), ref, artifact);
   const access = await shippedRbacAccess(kube(), ns);
+  // tracing_enabled from the settings ConfigMap, not TRACING_ENABLED: the environment would win
+  // over the ConfigMap, which the hot-reload test below changes (docs/operations.md).
+  await kube()
+    .client(CoreV1Api)
+    .createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'secret-manager-controller-config' }, data: { tracing_enabled: 'true' } },
+    });
   controller = await startController({
     KUBECONFIG: access.kubeconfigPath,
     SMC_GCP_SECRET_MANAGER_ENDPOINT: `http://${gcp.endpoint.host}:${gcp.endpoint.port}`,
@@ -140,7 +148,6 @@ beforeAll(async () => {
     LOG_LEVEL: 'debug',
     DRIFT_CHECK_INTERVAL: '10s',
     MIN_RECONCILE_INTERVAL_SECS: '1',
-    TRACING_ENABLED: 'true',
     OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
     OTEL_BSP_SCHEDULE_DELAY: '200',
   });
@@ -283,11 +290,10 @@ describe('OpenTelemetry traces (TRACING_ENABLED, OTEL_EXPORTER_OTLP_ENDPOINT)', 
 
 describe('tracing_enabled swapped live (settings ConfigMap, spec.hotReload)', () => {
   const CM = 'secret-manager-controller-config';
-  const setTracing = async (value: 'true' | 'false', create: boolean) => {
+  // The ConfigMap exists from the start (beforeAll); `_create` kept for the call sites' readability.
+  const setTracing = async (value: 'true' | 'false', _create: boolean) => {
     const body = { metadata: { name: CM, namespace: ns }, data: { tracing_enabled: value } };
-    const core = kube().client(CoreV1Api);
-    if (create) await core.createNamespacedConfigMap({ namespace: ns, body });
-    else await core.replaceNamespacedConfigMap({ namespace: ns, name: CM, body });
+    await kube().client(CoreV1Api).replaceNamespacedConfigMap({ namespace: ns, name: CM, body });
   };
   const logged = (msg: string) =>
     waitFor(

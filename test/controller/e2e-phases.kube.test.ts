@@ -339,6 +339,27 @@ describe('phases of a sync', () => {
   });
 });
 
+describe('a source that does not exist', () => {
+  it('Pending, naming the source it waits for; Synced once the source is created', async () => {
+    await smcs.create('no-source-yet', {
+      ...spec(gcp.newProject()),
+      sourceRef: { kind: 'GitRepository', name: 'created-later' },
+    });
+    const s = (await smcs.waitStatus(
+      'no-source-yet',
+      (x) => condition(x, 'Ready')?.reason === 'SourceNotFound',
+    )) as Status;
+    expect(s.phase).toBe('Pending');
+    const message = `waiting for GitRepository ${ns}/created-later: not found (create it, or fix spec.sourceRef)`;
+    expect(s.description).toBe(message);
+    expect(condition(s, 'Ready')?.message).toBe(message);
+    expect(condition(s, 'Stalled')?.status).not.toBe('True');
+    await createFluxSource(kube(), { kind: 'GitRepository', namespace: ns, name: 'created-later' });
+    await publish('created-later', 1);
+    expect((await waitPhase('no-source-yet', 'Synced')).lastSyncedRevision).toBe(rev(1));
+  });
+});
+
 describe('no-op reconciles', () => {
   it('periodic reconciles of an unchanged SMC write no status and call no provider', async () => {
     await smcs.create('quiet', spec(gcp.newProject(), { reconcileInterval: '1s' }));

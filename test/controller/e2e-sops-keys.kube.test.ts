@@ -181,6 +181,7 @@ async function expectNoLeak(keys: string[]): Promise<void> {
       'b-source',
       'b-creds',
       'ctl-key',
+      'late-key',
     ]) {
       const o = await smcs.get(name);
       if (o) seen.push(JSON.stringify(o.status ?? {}));
@@ -248,6 +249,28 @@ describe('per-SMC SOPS keys', () => {
     expect(w.phase).toBe('Error');
     expect(await gcpSecretNames(projectWrong)).toEqual([]);
     await expectNoLeak([keyA.identity, keyB.identity]);
+  });
+
+  it('a key Secret not created yet → KeySecretNotFound, not stalled; creating it syncs without any other change', async () => {
+    const project = gcp.newProject();
+    const value = canary('late-key');
+    await createFluxSource(kube(), { kind: 'GitRepository', namespace: nsA, name: 'late-src' });
+    await publish(nsA, 'late-src', { TOKEN: value }, { age: [keyA] });
+    const a = smcClient(kube, nsA, log);
+    await a.create('late-key', spec('late-src', project, { ageSecretRef: { name: 'sops-age-late' } }));
+    const w = await a.waitStatus('late-key', (x) => condition(x, 'Ready')?.status === 'False');
+    expect(condition(w, 'Ready')).toMatchObject({
+      reason: 'KeySecretNotFound',
+      message: expect.stringContaining(
+        `spec.secrets.sops.ageSecretRef: Secret ${nsA}/sops-age-late not found`,
+      ),
+    });
+    // It fixes itself when the Secret appears: retried, not stalled.
+    expect(condition(w, 'Stalled')?.status).not.toBe('True');
+    await keySecret(nsA, 'sops-age-late', { 'age.agekey': `${keyA.identity}\n` });
+    const synced = await a.waitStatus('late-key', (x) => x.phase === 'Synced');
+    expect(condition(synced, 'Ready')?.status).toBe('True');
+    expect(await gcpValue(project, 'svc-TOKEN')).toBe(value);
   });
 
   it('a malformed key Secret → Ready=False naming the Secret and key, never its content; fixing it syncs', async () => {

@@ -64,7 +64,7 @@ describe('parseSettings', () => {
     });
   });
 
-  it('reads UPPER_SNAKE environment variables, overlaid by snake_case ConfigMap data', () => {
+  it('reads snake_case ConfigMap data, overlaid by UPPER_SNAKE environment variables', () => {
     const env = {
       MAX_CONCURRENT_RECONCILES: '8',
       LOG_LEVEL: 'DEBUG',
@@ -74,15 +74,26 @@ describe('parseSettings', () => {
       PATH: '/usr/bin',
       SHARD_KEY: '',
     };
-    const { settings, errors } = parseSettings(env, { max_concurrent_reconciles: '2', shard_key: 'shard-1' });
+    const { settings, errors, sources } = parseSettings(env, {
+      max_concurrent_reconciles: '2',
+      shard_key: 'shard-1',
+    });
     expect(errors).toEqual([]);
     expect(settings).toMatchObject({
-      max_concurrent_reconciles: 2,
+      max_concurrent_reconciles: 8,
       log_level: 'debug',
       watch_namespaces: ['a', 'b'],
       drift_check_interval: 5_400_000,
       metrics_enabled: false,
       shard_key: 'shard-1',
+    });
+    expect(sources).toEqual({
+      max_concurrent_reconciles: 'environment',
+      log_level: 'environment',
+      watch_namespaces: 'environment',
+      drift_check_interval: 'environment',
+      metrics_enabled: 'environment',
+      shard_key: 'configmap', // SHARD_KEY is empty: unset
     });
     expect(envName('backoff_max_ms')).toBe('BACKOFF_MAX_MS');
   });

@@ -331,6 +331,25 @@ describe('reconcile with a progress hook', () => {
     expect(JSON.stringify([...written, r.status])).not.toContain(VALUE);
   });
 
+  it('the same revision twice gives the same counts; entries created disabled are Disabled at once', async () => {
+    const { w } = await world();
+    const first = await reconcile(obj(), w);
+    // A forced second pass over the same revision (a reconcile request): every action is a noop.
+    const again = await reconcile(
+      obj(first.status, { annotations: { 'secret-management.octopilot.io/reconcile': 'again' } }),
+      w,
+    );
+    const states = (s: SecretManagerConfigStatus) =>
+      Object.fromEntries((s.entries ?? []).map((e) => [e.storeName, e.state]));
+    expect(states(first.status)).toEqual(states(again.status));
+    expect(first.status.secretsCount).toBe(again.status.secretsCount);
+    // examples/gitops comments out catalog's cache-warmup-token and payments' LEGACY_API_TOKEN.
+    for (const name of ['catalog-cache-warmup-token', 'payments-LEGACY_API_TOKEN'])
+      expect(states(first.status)[name], name).toBe('Disabled');
+    expect(first.status.secretsCount).toBe((first.status.entries ?? []).length - 2);
+    expect(first.status.description).toBe(again.status.description);
+  });
+
   it('nothing changed: no progress write and no store call', async () => {
     const { w, written, calls } = await world();
     const first = await reconcile(obj(), w);

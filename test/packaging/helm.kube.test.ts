@@ -17,6 +17,8 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseNameFor } from '../../src/controller/leader-election.js';
 import { SETTING_KEYS, parseSettings } from '../../src/controller/settings.js';
+import { EXIT_ERROR } from '../../src/cli/commands/common.js';
+import { msmctl } from '../cli/run.js';
 import { repoRoot } from '../peers/kube/index.js';
 import { useKube } from '../peers/kube/use.js';
 
@@ -82,6 +84,9 @@ async function kustomizeBuild(dir: string): Promise<Obj[]> {
   });
   return parseYaml(stdout);
 }
+
+/** Labels only the chart's objects carry (chart version, app version, `managed-by: Helm`). */
+const HELM_ONLY_LABELS = ['helm.sh/chart', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by'];
 
 const find = (objs: Obj[], kind: string, name?: string): Obj => {
   const o = objs.find((x) => x.kind === kind && (name === undefined || x.metadata?.name === name));
@@ -206,6 +211,24 @@ describe('default values render the kustomize base (config/)', () => {
     }
     expect(chart.spec.template.metadata.annotations).toBeUndefined(); // no checksum roll by default
   });
+
+  it('renders the same Deployment field by field, apart from the labels Helm adds (docs/packaging.md)', () => {
+    const withoutHelmLabels = (d: Obj): Obj => {
+      const copy = structuredClone(d);
+      for (const labels of [copy.metadata.labels, copy.spec.template.metadata.labels] as Record<
+        string,
+        string
+      >[])
+        for (const key of HELM_ONLY_LABELS) delete labels[key];
+      return copy;
+    };
+    const chart = find(defaults, 'Deployment');
+    const kustomize = find(base, 'Deployment');
+    // The selector is immutable: a different one makes one install unable to replace the other.
+    expect(chart.spec.selector).toEqual(kustomize.spec.selector);
+    expect(withoutHelmLabels(chart)).toEqual(kustomize);
+    for (const key of HELM_ONLY_LABELS) expect(kustomize.metadata.labels[key], key).toBeUndefined();
+  });
 });
 
 describe('the apiserver accepts the rendered chart', () => {
@@ -246,6 +269,62 @@ describe('the apiserver accepts the rendered chart', () => {
     await createPodDryRun(find(objs, 'Deployment'), ns);
     const bindings = objs.filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole');
     expect(bindings.map((b) => b.metadata.namespace).sort()).toEqual([teamA, teamB].sort());
+  });
+});
+
+describe('namespace.create', () => {
+  it('renders the release namespace with the Pod Security labels of config/namespace.yaml', async () => {
+    const objs = await template('smc-own-ns', ['--set', 'namespace.create=true']);
+    const nsObj = find(objs, 'Namespace');
+    const kustomize = find(base, 'Namespace');
+    expect(nsObj.metadata.name).toBe('smc-own-ns');
+    for (const [k, v] of Object.entries(kustomize.metadata.labels as Record<string, string>))
+      if (k.startsWith('pod-security.kubernetes.io/')) expect(nsObj.metadata.labels[k], k).toBe(v);
+    expect(nsObj.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    // Off by default: `helm install --create-namespace` or an existing namespace.
+    expect(defaults.some((o) => o.kind === 'Namespace')).toBe(false);
+    // The apiserver enforces it: the controller pod passes, a privileged variant is refused.
+    const name = `smc-ns-${Date.now().toString(36)}`;
+    const created = await template(name, ['--set', 'namespace.create=true']);
+    await kube().kubectl(['apply', '--server-side', '-f', '-'], {
+      input: toYaml([find(created, 'Namespace')]),
+    });
+    await createPodDryRun(find(created, 'Deployment'), name);
+    const bad = structuredClone(find(created, 'Deployment'));
+    bad.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
+    await expect(createPodDryRun(bad, name)).rejects.toThrow(/violates PodSecurity "restricted/);
+  });
+});
+
+describe('a Helm release and msmctl install', () => {
+  it('msmctl install refuses to take over the objects of a Helm release, and says so', async () => {
+    const ns = await kube().createNamespace('helm-release');
+    // The cluster-scoped objects are shared by the test files: this release keeps to its namespace.
+    await helm([
+      'install',
+      RELEASE,
+      CHART,
+      '--namespace',
+      ns,
+      '--skip-crds',
+      '--set',
+      'rbac.create=false',
+      '--kubeconfig',
+      kube().kubeconfigPath,
+    ]);
+    const env = { KUBECONFIG: kube().kubeconfigPath };
+    for (const args of [['--dry-run'], []]) {
+      const r = msmctl(['install', '-n', ns, ...args], { env });
+      expect(r.stderr, args.join(' ')).toContain(
+        `is managed by the Helm release ${ns}/${RELEASE}: use helm upgrade, or helm uninstall ${RELEASE} -n ${ns} before msmctl install`,
+      );
+      expect(r.stdout).toBe(''); // nothing applied, not even the objects Helm does not own
+      expect(r.status).toBe(EXIT_ERROR);
+    }
+    const deployment = JSON.parse(
+      await kube().kubectl(['get', 'deployment', RELEASE, '-n', ns, '-o', 'json', '--show-managed-fields']),
+    ) as Obj;
+    expect(deployment.metadata.managedFields.map((f: Obj) => f.manager)).not.toContain('msmctl');
   });
 });
 

@@ -279,7 +279,7 @@ describe('KubernetesSecretStore', () => {
     const denied = await other.store.read(other.owner, ['X']).catch((e: unknown) => e);
     expect(denied).toMatchObject({ name: 'ProviderError', reason: 'ProviderAuthFailed' });
     expect((denied as Error).message).toMatch(
-      /HTTP 403 Forbidden; the identity needs get, create and update on secrets/,
+      /HTTP 403 Forbidden; the identity needs get, create, update and delete on secrets/,
     );
   });
 
@@ -344,6 +344,47 @@ describe('KubernetesSecretStore', () => {
     // The key it never adopted is not ours: not pruned, even with Delete.
     ok(await h.sync(entries({}), { deletionPolicy: 'Delete' }));
     expect(Object.keys((await h.secret())!.data ?? {})).toEqual(['THEIRS_ONLY']);
+  });
+
+  it('deletes the Secrets it created once Delete prunes their last entry, and only those', async () => {
+    const h = await harness();
+    ok(await h.sync(entries({ A: val('a'), B: val('b') }, ['B'])));
+    expect(await h.secret(h.store.disabledSecretName)).toBeDefined();
+    // Disable keeps the entries (as disabled values): both Secrets stay.
+    ok(await h.sync(entries({}), { deletionPolicy: 'Disable' }));
+    expect(Object.keys((await h.secret())!.data ?? {})).toEqual([]);
+    expect(Object.keys((await h.secret(h.store.disabledSecretName))!.data ?? {}).sort()).toEqual(['A', 'B']);
+    // Delete removes the last entries: no empty Secret is left behind.
+    const results = await h.sync(entries({}), { deletionPolicy: 'Delete' });
+    ok(results);
+    expect(results.map((r) => [r.action.storeName, r.action.type, r.wrote])).toEqual([
+      ['A', 'prune', true],
+      ['B', 'prune', true],
+    ]);
+    expect(await h.secret()).toBeUndefined();
+    expect(await h.secret(h.store.disabledSecretName)).toBeUndefined();
+    expect(h.calls.filter((c) => c.operation === 'DeleteSecret').map((c) => c.result)).toEqual(['ok', 'ok']);
+    // A later sync creates it again.
+    ok(await h.sync(entries({ A: val('a2') })));
+    expect(unb64((await h.secret())!.data?.A)).toBe(val('a2'));
+
+    // A Secret someone else created and we adopted keys of is emptied, never deleted.
+    const adopted = await harness();
+    await adopted.core.createNamespacedSecret({
+      namespace: adopted.ns,
+      body: { metadata: { name: 'payments' }, data: { SHARED: b64(val('theirs')) } },
+    });
+    ok(await adopted.sync(entries({ SHARED: val('ours') }), { adopt: true }));
+    ok(await adopted.sync(entries({}), { deletionPolicy: 'Delete' }));
+    expect((await adopted.secret())?.data ?? {}).toEqual({});
+    // A key added by hand keeps the Secret.
+    const shared = await harness();
+    ok(await shared.sync(entries({ A: val('a') })));
+    const s = (await shared.secret())!;
+    s.data = { ...s.data, BY_HAND: b64('by-hand') };
+    await shared.core.replaceNamespacedSecret({ namespace: shared.ns, name: 'payments', body: s });
+    ok(await shared.sync(entries({}), { deletionPolicy: 'Delete' }));
+    expect(Object.keys((await shared.secret())!.data ?? {})).toEqual(['BY_HAND']);
   });
 
   it('re-reads and re-decides when someone else wrote between read and apply (409)', async () => {

@@ -5,7 +5,8 @@
  * SecretManagerConfigs are not Ready)? One line per check: ok / warn / fail; exit 1 on any fail.
  */
 import type { Command } from 'commander';
-import { API_VERSION, CRD_NAME } from '../../api/index.js';
+import { API_VERSION, CRD_NAME, DEFAULT_SETTINGS_CONFIGMAP } from '../../api/index.js';
+import { leaseNameFor } from '../../controller/leader-election.js';
 import { VERSION } from '../../version.js';
 import {
   addKubeOptions,
@@ -19,7 +20,7 @@ import {
   type KubeOptions,
 } from '../kube.js';
 import { PACKAGE_CONFIG_DIR, renderKustomization, type Manifest } from '../manifests.js';
-import { type OutputFormat, formatStructured, outputOption, writeLines } from '../output.js';
+import { type OutputFormat, formatAge, formatStructured, outputOption, writeLines } from '../output.js';
 import { listSmcs, readyOf, condition } from '../smc-api.js';
 
 export type CheckResult = 'ok' | 'warn' | 'fail';
@@ -236,7 +237,11 @@ async function healthChecks(
   const crd = await crdCheck(k, objects, from);
   checks.push(crd);
   const deployment = objects.find((o) => o.kind === 'Deployment');
-  if (deployment) checks.push(await deploymentCheck(k, deployment));
+  if (deployment) {
+    checks.push(await deploymentCheck(k, deployment));
+    checks.push(await podsCheck(k, deployment));
+    checks.push(await leaderCheck(k, deployment));
+  }
   if (crd.result !== 'fail') checks.push(await smcCheck(k));
   return checks;
 }
@@ -336,6 +341,117 @@ async function deploymentCheck(k: KubeContext, wanted: Manifest): Promise<Check>
     result: 'fail',
     message: `${ref}: ${available}/${want} available${cond ? ` (${cond.reason ?? 'Available=' + cond.status}${cond.message ? `: ${cond.message}` : ''})` : ''}`,
   };
+}
+
+interface PodView {
+  metadata: { name: string; deletionTimestamp?: string };
+  status?: {
+    phase?: string;
+    reason?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: {
+      name: string;
+      ready?: boolean;
+      restartCount?: number;
+      state?: {
+        waiting?: { reason?: string; message?: string };
+        terminated?: { reason?: string; exitCode?: number };
+      };
+    }[];
+  };
+}
+
+/** `manager: ImagePullBackOff (message)`, `Running`, … — what `kubectl get pods` STATUS would say, and why. */
+function podState(p: PodView): { ready: boolean; state: string } {
+  const ready = p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  if (p.metadata.deletionTimestamp) return { ready: false, state: 'Terminating' };
+  for (const c of p.status?.containerStatuses ?? []) {
+    const w = c.state?.waiting;
+    if (w?.reason) {
+      const restarts = c.restartCount ? `, ${c.restartCount} restart(s)` : '';
+      return { ready: false, state: `${w.reason}${w.message ? ` (${w.message})` : ''}${restarts}` };
+    }
+    const t = c.state?.terminated;
+    if (t) return { ready: false, state: `${t.reason ?? 'Terminated'} (exit ${t.exitCode ?? '?'})` };
+  }
+  const phase = p.status?.reason ?? p.status?.phase ?? 'Unknown';
+  return { ready, state: ready ? phase : `${phase}, not ready` };
+}
+
+/** The Deployment's pods and the state of each: why it is not available (ImagePullBackOff, …). */
+async function podsCheck(k: KubeContext, wanted: Manifest): Promise<Check> {
+  const name = 'pods';
+  const ns = wanted.metadata.namespace ?? k.namespace;
+  const match = ((wanted.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)
+    ?.selector?.matchLabels ?? {}) as Record<string, string>;
+  const selector = Object.entries(match)
+    .map(([key, v]) => `${key}=${v}`)
+    .join(',');
+  let pods: PodView[];
+  try {
+    pods = (
+      await k.raw.request<{ items: PodView[] }>('GET', `/api/v1/namespaces/${ns}/pods`, {
+        query: { labelSelector: selector },
+      })
+    ).items;
+  } catch (e) {
+    return { name, result: 'warn', message: `cannot list the pods in ${ns}: ${apiErrorMessage(e)}` };
+  }
+  if (pods.length === 0)
+    return { name, result: 'fail', message: `no controller pod in ${ns} (selector ${selector})` };
+  const states = pods
+    .map((p) => ({ name: p.metadata.name, ...podState(p) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const text = states.map((p) => `${p.name} ${p.state}`).join('; ');
+  const ready = states.filter((p) => p.ready).length;
+  return {
+    name,
+    result: ready === states.length ? 'ok' : 'fail',
+    message: `${ready}/${states.length} ready: ${text}`,
+  };
+}
+
+/** Who holds the leader-election Lease, and whether it is being renewed. */
+async function leaderCheck(k: KubeContext, wanted: Manifest, now = Date.now()): Promise<Check> {
+  const name = 'leader';
+  const ns = wanted.metadata.namespace ?? k.namespace;
+  const container = (
+    wanted.spec as { template?: { spec?: { containers?: { args?: string[] }[] } } } | undefined
+  )?.template?.spec?.containers?.[0];
+  if (!(container?.args ?? []).includes('--leader-elect'))
+    return { name, result: 'ok', message: 'leader election is off (no --leader-elect)' };
+  const shard = await k.raw
+    .request<{ data?: Record<string, string> }>(
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps/${DEFAULT_SETTINGS_CONFIGMAP}`,
+    )
+    .then((cm) => cm.data?.shard_key?.trim() ?? '')
+    .catch(() => '');
+  let lease: string;
+  try {
+    lease = leaseNameFor(shard);
+  } catch (e) {
+    return { name, result: 'fail', message: (e as Error).message };
+  }
+  const ref = `lease ${ns}/${lease}`;
+  let l: { spec?: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number } };
+  try {
+    l = await k.raw.request('GET', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${lease}`);
+  } catch (e) {
+    return apiStatus(e) === 404
+      ? { name, result: 'warn', message: `${ref} not found: no replica has led yet` }
+      : { name, result: 'warn', message: `cannot read ${ref}: ${apiErrorMessage(e)}` };
+  }
+  const holder = l.spec?.holderIdentity;
+  if (!holder) return { name, result: 'warn', message: `${ref}: not held (released)` };
+  const renewed = l.spec?.renewTime ? Date.parse(l.spec.renewTime) : NaN;
+  const duration = (l.spec?.leaseDurationSeconds ?? 15) * 1000;
+  if (Number.isNaN(renewed))
+    return { name, result: 'warn', message: `${ref}: held by ${holder}, never renewed` };
+  const ago = formatAge(new Date(renewed).toISOString(), new Date(now));
+  if (now - renewed > duration)
+    return { name, result: 'warn', message: `${ref}: held by ${holder}, expired (last renewed ${ago} ago)` };
+  return { name, result: 'ok', message: `${ref}: held by ${holder} (renewed ${ago} ago)` };
 }
 
 async function smcCheck(k: KubeContext): Promise<Check> {

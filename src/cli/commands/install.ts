@@ -26,6 +26,7 @@ interface InstallOptions extends KubeOptions {
   export?: boolean;
   dryRun?: boolean;
   from?: string;
+  image?: string;
 }
 
 export function registerInstall(program: Command): void {
@@ -38,12 +39,19 @@ export function registerInstall(program: Command): void {
     .option('--export', 'print the manifests as multi-document YAML; apply nothing')
     .option('--dry-run', 'server-side dry run: the apiserver validates every object, nothing is stored')
     .option('--from <dir>', "kustomize base to install (default: this package's config/)")
+    .option('--image <ref>', 'controller image, e.g. registry.example.com/secret-manager-controller:0.1.0')
     .action(async (opts: InstallOptions) => {
       if (opts.export && opts.dryRun)
         throw new CliExit(EXIT_ERROR, '--export and --dry-run exclude each other');
+      if (opts.image !== undefined && !IMAGE_REF.test(opts.image))
+        throw new CliExit(
+          EXIT_ERROR,
+          `--image: "${opts.image}" is not an image reference (REPOSITORY[:TAG][@sha256:DIGEST])`,
+        );
       const objects = await renderKustomization(opts.from ?? PACKAGE_CONFIG_DIR, {
         namespace: opts.namespace,
       });
+      if (opts.image !== undefined) setControllerImage(objects, opts.image);
       if (opts.export) {
         process.stdout.write(manifestsToYaml(objects));
         return;
@@ -62,6 +70,21 @@ export function registerInstall(program: Command): void {
     });
 }
 
+/** An OCI image reference: lowercase repository path with optional registry and port, tag, digest. */
+const IMAGE_REF =
+  /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+
+/** `--image`: the image of the Deployment's `manager` container (kustomize's `images:` does the same). */
+function setControllerImage(objects: Manifest[], image: string): void {
+  for (const o of objects) {
+    if (o.kind !== 'Deployment') continue;
+    const containers =
+      (o.spec as { template?: { spec?: { containers?: { name: string; image?: string }[] } } })?.template
+        ?.spec?.containers ?? [];
+    for (const c of containers) if (c.name === 'manager') c.image = image;
+  }
+}
+
 export interface ApplyResult {
   /** `kind/name`, as kubectl prints it. */
   ref: string;
@@ -75,16 +98,17 @@ export async function applyAll(
   objects: readonly Manifest[],
   dryRun: boolean,
 ): Promise<ApplyResult[]> {
+  const current = await readCurrent(k, objects);
+  refuseHelmRelease(current);
   const results: ApplyResult[] = [];
   /** Namespaces a dry run would create: objects inside them cannot be validated yet. */
   const pendingNamespaces = new Set<string>();
-  for (const obj of objects) {
-    const ref = `${obj.kind.toLowerCase()}/${obj.metadata.name}`;
+  for (const [i, obj] of objects.entries()) {
+    const ref = refOf(obj);
     try {
-      const path = await k.raw.pathOf(obj);
-      const before = await k.raw
-        .request<Manifest>('GET', path)
-        .catch((e: unknown) => (apiStatus(e) === 404 ? undefined : Promise.reject(e)));
+      const read = current[i]!;
+      if ('error' in read) throw read.error;
+      const { path, before } = read;
       if (dryRun && !before && obj.metadata.namespace && pendingNamespaces.has(obj.metadata.namespace)) {
         results.push({
           ref,
@@ -109,6 +133,49 @@ export async function applyAll(
     }
   }
   return results;
+}
+
+const refOf = (obj: Manifest) => `${obj.kind.toLowerCase()}/${obj.metadata.name}`;
+
+type CurrentObject = { obj: Manifest; path: string; before?: Manifest } | { obj: Manifest; error: unknown };
+
+/** Each object as the cluster holds it now (undefined when absent), or the error reading it. */
+async function readCurrent(k: KubeContext, objects: readonly Manifest[]): Promise<CurrentObject[]> {
+  const out: CurrentObject[] = [];
+  for (const obj of objects) {
+    try {
+      const path = await k.raw.pathOf(obj);
+      const before = await k.raw
+        .request<Manifest>('GET', path)
+        .catch((e: unknown) => (apiStatus(e) === 404 ? undefined : Promise.reject(e)));
+      out.push({ obj, path, before });
+    } catch (error) {
+      out.push({ obj, error });
+    }
+  }
+  return out;
+}
+
+/**
+ * Refuses to apply over a Helm release: server-side apply with forced conflicts would silently take
+ * its objects over (and fail on the Deployment if the selectors ever differ), leaving Helm's record
+ * of the release wrong. Helm marks what it owns with these label and annotations.
+ */
+function refuseHelmRelease(current: readonly CurrentObject[]): void {
+  for (const c of current) {
+    if (!('before' in c) || !c.before) continue;
+    const labels = c.before.metadata.labels ?? {};
+    const annotations = (c.before.metadata.annotations ?? {}) as Record<string, string>;
+    const release = annotations['meta.helm.sh/release-name'];
+    if (labels['app.kubernetes.io/managed-by'] !== 'Helm' && release === undefined) continue;
+    const releaseNs = annotations['meta.helm.sh/release-namespace'] ?? c.before.metadata.namespace ?? '';
+    const name = release ?? '<unknown>';
+    const where = c.before.metadata.namespace ? ` in namespace ${c.before.metadata.namespace}` : '';
+    throw new CliExit(
+      EXIT_ERROR,
+      `${refOf(c.obj)}${where} is managed by the Helm release ${releaseNs}/${name}: use helm upgrade, or helm uninstall ${name} -n ${releaseNs} before msmctl install`,
+    );
+  }
 }
 
 /** Whether an apply changed nothing: same resourceVersion, or (dry run) the same object apart from bookkeeping. */

@@ -9,14 +9,16 @@ import {
   outputOption,
   writeLines,
 } from '../output.js';
-import { listSmcs, providerOf, readyOf, sourceOf } from '../smc-api.js';
+import { condition, listSmcs, providerOf, readyOf, sourceOf } from '../smc-api.js';
 
 export function registerList(program: Command): void {
   addKubeOptions(
     program
       .command('list')
       .alias('ls')
-      .description('list SecretManagerConfigs: phase, secrets, last sync, Ready, source, provider'),
+      .description(
+        'list SecretManagerConfigs: phase, secrets, last sync, Ready and its reason, source, provider',
+      ),
     { allNamespaces: true },
   )
     .addOption(outputOption())
@@ -32,6 +34,7 @@ export function registerList(program: Command): void {
         configs: s.status?.configsCount ?? null,
         lastSyncTime: s.status?.lastSyncTime ?? null,
         ready: readyOf(s),
+        reason: condition(s, 'Ready')?.reason ?? null,
         source: sourceOf(s),
         provider: providerOf(s),
         suspended: s.spec.suspend === true,
@@ -46,12 +49,22 @@ export function registerList(program: Command): void {
           process.stderr,
           k.allNamespaces
             ? 'No SecretManagerConfigs found.'
-            : `No SecretManagerConfigs found in namespace ${k.namespace}.`,
+            : `No SecretManagerConfigs found in namespace ${k.namespace} (all namespaces: msmctl list -A).`,
         );
         return;
       }
       const now = new Date();
-      const headers = ['NAME', 'PHASE', 'SECRETS', 'LAST SYNC', 'READY', 'SOURCE', 'PROVIDER', 'AGE'];
+      const headers = [
+        'NAME',
+        'PHASE',
+        'SECRETS',
+        'LAST SYNC',
+        'READY',
+        'REASON',
+        'SOURCE',
+        'PROVIDER',
+        'AGE',
+      ];
       const table = formatTable(
         k.allNamespaces ? ['NAMESPACE', ...headers] : headers,
         rows.map((r) => {
@@ -61,6 +74,7 @@ export function registerList(program: Command): void {
             r.secrets === null ? '-' : String(r.secrets),
             r.lastSyncTime ? formatAge(r.lastSyncTime, now) : '-',
             r.ready,
+            r.reason ?? '-',
             r.source,
             r.provider,
             formatAge(r.creationTimestamp ?? undefined, now),

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { ANNOTATIONS, parseDuration } from '../../api/index.js';
 import { addKubeOptions, CliExit, connect, EXIT_NOT_READY, EXIT_TIMEOUT, type KubeOptions } from '../kube.js';
 import { writeLines } from '../output.js';
-import { condition, getSmc, patchSmc, smcLabel } from '../smc-api.js';
+import { condition, getSmc, patchSmc, smcLabel, type SmcObject } from '../smc-api.js';
 
 interface ReconcileOptions extends KubeOptions {
   wait?: boolean;
@@ -16,6 +16,11 @@ interface ReconcileOptions extends KubeOptions {
 }
 
 const POLL_MS = 500;
+
+/** `Syncing: syncing revision … (reconcile requested)`: what the controller says it is doing. */
+function progressOf(smc: SmcObject): string {
+  return `${smc.status?.phase ?? 'not reconciled yet'}${smc.status?.description ? `: ${smc.status.description}` : ''}`;
+}
 
 export function registerReconcile(program: Command): void {
   addKubeOptions(
@@ -43,8 +48,15 @@ export function registerReconcile(program: Command): void {
       if (!opts.wait) return;
 
       const deadline = Date.now() + timeoutMs;
+      // Progress on stderr (stdout keeps the result): each new phase and description the controller writes.
+      let shown = progressOf(before);
       for (;;) {
         const smc = await getSmc(k, name);
+        const progress = progressOf(smc);
+        if (progress !== shown && smc.status?.lastHandledReconcileAt !== requested) {
+          process.stderr.write(`${what}: ${progress}\n`);
+          shown = progress;
+        }
         if (smc.status?.lastHandledReconcileAt === requested) {
           const ready = condition(smc, 'Ready');
           if (ready?.status === 'True') {

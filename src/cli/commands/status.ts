@@ -4,7 +4,14 @@
  * Exit code 0 when Ready=True, 1 otherwise.
  */
 import type { Command } from 'commander';
-import { addKubeOptions, connect, EXIT_NOT_READY, type KubeOptions } from '../kube.js';
+import {
+  addKubeOptions,
+  apiErrorMessage,
+  connect,
+  EXIT_NOT_READY,
+  type KubeContext,
+  type KubeOptions,
+} from '../kube.js';
 import {
   type OutputFormat,
   formatAge,
@@ -27,7 +34,8 @@ export function registerStatus(program: Command): void {
       const output = opts.output;
       const k = connect(opts);
       const smc = await getSmc(k, name);
-      if (output === 'table') writeLines(process.stdout, formatStatus(smc));
+      if (output === 'table')
+        writeLines(process.stdout, [...formatStatus(smc), '', ...formatEvents(await recentEvents(k, smc))]);
       else
         process.stdout.write(
           formatStructured(
@@ -46,6 +54,56 @@ export function registerStatus(program: Command): void {
         );
       if (readyOf(smc) !== 'True') process.exitCode = EXIT_NOT_READY;
     });
+}
+
+const RECENT_EVENTS = 10;
+
+interface EventView {
+  type?: string;
+  reason?: string;
+  message?: string;
+  count?: number;
+  lastTimestamp?: string;
+  eventTime?: string;
+  metadata?: { creationTimestamp?: string };
+}
+
+/** The SMC's latest Events (newest last), or why they could not be read. */
+async function recentEvents(k: KubeContext, smc: SmcObject): Promise<EventView[] | string> {
+  try {
+    const list = await k.raw.request<{ items: EventView[] }>(
+      'GET',
+      `/api/v1/namespaces/${smc.metadata.namespace}/events`,
+      {
+        query: {
+          fieldSelector: `involvedObject.kind=SecretManagerConfig,involvedObject.name=${smc.metadata.name}`,
+        },
+      },
+    );
+    const at = (e: EventView) =>
+      Date.parse(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '') || 0;
+    return list.items.sort((a, b) => at(a) - at(b)).slice(-RECENT_EVENTS);
+  } catch (e) {
+    return apiErrorMessage(e);
+  }
+}
+
+/** `Events:` as kubectl describe prints them: TYPE, REASON, AGE, MESSAGE (lines, escaped when written). */
+export function formatEvents(events: EventView[] | string, now = new Date()): string[] {
+  if (typeof events === 'string') return [`Events: cannot be listed (${events})`];
+  if (events.length === 0) return ['Events: none'];
+  return [
+    'Events:',
+    ...formatTable(
+      ['TYPE', 'REASON', 'AGE', 'MESSAGE'],
+      events.map((e) => [
+        e.type ?? '-',
+        e.reason ?? '-',
+        `${formatAge(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp, now)}${e.count && e.count > 1 ? ` (x${e.count})` : ''}`,
+        e.message ?? '',
+      ]),
+    ),
+  ];
 }
 
 function when(ts: string | undefined, now: Date): string {

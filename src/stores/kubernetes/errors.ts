@@ -56,7 +56,7 @@ export function kubeProviderError(e: unknown, operation: string, object: string)
     const retryAfterMs = parseRetryAfter(headers['retry-after']);
     let hint = '';
     if (status === 403) {
-      hint = '; the identity needs get, create and update on secrets in that namespace';
+      hint = '; the identity needs get, create, update and delete on secrets in that namespace';
     } else if (status === 401) {
       hint = '; the credentials were refused';
     }

@@ -26,8 +26,11 @@
  * (two writes), ordered so that a crash in between never loses a value: the disabled-values Secret is
  * written first when it gains a value, last when it only loses one; a value found in both is enabled.
  *
- * Least privilege: `get`, `create` and `update` on `secrets` in the namespace. No `list`, `watch`,
- * `patch` or `delete`: pruning removes keys, never the Secret object.
+ * Least privilege: `get`, `create`, `update` and `delete` on `secrets` in the namespace; no `list`,
+ * `watch` or `patch`. Pruning removes keys; a Secret this store created (label
+ * `app.kubernetes.io/managed-by=secret-manager-controller`, set only on create) is deleted once it
+ * holds nothing, by a delete whose preconditions are the uid and resourceVersion it was read at.
+ * A Secret someone else created is only ever emptied.
  */
 import { createHash } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type V1OwnerReference, type V1Secret } from '@kubernetes/client-node';
@@ -121,12 +124,18 @@ interface Next {
   disabled: Map<string, string>;
 }
 
+/** A Secret to delete: the one read at `resourceVersion` (a precondition of the delete). */
+interface Deletion {
+  deleteAt: { uid: string; resourceVersion: string };
+  name: string;
+}
+
 interface Resolution {
   results: ActionResult[];
   /** Per result: which Secrets its change touches. */
   touches: { main: boolean; disabled: boolean }[];
-  main?: V1Secret;
-  disabled?: V1Secret;
+  main?: V1Secret | Deletion;
+  disabled?: V1Secret | Deletion;
   /** Write the disabled-values Secret before the main one (it gains a value). */
   disabledFirst: boolean;
 }
@@ -223,6 +232,17 @@ export function disabledSecretName(secretName: string): string {
   const hash = createHash('sha256').update(secretName).digest('hex').slice(0, 8);
   const head = secretName.slice(0, 253 - DISABLED_SUFFIX.length - hash.length - 1).replace(/[.-]+$/, '');
   return `${head}-${hash}${DISABLED_SUFFIX}`;
+}
+
+/**
+ * Whether this controller created the Secret: it sets `app.kubernetes.io/managed-by` only when it
+ * creates one, never when it adopts the keys of a Secret someone else made.
+ */
+function createdByUs(secret: V1Secret | undefined): boolean {
+  const labels = secret?.metadata?.labels ?? {};
+  return (
+    labels['app.kubernetes.io/managed-by'] === MANAGED_BY && labels[KUBE_LABELS.managedBy] === MANAGED_BY
+  );
 }
 
 function dataBytes(data: Map<string, string>): number {
@@ -324,7 +344,8 @@ export class KubernetesSecretStore implements SecretStore {
           const body = which === 'main' ? res.main : res.disabled;
           if (body === undefined) continue;
           const existing = which === 'main' ? snap.main : snap.disabled;
-          await this.write(body, existing !== undefined);
+          if ('deleteAt' in body) await this.remove(body);
+          else await this.write(body, existing !== undefined);
           done[which] = true;
         }
         return results;
@@ -486,8 +507,8 @@ export class KubernetesSecretStore implements SecretStore {
     const res: Resolution = { results, touches, disabledFirst: false };
     const mainBody = this.desiredMain(snap, v, next, owner, adopting);
     const disabledBody = this.desiredDisabled(snap, v, next, owner);
-    res.main = mainBody;
-    res.disabled = disabledBody;
+    res.main = this.emptied(snap.main, v.status === 'managed' && createdByUs(snap.main), next) ?? mainBody;
+    res.disabled = this.emptied(snap.disabled, v.disabledStatus === 'ours', next) ?? disabledBody;
     res.disabledFirst = [...next.disabled].some(([k, val]) => v.disabledRaw.get(k) !== val);
 
     const problems: { which: 'main' | 'disabled'; message: string }[] = [];
@@ -533,6 +554,19 @@ export class KubernetesSecretStore implements SecretStore {
       res.disabled = undefined;
     }
     return res;
+  }
+
+  /**
+   * The deletion of a Secret this controller created, once the apply leaves it holding nothing: no
+   * entry (enabled or disabled) of any SMC and no key of anyone else. An adopted Secret (created by
+   * someone else) is only ever emptied.
+   */
+  private emptied(existing: V1Secret | undefined, ours: boolean, next: Next): Deletion | undefined {
+    if (!existing || !ours) return undefined;
+    if (next.data.size > 0 || next.owners.size > 0 || next.disabled.size > 0) return undefined;
+    const { name, uid, resourceVersion } = existing.metadata ?? {};
+    if (!name || !uid || !resourceVersion) return undefined;
+    return { name, deleteAt: { uid, resourceVersion } };
   }
 
   /** The main Secret as it should be written, or undefined when it needs no write. */
@@ -667,6 +701,23 @@ export class KubernetesSecretStore implements SecretStore {
         this.api.createNamespacedSecret({ namespace: this.namespace, body, fieldManager }),
       );
     }
+  }
+
+  /** Deletes a Secret unless it changed since it was read (a `409` then re-reads and re-decides). */
+  private async remove(d: Deletion): Promise<void> {
+    const object = `${this.namespace}/${d.name}`;
+    await this.call('DeleteSecret', true, object, async () => {
+      try {
+        await this.api.deleteNamespacedSecret({
+          name: d.name,
+          namespace: this.namespace,
+          body: { preconditions: d.deleteAt },
+        });
+      } catch (e) {
+        if (kubeProviderError(e, 'delete', object).reason === 'NotFound') return; // already gone
+        throw e;
+      }
+    });
   }
 
   /**
