@@ -36,9 +36,9 @@ import {
 } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import type { Entry } from '../entry.js';
 import { isSmcError, SmcError } from '../errors.js';
+import { readBoundedYaml, toPlainValue } from '../limits/yaml.js';
 import { decodeUtf8, plaintextOf, refuseCiphertext, type DecryptFile } from './decrypt.js';
 import { isInside, realRoot, toRelative } from './discovery.js';
 
@@ -316,7 +316,12 @@ interface Origin {
 
 /** Secrets and ConfigMaps of a `kustomize build` output → entries. Exported for tests. */
 export function entriesFromBuildOutput(output: string, kustomizePath: string): Entry[] {
-  const docs = parseAllDocuments(output, { prettyErrors: false });
+  // Bounded (src/limits/yaml.ts): nesting and alias expansion are refused, naming the build.
+  const { documents: docs, aliases } = readBoundedYaml(
+    output,
+    `kustomize build ${kustomizePath}`,
+    'KustomizeFailed',
+  );
   const byKind = {
     secret: new Map<string, { entry: Entry; from: Origin }>(),
     config: new Map<string, { entry: Entry; from: Origin }>(),
@@ -328,7 +333,7 @@ export function entriesFromBuildOutput(output: string, kustomizePath: string): E
         `kustomize build ${kustomizePath} printed output that is not valid YAML`,
       );
     }
-    const obj: unknown = doc.toJS({ maxAliasCount: 100 });
+    const obj: unknown = toPlainValue(doc.contents, aliases);
     if (!isRecord(obj) || obj.apiVersion !== 'v1' || (obj.kind !== 'Secret' && obj.kind !== 'ConfigMap'))
       continue;
     const meta = isRecord(obj.metadata) ? obj.metadata : {};

@@ -36,19 +36,17 @@ import {
   isScalar,
   isSeq,
   LineCounter,
-  parseAllDocuments,
-  parseDocument,
   visit,
-  type Document,
+  type Alias,
   type Node as YamlNode,
   type Pair,
   type Scalar,
   type YAMLMap,
 } from 'yaml';
 import { SmcError } from '../errors.js';
+import { parseBoundedYaml, readBoundedYaml, toPlainValue, YamlLimitError } from '../limits/yaml.js';
 import { duplicateKeyError, mergeDefinitions, parseError, stripBom, type ParsedEntry } from './parsed.js';
 
-const MAX_ALIASES = 100;
 const COMMENTED_KEY_LINE = /^[A-Za-z_][A-Za-z0-9_.-]*:(?:[ \t]|$)/;
 
 /** A block mapping whose column can hold commented-out keys, and the lines it spans. */
@@ -72,11 +70,11 @@ interface EmptyValue {
 
 interface FlattenContext {
   file: string;
-  doc: Document;
+  /** Every alias of the document, resolved (src/limits/yaml.ts bounds what they expand to). */
+  aliases: ReadonlyMap<Alias, YamlNode>;
   lines: LineCounter;
   /** Added to positions computed by `lines` (non-zero for a comment block parsed on its own). */
   lineOffset: number;
-  aliases: number;
   emit: (key: string, value: string, line: number) => void;
   /** Only for the real document: where block mappings and empty values sit. */
   regions?: KeyRegion[];
@@ -87,7 +85,11 @@ export function parseYaml(content: string, file: string): ParsedEntry[] {
   const text = stripBom(content);
   const lines = new LineCounter();
   // Repeated keys are found while flattening, which can name both lines.
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  // Bounded: nesting depth and alias expansion are refused past src/limits/yaml.ts's limits.
+  const { documents: docs, aliases } = readBoundedYaml(text, file, 'ParseError', {
+    lineCounter: lines,
+    uniqueKeys: false,
+  });
   const lineOf = (offset: number) => lines.linePos(offset).line;
   if (docs.length > 1) {
     const second = docs[1]?.range[0] ?? 0;
@@ -116,10 +118,9 @@ export function parseYaml(content: string, file: string): ParsedEntry[] {
       }
       const ctx: FlattenContext = {
         file,
-        doc,
+        aliases,
         lines,
         lineOffset: 0,
-        aliases: 0,
         emit: (key, value, line) => active.push({ key, value, enabled: true, line }),
         regions,
         empties,
@@ -166,10 +167,7 @@ function flattenPair(pair: Pair<unknown, unknown>, path: string[], ctx: FlattenC
   if (key === '') throw parseError(ctx.file, keyLine, 'empty key');
   const keyPath = [...path, key];
   let value = pair.value as YamlNode | null;
-  while (value !== null && isAlias(value)) {
-    if (++ctx.aliases > MAX_ALIASES) throw parseError(ctx.file, keyLine, 'too many alias references');
-    value = (value.resolve(ctx.doc) as YamlNode | undefined) ?? null;
-  }
+  while (value !== null && isAlias(value)) value = ctx.aliases.get(value) ?? null;
   if (value === null) {
     ctx.emit(keyPath.join('.'), '', keyLine);
     ctx.empties?.push({
@@ -188,7 +186,7 @@ function flattenPair(pair: Pair<unknown, unknown>, path: string[], ctx: FlattenC
   } else if (isSeq(value)) {
     let json: string;
     try {
-      json = JSON.stringify(value.toJS(ctx.doc, { maxAliasCount: MAX_ALIASES }));
+      json = JSON.stringify(toPlainValue(value, ctx.aliases));
     } catch {
       throw parseError(ctx.file, keyLine, 'a list could not be converted to JSON');
     }
@@ -337,21 +335,25 @@ function keysInCommentBlock(run: CommentLine[], path: string[], file: string): P
   const out: ParsedEntry[] = [];
   for (const chunk of chunks) {
     const lines = new LineCounter();
-    const doc = parseDocument(chunk.text.join('\n'), {
-      lineCounter: lines,
-      prettyErrors: false,
-      uniqueKeys: true,
-    });
-    const map = doc.contents;
-    if (doc.errors.length > 0 || !isMap(map) || map.flow || map.items.length !== 1) continue;
+    let parsed: ReturnType<typeof parseBoundedYaml>;
+    try {
+      parsed = parseBoundedYaml(chunk.text.join('\n'), { lineCounter: lines, uniqueKeys: true });
+    } catch (e) {
+      // A comment that is not a bounded YAML mapping is prose.
+      if (e instanceof YamlLimitError) continue;
+      throw e;
+    }
+    const doc = parsed.documents[0];
+    const map = doc?.contents;
+    if (parsed.documents.length !== 1 || doc === undefined || doc.errors.length > 0) continue;
+    if (!isMap(map) || map.flow || map.items.length !== 1) continue;
     const found: ParsedEntry[] = [];
     try {
       flattenMap(map, path, {
         file,
-        doc,
+        aliases: parsed.aliases,
         lines,
         lineOffset: chunk.line - 1,
-        aliases: 0,
         emit: (key, value, line) => found.push({ key, value, enabled: false, line }),
       });
     } catch (e) {

@@ -5,10 +5,7 @@
  */
 import {
   Alias,
-  Composer,
-  type Document,
   type Node as YNode,
-  Parser,
   Scalar,
   YAMLMap,
   YAMLSeq,
@@ -18,6 +15,7 @@ import {
   isScalar,
   isSeq,
 } from 'yaml';
+import { parseBoundedYaml } from '../../limits/yaml.js';
 
 export type ScalarStyle = 'plain' | 'single' | 'double' | 'literal' | 'folded';
 
@@ -183,7 +181,7 @@ function foldSeparators(value: string, source: string, style: ScalarStyle): stri
 class Converter {
   private readonly converted = new Map<YNode, SNode>();
   constructor(
-    private readonly doc: Document.Parsed,
+    private readonly aliases: ReadonlyMap<Alias, YNode>,
     private readonly pos: Positions,
     private readonly source: string,
   ) {}
@@ -230,7 +228,7 @@ class Converter {
 
   private alias(n: Alias): SAlias {
     const [start, end] = n.range ?? [0, 0];
-    const target = n.resolve(this.doc);
+    const target = this.aliases.get(n);
     const s = target ? this.converted.get(target) : undefined;
     if (!s) throw new YamlSyntaxError(`unknown anchor '${n.source}' referenced`);
     return { kind: 'alias', start, end, target: s };
@@ -295,21 +293,22 @@ function syntaxError(e: { message: string; pos?: [number, number] }, pos: Positi
 export function parseStream(source: string): SStream {
   const text = emptyFlowMapsWithComments(source);
   const pos = new Positions(text);
-  const tokens = [...new Parser().parse(text)];
-  const composer = new Composer({
+  // Bounded (src/limits/yaml.ts): nesting and alias expansion are refused with a YamlLimitError
+  // before anything here walks the documents.
+  const parsed = parseBoundedYaml(text, {
     schema: 'failsafe',
     uniqueKeys: false,
     keepSourceTokens: true,
     merge: false,
-    prettyErrors: false,
   });
+  const tokens = parsed.tokens;
   const documents: SDocument[] = [];
-  for (const doc of composer.compose(tokens)) {
+  for (const doc of parsed.documents) {
     const err = doc.errors[0];
     if (err) throw syntaxError(err, pos);
     const [start] = doc.range;
     const contents = doc.contents as YNode | null;
-    const root = contents === null ? null : new Converter(doc, pos, text).node(contents, start);
+    const root = contents === null ? null : new Converter(parsed.aliases, pos, text).node(contents, start);
     documents.push({ root, start: contents?.range?.[0] ?? start });
   }
   const { comments, markers } = scanTokens(tokens);
