@@ -8,6 +8,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Entry, EntryKind, NamedEntry } from './entry.js';
 import { SmcError } from './errors.js';
+import type { InputLimits } from './limits/input.js';
 import { checkLimits } from './naming/limits.js';
 import { nameEntries } from './naming/name.js';
 import type { ActionType, DeletionPolicy } from './plan/actions.js';
@@ -38,6 +39,8 @@ export interface SyncRequest {
   maxSecretsPerResource?: number;
   /** `max_secret_size_bytes`: a cap on any one value, on top of each store's own limit. */
   maxSecretSizeBytes?: number;
+  /** Size caps on source files and rendered output (default: DEFAULT_INPUT_LIMITS). */
+  limits?: Partial<InputLimits>;
   /** Plan only: read the stores, write nothing. */
   dryRun?: boolean;
   onProgress?: (event: ProgressEvent) => void;
@@ -108,7 +111,10 @@ export interface SyncResult {
 
 /** Render the source into entries, decrypting SOPS files on the way. */
 export async function renderSource(
-  req: Pick<SyncRequest, 'source' | 'environment' | 'render' | 'sops' | 'owner' | 'prefix' | 'stage'>,
+  req: Pick<
+    SyncRequest,
+    'source' | 'environment' | 'render' | 'sops' | 'owner' | 'prefix' | 'stage' | 'limits'
+  >,
 ): Promise<Entry[]> {
   const stage = stageHookOf(req);
   const decrypt = sopsDecryptor(req.sops, stage);
@@ -118,7 +124,12 @@ export async function renderSource(
     const service = req.prefix ?? req.owner.name;
     const entries = await stage('render', { mode: 'kustomize' }, () =>
       stage('kustomize', { path: render.kustomizePath }, () =>
-        renderKustomize({ root: req.source.root, kustomizePath: render.kustomizePath, decrypt }),
+        renderKustomize({
+          root: req.source.root,
+          kustomizePath: render.kustomizePath,
+          decrypt,
+          ...(req.limits ? { limits: req.limits } : {}),
+        }),
       ),
     );
     return entries.map((e) => ({ ...e, service }));
@@ -130,6 +141,7 @@ export async function renderSource(
       environment: req.environment,
       rootServiceName: req.prefix ?? req.owner.name,
       decrypt,
+      ...(req.limits ? { limits: req.limits } : {}),
     }),
   );
 }

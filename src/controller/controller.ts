@@ -162,11 +162,15 @@ export class Controller {
   constructor(private readonly o: ControllerOptions) {
     const namespaces = o.settings.watch_namespaces;
     this.custom = o.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.keys = new SopsKeyLoader(o.kubeConfig.makeApiClient(CoreV1Api), {
-      controllerNamespace: o.controllerNamespace,
-      noCrossNamespaceRefs: o.settings.no_cross_namespace_refs,
-      allowControllerNamespaceKeys: o.settings.allow_controller_namespace_keys,
-    });
+    this.keys = new SopsKeyLoader(
+      o.kubeConfig.makeApiClient(CoreV1Api),
+      {
+        controllerNamespace: o.controllerNamespace,
+        noCrossNamespaceRefs: o.settings.no_cross_namespace_refs,
+        allowControllerNamespaceKeys: o.settings.allow_controller_namespace_keys,
+      },
+      () => this.o.settings.max_key_file_bytes,
+    );
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
     this.workloads = createWorkloadNotifier({
       ...o,
@@ -608,6 +612,11 @@ export class Controller {
       minReconcileIntervalMs: s.min_reconcile_interval_secs * 1000,
       maxSecretsPerResource: s.max_secrets_per_resource,
       maxSecretSizeBytes: s.max_secret_size_bytes,
+      inputLimits: {
+        maxSourceFileBytes: s.max_source_file_bytes,
+        maxKeyFileBytes: s.max_key_file_bytes,
+        maxRenderedBytes: s.max_rendered_bytes,
+      },
       noCrossNamespaceRefs: s.no_cross_namespace_refs,
       ...(ref?.kind === 'Application' ? { argo: this.argoWorld(smc) } : {}),
       suspendFluxSource: (suspend: boolean) => this.suspendFluxSource(smc, source, suspend),

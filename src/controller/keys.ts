@@ -44,6 +44,8 @@ export class SopsKeyLoader {
   constructor(
     private readonly core: CoreV1Api,
     private readonly policy: KeyPolicy,
+    /** `max_key_file_bytes`, read at each parse (a settings reload applies to the next one). */
+    private readonly maxKeyFileBytes?: () => number,
   ) {}
 
   /** The keyring for an SMC, or undefined when no key is configured or found. */
@@ -114,9 +116,11 @@ export class SopsKeyLoader {
     const version = `${age.join('\0')}\u0001${pgp.join('\0')}`;
     const hit = this.cache.get(cacheKey);
     if (hit && hit.material === version) return hit.keyring;
-    const keyring = createKeyring({ age, pgp }).catch((e: unknown) => {
-      throw nameKeySource(e, from);
-    });
+    const keyring = createKeyring({ age, pgp }, { maxKeyFileBytes: this.maxKeyFileBytes?.() }).catch(
+      (e: unknown) => {
+        throw nameKeySource(e, from);
+      },
+    );
     this.cache.set(cacheKey, { material: version, keyring });
     keyring.catch(() => this.cache.delete(cacheKey));
     return keyring;

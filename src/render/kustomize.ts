@@ -27,7 +27,6 @@ import {
   mkdir,
   mkdtemp,
   readdir,
-  readFile,
   realpath,
   rm,
   stat,
@@ -38,6 +37,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Entry } from '../entry.js';
 import { isSmcError, SmcError } from '../errors.js';
+import { type InputLimits, inputLimits } from '../limits/input.js';
+import { readFileCapped, tooLarge } from '../limits/read.js';
 import { readBoundedYaml, toPlainValue } from '../limits/yaml.js';
 import { decodeUtf8, plaintextOf, refuseCiphertext, type DecryptFile } from './decrypt.js';
 import { isInside, realRoot, toRelative } from './discovery.js';
@@ -51,19 +52,21 @@ export interface KustomizeRenderOptions {
   kustomizeBin?: string;
   /** Kill the build after this long (default 120 s). */
   timeoutMs?: number;
+  /** Size caps (default: DEFAULT_INPUT_LIMITS): each file copied, and the build's output. */
+  limits?: Partial<InputLimits>;
 }
 
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 const INSTALL_HINT =
   'install it with `scripts/peers install kustomize` (development) or from ' +
   'https://kubectl.docs.kubernetes.io/installation/kustomize/, then put it on PATH or set SMC_KUSTOMIZE_BIN';
-const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 const MAX_STDERR_CHARS = 300;
 
 export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Entry[]> {
   const root = await realRoot(opts.root);
   const kustomizePath = await checkKustomizePath(root, opts.kustomizePath);
   const bin = await resolveKustomizeBin(opts.kustomizeBin);
+  const limits = inputLimits(opts.limits);
 
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'smc-kustomize-'));
   try {
@@ -72,6 +75,7 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
       copyRoot: path.join(tmp, 'src'),
       tmp: await realpath(tmp),
       decrypt: opts.decrypt,
+      maxFileBytes: limits.maxSourceFileBytes,
       plaintexts: [],
       failures: [],
     };
@@ -80,7 +84,7 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
     const tempPaths = [copy.copyRoot, tmp, path.join(copy.tmp, 'src'), copy.tmp];
     let stdout: string;
     try {
-      stdout = await runBuild(bin, copy.copyRoot, kustomizePath, opts.timeoutMs ?? 120_000, {
+      stdout = await runBuild(bin, copy.copyRoot, kustomizePath, opts.timeoutMs ?? 120_000, limits, {
         tempPaths,
         plaintexts: copy.plaintexts,
       });
@@ -175,6 +179,8 @@ interface CopyState {
   /** The temporary directory (real path), never copied into itself. */
   tmp: string;
   decrypt: DecryptFile;
+  /** `max_source_file_bytes`: a larger file in the tree is refused. */
+  maxFileBytes: number;
   /** Decrypted texts, for redacting kustomize's messages. */
   plaintexts: string[];
   /** Encrypted files that could not be decrypted, for when the build needs them. */
@@ -193,7 +199,7 @@ async function copyDecrypted(s: CopyState, dir: string, dest: string): Promise<v
       if (e.isDirectory()) return copyDecrypted(s, from, to);
       if (e.isFile()) {
         const rel = toRelative(s.root, from);
-        const bytes = await readFile(from);
+        const bytes = await readFileCapped(from, s.maxFileBytes, 'maxSourceFileBytes', rel);
         let plain: Uint8Array = bytes;
         try {
           plain = await plaintextOf(rel, bytes, s.decrypt);
@@ -236,13 +242,21 @@ function runBuild(
   copyRoot: string,
   kustomizePath: string,
   timeoutMs: number,
+  limits: InputLimits,
   redact: { tempPaths: string[]; plaintexts: string[] },
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       bin,
       ['build', path.join(copyRoot, kustomizePath)],
-      { cwd: copyRoot, timeout: timeoutMs, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', windowsHide: true },
+      {
+        cwd: copyRoot,
+        timeout: timeoutMs,
+        // `max_rendered_bytes`: the child is killed once its output passes the cap.
+        maxBuffer: limits.maxRenderedBytes,
+        encoding: 'utf8',
+        windowsHide: true,
+      },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: unknown };
@@ -251,6 +265,15 @@ function runBuild(
             new SmcError(
               'KustomizeNotFound',
               `kustomize binary ${bin} could not be started; ${INSTALL_HINT}`,
+            ),
+          );
+        }
+        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+          return reject(
+            tooLarge(
+              `the output of kustomize build ${kustomizePath}`,
+              'maxRenderedBytes',
+              limits.maxRenderedBytes,
             ),
           );
         }

@@ -7,10 +7,11 @@
  * (the same rule as inside one file). Services are not merged or prefixed here: each entry carries
  * its `service`, and naming decides what to do with it.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry } from '../entry.js';
 import { SmcError } from '../errors.js';
+import { type InputLimits, inputLimits } from '../limits/input.js';
+import { readFileCapped, tooLarge } from '../limits/read.js';
 import { decodeUtf8, plaintextOf, refuseCiphertext, type DecryptFile } from './decrypt.js';
 import { discoverServices, realRoot, type ServiceFiles } from './discovery.js';
 import { parseEnv } from './env.js';
@@ -25,28 +26,45 @@ export interface RawRenderOptions {
   /** Service name for a `deployment-configuration` directly in the root: the SMC's prefix, else its name. */
   rootServiceName: string;
   decrypt: DecryptFile;
+  /** Size caps (default: DEFAULT_INPUT_LIMITS): each file, and all files together. */
+  limits?: Partial<InputLimits>;
+}
+
+/** What one render may still read: each file and all of them together are capped. */
+interface ReadBudget {
+  limits: InputLimits;
+  /** Plaintext bytes read so far. */
+  total: number;
 }
 
 export async function renderRawFiles(opts: RawRenderOptions): Promise<Entry[]> {
   const root = await realRoot(opts.root);
   const services = await discoverServices({ ...opts, root });
+  const budget: ReadBudget = { limits: inputLimits(opts.limits), total: 0 };
   const out: Entry[] = [];
-  for (const svc of services) out.push(...(await renderService(root, svc, opts.decrypt)));
+  for (const svc of services) out.push(...(await renderService(root, svc, opts.decrypt, budget)));
   return out;
 }
 
-async function renderService(root: string, svc: ServiceFiles, decrypt: DecryptFile): Promise<Entry[]> {
+async function renderService(
+  root: string,
+  svc: ServiceFiles,
+  decrypt: DecryptFile,
+  budget: ReadBudget,
+): Promise<Entry[]> {
   const secrets = new Map<string, Entry>();
   const put = (e: Entry) => {
     const prev = secrets.get(e.key);
     if (prev === undefined || e.enabled || !prev.enabled) secrets.set(e.key, e);
   };
   if (svc.env)
-    for (const e of await readEntries(root, svc.env, parseEnv, decrypt)) put(toEntry(e, 'secret', svc));
+    for (const e of await readEntries(root, svc.env, parseEnv, decrypt, budget))
+      put(toEntry(e, 'secret', svc));
   if (svc.yaml)
-    for (const e of await readEntries(root, svc.yaml, parseYaml, decrypt)) put(toEntry(e, 'secret', svc));
+    for (const e of await readEntries(root, svc.yaml, parseYaml, decrypt, budget))
+      put(toEntry(e, 'secret', svc));
   const configs = svc.properties
-    ? (await readEntries(root, svc.properties, parseProperties, decrypt)).map((e) =>
+    ? (await readEntries(root, svc.properties, parseProperties, decrypt, budget)).map((e) =>
         toEntry(e, 'config', svc),
       )
     : [];
@@ -62,9 +80,21 @@ async function readEntries(
   relative: string,
   parse: (content: string, file: string) => ParsedEntry[],
   decrypt: DecryptFile,
+  budget: ReadBudget,
 ): Promise<Array<ParsedEntry & { origin: string }>> {
-  const bytes = await readFile(path.join(root, ...relative.split('/')));
-  const text = decodeUtf8(await plaintextOf(relative, bytes, decrypt), relative);
+  const { maxSourceFileBytes, maxRenderedBytes } = budget.limits;
+  const bytes = await readFileCapped(
+    path.join(root, ...relative.split('/')),
+    maxSourceFileBytes,
+    'maxSourceFileBytes',
+    relative,
+  );
+  const plain = await plaintextOf(relative, bytes, decrypt);
+  budget.total += plain.byteLength;
+  if (budget.total > maxRenderedBytes) {
+    throw tooLarge(`the files rendered up to ${relative}`, 'maxRenderedBytes', maxRenderedBytes);
+  }
+  const text = decodeUtf8(plain, relative);
   return parse(text, relative).map((e) => {
     refuseCiphertext(e.key, e.value, relative);
     return { ...e, origin: relative };

@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { openLocalSource } from '../../source/local.js';
 import { renderSource, type RenderMode } from '../../sync.js';
 import { keyringFromOptions, type KeyOptions } from '../keys.js';
+import { addLimitOptions, limitsFromOptions, type LimitOptions } from '../limit-options.js';
 import { formatStructured, formatTable, parseOutputFormat } from '../output.js';
 import { collect, ownerFromOption } from './common.js';
 
-interface RenderOptions extends KeyOptions {
+interface RenderOptions extends KeyOptions, LimitOptions {
   env: string;
   kustomizePath?: string;
   basePath?: string;
@@ -19,7 +20,7 @@ interface RenderOptions extends KeyOptions {
 const MASK = '<redacted>';
 
 export function registerRender(program: Command): void {
-  program
+  const cmd = program
     .command('render')
     .description('show what would be synced from a source directory, values masked')
     .argument('<path>', 'GitOps source directory')
@@ -31,36 +32,37 @@ export function registerRender(program: Command): void {
     .option('--no-sops', 'do not decrypt SOPS files (an encrypted file is then an error)')
     .option('--age-key-file <file>', 'age identity file (repeatable; also SOPS_AGE_KEY_FILE)', collect, [])
     .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
-    .option('-o, --output <format>', 'table | json | yaml', 'table')
-    .action(async (dir: string, opts: RenderOptions) => {
-      const output = parseOutputFormat(opts.output);
-      const source = await openLocalSource(dir);
-      const render: RenderMode = opts.kustomizePath
-        ? { mode: 'kustomize', kustomizePath: opts.kustomizePath }
-        : { mode: 'raw', basePath: opts.basePath };
-      const entries = await renderSource({
-        source,
-        owner: ownerFromOption(opts.smc, path.basename(source.root)),
-        environment: opts.env,
-        render,
-        prefix: opts.prefix,
-        sops: { enabled: opts.sops, keyring: opts.sops ? await keyringFromOptions(opts) : undefined },
-      });
-      const rows = entries.map((e) => ({
-        service: e.service ?? null,
-        key: e.key,
-        kind: e.kind,
-        enabled: e.enabled,
-        origin: e.origin,
-        value: MASK,
-      }));
-      process.stdout.write(
-        (output === 'table'
-          ? formatTable(
-              ['SERVICE', 'KEY', 'KIND', 'ENABLED', 'ORIGIN', 'VALUE'],
-              rows.map((r) => [r.service ?? '-', r.key, r.kind, String(r.enabled), r.origin, r.value]),
-            )
-          : formatStructured({ entries: rows }, output)) + '\n',
-      );
+    .option('-o, --output <format>', 'table | json | yaml', 'table');
+  addLimitOptions(cmd).action(async (dir: string, opts: RenderOptions) => {
+    const output = parseOutputFormat(opts.output);
+    const source = await openLocalSource(dir);
+    const render: RenderMode = opts.kustomizePath
+      ? { mode: 'kustomize', kustomizePath: opts.kustomizePath }
+      : { mode: 'raw', basePath: opts.basePath };
+    const entries = await renderSource({
+      source,
+      owner: ownerFromOption(opts.smc, path.basename(source.root)),
+      environment: opts.env,
+      render,
+      prefix: opts.prefix,
+      sops: { enabled: opts.sops, keyring: opts.sops ? await keyringFromOptions(opts) : undefined },
+      limits: limitsFromOptions(opts),
     });
+    const rows = entries.map((e) => ({
+      service: e.service ?? null,
+      key: e.key,
+      kind: e.kind,
+      enabled: e.enabled,
+      origin: e.origin,
+      value: MASK,
+    }));
+    process.stdout.write(
+      (output === 'table'
+        ? formatTable(
+            ['SERVICE', 'KEY', 'KIND', 'ENABLED', 'ORIGIN', 'VALUE'],
+            rows.map((r) => [r.service ?? '-', r.key, r.kind, String(r.enabled), r.origin, r.value]),
+          )
+        : formatStructured({ entries: rows }, output)) + '\n',
+    );
+  });
 }
