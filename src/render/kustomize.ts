@@ -22,17 +22,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import {
-  access,
-  mkdir,
-  mkdtemp,
-  readdir,
-  realpath,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Entry } from '../entry.js';
