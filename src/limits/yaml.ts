@@ -138,11 +138,12 @@ function resolveAliases(
     if (n === null || n === undefined) return 0;
     if (isAlias(n)) {
       const target = anchors.get(n.source);
-      if (target === undefined)
-        throw new YamlLimitError(`unknown anchor '${n.source}' referenced (${at(n)})`);
-      if (open.has(target)) {
-        throw new YamlLimitError(`the alias *${n.source} refers to a node that contains it (${at(n)})`);
+      // Messages leave the alias's name out: `password: *abc` is an alias to YAML, but a value
+      // to whoever wrote it.
+      if (target === undefined) {
+        throw new YamlLimitError(`an alias refers to no anchor defined before it (${at(n)})`);
       }
+      if (open.has(target)) throw new YamlLimitError(`an alias refers to a node that contains it (${at(n)})`);
       out.set(n, target);
       const s = size.get(target) ?? 1;
       expanded += s;

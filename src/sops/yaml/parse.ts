@@ -230,7 +230,7 @@ class Converter {
     const [start, end] = n.range ?? [0, 0];
     const target = this.aliases.get(n);
     const s = target ? this.converted.get(target) : undefined;
-    if (!s) throw new YamlSyntaxError(`unknown anchor '${n.source}' referenced`);
+    if (!s) throw new YamlSyntaxError('an alias refers to no anchor defined before it');
     return { kind: 'alias', start, end, target: s };
   }
 
@@ -282,9 +282,13 @@ function emptyFlowMapsWithComments(text: string): string {
   return text.replace(/ \{[ \t]*\n(?:[ \t]*#[^\n]*\n)+[ \t]*\}(?=[ \t]*(?:#[^\n]*)?(?:\n|$))/g, ' {}');
 }
 
-/** An error message without the excerpt of the source (which could hold a secret). */
-function syntaxError(e: { message: string; pos?: [number, number] }, pos: Positions): YamlSyntaxError {
-  const what = e.message.split(/ at line \d+/)[0] ?? 'invalid YAML';
+/**
+ * An error message without any of the source: the `yaml` package's messages may quote it
+ * (`Block scalar header includes extra characters: >…`), and that could be a secret. The error
+ * code says what is wrong; the position says where.
+ */
+function syntaxError(e: { code?: string; pos?: [number, number] }, pos: Positions): YamlSyntaxError {
+  const what = `invalid YAML (${e.code ?? 'syntax error'})`;
   const at = e.pos ? ` at line ${pos.line(e.pos[0]) + 1}, column ${pos.col(e.pos[0]) + 1}` : '';
   return new YamlSyntaxError(what + at);
 }
