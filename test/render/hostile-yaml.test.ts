@@ -138,3 +138,15 @@ describe('deep nesting', () => {
     expect(entries[0]?.key.split('.')).toHaveLength(50);
   });
 });
+
+describe('deep nesting in a SOPS JSON (or binary) file', () => {
+  it('is refused with a typed error, not a stack overflow', () => {
+    const deep = '{"a":' + '['.repeat(200_000) + ']'.repeat(200_000) + ',"sops":{"mac":"x"}}';
+    expectRefused(
+      () => loadTree('json', Buffer.from(deep), 'a.enc.json'),
+      'SopsInvalidFile',
+      /a\.enc\.json.*nest/,
+    );
+    expectRefused(() => loadTree('binary', Buffer.from(deep), 'a.bin'), 'SopsInvalidFile', /a\.bin.*nest/);
+  });
+});
