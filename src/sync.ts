@@ -12,6 +12,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Entry, EntryKind, NamedEntry } from './entry.js';
 import { SmcError } from './errors.js';
+import type { InputLimits } from './limits/input.js';
 import { checkLimits } from './naming/limits.js';
 import { nameEntries } from './naming/name.js';
 import type { Action, ActionType, DeletionPolicy } from './plan/actions.js';
@@ -58,6 +59,8 @@ export interface SyncRequest {
    * `spec.allowPruneAll: true`). Default: `allowPruneAll`, `allowPlaintext`.
    */
   allowSwitches?: { pruneAll?: string; plaintext?: string };
+  /** Size caps on source files and rendered output (default: DEFAULT_INPUT_LIMITS). */
+  limits?: Partial<InputLimits>;
   /** Plan only: read the stores, write nothing (a refusal is still raised: it is what a sync would do). */
   dryRun?: boolean;
   onProgress?: (event: ProgressEvent) => void;
@@ -130,7 +133,16 @@ export interface SyncResult {
 export async function renderSource(
   req: Pick<
     SyncRequest,
-    'source' | 'environment' | 'render' | 'sops' | 'owner' | 'prefix' | 'stage' | 'allow' | 'allowSwitches'
+    | 'source'
+    | 'environment'
+    | 'render'
+    | 'sops'
+    | 'owner'
+    | 'prefix'
+    | 'stage'
+    | 'allow'
+    | 'allowSwitches'
+    | 'limits'
   >,
 ): Promise<Entry[]> {
   const stage = stageHookOf(req);
@@ -146,6 +158,7 @@ export async function renderSource(
           kustomizePath: render.kustomizePath,
           decrypt,
           allowRemote: render.allowRemote ?? false,
+          ...(req.limits ? { limits: req.limits } : {}),
         }),
       ),
     );
@@ -160,6 +173,7 @@ export async function renderSource(
       decrypt,
       allowPlaintext: req.allow?.plaintext ?? false,
       allowPlaintextSwitch: req.allowSwitches?.plaintext ?? 'allowPlaintext',
+      ...(req.limits ? { limits: req.limits } : {}),
     }),
   );
 }

@@ -3,6 +3,8 @@ import { keyringFromFiles, type SopsKeyring } from '../sops/index.js';
 export interface KeyOptions {
   ageKeyFile?: string[];
   gpgKeyFile?: string[];
+  /** `--max-key-file-bytes` */
+  maxKeyFileBytes?: number;
 }
 
 /** The SOPS keyring from --age-key-file/--gpg-key-file and SOPS_AGE_KEY_FILE/SOPS_AGE_KEY; undefined when none. */
@@ -14,5 +16,5 @@ export async function keyringFromOptions(
   const gpgKeyFiles = opts.gpgKeyFile ?? [];
   if (!ageKeyFiles.length && !gpgKeyFiles.length && !env.SOPS_AGE_KEY_FILE && !env.SOPS_AGE_KEY)
     return undefined;
-  return keyringFromFiles({ ageKeyFiles, gpgKeyFiles, env });
+  return keyringFromFiles({ ageKeyFiles, gpgKeyFiles, env, maxKeyFileBytes: opts.maxKeyFileBytes });
 }

@@ -9,7 +9,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { readBoundedYaml, toPlainValue } from '../limits/yaml.js';
 import { SmcError } from '../errors.js';
 
 /** A Kubernetes object read from a manifest (untyped beyond what rendering needs). */
@@ -175,14 +176,14 @@ interface Kustomization {
 }
 
 function parseKustomization(file: string, text: string): Kustomization {
-  const docs = parseAllDocuments(text);
+  const { documents: docs, aliases } = readBoundedYaml(text, file, 'ParseError');
   if (docs.length !== 1 || docs[0]!.errors.length) {
     throw new SmcError(
       'ParseError',
       `${file}: not a single YAML document${docs[0]?.errors[0] ? `: ${docs[0].errors[0].message}` : ''}`,
     );
   }
-  const raw = docs[0]!.toJS() as Record<string, unknown> | null;
+  const raw = toPlainValue(docs[0]!.contents, aliases) as Record<string, unknown> | null;
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SmcError('InvalidSpec', `${file}: expected a mapping`);
   }
@@ -239,10 +240,11 @@ function parseLabels(l: unknown, at: string): LabelsEntry {
 
 function parseManifests(file: string, text: string): Item[] {
   const out: Item[] = [];
-  for (const [i, doc] of parseAllDocuments(text).entries()) {
+  const { documents, aliases } = readBoundedYaml(text, file, 'ParseError');
+  for (const [i, doc] of documents.entries()) {
     if (doc.errors.length)
       throw new SmcError('ParseError', `${file}: document ${i + 1}: ${doc.errors[0]!.message}`);
-    const obj = doc.toJS() as Manifest | null;
+    const obj = toPlainValue(doc.contents, aliases) as Manifest | null;
     if (obj === null || obj === undefined) continue; // an empty document
     if (typeof obj !== 'object' || typeof obj.kind !== 'string' || typeof obj.apiVersion !== 'string') {
       throw new SmcError(

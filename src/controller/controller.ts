@@ -187,6 +187,7 @@ export class Controller {
         controllerKeyNamespaces: o.settings.controller_key_namespaces,
       },
       (namespace, name, rv) => this.secretPoll?.observe(namespace, name, rv),
+      () => this.o.settings.max_key_file_bytes,
     );
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
     this.workloads = createWorkloadNotifier({
@@ -660,6 +661,11 @@ export class Controller {
       minReconcileIntervalMs: s.min_reconcile_interval_secs * 1000,
       maxSecretsPerResource: s.max_secrets_per_resource,
       maxSecretSizeBytes: s.max_secret_size_bytes,
+      inputLimits: {
+        maxSourceFileBytes: s.max_source_file_bytes,
+        maxKeyFileBytes: s.max_key_file_bytes,
+        maxRenderedBytes: s.max_rendered_bytes,
+      },
       noCrossNamespaceRefs: s.no_cross_namespace_refs,
       allowKustomizeRemote: s.allow_kustomize_remote,
       ...(ref?.kind === 'Application' ? { argo: this.argoWorld(smc) } : {}),

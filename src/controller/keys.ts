@@ -148,6 +148,8 @@ export class SopsKeyLoader {
     private readonly policy: KeyPolicy,
     /** Told the resourceVersion of every key Secret read (undefined: not found), for change detection. */
     private readonly onRead?: (namespace: string, name: string, resourceVersion: string | undefined) => void,
+    /** `max_key_file_bytes`, read at each parse (a settings reload applies to the next one). */
+    private readonly maxKeyFileBytes?: () => number,
   ) {}
 
   /**
@@ -239,9 +241,11 @@ export class SopsKeyLoader {
     const version = `${age.join('\0')}\u0001${pgp.join('\0')}`;
     const hit = this.cache.get(cacheKey);
     if (hit && hit.material === version) return new TracedKeyring(await hit.keyring, sources);
-    const keyring = createKeyring({ age, pgp }).catch((e: unknown) => {
-      throw nameKeySource(e, from);
-    });
+    const keyring = createKeyring({ age, pgp }, { maxKeyFileBytes: this.maxKeyFileBytes?.() }).catch(
+      (e: unknown) => {
+        throw nameKeySource(e, from);
+      },
+    );
     this.cache.set(cacheKey, { material: version, keyring });
     keyring.catch(() => this.cache.delete(cacheKey));
     return new TracedKeyring(await keyring, sources);

@@ -5,6 +5,7 @@
  * keys and the stores. The controller writes the returned status once; before the work starts it
  * may also be told, through `world.progress`, that the SMC is `Pending` or `Syncing`.
  */
+import type { InputLimits } from '../limits/input.js';
 import {
   ANNOTATIONS,
   type SecretManagerConfigSpec,
@@ -79,6 +80,8 @@ export interface ReconcileWorld {
   maxSecretsPerResource?: number;
   /** `max_secret_size_bytes`: the largest value pushed to any store (each store's own limit still applies). */
   maxSecretSizeBytes?: number;
+  /** `max_source_file_bytes`, `max_key_file_bytes`, `max_rendered_bytes` (default: DEFAULT_INPUT_LIMITS). */
+  inputLimits?: InputLimits;
   /** Argo CD sources (`sourceRef.kind: Application`); without it such SMCs are refused. */
   argo?: ArgoWorld;
   /**
@@ -395,6 +398,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       allowSwitches: SPEC_ALLOW_SWITCHES,
       maxSecretsPerResource: world.maxSecretsPerResource,
       maxSecretSizeBytes: world.maxSecretSizeBytes,
+      ...(world.inputLimits ? { limits: world.inputLimits } : {}),
     });
   } catch (e) {
     return finish({ kind: 'failed', ...classify(explainKeyFailure(e, keyring)), revision }, 0);

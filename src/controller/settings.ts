@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { durationMs, formatDuration } from '../api/index.js';
+import { DEFAULT_INPUT_LIMITS } from '../limits/input.js';
 import { CONTROLLER_LOG_LEVELS, LOG_FORMATS } from '../observability/logger.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -319,6 +320,13 @@ export const SettingsSchema = z
      * kustomization. Off: such a kustomization is refused before kustomize runs (no request made).
      */
     allow_kustomize_remote: boolean(false),
+    // Size caps on what the pipeline reads (src/limits/input.ts; docs/security.md "Input size caps").
+    /** Any one file render reads: a secrets file, or a file of a kustomize tree. */
+    max_source_file_bytes: integer(1_024, 268_435_456, DEFAULT_INPUT_LIMITS.maxSourceFileBytes),
+    /** Any one SOPS key Secret entry. */
+    max_key_file_bytes: integer(1_024, 67_108_864, DEFAULT_INPUT_LIMITS.maxKeyFileBytes),
+    /** Everything one render produces: the kustomize build output, or all files read in raw-file mode. */
+    max_rendered_bytes: integer(1_024, 268_435_456, DEFAULT_INPUT_LIMITS.maxRenderedBytes),
   })
   .superRefine((s, ctx) => {
     if (s.backoff_base_ms > s.backoff_max_ms)

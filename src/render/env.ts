@@ -85,7 +85,14 @@ function parseValue(raw: string): ValueResult {
   }
   const comment = /[ \t]#/.exec(text);
   const value = comment ? text.slice(0, comment.index) : text;
-  return { ok: true, value: value.replace(/[ \t]+$/, '') };
+  return { ok: true, value: trimBlanksEnd(value) };
+}
+
+/** Drop trailing spaces and tabs (a loop: `/[ \t]+$/` is quadratic on a long run of blanks). */
+function trimBlanksEnd(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s[end - 1] === ' ' || s[end - 1] === '\t')) end--;
+  return s.slice(0, end);
 }
 
 const DOUBLE_QUOTE_ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' };

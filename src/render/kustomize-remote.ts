@@ -20,10 +20,12 @@
  * `resources`, `bases` and `components` directories are followed (each once), so a URL in a base
  * of a base is found too.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { SmcError } from '../errors.js';
+import { DEFAULT_INPUT_LIMITS } from '../limits/input.js';
+import { readFileCapped } from '../limits/read.js';
+import { readBoundedYaml, toPlainValue } from '../limits/yaml.js';
 import { isInside } from './discovery.js';
 
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
@@ -232,33 +234,32 @@ async function kustomizationFile(dir: string): Promise<string | undefined> {
 }
 
 async function parseYamlFile(file: string, rel: string): Promise<unknown[]> {
-  return parseYamlText(await readFile(file, 'utf8'), rel);
+  // A kustomization is a source file: the same size cap as any other (src/limits/read.ts).
+  const bytes = await readFileCapped(
+    file,
+    DEFAULT_INPUT_LIMITS.maxSourceFileBytes,
+    'maxSourceFileBytes',
+    rel,
+  );
+  return parseYamlText(bytes.toString('utf8'), rel);
 }
 
 /**
  * A kustomization we cannot read cannot be checked, so it is refused rather than passed to a
- * kustomize that might read it differently. Aliases are bounded (a hostile file must not expand).
+ * kustomize that might read it differently. Read with the one bounded YAML reader
+ * (src/limits/yaml.ts): nesting and alias expansion are refused, naming the file.
  */
 function parseYamlText(text: string, rel: string): unknown[] {
-  const docs = parseAllDocuments(text, { prettyErrors: false });
-  const out: unknown[] = [];
-  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+  const { documents, aliases } = readBoundedYaml(text, rel, 'KustomizeFailed');
+  return documents.map((doc) => {
     if (doc.errors.length > 0) {
       throw new SmcError(
         'KustomizeFailed',
         `${rel} is not valid YAML; it cannot be checked for remote references`,
       );
     }
-    try {
-      out.push(doc.toJS({ maxAliasCount: 100 }));
-    } catch {
-      throw new SmcError(
-        'KustomizeFailed',
-        `${rel} uses too many YAML aliases; it cannot be checked for remote references`,
-      );
-    }
-  }
-  return out;
+    return toPlainValue(doc.contents, aliases);
+  });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -27,12 +27,14 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, realpath, stat, symlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, realpath, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import type { Entry } from '../entry.js';
 import { isSmcError, SmcError } from '../errors.js';
 import { makeTempDir, removeTempDir } from '../private-tmp.js';
+import { type InputLimits, inputLimits } from '../limits/input.js';
+import { readFileCapped, tooLarge } from '../limits/read.js';
+import { readBoundedYaml, toPlainValue } from '../limits/yaml.js';
 import { decodeUtf8, plaintextOf, refuseCiphertext, type DecryptFile } from './decrypt.js';
 import { isInside, realRoot, toRelative } from './discovery.js';
 import { refuseRemoteReferences } from './kustomize-remote.js';
@@ -52,6 +54,8 @@ export interface KustomizeRenderOptions {
    * `allow_kustomize_remote`, msmctl `--allow-kustomize-remote`).
    */
   allowRemote?: boolean;
+  /** Size caps (default: DEFAULT_INPUT_LIMITS): each file copied, and the build's output. */
+  limits?: Partial<InputLimits>;
 }
 
 const REMOTE_HINT =
@@ -61,13 +65,13 @@ const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomi
 const INSTALL_HINT =
   'install it with `scripts/peers install kustomize` (development) or from ' +
   'https://kubectl.docs.kubernetes.io/installation/kustomize/, then put it on PATH or set SMC_KUSTOMIZE_BIN';
-const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 const MAX_STDERR_CHARS = 300;
 
 export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Entry[]> {
   const root = await realRoot(opts.root);
   const kustomizePath = await checkKustomizePath(root, opts.kustomizePath);
   const bin = await resolveKustomizeBin(opts.kustomizeBin);
+  const limits = inputLimits(opts.limits);
 
   const tmp = await makeTempDir('smc-kustomize-');
   try {
@@ -76,6 +80,7 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
       copyRoot: path.join(tmp, 'src'),
       tmp: await realpath(tmp),
       decrypt: opts.decrypt,
+      maxFileBytes: limits.maxSourceFileBytes,
       plaintexts: [],
       failures: [],
     };
@@ -85,7 +90,7 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
     const tempPaths = [copy.copyRoot, tmp, path.join(copy.tmp, 'src'), copy.tmp];
     let stdout: string;
     try {
-      stdout = await runBuild(bin, copy.copyRoot, kustomizePath, opts.timeoutMs ?? 120_000, {
+      stdout = await runBuild(bin, copy.copyRoot, kustomizePath, opts.timeoutMs ?? 120_000, limits, {
         tempPaths,
         plaintexts: copy.plaintexts,
       });
@@ -180,6 +185,8 @@ interface CopyState {
   /** The temporary directory (real path), never copied into itself. */
   tmp: string;
   decrypt: DecryptFile;
+  /** `max_source_file_bytes`: a larger file in the tree is refused. */
+  maxFileBytes: number;
   /** Decrypted texts, for redacting kustomize's messages. */
   plaintexts: string[];
   /** Encrypted files that could not be decrypted, for when the build needs them. */
@@ -198,7 +205,7 @@ async function copyDecrypted(s: CopyState, dir: string, dest: string): Promise<v
       if (e.isDirectory()) return copyDecrypted(s, from, to);
       if (e.isFile()) {
         const rel = toRelative(s.root, from);
-        const bytes = await readFile(from);
+        const bytes = await readFileCapped(from, s.maxFileBytes, 'maxSourceFileBytes', rel);
         let plain: Uint8Array = bytes;
         try {
           plain = await plaintextOf(rel, bytes, s.decrypt);
@@ -241,13 +248,21 @@ function runBuild(
   copyRoot: string,
   kustomizePath: string,
   timeoutMs: number,
+  limits: InputLimits,
   redact: { tempPaths: string[]; plaintexts: string[] },
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       bin,
       ['build', path.join(copyRoot, kustomizePath)],
-      { cwd: copyRoot, timeout: timeoutMs, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', windowsHide: true },
+      {
+        cwd: copyRoot,
+        timeout: timeoutMs,
+        // `max_rendered_bytes`: the child is killed once its output passes the cap.
+        maxBuffer: limits.maxRenderedBytes,
+        encoding: 'utf8',
+        windowsHide: true,
+      },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: unknown };
@@ -256,6 +271,15 @@ function runBuild(
             new SmcError(
               'KustomizeNotFound',
               `kustomize binary ${bin} could not be started; ${INSTALL_HINT}`,
+            ),
+          );
+        }
+        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+          return reject(
+            tooLarge(
+              `the output of kustomize build ${kustomizePath}`,
+              'maxRenderedBytes',
+              limits.maxRenderedBytes,
             ),
           );
         }
@@ -321,7 +345,12 @@ interface Origin {
 
 /** Secrets and ConfigMaps of a `kustomize build` output → entries. Exported for tests. */
 export function entriesFromBuildOutput(output: string, kustomizePath: string): Entry[] {
-  const docs = parseAllDocuments(output, { prettyErrors: false });
+  // Bounded (src/limits/yaml.ts): nesting and alias expansion are refused, naming the build.
+  const { documents: docs, aliases } = readBoundedYaml(
+    output,
+    `kustomize build ${kustomizePath}`,
+    'KustomizeFailed',
+  );
   const byKind = {
     secret: new Map<string, { entry: Entry; from: Origin }>(),
     config: new Map<string, { entry: Entry; from: Origin }>(),
@@ -333,7 +362,7 @@ export function entriesFromBuildOutput(output: string, kustomizePath: string): E
         `kustomize build ${kustomizePath} printed output that is not valid YAML`,
       );
     }
-    const obj: unknown = doc.toJS({ maxAliasCount: 100 });
+    const obj: unknown = toPlainValue(doc.contents, aliases);
     if (!isRecord(obj) || obj.apiVersion !== 'v1' || (obj.kind !== 'Secret' && obj.kind !== 'ConfigMap'))
       continue;
     const meta = isRecord(obj.metadata) ? obj.metadata : {};

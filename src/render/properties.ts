@@ -33,14 +33,20 @@ export function parseProperties(content: string, file: string): ParsedEntry[] {
   const byKey = new Map<string, ParsedEntry>();
   for (let i = 0; i < natural.length; i++) {
     const startLine = i + 1;
-    let logical = skipBlanks(natural[i] ?? '');
-    if (logical === '' || logical.startsWith('#') || logical.startsWith('!')) continue;
-    while (endsWithOddBackslashes(logical)) {
-      logical = logical.slice(0, -1);
+    let part = skipBlanks(natural[i] ?? '');
+    if (part === '' || part.startsWith('#') || part.startsWith('!')) continue;
+    // Parts are joined once at the end (growing one string and slicing it is quadratic). Only
+    // the last part's own backslashes count: what precedes it ended with an even number.
+    const parts: string[] = [];
+    while (endsWithOddBackslashes(part)) {
+      parts.push(part.slice(0, -1));
+      part = '';
       if (i + 1 >= natural.length) break;
       i++;
-      logical += skipBlanks(natural[i] ?? '');
+      part = skipBlanks(natural[i] ?? '');
     }
+    parts.push(part);
+    const logical = parts.join('');
     const { rawKey, rawValue } = splitKeyValue(logical);
     const key = unescape(rawKey, file, startLine);
     if (key === '') throw parseError(file, startLine, 'empty property key');

@@ -12,10 +12,11 @@
  * plaintext secret in Git has already leaked. `application.properties` is configuration, read
  * plain or encrypted alike.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry } from '../entry.js';
 import { SmcError } from '../errors.js';
+import { type InputLimits, inputLimits } from '../limits/input.js';
+import { readFileCapped, tooLarge } from '../limits/read.js';
 import { formatFromPath, isSopsEncrypted } from '../sops/index.js';
 import { decodeUtf8, refuseCiphertext, type DecryptFile } from './decrypt.js';
 import {
@@ -41,6 +42,8 @@ export interface RawRenderOptions {
   allowPlaintext?: boolean;
   /** How the user allows plaintext, quoted in the refusal (default `allowPlaintext`). */
   allowPlaintextSwitch?: string;
+  /** Size caps (default: DEFAULT_INPUT_LIMITS): each file, and all files together. */
+  limits?: Partial<InputLimits>;
 }
 
 /** What reading one file needs besides its path. */
@@ -49,6 +52,8 @@ interface ReadContext {
   decrypt: DecryptFile;
   /** Undefined: plaintext allowed; else how to allow it, for the refusal. */
   refusePlaintext?: string;
+  /** What this render may still read: each file and all of them together are capped. */
+  budget: { limits: InputLimits; /** Plaintext bytes read so far. */ total: number };
 }
 
 export async function renderRawFiles(opts: RawRenderOptions): Promise<Entry[]> {
@@ -57,6 +62,7 @@ export async function renderRawFiles(opts: RawRenderOptions): Promise<Entry[]> {
   const ctx: ReadContext = {
     root,
     decrypt: opts.decrypt,
+    budget: { limits: inputLimits(opts.limits), total: 0 },
     ...(opts.allowPlaintext ? {} : { refusePlaintext: opts.allowPlaintextSwitch ?? 'allowPlaintext' }),
   };
   const out: Entry[] = [];
@@ -92,9 +98,20 @@ async function readEntries(
   kind: RawFileKind,
   parse: (content: string, file: string) => ParsedEntry[],
 ): Promise<Array<ParsedEntry & { origin: string }>> {
-  const bytes = await readFile(path.join(ctx.root, ...relative.split('/')));
+  const { maxSourceFileBytes, maxRenderedBytes } = ctx.budget.limits;
+  const bytes = await readFileCapped(
+    path.join(ctx.root, ...relative.split('/')),
+    maxSourceFileBytes,
+    'maxSourceFileBytes',
+    relative,
+  );
   const encrypted = isSopsEncrypted(bytes, formatFromPath(relative));
-  const text = decodeUtf8(encrypted ? await ctx.decrypt(relative, bytes) : bytes, relative);
+  const plain = encrypted ? await ctx.decrypt(relative, bytes) : bytes;
+  ctx.budget.total += plain.byteLength;
+  if (ctx.budget.total > maxRenderedBytes) {
+    throw tooLarge(`the files rendered up to ${relative}`, 'maxRenderedBytes', maxRenderedBytes);
+  }
+  const text = decodeUtf8(plain, relative);
   const entries = parse(text, relative).map((e) => {
     refuseCiphertext(e.key, e.value, relative);
     return { ...e, origin: relative };

@@ -36,19 +36,17 @@ import {
   isScalar,
   isSeq,
   LineCounter,
-  parseAllDocuments,
-  parseDocument,
   visit,
-  type Document,
+  type Alias,
   type Node as YamlNode,
   type Pair,
   type Scalar,
   type YAMLMap,
 } from 'yaml';
 import { SmcError } from '../errors.js';
+import { parseBoundedYaml, readBoundedYaml, toPlainValue, YamlLimitError } from '../limits/yaml.js';
 import { duplicateKeyError, mergeDefinitions, parseError, stripBom, type ParsedEntry } from './parsed.js';
 
-const MAX_ALIASES = 100;
 const COMMENTED_KEY_LINE = /^[A-Za-z_][A-Za-z0-9_.-]*:(?:[ \t]|$)/;
 
 /** A block mapping whose column can hold commented-out keys, and the lines it spans. */
@@ -72,11 +70,11 @@ interface EmptyValue {
 
 interface FlattenContext {
   file: string;
-  doc: Document;
+  /** Every alias of the document, resolved (src/limits/yaml.ts bounds what they expand to). */
+  aliases: ReadonlyMap<Alias, YamlNode>;
   lines: LineCounter;
   /** Added to positions computed by `lines` (non-zero for a comment block parsed on its own). */
   lineOffset: number;
-  aliases: number;
   emit: (key: string, value: string, line: number) => void;
   /** Only for the real document: where block mappings and empty values sit. */
   regions?: KeyRegion[];
@@ -87,7 +85,11 @@ export function parseYaml(content: string, file: string): ParsedEntry[] {
   const text = stripBom(content);
   const lines = new LineCounter();
   // Repeated keys are found while flattening, which can name both lines.
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  // Bounded: nesting depth and alias expansion are refused past src/limits/yaml.ts's limits.
+  const { documents: docs, aliases } = readBoundedYaml(text, file, 'ParseError', {
+    lineCounter: lines,
+    uniqueKeys: false,
+  });
   const lineOf = (offset: number) => lines.linePos(offset).line;
   if (docs.length > 1) {
     const second = docs[1]?.range[0] ?? 0;
@@ -116,10 +118,9 @@ export function parseYaml(content: string, file: string): ParsedEntry[] {
       }
       const ctx: FlattenContext = {
         file,
-        doc,
+        aliases,
         lines,
         lineOffset: 0,
-        aliases: 0,
         emit: (key, value, line) => active.push({ key, value, enabled: true, line }),
         regions,
         empties,
@@ -166,10 +167,7 @@ function flattenPair(pair: Pair<unknown, unknown>, path: string[], ctx: FlattenC
   if (key === '') throw parseError(ctx.file, keyLine, 'empty key');
   const keyPath = [...path, key];
   let value = pair.value as YamlNode | null;
-  while (value !== null && isAlias(value)) {
-    if (++ctx.aliases > MAX_ALIASES) throw parseError(ctx.file, keyLine, 'too many alias references');
-    value = (value.resolve(ctx.doc) as YamlNode | undefined) ?? null;
-  }
+  while (value !== null && isAlias(value)) value = ctx.aliases.get(value) ?? null;
   if (value === null) {
     ctx.emit(keyPath.join('.'), '', keyLine);
     ctx.empties?.push({
@@ -188,7 +186,7 @@ function flattenPair(pair: Pair<unknown, unknown>, path: string[], ctx: FlattenC
   } else if (isSeq(value)) {
     let json: string;
     try {
-      json = JSON.stringify(value.toJS(ctx.doc, { maxAliasCount: MAX_ALIASES }));
+      json = JSON.stringify(toPlainValue(value, ctx.aliases));
     } catch {
       throw parseError(ctx.file, keyLine, 'a list could not be converted to JSON');
     }
@@ -235,8 +233,9 @@ function commentedOutKeys(
   excluded: Array<[number, number]>,
 ): { entries: ParsedEntry[]; replacedEmptyKeys: string[] } {
   const comments: CommentLine[] = [];
-  const contentLines: Array<{ line: number; indent: number }> = [];
+  const contentLines: ContentLine[] = [];
   const commentAt = new Map<number, CommentLine>();
+  const insideExcluded = excludedRanges(excluded);
   let offset = 0;
   const physical = text.split('\n');
   for (let i = 0; i < physical.length; i++) {
@@ -250,40 +249,42 @@ function commentedOutKeys(
       contentLines.push({ line: i + 1, indent: lead.length });
       continue;
     }
-    const hash = lineStart + lead.length;
-    if (lead.includes('\t') || excluded.some(([s, e]) => hash >= s && hash < e)) continue;
+    // Offsets only grow, so `insideExcluded` walks the ranges once.
+    if (lead.includes('\t') || insideExcluded(lineStart + lead.length)) continue;
     const c: CommentLine = { line: i + 1, column: lead.length, text: rest.slice(1) };
     comments.push(c);
     commentAt.set(c.line, c);
   }
 
-  const nextContent = (after: number, maxIndent: number) =>
-    contentLines.find((l) => l.line > after && l.indent <= maxIndent)?.line ?? Number.POSITIVE_INFINITY;
-  for (const r of regions) {
-    if (r.afterLine > 0) r.endLine = nextContent(r.afterLine, r.column - 1);
-  }
+  // Where each region ends: the first content line after it that is left of its column.
+  const mapRegions = regions.filter((r) => r.afterLine > 0);
+  const ends = firstContentAfter(
+    contentLines,
+    mapRegions.map((r) => ({ after: r.afterLine, maxIndent: r.column - 1 })),
+  );
+  mapRegions.forEach((r, i) => (r.endLine = ends[i] as number));
+  const emptyRegions: Array<{ empty: EmptyValue; column: number }> = [];
   for (const e of empties) {
     // The children of an empty `key:` would sit in the first following line; if that is a comment
     // indented past the key, its column is where commented-out children go.
-    const next = comments.find((c) => c.line === e.line + 1);
+    const next = commentAt.get(e.line + 1);
     if (next === undefined || next.column <= e.column) continue;
+    emptyRegions.push({ empty: e, column: next.column });
+  }
+  const emptyEnds = firstContentAfter(
+    contentLines,
+    emptyRegions.map((r) => ({ after: r.empty.line, maxIndent: Number.POSITIVE_INFINITY })),
+  );
+  emptyRegions.forEach(({ empty: e, column }, i) =>
     regions.push({
-      column: next.column,
+      column,
       path: e.path,
       afterLine: e.line,
-      endLine: nextContent(e.line, Number.POSITIVE_INFINITY),
+      endLine: emptyEnds[i] as number,
       emptyKey: e.key,
-    });
-  }
-
-  const ownerOf = (c: CommentLine): KeyRegion | undefined => {
-    let best: KeyRegion | undefined;
-    for (const r of regions) {
-      if (r.column !== c.column || c.line <= r.afterLine || c.line >= r.endLine) continue;
-      if (best === undefined || r.afterLine > best.afterLine) best = r;
-    }
-    return best;
-  };
+    }),
+  );
+  const ownerOf = regionOwners(regions);
 
   const entries: ParsedEntry[] = [];
   const replaced = new Set<string>();
@@ -292,7 +293,7 @@ function commentedOutKeys(
   const flush = () => {
     if (runOwner !== undefined && run.length > 0) {
       const found = keysInCommentBlock(run, runOwner.path, file);
-      entries.push(...found);
+      for (const e of found) entries.push(e);
       if (found.length > 0 && runOwner.emptyKey !== undefined) replaced.add(runOwner.emptyKey);
     }
     run = [];
@@ -315,7 +316,8 @@ function keysInCommentBlock(run: CommentLine[], path: string[], file: string): P
   const indentOf = (t: string) => (/^ */.exec(t)?.[0] ?? '').length;
   const nonBlank = run.filter((c) => c.text.trim() !== '' && !/^ *\t/.test(c.text));
   if (nonBlank.length === 0) return [];
-  const base = Math.min(...nonBlank.map((c) => indentOf(c.text)));
+  let base = Number.POSITIVE_INFINITY;
+  for (const c of nonBlank) base = Math.min(base, indentOf(c.text));
 
   const chunks: Array<{ line: number; text: string[] }> = [];
   let open: { line: number; text: string[] } | undefined;
@@ -337,21 +339,25 @@ function keysInCommentBlock(run: CommentLine[], path: string[], file: string): P
   const out: ParsedEntry[] = [];
   for (const chunk of chunks) {
     const lines = new LineCounter();
-    const doc = parseDocument(chunk.text.join('\n'), {
-      lineCounter: lines,
-      prettyErrors: false,
-      uniqueKeys: true,
-    });
-    const map = doc.contents;
-    if (doc.errors.length > 0 || !isMap(map) || map.flow || map.items.length !== 1) continue;
+    let parsed: ReturnType<typeof parseBoundedYaml>;
+    try {
+      parsed = parseBoundedYaml(chunk.text.join('\n'), { lineCounter: lines, uniqueKeys: true });
+    } catch (e) {
+      // A comment that is not a bounded YAML mapping is prose.
+      if (e instanceof YamlLimitError) continue;
+      throw e;
+    }
+    const doc = parsed.documents[0];
+    const map = doc?.contents;
+    if (parsed.documents.length !== 1 || doc === undefined || doc.errors.length > 0) continue;
+    if (!isMap(map) || map.flow || map.items.length !== 1) continue;
     const found: ParsedEntry[] = [];
     try {
       flattenMap(map, path, {
         file,
-        doc,
+        aliases: parsed.aliases,
         lines,
         lineOffset: chunk.line - 1,
-        aliases: 0,
         emit: (key, value, line) => found.push({ key, value, enabled: false, line }),
       });
     } catch (e) {
@@ -359,7 +365,88 @@ function keysInCommentBlock(run: CommentLine[], path: string[], file: string): P
       if (e instanceof SmcError) continue;
       throw e;
     }
-    out.push(...found);
+    for (const e of found) out.push(e);
   }
   return out;
+}
+
+interface ContentLine {
+  line: number;
+  indent: number;
+}
+
+/**
+ * For each query, the first content line after `after` indented at most `maxIndent` (Infinity
+ * when none), for all queries in O((lines + queries) log lines): queries are answered from the
+ * last line backwards, keeping only the lines no earlier line with as little indent hides.
+ */
+function firstContentAfter(
+  contentLines: readonly ContentLine[],
+  queries: ReadonlyArray<{ after: number; maxIndent: number }>,
+): number[] {
+  const result = queries.map(() => Number.POSITIVE_INFINITY);
+  const order = queries.map((_, i) => i).sort((a, b) => queries[b]!.after - queries[a]!.after);
+  // Bottom (index 0) to top: lines decreasing, indents strictly increasing.
+  const stack: ContentLine[] = [];
+  let next = contentLines.length - 1;
+  for (const qi of order) {
+    const q = queries[qi]!;
+    while (next >= 0 && contentLines[next]!.line > q.after) {
+      const l = contentLines[next--]!;
+      while (stack.length > 0 && stack[stack.length - 1]!.indent >= l.indent) stack.pop();
+      stack.push(l);
+    }
+    // The last stack entry indented at most maxIndent is the nearest such line.
+    let lo = 0;
+    let hi = stack.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (stack[mid]!.indent <= q.maxIndent) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (found >= 0) result[qi] = stack[found]!.line;
+  }
+  return result;
+}
+
+/**
+ * The region owning a comment: of the regions in its column that contain its line, the one opened
+ * last (the first listed on a tie). Comments must be asked for in increasing line order; each
+ * column keeps a stack of the regions opened so far, ended ones popped from the top.
+ */
+function regionOwners(regions: readonly KeyRegion[]): (c: CommentLine) => KeyRegion | undefined {
+  const byColumn = new Map<number, { pending: KeyRegion[]; next: number; stack: KeyRegion[] }>();
+  regions.forEach((r) => {
+    const col = byColumn.get(r.column) ?? { pending: [], next: 0, stack: [] };
+    col.pending.push(r);
+    byColumn.set(r.column, col);
+  });
+  for (const col of byColumn.values()) {
+    const index = new Map(col.pending.map((r, i) => [r, i]));
+    // Opened in line order; on a tie the first listed is pushed last, so it is found first.
+    col.pending.sort((a, b) => a.afterLine - b.afterLine || index.get(b)! - index.get(a)!);
+  }
+  return (c) => {
+    const col = byColumn.get(c.column);
+    if (col === undefined) return undefined;
+    while (col.next < col.pending.length && col.pending[col.next]!.afterLine < c.line) {
+      col.stack.push(col.pending[col.next++]!);
+    }
+    while (col.stack.length > 0 && col.stack[col.stack.length - 1]!.endLine <= c.line) col.stack.pop();
+    return col.stack[col.stack.length - 1];
+  };
+}
+
+/** Whether an offset lies in one of the ranges; offsets must be asked for in increasing order. */
+function excludedRanges(ranges: ReadonlyArray<[number, number]>): (offset: number) => boolean {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  let i = 0;
+  let reach = Number.NEGATIVE_INFINITY; // the furthest end of the ranges starting at or before offset
+  return (offset) => {
+    while (i < sorted.length && sorted[i]![0] <= offset) reach = Math.max(reach, sorted[i++]![1]);
+    return offset < reach;
+  };
 }

@@ -18,6 +18,8 @@ interface IniSection {
   name: string;
   comment: string;
   keys: IniKey[];
+  /** The same keys by name (a linear search per key is quadratic). */
+  byName: Map<string, IniKey>;
 }
 
 class IniError extends Error {}
@@ -107,14 +109,18 @@ class IniParser {
   }
 
   private readContinuationLines(val: string): string {
+    // Parts joined once (growing one string and slicing it per line is quadratic).
+    const parts = [val];
     for (;;) {
       const next = trimSpace(this.readLine());
       if (next.length === 0) break;
-      val += next;
-      if (!val.endsWith('\\')) break;
-      val = val.slice(0, -1);
+      if (!next.endsWith('\\')) {
+        parts.push(next);
+        break;
+      }
+      parts.push(next.slice(0, -1));
     }
-    return val;
+    return parts.join('');
   }
 
   private readValue(input: string): string {
@@ -147,7 +153,7 @@ class IniParser {
 
   private newSection(name: string): IniSection {
     if (name.length === 0) throw new IniError('empty section name');
-    const s: IniSection = { name, comment: '', keys: [] };
+    const s: IniSection = { name, comment: '', keys: [], byName: new Map() };
     this.sections.push(s);
     return s;
   }
@@ -185,9 +191,13 @@ class IniParser {
       }
       const value = this.readValue(line.slice(offset));
       if (kname.length === 0) throw new IniError('empty key name');
-      let key = section.keys.find((k) => k.name === kname);
+      let key = section.byName.get(kname);
       if (key) key.value = Buffer.from(value, 'latin1');
-      else section.keys.push((key = { name: kname, value: Buffer.from(value, 'latin1'), comment: '' }));
+      else {
+        key = { name: kname, value: Buffer.from(value, 'latin1'), comment: '' };
+        section.keys.push(key);
+        section.byName.set(kname, key);
+      }
       key.comment = trimSpace(this.comment);
       this.comment = '';
     }
@@ -251,6 +261,7 @@ export function emitIni(branches: Branch[], fileName: string): Uint8Array {
         throw new SmcError('SopsInvalidFile', `${fileName}: INI section values must be sections`);
       }
       const sec = { name: item.key, comment: '', keys: [] as OutKey[] };
+      const byName = new Map<string, OutKey>();
       sections.push(sec);
       const tree = item.value.items;
       let first = 0;
@@ -267,9 +278,13 @@ export function emitIni(branches: Branch[], fileName: string): Uint8Array {
           continue;
         }
         const value = valToStringBytes(kv.value as TreeValue);
-        let k = sec.keys.find((x) => x.name === kv.key);
+        let k = byName.get(kv.key);
         if (k) k.value = value;
-        else sec.keys.push((k = { name: kv.key, value, comment: '' }));
+        else {
+          k = { name: kv.key, value, comment: '' };
+          sec.keys.push(k);
+          byName.set(kv.key, k);
+        }
         last = k;
       }
     }

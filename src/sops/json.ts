@@ -3,6 +3,7 @@
  * float64) and the writer sops uses: Go's json.Marshal for scalars, re-indented with tabs.
  */
 import { SmcError } from '../errors.js';
+import { MAX_YAML_DEPTH } from '../limits/yaml.js';
 import { formatJsonFloat } from './gonum.js';
 import { formatRFC3339Nano } from './gotime.js';
 import { parseGoFloat, parseGoInt } from './gonum.js';
@@ -19,8 +20,12 @@ import {
 
 class JsonSyntax extends Error {}
 
+/** Objects and arrays open at once: the reader (and the tree walk after it) recurse per level. */
+const MAX_DEPTH = MAX_YAML_DEPTH;
+
 class Reader {
   private i = 0;
+  private depth = 0;
   constructor(private readonly s: string) {}
 
   private ws(): void {
@@ -101,13 +106,12 @@ class Reader {
   private value(): TreeValue {
     this.ws();
     const c = this.s[this.i];
-    if (c === '{') {
+    if (c === '{' || c === '[') {
+      if (++this.depth > MAX_DEPTH) this.fail(`nested deeper than ${MAX_DEPTH} levels`);
       this.i++;
-      return this.object();
-    }
-    if (c === '[') {
-      this.i++;
-      return this.array();
+      const v = c === '{' ? this.object() : this.array();
+      this.depth--;
+      return v;
     }
     if (c === '"') return this.string();
     if (this.s.startsWith('true', this.i)) {

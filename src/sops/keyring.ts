@@ -1,6 +1,7 @@
 /** Parsed SOPS identities (age and PGP), built once and reused for many files. */
-import { readFile } from 'node:fs/promises';
 import { SmcError } from '../errors.js';
+import { DEFAULT_INPUT_LIMITS } from '../limits/input.js';
+import { readFileCapped, tooLarge } from '../limits/read.js';
 import { type AgeIdentity, parseAgeIdentities } from './age.js';
 import { type PgpKey, parsePgpKeys } from './pgp.js';
 
@@ -39,14 +40,22 @@ class Keyring implements SopsKeyring {
  * - `pgp`: ASCII-armoured private key blocks (an input may hold several).
  * Bad key material is reported as an SmcError naming the input (by position), not its content.
  */
-export async function createKeyring(input: { age?: string[]; pgp?: string[] }): Promise<SopsKeyring> {
+export async function createKeyring(
+  input: { age?: string[]; pgp?: string[] },
+  limits: { maxKeyFileBytes?: number } = {},
+): Promise<SopsKeyring> {
+  const max = limits.maxKeyFileBytes ?? DEFAULT_INPUT_LIMITS.maxKeyFileBytes;
   const age: AgeIdentity[] = [];
   const pgp: PgpKey[] = [];
   for (const [i, text] of (input.age ?? []).entries()) {
-    age.push(...(await parseAgeIdentities(text, `age key input #${i + 1}`)));
+    const name = `age key input #${i + 1}`;
+    checkKeySize(text, name, max);
+    age.push(...(await parseAgeIdentities(text, name)));
   }
   for (const [i, text] of (input.pgp ?? []).entries()) {
-    pgp.push(...(await parsePgpKeys(text, `pgp key input #${i + 1}`)));
+    const name = `pgp key input #${i + 1}`;
+    checkKeySize(text, name, max);
+    pgp.push(...(await parsePgpKeys(text, name)));
   }
   return new Keyring(dedupeAge(age), pgp);
 }
@@ -56,10 +65,18 @@ function dedupeAge(ids: AgeIdentity[]): AgeIdentity[] {
   return ids.filter((a) => (seen.has(a.identity) ? false : (seen.add(a.identity), true)));
 }
 
-async function readKeyFile(path: string): Promise<string> {
+/** Key material over `max_key_file_bytes` is refused before it is parsed. */
+function checkKeySize(text: string, name: string, max: number): void {
+  if (text.length > max || Buffer.byteLength(text, 'utf8') > max)
+    throw tooLarge(name, 'maxKeyFileBytes', max);
+}
+
+/** A key file, read with the size cap enforced while reading (`/dev/zero` is not read to its end). */
+async function readKeyFile(path: string, max: number): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    return (await readFileCapped(path, max, 'maxKeyFileBytes', `key file ${path}`)).toString('utf8');
   } catch (e) {
+    if (e instanceof SmcError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new SmcError('NotFound', `cannot read key file ${path} (${code})`);
   }
@@ -73,17 +90,23 @@ export async function keyringFromFiles(opts: {
   ageKeyFiles?: string[];
   gpgKeyFiles?: string[];
   env?: NodeJS.ProcessEnv;
+  /** `max_key_file_bytes` (default DEFAULT_INPUT_LIMITS). */
+  maxKeyFileBytes?: number;
 }): Promise<SopsKeyring> {
+  const max = opts.maxKeyFileBytes ?? DEFAULT_INPUT_LIMITS.maxKeyFileBytes;
   const age: AgeIdentity[] = [];
   const pgp: PgpKey[] = [];
   const ageFiles = [...(opts.ageKeyFiles ?? [])];
   const envFile = opts.env?.['SOPS_AGE_KEY_FILE'];
   if (envFile) ageFiles.push(envFile);
   for (const f of ageFiles)
-    age.push(...(await parseAgeIdentities(await readKeyFile(f), `age key file ${f}`)));
+    age.push(...(await parseAgeIdentities(await readKeyFile(f, max), `age key file ${f}`)));
   const envKey = opts.env?.['SOPS_AGE_KEY'];
-  if (envKey) age.push(...(await parseAgeIdentities(envKey, 'SOPS_AGE_KEY')));
+  if (envKey) {
+    checkKeySize(envKey, 'SOPS_AGE_KEY', max);
+    age.push(...(await parseAgeIdentities(envKey, 'SOPS_AGE_KEY')));
+  }
   for (const f of opts.gpgKeyFiles ?? [])
-    pgp.push(...(await parsePgpKeys(await readKeyFile(f), `pgp key file ${f}`)));
+    pgp.push(...(await parsePgpKeys(await readKeyFile(f, max), `pgp key file ${f}`)));
   return new Keyring(dedupeAge(age), pgp);
 }

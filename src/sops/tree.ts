@@ -42,7 +42,8 @@ function walkSlice(list: TreeValue[], path: string[], commentsIn: string[][], on
   for (let i = 0; i < list.length; i++) {
     const v = list[i] as TreeValue;
     const isComment = v instanceof Comment;
-    if (isComment) comments[top] = [...(comments[top] as string[]), v.value];
+    // In place: the level arrays only ever grow or are replaced (copying per comment is quadratic).
+    if (isComment) (comments[top] as string[]).push(v.value);
     list[i] = walkValue(v, path, comments, onLeaf);
     if (!isComment) comments[top] = [];
   }
@@ -55,7 +56,7 @@ function walkBranch(branch: Branch, path: string[], commentsIn: string[][], onLe
   for (const item of branch.items) {
     if (item.key instanceof Comment) {
       const c = item.key;
-      comments[top] = [...(comments[top] as string[]), c.value];
+      (comments[top] as string[]).push(c.value);
       const enc = walkValue(c, path, comments, onLeaf);
       if (enc instanceof Comment) item.key = enc;
       else if (typeof enc === 'string') item.key = new Comment(enc, c.inline);
@@ -63,11 +64,55 @@ function walkBranch(branch: Branch, path: string[], commentsIn: string[][], onLe
       continue;
     }
     const valueIsComment = item.value instanceof Comment;
-    if (item.value instanceof Comment) comments[top] = [...(comments[top] as string[]), item.value.value];
+    if (item.value instanceof Comment) (comments[top] as string[]).push(item.value.value);
     item.value = walkValue(item.value, [...path, item.key], comments, onLeaf);
     if (!valueIsComment) comments[top] = [];
   }
   return branch;
+}
+
+/**
+ * Which comments match the comment regexes, counted per level as the levels grow, so a leaf
+ * after a long run of comments costs O(levels), not O(comments). Relies on the walk's level
+ * arrays only ever growing (or being replaced by new ones).
+ */
+export class CommentMatches {
+  private readonly memo = new WeakMap<
+    string[],
+    { seen: number; unenc: number; enc: number; lastEnc: boolean }
+  >();
+  constructor(private readonly rules: CryptRules) {}
+
+  private of(level: string[]) {
+    let m = this.memo.get(level);
+    if (m === undefined) {
+      m = { seen: 0, unenc: 0, enc: 0, lastEnc: false };
+      this.memo.set(level, m);
+    }
+    const { unencryptedCommentRegex: unenc, encryptedCommentRegex: enc } = this.rules;
+    for (; m.seen < level.length; m.seen++) {
+      const c = level[m.seen] as string;
+      if (unenc !== '' && goRegexMatch(unenc, c)) m.unenc++;
+      m.lastEnc = enc !== '' && goRegexMatch(enc, c);
+      if (m.lastEnc) m.enc++;
+    }
+    return m;
+  }
+
+  /** Some comment matches unencrypted_comment_regex. */
+  unencrypted(levels: string[][]): boolean {
+    return levels.some((l) => this.of(l).unenc > 0);
+  }
+
+  /** Some comment matches encrypted_comment_regex, leaving out the comment being decided. */
+  encrypted(levels: string[][], isComment: boolean): boolean {
+    const last = levels.length - 1;
+    return levels.some((l, i) => {
+      const m = this.of(l);
+      const self = isComment && i === last && l.length > 0 && m.lastEnc ? 1 : 0;
+      return m.enc - self > 0;
+    });
+  }
 }
 
 export function shouldBeEncrypted(
@@ -75,6 +120,7 @@ export function shouldBeEncrypted(
   path: string[],
   comments: string[][],
   isComment: boolean,
+  matches = new CommentMatches(rules),
 ): boolean {
   let encrypted = true;
   if (rules.unencryptedSuffix !== '') {
@@ -90,24 +136,11 @@ export function shouldBeEncrypted(
     encrypted = path.some((p) => goRegexMatch(rules.encryptedRegex, p));
   }
   if (rules.unencryptedCommentRegex !== '') {
-    if (comments.some((cs) => cs.some((c) => goRegexMatch(rules.unencryptedCommentRegex, c))))
-      encrypted = false;
+    if (matches.unencrypted(comments)) encrypted = false;
   }
   if (rules.encryptedCommentRegex !== '') {
-    const last = comments.length - 1;
-    const lastLen = (comments[last] as string[]).length;
-    encrypted = false;
-    outer: for (let i = 0; i < comments.length; i++) {
-      const cs = comments[i] as string[];
-      for (let j = 0; j < cs.length; j++) {
-        // The comment line that matches is itself left in clear text.
-        if (isComment && i === last && j === lastLen - 1) continue;
-        if (goRegexMatch(rules.encryptedCommentRegex, cs[j] as string)) {
-          encrypted = true;
-          break outer;
-        }
-      }
-    }
+    // The comment line that matches is itself left in clear text.
+    encrypted = matches.encrypted(comments, isComment);
   }
   return encrypted;
 }
@@ -129,9 +162,10 @@ export function decryptBranches(
   const key = createSecretKey(dataKey);
   const hash: Hash = createHash('sha512');
   if (rules.macOnlyEncrypted) hash.update(MAC_ONLY_ENCRYPTED_INIT);
+  const matches = new CommentMatches(rules);
   const onLeaf: OnLeaf = (v, path, comments) => {
     const isComment = v instanceof Comment;
-    const encrypted = shouldBeEncrypted(rules, path, comments, isComment);
+    const encrypted = shouldBeEncrypted(rules, path, comments, isComment, matches);
     let out: Scalar | Comment = v;
     let macBytes: Buffer | null = null;
     if (encrypted) {

@@ -4,6 +4,7 @@
  * uses yaml/emit.ts, which writes what `sops -d` writes.
  */
 import { SmcError } from '../errors.js';
+import { YamlLimitError } from '../limits/yaml.js';
 import type { Branch } from './values.js';
 import { emitDocuments } from './yaml/emit.js';
 import { UnsupportedYaml, YamlSyntaxError, loadDocuments } from './yaml/load.js';
@@ -22,6 +23,9 @@ export function loadYaml(content: Uint8Array, fileName: string): Branch[] {
   } catch (e) {
     if (e instanceof YamlSyntaxError) {
       throw new SmcError('SopsInvalidFile', `${fileName}: not valid YAML: ${e.message}`);
+    }
+    if (e instanceof YamlLimitError) {
+      throw new SmcError('SopsInvalidFile', `${fileName}: refused YAML: ${e.message}`);
     }
     if (e instanceof UnsupportedYaml) {
       throw new SmcError('SopsInvalidFile', `${fileName}: unsupported YAML content: ${e.message}`);

@@ -34,7 +34,15 @@ const SPEC_KEYS = [
   'metrics_port',
 ];
 /** Ours, beyond SPEC §5. */
-const EXTRA_KEYS = ['workload_reload_window_ms', 'secret_poll_interval', 'allow_kustomize_remote'];
+const EXTRA_KEYS = [
+  'workload_reload_window_ms',
+  'secret_poll_interval',
+  'allow_kustomize_remote',
+  // Size caps (docs/security.md "Input size caps").
+  'max_source_file_bytes',
+  'max_key_file_bytes',
+  'max_rendered_bytes',
+];
 
 describe('parseSettings', () => {
   it('knows exactly the SPEC §5 keys', () => {

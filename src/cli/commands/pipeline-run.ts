@@ -10,10 +10,11 @@ import type { DeletionPolicy } from '../../plan/actions.js';
 import { openLocalSource } from '../../source/local.js';
 import { type ProgressEvent, type RenderMode, type SyncResult, sync } from '../../sync.js';
 import { type KeyOptions, keyringFromOptions } from '../keys.js';
+import { addLimitOptions, type LimitOptions, limitsFromOptions } from '../limit-options.js';
 import { STORE_SPEC_HELP, type StoreSpec, storeFromSpec, storeSpecOption } from '../store-spec.js';
 import { collect, ownerFromOption } from './common.js';
 
-export interface PipelineOptions extends KeyOptions {
+export interface PipelineOptions extends KeyOptions, LimitOptions {
   env: string;
   store: StoreSpec;
   configStore?: StoreSpec;
@@ -37,7 +38,7 @@ export const CLI_ALLOW_SWITCHES = { pruneAll: '--allow-prune-all', plaintext: '-
 
 /** Add the pipeline options to `cmd` (`storeHelp` describes `--store` for this command). */
 export function addPipelineOptions(cmd: Command, storeHelp: string): Command {
-  return cmd
+  return addLimitOptions(cmd)
     .argument('<path>', 'GitOps source directory')
     .requiredOption('--env <environment>', 'environment (profile directory, e.g. dev)')
     .requiredOption('--store <type:target>', storeHelp, storeSpecOption)
@@ -117,6 +118,7 @@ export async function runPipeline(
     allow: { pruneAll: opts.allowPruneAll ?? false, plaintext: opts.allowPlaintext ?? false },
     allowSwitches: CLI_ALLOW_SWITCHES,
     adoptHint: 'pass --adopt to take it over',
+    limits: limitsFromOptions(opts),
     dryRun: run.dryRun,
     onProgress: run.onProgress,
   }).finally(() => Promise.all([secretStore.close?.(), configStore?.close?.()]));

@@ -3,11 +3,12 @@ import type { Command } from 'commander';
 import { openLocalSource } from '../../source/local.js';
 import { renderSource, type RenderMode } from '../../sync.js';
 import { keyringFromOptions, type KeyOptions } from '../keys.js';
+import { addLimitOptions, limitsFromOptions, type LimitOptions } from '../limit-options.js';
 import { type OutputFormat, formatStructured, formatTable, outputOption, writeLines } from '../output.js';
 import { collect, ownerFromOption } from './common.js';
 import { CLI_ALLOW_SWITCHES } from './pipeline-run.js';
 
-interface RenderOptions extends KeyOptions {
+interface RenderOptions extends KeyOptions, LimitOptions {
   env: string;
   kustomizePath?: string;
   basePath?: string;
@@ -22,7 +23,7 @@ interface RenderOptions extends KeyOptions {
 const MASK = '<redacted>';
 
 export function registerRender(program: Command): void {
-  program
+  const cmd = program
     .command('render')
     .description('show what would be synced from a source directory, values masked')
     .argument('<path>', 'GitOps source directory')
@@ -36,43 +37,44 @@ export function registerRender(program: Command): void {
     .option('--age-key-file <file>', 'age identity file (repeatable; also SOPS_AGE_KEY_FILE)', collect, [])
     .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
     .option('--allow-plaintext', 'accept unencrypted application.secrets.* files (tests only)')
-    .addOption(outputOption())
-    .action(async (dir: string, opts: RenderOptions) => {
-      const output = opts.output;
-      const source = await openLocalSource(dir);
-      const render: RenderMode = opts.kustomizePath
-        ? {
-            mode: 'kustomize',
-            kustomizePath: opts.kustomizePath,
-            allowRemote: opts.allowKustomizeRemote ?? false,
-          }
-        : { mode: 'raw', basePath: opts.basePath };
-      const entries = await renderSource({
-        source,
-        owner: ownerFromOption(opts.smc, path.basename(source.root)),
-        environment: opts.env,
-        render,
-        prefix: opts.prefix,
-        sops: { enabled: opts.sops, keyring: opts.sops ? await keyringFromOptions(opts) : undefined },
-        allow: { plaintext: opts.allowPlaintext ?? false },
-        allowSwitches: CLI_ALLOW_SWITCHES,
-      });
-      const rows = entries.map((e) => ({
-        service: e.service ?? null,
-        key: e.key,
-        kind: e.kind,
-        enabled: e.enabled,
-        origin: e.origin,
-        value: MASK,
-      }));
-      if (output !== 'table') process.stdout.write(formatStructured({ entries: rows }, output) + '\n');
-      else
-        writeLines(
-          process.stdout,
-          formatTable(
-            ['SERVICE', 'KEY', 'KIND', 'ENABLED', 'ORIGIN', 'VALUE'],
-            rows.map((r) => [r.service ?? '-', r.key, r.kind, String(r.enabled), r.origin, r.value]),
-          ),
-        );
+    .addOption(outputOption());
+  addLimitOptions(cmd).action(async (dir: string, opts: RenderOptions) => {
+    const output = opts.output;
+    const source = await openLocalSource(dir);
+    const render: RenderMode = opts.kustomizePath
+      ? {
+          mode: 'kustomize',
+          kustomizePath: opts.kustomizePath,
+          allowRemote: opts.allowKustomizeRemote ?? false,
+        }
+      : { mode: 'raw', basePath: opts.basePath };
+    const entries = await renderSource({
+      source,
+      owner: ownerFromOption(opts.smc, path.basename(source.root)),
+      environment: opts.env,
+      render,
+      prefix: opts.prefix,
+      sops: { enabled: opts.sops, keyring: opts.sops ? await keyringFromOptions(opts) : undefined },
+      allow: { plaintext: opts.allowPlaintext ?? false },
+      allowSwitches: CLI_ALLOW_SWITCHES,
+      limits: limitsFromOptions(opts),
     });
+    const rows = entries.map((e) => ({
+      service: e.service ?? null,
+      key: e.key,
+      kind: e.kind,
+      enabled: e.enabled,
+      origin: e.origin,
+      value: MASK,
+    }));
+    if (output !== 'table') process.stdout.write(formatStructured({ entries: rows }, output) + '\n');
+    else
+      writeLines(
+        process.stdout,
+        formatTable(
+          ['SERVICE', 'KEY', 'KIND', 'ENABLED', 'ORIGIN', 'VALUE'],
+          rows.map((r) => [r.service ?? '-', r.key, r.kind, String(r.enabled), r.origin, r.value]),
+        ),
+      );
+  });
 }

@@ -5,7 +5,7 @@
  * Secret's `headers` key (a YAML map of header names to values).
  */
 import { createHmac } from 'node:crypto';
-import { parse } from 'yaml';
+import { parseBoundedYaml, toPlainValue, YamlLimitError } from '../../limits/yaml.js';
 import { API_GROUP, API_VERSION, KIND } from '../../api/index.js';
 import type { Notice } from './notices.js';
 
@@ -62,9 +62,14 @@ export function hmacSignature(body: string | Uint8Array, token: string): string 
 export function parseHeaders(text: string, where: string): Record<string, string> {
   let doc: unknown;
   try {
-    doc = parse(text);
-  } catch {
-    throw new Error(`${where}: not valid YAML (expected a map of header names to values)`);
+    // Bounded (src/limits/yaml.ts): nesting and alias expansion are refused.
+    const { documents, aliases } = parseBoundedYaml(text);
+    if (documents.length > 1 || documents.some((d) => d.errors.length > 0)) throw new Error('invalid');
+    doc = toPlainValue(documents[0]?.contents, aliases);
+  } catch (e) {
+    const why =
+      e instanceof YamlLimitError ? `: ${e.message}` : ' (expected a map of header names to values)';
+    throw new Error(`${where}: not valid YAML${why}`, { cause: e });
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc))

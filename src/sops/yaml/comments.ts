@@ -243,8 +243,10 @@ function lineOfTextBefore(stream: SStream, offset: number): number {
 
 /** Line of the first non-blank character after `offset` (null at the end of the stream). */
 function lineOfTextAfter(stream: SStream, offset: number): number | null {
-  const m = /\S/.exec(stream.text.slice(offset));
-  return m ? stream.lineOf(offset + m.index) : null;
+  const text = stream.text;
+  let i = offset;
+  while (i < text.length && /\s/.test(text[i] as string)) i++;
+  return i < text.length ? stream.lineOf(i) : null;
 }
 
 export function placeComments(stream: SStream, doc: SDocument, comments: SComment[]): Placements {
@@ -261,6 +263,32 @@ export function placeComments(stream: SStream, doc: SDocument, comments: SCommen
     return out;
   }
   const { marks, flows } = collectMarks(rootCollection);
+  // The flow collections found are disjoint (nested ones are not collected): sort them once and
+  // find the one holding a comment by binary search instead of a scan per comment.
+  flows.sort((a, b) => a.start - b.start);
+  const flowAt = (offset: number): SCollection | undefined => {
+    let lo = 0;
+    let hi = flows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((flows[mid] as SCollection).start < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    const f = flows[lo - 1];
+    return f !== undefined && offset < f.end ? f : undefined;
+  };
+  // Index of the first value mark at or after each mark (computed once, from the end).
+  let nextValueFrom: Int32Array | undefined;
+  const nextValueMark = (from: number): Mark | undefined => {
+    if (nextValueFrom === undefined) {
+      nextValueFrom = new Int32Array(marks.length + 1).fill(-1);
+      for (let k = marks.length - 1; k >= 0; k--) {
+        nextValueFrom[k] = (marks[k] as Mark).kind === 'value' ? k : (nextValueFrom[k + 1] as number);
+      }
+    }
+    const k = from < marks.length ? (nextValueFrom[from] as number) : -1;
+    return k >= 0 ? marks[k] : undefined;
+  };
 
   const lineComment = (c: SComment): void => {
     const prev = lastBefore(marks, c.offset);
@@ -320,10 +348,7 @@ export function placeComments(stream: SStream, doc: SDocument, comments: SCommen
     );
     const nextCol = (chain[nextLevel] as SCollection).col;
     const firstBlockLevel = levels[0] as number;
-    let nextScalar: Mark | undefined;
-    for (let k = firstIndexFrom(marks, last.offset); k < marks.length && !nextScalar; k++) {
-      if ((marks[k] as Mark).kind === 'value') nextScalar = marks[k];
-    }
+    const nextScalar = nextValueMark(firstIndexFrom(marks, last.offset));
     run.forEach((c, i) => {
       const target = chain[levels[i] as number] as SCollection;
       // Quirk: when deeper collections closed before the next item of a list, a later line that
@@ -345,7 +370,7 @@ export function placeComments(stream: SStream, doc: SDocument, comments: SCommen
     run = [];
   };
   for (const c of comments) {
-    const flow = flows.find((f) => f.start < c.offset && c.offset < f.end);
+    const flow = flowAt(c.offset);
     if (flow) {
       flush();
       const slot = slotAt(flow, c.offset);

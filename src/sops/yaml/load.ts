@@ -51,8 +51,8 @@ function scalarValue(n: SNode): TreeValue {
 class Builder {
   constructor(private readonly placements: Placements) {}
 
-  private commentsOf(c: SNode): Placed[] {
-    return c.kind === 'map' || c.kind === 'seq' ? (this.placements.get(c) ?? []) : [];
+  private commentsOf(c: SNode): CommentSlots {
+    return new CommentSlots(c.kind === 'map' || c.kind === 'seq' ? (this.placements.get(c) ?? []) : []);
   }
 
   value(n: SNode): TreeValue {
@@ -67,10 +67,10 @@ class Builder {
         const placed = this.commentsOf(n);
         const out: TreeValue[] = [];
         n.items.forEach((it, i) => {
-          out.push(...commentsAt(placed, i));
+          for (const c of placed.at(i)) out.push(c);
           out.push(this.value(it.value));
         });
-        out.push(...commentsAt(placed, n.items.length, true));
+        for (const c of placed.atOrAfter(n.items.length)) out.push(c);
         return out;
       }
     }
@@ -83,12 +83,12 @@ class Builder {
       for (const c of cs) items.push({ key: c, value: null });
     };
     n.entries.forEach((e, i) => {
-      addComments(commentsAt(placed, i));
+      addComments(placed.at(i));
       const key = scalarValue(e.key);
       if (typeof key !== 'string') throw new UnsupportedYaml('a mapping key that is not a string');
       items.push({ key, value: this.value(e.value) });
     });
-    addComments(commentsAt(placed, n.entries.length, true));
+    addComments(placed.atOrAfter(n.entries.length));
     return items;
   }
 
@@ -107,8 +107,23 @@ class Builder {
   }
 }
 
-function commentsAt(placed: Placed[], slot: number, orAfter = false): Comment[] {
-  return placed.filter((p) => p.slot === slot || (orAfter && p.slot > slot)).map((p) => p.comment);
+/** The placed comments of one collection by slot, in placement order (grouped once: linear). */
+class CommentSlots {
+  private readonly bySlot = new Map<number, Comment[]>();
+  constructor(private readonly placed: Placed[]) {
+    for (const p of placed) {
+      const list = this.bySlot.get(p.slot);
+      if (list) list.push(p.comment);
+      else this.bySlot.set(p.slot, [p.comment]);
+    }
+  }
+  at(slot: number): Comment[] {
+    return this.bySlot.get(slot) ?? [];
+  }
+  /** Comments at `slot` or past it (the end of the collection). */
+  atOrAfter(slot: number): Comment[] {
+    return this.placed.filter((p) => p.slot >= slot).map((p) => p.comment);
+  }
 }
 
 /** The text of a mapping key as go-yaml compares keys for duplicates. */
@@ -161,21 +176,47 @@ function checkFirstDocument(n: SNode): void {
 function commentsPerDocument(stream: SStream): SComment[][] {
   const docs = stream.documents;
   const out: SComment[][] = docs.map(() => []);
+  // Binary searches over the sorted documents and markers: a scan per comment is quadratic.
   for (const c of stream.comments) {
     let d = 0;
-    for (let i = docs.length - 1; i >= 0; i--) {
+    // The last document starting at or before the comment (documents are in order).
+    const i = lastIndexAtOrBefore(docs.length, (k) => (docs[k] as SDocument).start, c.offset);
+    if (i >= 0) {
       const doc = docs[i] as SDocument;
-      if (doc.start > c.offset) continue;
       d = i;
       // An empty document's own `---` sits at its start.
       const contentEnd = doc.root ? doc.root.end : doc.start + 1;
-      const ended = stream.markers.some((m) => m >= contentEnd && m < c.offset);
+      const m = firstIndexAtOrAfter(stream.markers, contentEnd);
+      const ended = m < stream.markers.length && (stream.markers[m] as number) < c.offset;
       if (c.offset > contentEnd && ended && i + 1 < docs.length) d = i + 1;
-      break;
     }
     out[d]?.push(c);
   }
   return out;
+}
+
+/** Index of the last of `n` increasing values at or before `x` (-1 when none). */
+function lastIndexAtOrBefore(n: number, at: (k: number) => number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (at(mid) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** Index of the first sorted value at or after `x` (the length when none). */
+function firstIndexAtOrAfter(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export function loadDocuments(text: string): Branch[] {

@@ -5,10 +5,7 @@
  */
 import {
   Alias,
-  Composer,
-  type Document,
   type Node as YNode,
-  Parser,
   Scalar,
   YAMLMap,
   YAMLSeq,
@@ -18,6 +15,7 @@ import {
   isScalar,
   isSeq,
 } from 'yaml';
+import { parseBoundedYaml } from '../../limits/yaml.js';
 
 export type ScalarStyle = 'plain' | 'single' | 'double' | 'literal' | 'folded';
 
@@ -183,7 +181,7 @@ function foldSeparators(value: string, source: string, style: ScalarStyle): stri
 class Converter {
   private readonly converted = new Map<YNode, SNode>();
   constructor(
-    private readonly doc: Document.Parsed,
+    private readonly aliases: ReadonlyMap<Alias, YNode>,
     private readonly pos: Positions,
     private readonly source: string,
   ) {}
@@ -230,9 +228,9 @@ class Converter {
 
   private alias(n: Alias): SAlias {
     const [start, end] = n.range ?? [0, 0];
-    const target = n.resolve(this.doc);
+    const target = this.aliases.get(n);
     const s = target ? this.converted.get(target) : undefined;
-    if (!s) throw new YamlSyntaxError(`unknown anchor '${n.source}' referenced`);
+    if (!s) throw new YamlSyntaxError('an alias refers to no anchor defined before it');
     return { kind: 'alias', start, end, target: s };
   }
 
@@ -284,9 +282,13 @@ function emptyFlowMapsWithComments(text: string): string {
   return text.replace(/ \{[ \t]*\n(?:[ \t]*#[^\n]*\n)+[ \t]*\}(?=[ \t]*(?:#[^\n]*)?(?:\n|$))/g, ' {}');
 }
 
-/** An error message without the excerpt of the source (which could hold a secret). */
-function syntaxError(e: { message: string; pos?: [number, number] }, pos: Positions): YamlSyntaxError {
-  const what = e.message.split(/ at line \d+/)[0] ?? 'invalid YAML';
+/**
+ * An error message without any of the source: the `yaml` package's messages may quote it
+ * (`Block scalar header includes extra characters: >…`), and that could be a secret. The error
+ * code says what is wrong; the position says where.
+ */
+function syntaxError(e: { code?: string; pos?: [number, number] }, pos: Positions): YamlSyntaxError {
+  const what = `invalid YAML (${e.code ?? 'syntax error'})`;
   const at = e.pos ? ` at line ${pos.line(e.pos[0]) + 1}, column ${pos.col(e.pos[0]) + 1}` : '';
   return new YamlSyntaxError(what + at);
 }
@@ -295,21 +297,22 @@ function syntaxError(e: { message: string; pos?: [number, number] }, pos: Positi
 export function parseStream(source: string): SStream {
   const text = emptyFlowMapsWithComments(source);
   const pos = new Positions(text);
-  const tokens = [...new Parser().parse(text)];
-  const composer = new Composer({
+  // Bounded (src/limits/yaml.ts): nesting and alias expansion are refused with a YamlLimitError
+  // before anything here walks the documents.
+  const parsed = parseBoundedYaml(text, {
     schema: 'failsafe',
     uniqueKeys: false,
     keepSourceTokens: true,
     merge: false,
-    prettyErrors: false,
   });
+  const tokens = parsed.tokens;
   const documents: SDocument[] = [];
-  for (const doc of composer.compose(tokens)) {
+  for (const doc of parsed.documents) {
     const err = doc.errors[0];
     if (err) throw syntaxError(err, pos);
     const [start] = doc.range;
     const contents = doc.contents as YNode | null;
-    const root = contents === null ? null : new Converter(doc, pos, text).node(contents, start);
+    const root = contents === null ? null : new Converter(parsed.aliases, pos, text).node(contents, start);
     documents.push({ root, start: contents?.range?.[0] ?? start });
   }
   const { comments, markers } = scanTokens(tokens);
