@@ -17,7 +17,7 @@ export const CRD_NAME = `${PLURAL}.${API_GROUP}`;
 /** Controller-wide defaults that the schema refers to. */
 export const DEFAULT_SETTINGS_CONFIGMAP = 'secret-manager-controller-config';
 
-/** Annotations and labels the controller reads or writes (SPEC §2.2, §3, §6). */
+/** Annotations and labels the controller reads or writes (docs/crd-reference.md, docs/architecture.md, docs/hot-reload.md). */
 export const ANNOTATIONS = {
   /** Any new value forces an immediate reconcile; the handled value lands in `status.lastHandledReconcileAt`. */
   reconcile: `${API_GROUP}/reconcile`,

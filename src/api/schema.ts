@@ -1,5 +1,5 @@
 /**
- * The SecretManagerConfig API (SPEC §2): one zod schema that is the single source of truth. The
+ * The SecretManagerConfig API (docs/crd-reference.md): one zod schema that is the single source of truth. The
  * TypeScript types below are derived from it, `parseSpec` validates with it, and `src/api/crd.ts`
  * turns it into the CRD (`config/crd/secretmanagerconfig.yaml`) and `docs/crd-reference.md`.
  *
@@ -374,12 +374,12 @@ const SopsSchema = z
     ageSecretRef: secretKeyRef('age identity (one or more lines)', 'age.agekey')
       .optional()
       .describe(
-        'Secret with the age identity. Default: the controller-wide `sops-keys` Secret in the controller namespace.',
+        'Secret with the age identity. Default: the controller-wide `sops-keys` Secret in the controller namespace, for SMCs in the namespaces the setting `controller_key_namespaces` lists (docs/security.md).',
       ),
     gpgSecretRef: secretKeyRef('ASCII-armoured PGP private key(s)', 'private.key')
       .optional()
       .describe(
-        'Secret with the PGP private key(s). Default: the controller-wide `sops-keys` Secret in the controller namespace.',
+        'Secret with the PGP private key(s). Default: the controller-wide `sops-keys` Secret in the controller namespace, for SMCs in the namespaces the setting `controller_key_namespaces` lists (docs/security.md).',
       ),
   })
   .describe('SOPS decryption and the keys to use.');
@@ -560,7 +560,7 @@ const HotReloadSchema = z
 
 export const DRIFT_POLICIES = ['Report', 'Correct'] as const;
 export const DELETION_POLICIES = ['Retain', 'Disable', 'Delete'] as const;
-/** Lower bound of `gitRepositoryPullInterval` (SPEC §2.1). */
+/** Lower bound of `gitRepositoryPullInterval` (docs/crd-reference.md). */
 export const MIN_GIT_PULL_INTERVAL = '1m';
 
 const SpecSchema = withRules(
@@ -730,7 +730,11 @@ const StatusSchema = z
     observedGeneration: generation().optional().describe('metadata.generation of the last reconciled spec.'),
     lastSyncTime: timestamp().optional().describe('Last fully successful sync (RFC 3339).'),
     lastAttemptTime: timestamp().optional().describe('Last reconcile attempt, successful or not.'),
-    nextReconcileTime: timestamp().optional().describe('When the next periodic reconcile is due.'),
+    nextReconcileTime: timestamp()
+      .optional()
+      .describe(
+        'When the next periodic reconcile was due at the last status write (not refreshed by a periodic pass that changes nothing).',
+      ),
     lastSyncedRevision: z
       .string()
       .max(1024)
@@ -771,7 +775,7 @@ const StatusSchema = z
           .describe('Workloads notified by the last reload, as `Kind/name`.'),
       })
       .optional()
-      .describe('Hot-reload state (SPEC §6).'),
+      .describe('Hot-reload state (docs/hot-reload.md).'),
   })
   .describe('Observed state, written by the controller.');
 

@@ -1,5 +1,5 @@
 /**
- * Argo CD Application sources in the controller (SPEC §2.1 `sourceRef`, §3 "Sources"): which Git
+ * Argo CD Application sources in the controller (docs/crd-reference.md `sourceRef`, docs/sources.md): which Git
  * source of an Application an SMC reads, and the Git credentials for it — the SMC's
  * `sourceRef.gitCredentials` Secret, else Argo CD's own declarative repository Secrets
  * (`argocd.argoproj.io/secret-type: repository`, matched by URL) and credential templates

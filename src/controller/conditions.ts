@@ -1,6 +1,6 @@
 /**
  * kstatus conditions: set one condition in a list, keeping `lastTransitionTime` unless `status`
- * changes (SPEC §2.2). Pure.
+ * changes (docs/crd-reference.md). Pure.
  */
 import type { Condition, ConditionType } from '../api/index.js';
 import { escapeControlCharacters } from '../control-characters.js';

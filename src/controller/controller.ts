@@ -150,7 +150,7 @@ export class Controller {
   /** Stores and their credentials (src/controller/stores.ts). */
   private storeFactory: StoreFactory | undefined;
   private readonly events: EventRecorder;
-  /** Workload notification (SPEC §6.4): reloads opted-in workloads after a sync that changed values. */
+  /** Workload notification (docs/hot-reload.md): reloads opted-in workloads after a sync that changed values. */
   private readonly workloads: WorkloadNotifier;
   private readonly cacheDir: string;
   /**
@@ -169,7 +169,7 @@ export class Controller {
   /** Referenced Secrets outside the watch (tenant key and credentials Secrets): polled by metadata. */
   private secretPoll: SecretPoller | undefined;
   private started = false;
-  /** Settings hot reload (SPEC §6.1): told of every SMC change. */
+  /** Settings hot reload (docs/hot-reload.md): told of every SMC change. */
   private smcsChanged: ((smcs: readonly SmcResource[]) => void) | undefined;
   /** Each SMC's loggers, per `spec.logging` area (rebuilt when the spec or the root level changes). */
   private readonly smcLogs = new SmcLoggerCache();
@@ -303,7 +303,7 @@ export class Controller {
   }
 
   /**
-   * Settings hot reload (SPEC §6.1): `listener` gets every SMC of this replica's shard in the watched
+   * Settings hot reload (docs/hot-reload.md): `listener` gets every SMC of this replica's shard in the watched
    * namespaces after each change.
    */
   onSmcsChanged(listener: (smcs: readonly SmcObject[]) => void): void {

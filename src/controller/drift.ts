@@ -1,5 +1,5 @@
 /**
- * Store verification and drift (SPEC §2.1 `diffDiscovery`, `driftPolicy`; §3 "Store verification").
+ * Store verification and drift (docs/crd-reference.md `diffDiscovery`, `driftPolicy`).
  *
  * A verification is a reconcile of the revision and spec already synced (due every
  * `drift_check_interval`, or requested): whatever the plan still wants to change then was changed

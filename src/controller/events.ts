@@ -1,5 +1,5 @@
 /**
- * Kubernetes Events on SecretManagerConfigs (SPEC §5): one for every sync that changed the store and
+ * Kubernetes Events on SecretManagerConfigs (docs/observability.md): one for every sync that changed the store and
  * one for every failure. A failure repeated with the same reason and message (a backoff retry)
  * updates the count of the existing Event instead of creating a new one, as client-go's
  * aggregation does. Messages are the value-free status messages.

@@ -1,5 +1,5 @@
 /**
- * The SecretManagerConfig finalizer (SPEC §2.1 `deletionPolicy`, §3 "Deletion"). The first reconcile
+ * The SecretManagerConfig finalizer (docs/crd-reference.md `deletionPolicy`, docs/providers.md "Deletion"). The first reconcile
  * adds `secret-management.octopilot.io/finalizer`; when the SMC is deleted, every store entry it owns
  * is retained, disabled or deleted per `deletionPolicy`, and only then is the finalizer removed. A
  * failure keeps the finalizer (the object stays, with `Ready=False` and an Event) and is retried.

@@ -1,5 +1,5 @@
 /**
- * `suspendGitPulls` for Flux sources (SPEC §2.1): while true, the referenced GitRepository /
+ * `suspendGitPulls` for Flux sources (docs/crd-reference.md): while true, the referenced GitRepository /
  * OCIRepository / Bucket gets `spec.suspend: true` (a merge patch), and the annotation
  * `secret-management.octopilot.io/git-pulls-suspended-by: <smc namespace>/<smc name>` records that
  * this controller did it. When `suspendGitPulls` goes false the source is resumed

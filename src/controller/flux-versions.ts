@@ -1,5 +1,5 @@
 /**
- * Which version of the Flux source API to watch (SPEC §5): `source.toolkit.fluxcd.io/v1` when the
+ * Which version of the Flux source API to watch (docs/operations.md): `source.toolkit.fluxcd.io/v1` when the
  * API server serves the kind there, else `v1beta2` (older Flux installations), found through API
  * discovery (`/apis/source.toolkit.fluxcd.io/<version>`). When neither serves it (Flux is not
  * installed), `v1` is watched as an optional resource and simply stays empty.

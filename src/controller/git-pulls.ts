@@ -1,5 +1,5 @@
 /**
- * `gitRepositoryPullInterval` (SPEC §2.1) for Argo CD sources: per SMC, the commit the remote's
+ * `gitRepositoryPullInterval` (docs/crd-reference.md) for Argo CD sources: per SMC, the commit the remote's
  * `targetRevision` pointed to at the last `git ls-remote`, and when that was. The reconciler asks
  * the remote again only when a pull is due (or something changed); otherwise it reuses the recorded
  * commit, so a periodic reconcile of an unchanged Argo source touches neither Git nor the store.

@@ -1,5 +1,5 @@
 /**
- * The controller's one HTTP port (SPEC §5, default 5000 from `metrics_port`): `/metrics`
+ * The controller's one HTTP port (docs/operations.md, default 5000 from `metrics_port`): `/metrics`
  * (Prometheus text from the controller's registry), `/healthz` (the process is serving) and
  * `/readyz` (caches synced and leading or standing by, as the injected `isReady()` says).
  * Binds 0.0.0.0 by default so kubelet probes and Prometheus reach it; tests pass `host: '127.0.0.1'`.

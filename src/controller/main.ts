@@ -1,5 +1,5 @@
 /**
- * The controller process (SPEC §5): settings from the environment, kubeconfig (in-cluster or
+ * The controller process (docs/operations.md): settings from the environment, kubeconfig (in-cluster or
  * KUBECONFIG), the HTTP port (`/metrics`, `/healthz`, `/readyz`), optional leader election, and the
  * controller. SIGTERM/SIGINT stop it gracefully (in-flight reconciles drain, the Lease is released).
  */
@@ -46,7 +46,7 @@ export function controllerNamespace(env: NodeJS.ProcessEnv): string {
 /**
  * Data of the settings ConfigMap in the controller namespace (overlaying the environment); empty
  * when it does not exist. Read at start; while an SMC enables `spec.hotReload`, changes are applied
- * live by the SettingsReloader (SPEC §6.1).
+ * live by the SettingsReloader (docs/hot-reload.md).
  */
 export async function readSettingsConfigMap(
   kubeConfig: KubeConfig,
@@ -149,10 +149,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     metrics,
     controllerNamespace: namespace,
   });
-  // Traces (SPEC §5): on while `tracing_enabled`, to the SMC's `spec.otel` or the OTEL_* environment.
+  // Traces (docs/observability.md): on while `tracing_enabled`, to the SMC's `spec.otel` or the OTEL_* environment.
   const tracing = new Tracing({ enabled: settings.tracing_enabled, env, log: logger });
   controller.useTracing(tracing);
-  // Hot reload (SPEC §6.1): while an SMC enables it, the settings ConfigMap is watched and applied live.
+  // Hot reload (docs/hot-reload.md): while an SMC enables it, the settings ConfigMap is watched and applied live.
   const reloader = new SettingsReloader({
     env,
     initial: settings,

@@ -1,5 +1,5 @@
 /**
- * The reconciler: a function of (object, world) → new status (SPEC §3). It reads nothing from the
+ * The reconciler: a function of (object, world) → new status (docs/architecture.md). It reads nothing from the
  * cluster itself: the world hands it the source object (a Flux source, or an Argo CD Application
  * with its Git remote: ls-remote, fetch, credentials, last pull), the artifact fetcher, the SOPS
  * keys and the stores. The controller writes the returned status once; before the work starts it

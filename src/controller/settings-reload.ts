@@ -1,5 +1,5 @@
 /**
- * Controller-level hot reload (SPEC §6.1). While any SecretManagerConfig has
+ * Controller-level hot reload (docs/hot-reload.md). While any SecretManagerConfig has
  * `spec.hotReload.enabled`, the settings ConfigMap it names is watched; each new state is parsed
  * and validated whole (`parseSettings(env, data)`) and then either swapped in at once or refused
  * at once (the running settings stay). A deleted ConfigMap means environment/defaults. Each outcome

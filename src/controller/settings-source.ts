@@ -1,5 +1,5 @@
 /**
- * The settings ConfigMap as a stream of states (SPEC §6.1): list it by name, report what is there
+ * The settings ConfigMap as a stream of states (docs/hot-reload.md): list it by name, report what is there
  * (or that it is absent), then watch from the list's resourceVersion; whenever the watch ends, list
  * and watch again. Needs only get/list/watch on ConfigMaps in its namespace (the shipped Role).
  */

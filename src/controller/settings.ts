@@ -1,5 +1,5 @@
 /**
- * Controller settings (SPEC §5): one zod schema over string inputs. Precedence, lowest first: the
+ * Controller settings (docs/operations.md): one zod schema over string inputs. Precedence, lowest first: the
  * defaults, the settings ConfigMap's `data` (snake_case, e.g. `max_concurrent_reconciles`), the
  * environment (UPPER_SNAKE, e.g. `MAX_CONCURRENT_RECONCILES`). `parseSettings` validates the whole result at
  * once, so a hot reload applies a change completely or refuses it completely. Error messages name
@@ -228,7 +228,7 @@ export const SettingsSchema = z
     metrics_enabled: boolean(true),
     tracing_enabled: boolean(false),
     /**
-     * Ours, beyond SPEC §5: how long workload reloads (SPEC §6.4) wait to coalesce further syncs
+     * Ours, beyond the settings first specified: how long workload reloads (docs/hot-reload.md) wait to coalesce further syncs
      * into one restart or POST. Read at each scheduling, so a live change applies to the next one.
      */
     workload_reload_window_ms: integer(0, 600_000, 2_000),

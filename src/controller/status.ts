@@ -1,5 +1,5 @@
 /**
- * Status computation (SPEC §2.2): from the previous status and what a reconcile found, the whole new
+ * Status computation (docs/crd-reference.md): from the previous status and what a reconcile found, the whole new
  * status. Pure: no I/O, the time is given. Never carries a value or a hash of one. A partial failure
  * caused only by provider throttling is reported as `Throttled` (phase Error, Ready=False), so
  * `kubectl get smc` and health checks tell it from a real failure.

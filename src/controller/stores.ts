@@ -1,5 +1,5 @@
 /**
- * The stores one SecretManagerConfig writes to (SPEC §2.1 `provider`, `configs`): the secret store
+ * The stores one SecretManagerConfig writes to (docs/crd-reference.md `provider`, `configs`): the secret store
  * of its provider and, with `configs.enabled`, the config store (GCP Parameter Manager, AWS SSM
  * Parameter Store, Azure App Configuration). Credentials named by `provider.*.auth.secretRef` are
  * read from their Secret (default namespace: the SMC's), checked against the multi-tenancy settings,

@@ -1,5 +1,5 @@
 /**
- * The controller's Prometheus metrics (SPEC §5): one Registry per process (nothing global), every
+ * The controller's Prometheus metrics (docs/observability.md): one Registry per process (nothing global), every
  * metric under its stable `secret_manager_` name. Labels carry names and outcomes only — never a
  * value, a digest of one, or anything unbounded other than SMC identity.
  */
@@ -37,7 +37,7 @@ export interface ControllerMetrics {
   readonly workloadReloads: Counter<'strategy' | 'result'>;
 }
 
-/** Every metric name of SPEC §5, with its label names (for tests and docs). */
+/** Every metric name of docs/observability.md, with its label names (for tests and docs). */
 export const METRIC_LABELS = {
   secret_manager_reconciliations_total: ['result'],
   secret_manager_reconciliation_duration_seconds: [],

@@ -1,5 +1,5 @@
 /**
- * Pipeline stage metrics (SPEC §5): a stage hook for the pipeline (src/sync.ts) that feeds
+ * Pipeline stage metrics (docs/observability.md): a stage hook for the pipeline (src/sync.ts) that feeds
  * `sops_decryption_total{result,reason}`, `sops_decrypt_duration_seconds` (one SOPS file) and
  * `kustomize_build_duration_seconds` (the private decrypted copy and `kustomize build`), around
  * whatever hook runs inside it (tracing). `reason` is `ok`, or the error code of a failed decryption.

@@ -1,5 +1,5 @@
 /**
- * Reconcile tracing (SPEC §5 "Traces", §2.1 `otel`): one `reconcile` span per reconcile with a child
+ * Reconcile tracing (docs/observability.md "Traces", docs/crd-reference.md `otel`): one `reconcile` span per reconcile with a child
  * span per pipeline stage, exported over OTLP/HTTP (JSON).
  *
  * Off unless configured: the `tracing_enabled` setting is the switch (swappable live), and a

@@ -1,7 +1,7 @@
 import type { Owner } from './store.js';
 
 /**
- * The ownership marker every store entry we create carries, as labels or tags (SPEC §3
+ * The ownership marker every store entry we create carries, as labels or tags (docs/architecture.md
  * "Ownership"). Names are valid as GCP labels, AWS/Azure tags and Kubernetes label keys alike.
  */
 export const OWNERSHIP_TAGS = {

@@ -163,7 +163,7 @@ describe('generated files', () => {
 });
 
 describe('CRD identity', () => {
-  it('names the resource as SPEC §2 says', () => {
+  it('names the resource as docs/crd-reference.md says', () => {
     expect(crd.metadata.name).toBe('secretmanagerconfigs.secret-management.octopilot.io');
     expect(crd.spec.group).toBe('secret-management.octopilot.io');
     expect(crd.spec.names).toMatchObject({
@@ -261,7 +261,7 @@ describe('structural schema', () => {
     }
   });
 
-  it('has a default for every field SPEC §2.1 defaults', () => {
+  it('has a default for every field docs/crd-reference.md defaults', () => {
     const defaults = Object.fromEntries(
       nodes(spec, 'spec')
         .filter(([, n]) => n.default !== undefined && n.type !== 'object')
@@ -294,7 +294,7 @@ describe('structural schema', () => {
     });
   });
 
-  it('has the enums and patterns of SPEC §2', () => {
+  it('has the enums and patterns of docs/crd-reference.md', () => {
     const at = (path: string) => nodes(schema, '').find(([p]) => p === path)?.[1];
     expect(at('.spec.sourceRef.kind')?.enum).toEqual([
       'GitRepository',

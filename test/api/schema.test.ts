@@ -34,7 +34,7 @@ function refusal(fn: () => unknown): string {
 }
 
 describe('parseSpec defaults', () => {
-  it('fills in every default of SPEC §2.1', () => {
+  it('fills in every default of docs/crd-reference.md', () => {
     expect(parseSpec(minimal, 'test')).toEqual({
       sourceRef: { kind: 'GitRepository', name: 'platform-config' },
       provider: { gcp: { projectId: 'my-project', auth: { type: 'workloadIdentity' } } },

@@ -1,5 +1,5 @@
 /**
- * Per-SMC cloud credentials end to end (SPEC §2.1 `provider.*.auth.secretRef`): the controller as a
+ * Per-SMC cloud credentials end to end (docs/crd-reference.md `provider.*.auth.secretRef`): the controller as a
  * separate process (its ServiceAccount, the shipped RBAC) with no cloud credentials of its own.
  *
  * - AWS `assumeRole` + `roleArn` + `secretRef`: STS AssumeRole (moto) is signed with the keys from the

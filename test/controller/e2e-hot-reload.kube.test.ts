@@ -1,5 +1,5 @@
 /**
- * Controller-level hot reload (SPEC §6.1) end to end: the controller as a separate process against
+ * Controller-level hot reload (docs/hot-reload.md) end to end: the controller as a separate process against
  * the real kube-apiserver, as its ServiceAccount with the shipped RBAC. An SMC enables
  * `hotReload`; the settings ConfigMap is created, made invalid, fixed and deleted; each time the
  * effect is observed from outside: the controller's JSON log (the "settings applied" line carries

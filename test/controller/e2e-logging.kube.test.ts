@@ -1,5 +1,5 @@
 /**
- * Per-SMC log levels end to end (SPEC §2.1 `logging`, §5): the controller as a separate process
+ * Per-SMC log levels end to end (docs/crd-reference.md `logging`, docs/observability.md): the controller as a separate process
  * (its ServiceAccount, the shipped RBAC) at `LOG_LEVEL=info`, two SMCs syncing examples/gitops
  * into the GCP Secret Manager emulator. The one with `reconciliation` and `secrets` at DEBUG gets
  * debug lines (a line per entry among them); the other, and every other area, none. Setting

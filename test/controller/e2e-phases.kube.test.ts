@@ -1,5 +1,5 @@
 /**
- * Status phases end to end (SPEC §2.2): the controller as a separate process (its ServiceAccount,
+ * Status phases end to end (docs/crd-reference.md): the controller as a separate process (its ServiceAccount,
  * the shipped RBAC) against the GCP Secret Manager emulator behind the fault proxy, whose `hold`
  * keeps the store's writes waiting until the test has looked at the SMC meanwhile. Every status
  * write is seen through a watch on the SMCs (the API server delivers each resourceVersion), so the

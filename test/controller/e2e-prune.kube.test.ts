@@ -1,5 +1,5 @@
 /**
- * Keys removed from Git end to end (SPEC §3 "Deletion", "Disable"): the controller as a separate
+ * Keys removed from Git end to end (docs/providers.md "Deletion", "Disable"): the controller as a separate
  * process (its ServiceAccount, the shipped RBAC) against the GCP Secret Manager emulator. One Flux
  * source, three SMCs that differ only in `deletionPolicy` and project. A revision without one key:
  * Retain keeps the entry (enabled, value readable), Disable disables its versions, Delete deletes it;

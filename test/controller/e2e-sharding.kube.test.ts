@@ -1,5 +1,5 @@
 /**
- * Sharding end to end (SPEC §3, last bullet): two controller processes side by side (each its
+ * Sharding end to end (docs/operations.md, `shard_key`): two controller processes side by side (each its
  * ServiceAccount with the shipped RBAC, no leader election), one with `SHARD_KEY=a`, one the default
  * shard, against SMCs labelled `sharding.secret-management.octopilot.io/key: a`, unlabelled, and
  * labelled `b` (a shard nobody runs). Each SMC is reconciled by exactly the replica of its shard —

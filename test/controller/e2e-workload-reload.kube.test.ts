@@ -1,5 +1,5 @@
 /**
- * Workload notification (SPEC §6.4) end to end on the real kube-apiserver, the controller running
+ * Workload notification (docs/hot-reload.md) end to end on the real kube-apiserver, the controller running
  * as a separate process with its ServiceAccount and the shipped RBAC: Git change → Kubernetes Secret
  * store → an annotated Deployment's pod template changes exactly once for a burst of three quick
  * changes, not at all for an unchanged revision; the `http` strategy POSTs a ready pod's endpoint

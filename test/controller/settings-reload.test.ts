@@ -1,5 +1,5 @@
 /**
- * The settings reload state machine (SPEC §6.1) with a fake ConfigMap source: start/stop/move of
+ * The settings reload state machine (docs/hot-reload.md) with a fake ConfigMap source: start/stop/move of
  * the watch as SMCs gain or lose hotReload, whole-change validation, atomic swap, deleted ConfigMap
  * → environment/defaults, restart-only keys, status/Event/metric reports, and no value ever leaking.
  */

@@ -1,5 +1,5 @@
 /**
- * Phases `Pending` and `Syncing` (SPEC §2.2), without a cluster: the in-progress status
+ * Phases `Pending` and `Syncing` (docs/crd-reference.md), without a cluster: the in-progress status
  * (`progressStatus`), when the reconciler announces it (`world.progress`, never on the "nothing
  * changed" path nor for a retry of what just failed), `Pending` for an SMC waiting for its first
  * source, and `lastTransitionTime` moving only with a condition's status. The world is the one the

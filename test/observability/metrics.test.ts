@@ -12,7 +12,7 @@ function samples(text: string, name: string): string[] {
 }
 
 describe('createControllerMetrics', () => {
-  it('registers every SPEC §5 metric with its exact name and type', async () => {
+  it('registers every docs/observability.md metric with its exact name and type', async () => {
     const m = createControllerMetrics({ processMetrics: false });
     const text = await m.registry.metrics();
     const expected: Record<string, string> = {
@@ -41,7 +41,7 @@ describe('createControllerMetrics', () => {
     }
   });
 
-  it('carries exactly the SPEC label names', async () => {
+  it('carries exactly the documented label names (docs/observability.md)', async () => {
     const m = createControllerMetrics({ processMetrics: false });
     m.reconciliations.inc({ result: 'success' });
     m.reconciliationDuration.observe(0.2);

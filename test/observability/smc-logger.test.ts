@@ -1,5 +1,5 @@
 /**
- * Per-SMC log levels (SPEC §2.1 `logging`, §5): area loggers filter by their own level whatever
+ * Per-SMC log levels (docs/crd-reference.md `logging`, docs/observability.md): area loggers filter by their own level whatever
  * the controller's, areas without one follow the controller's level (live, through the cache),
  * the per-entry and per-step lines carry names only — a canary value never reaches the output.
  */

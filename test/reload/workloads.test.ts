@@ -1,4 +1,4 @@
-/** Workload notification (SPEC §6.4): discovery, strategies, coalescing on a fake clock, digests. */
+/** Workload notification (docs/hot-reload.md): discovery, strategies, coalescing on a fake clock, digests. */
 import { describe, expect, it } from 'vitest';
 import {
   type Clock,
@@ -163,7 +163,7 @@ describe('content digest', () => {
     expect(contentDigest('main@sha1:1', [entries[0]!, { ...entries[1]!, version: '8' }])).not.toBe(d);
   });
   it('never sees a value: only revision and version ids go in', () => {
-    // The function has no value parameter; entries carry no value (SPEC §2.2).
+    // The function has no value parameter; entries carry no value (docs/crd-reference.md).
     expect(contentDigest.length).toBe(2);
   });
 });

@@ -82,7 +82,7 @@ describe('endpoint overrides come from the SDK-standard environment variables', 
     expect(proxy.count('ListSecrets')).toBe(1);
   });
 
-  it('the SPEC spelling AWS_ENDPOINT_URL_SECRETSMANAGER is honoured when the SDK one is unset', async () => {
+  it('the documented spelling (docs/providers.md) AWS_ENDPOINT_URL_SECRETSMANAGER is honoured when the SDK one is unset', async () => {
     process.env.AWS_ENDPOINT_URL_SECRETSMANAGER = proxy.url;
     const store = sm({ credentials: moto.credentials });
     await store.read(me(), []);

@@ -1,5 +1,5 @@
 /**
- * Notifications (SPEC §2.1 `notifications`): after each reconcile, forward new drift and failure
+ * Notifications (docs/crd-reference.md `notifications`): after each reconcile, forward new drift and failure
  * notices (src/controller/notifications/notices.ts) through the SMC's Flux notification Provider
  * (flux-provider.ts), and keep its Argo CD subscriptions and drift/failure annotations on the
  * Application its `sourceRef` names (argo-annotations.ts).

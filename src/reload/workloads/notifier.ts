@@ -1,5 +1,5 @@
 /**
- * Workload notification (SPEC §6.4, the hot-reload guide's "Alternatives"): after a sync that
+ * Workload notification (docs/hot-reload.md, the hot-reload guide's "Alternatives"): after a sync that
  * changed values, workloads in the SMC's namespace annotated
  * `secret-management.octopilot.io/reload: "<smc>[,<smc>]"` are rolled (pod-template annotation with
  * the new content digest) or have each ready pod's reload endpoint POSTed. Changes reaching the same

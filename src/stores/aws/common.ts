@@ -18,7 +18,7 @@ export interface AwsStoreOptions {
   region: string;
   /** `secrets.environment`: recorded as the `environment` tag on every entry we create. */
   environment: string;
-  /** How to authenticate (SPEC `provider.aws.auth`); the SDK default chain when absent. */
+  /** How to authenticate (docs/crd-reference.md `provider.aws.auth`); the SDK default chain when absent. */
   auth?: AwsAuth;
   /** SDK-shaped credentials (static identity or provider); wins over `auth`. */
   credentials?: AwsCredentialsConfig;
@@ -39,7 +39,7 @@ export interface AwsStoreOptions {
   concurrency?: number;
 }
 
-/** Value of the disabled marker tag (SPEC §3 "Disable": no native disable in SSM / Secrets Manager). */
+/** Value of the disabled marker tag (docs/providers.md "Disable": no native disable in SSM / Secrets Manager). */
 export const DISABLED_TAG_VALUE = 'true';
 
 export type TagRecord = Record<string, string>;

@@ -1,5 +1,5 @@
 /**
- * AWS credentials for a store (SPEC §2.1 `provider.aws.auth`): the SDK's default chain (IRSA / EKS Pod
+ * AWS credentials for a store (docs/crd-reference.md `provider.aws.auth`): the SDK's default chain (IRSA / EKS Pod
  * Identity / env / shared config — resolved by the SDK itself), explicit access keys, or an assumed
  * role (STS AssumeRole on top of explicit keys or the default chain). Credentials are kept in memory
  * only, cached per credential, and never appear in a message, a target string or a log line.

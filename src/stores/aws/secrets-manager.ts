@@ -369,9 +369,9 @@ function toStored(info: SecretInfo): StoredEntry {
 }
 
 /**
- * SPEC §4 names `AWS_ENDPOINT_URL_SECRETSMANAGER`; the SDK's own variable is
+ * docs/providers.md names `AWS_ENDPOINT_URL_SECRETSMANAGER`; the SDK's own variable is
  * `AWS_ENDPOINT_URL_SECRETS_MANAGER` (service id "Secrets Manager"), which it reads itself. Honour the
- * SPEC spelling too when the SDK's is unset and no endpoint was given.
+ * documented spelling (docs/providers.md) too when the SDK's is unset and no endpoint was given.
  */
 function specEndpointAlias(opts: AwsStoreOptions): { endpoint?: string } {
   if (opts.endpoint !== undefined || process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER) return {};

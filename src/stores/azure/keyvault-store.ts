@@ -19,7 +19,7 @@
  *   ObjectIsDeletedButRecoverable`; if the deleted secret is ours (its tags name the same SMC) it is
  *   recovered and brought up to date instead, otherwise the entry fails as a Conflict.
  * - One retry policy: the SDK's own retries are off (`retryOptions.maxRetries: 0`) and every call
- *   goes through `withRetry`; writes take a token from the vault's bucket (SPEC §3 quotas). Every
+ *   goes through `withRetry`; writes take a token from the vault's bucket (docs/providers.md quotas). Every
  *   HTTP request (pages, pollers and the auth challenge included) is reported to the observer by a
  *   pipeline policy.
  * - TLS: `SMC_AZURE_KEYVAULT_CA_FILE` adds a CA (PEM) to the ones this client trusts, for an emulator

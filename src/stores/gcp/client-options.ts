@@ -5,7 +5,7 @@ import { SmcError } from '../../errors.js';
 export type GcpService = 'secretmanager' | 'parametermanager';
 
 /**
- * Documented endpoint overrides (SPEC §4), e.g. for an emulator:
+ * Documented endpoint overrides (docs/providers.md), e.g. for an emulator:
  *
  * - `http://HOST:PORT`  — REST (google-gax's HTTP/1.1 + JSON transport) over plain HTTP, **without
  *   credentials**: no token is fetched and none is sent over an unencrypted connection. Emulators.
