@@ -11,9 +11,11 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Installs every missing test peer (scripts/peers' default set) before any test starts.
     globalSetup: ['test/setup/peers.ts'],
-    // A JSON report for .ci/run's summary line, plus the default console output.
-    reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
+    // The default console output; a JSON report for .ci/run's summary line (scripts/test-summary.ts);
+    // each file's wall time in test-files.json.
+    reporters: ['default', ['json', { outputFile: 'test-results.json' }], './test/setup/files-reporter.ts'],
     projects: [
       {
         extends: true,
@@ -25,7 +27,12 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'kube', include: KUBE_TESTS, globalSetup: ['test/peers/kube/global.ts'] },
+        test: {
+          name: 'kube',
+          include: KUBE_TESTS,
+          // Peers first (the project's own list replaces the root's; it runs once per process).
+          globalSetup: ['test/setup/peers.ts', 'test/peers/kube/global.ts'],
+        },
       },
     ],
   },
