@@ -7,6 +7,12 @@ const KUBE_TESTS = [
   'test/**/*.kube.test.ts',
 ];
 
+// Kube files mostly wait (on the apiserver, on controllers' pull intervals and backoffs, on
+// emulators and msmctl processes) and each isolates itself (unique namespaces, uniquely named
+// cluster-scoped RBAC, its own emulators and controller processes), so several run at once on the
+// shared apiserver; docs/testing.md has the measurements. SMC_KUBE_WORKERS overrides the number.
+const KUBE_WORKERS = Number(process.env.SMC_KUBE_WORKERS) || 4;
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -23,6 +29,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, ...KUBE_TESTS],
+          // After the kube files (a project with its own maxWorkers runs as a group of its own).
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -32,6 +40,8 @@ export default defineConfig({
           include: KUBE_TESTS,
           // Peers first (the project's own list replaces the root's; it runs once per process).
           globalSetup: ['test/setup/peers.ts', 'test/peers/kube/global.ts'],
+          maxWorkers: KUBE_WORKERS,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
