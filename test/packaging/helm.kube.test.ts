@@ -19,6 +19,7 @@ import { leaseNameFor } from '../../src/controller/leader-election.js';
 import { SETTING_KEYS, parseSettings } from '../../src/controller/settings.js';
 import { EXIT_ERROR } from '../../src/cli/commands/common.js';
 import { msmctl } from '../cli/run.js';
+import { peerPath } from '../peers.js';
 import { repoRoot } from '../peers/kube/index.js';
 import { useKube } from '../peers/kube/use.js';
 
@@ -36,11 +37,6 @@ type Obj = Record<string, any>;
 
 let helmBin: string;
 let helmHome: string;
-
-async function peerPath(peer: string): Promise<string> {
-  const { stdout } = await run(join(repoRoot, 'scripts/peers'), ['path', peer]);
-  return stdout.trim();
-}
 
 /** Runs helm with its cache/config/data homes in a scratch directory (never the user's). */
 function helm(args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -79,7 +75,7 @@ async function template(namespace: string, args: string[] = [], release = RELEAS
 }
 
 async function kustomizeBuild(dir: string): Promise<Obj[]> {
-  const { stdout } = await run(await peerPath('kustomize'), ['build', join(repoRoot, dir)], {
+  const { stdout } = await run(peerPath('kustomize'), ['build', join(repoRoot, dir)], {
     maxBuffer: 64 << 20,
   });
   return parseYaml(stdout);
@@ -120,16 +116,10 @@ let defaults: Obj[];
 
 beforeAll(async () => {
   helmHome = await mkdtemp(join(tmpdir(), 'smc-helm-'));
-  try {
-    helmBin = await peerPath('helm');
-  } catch {
-    // A fresh machine: build it (about 3.5 minutes cold; `scripts/peers install` does it up front).
-    await run(join(repoRoot, 'scripts/peers'), ['install', 'helm'], { maxBuffer: 64 << 20 });
-    helmBin = await peerPath('helm');
-  }
+  helmBin = await peerPath('helm'); // installed by the vitest global setup (test/setup/peers.ts)
   base = await kustomizeBuild('config');
   defaults = await template(CONTROLLER_NS, ['--include-crds']);
-}, 900_000);
+});
 
 afterAll(async () => {
   if (helmHome) await rm(helmHome, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
  * Conformance: the same corpus through properties.ts and through java.util.Properties.load.
- * Runs when a JDK (`java`, 11+ for single-file source launch) is on PATH.
+ * Needs a JDK (`java`, 11+ for single-file source launch) on PATH: without one this test fails
+ * saying so (it never skips). This machine has OpenJDK 17 (/usr/bin/java).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,14 +12,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseProperties } from '../../src/render/properties.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const hasJava = (() => {
+/** Runs `java ARGS`; a missing JDK is an error naming it, not a reason to skip. */
+function java(args: string[]): string {
   try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+    return execFileSync('java', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error('this test needs a JDK (java 11 or later) on PATH, and `java` was not found', {
+        cause: err,
+      });
+    }
+    throw err;
   }
-})();
+}
 
 const CORPUS = [
   'a=1',
@@ -57,19 +63,20 @@ const CORPUS = [
   'last=x\\',
 ].join('\n');
 
-describe.skipIf(!hasJava)('parseProperties matches java.util.Properties', () => {
+describe('parseProperties matches java.util.Properties', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'smc-props-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('on a corpus of separators, comments, continuations and escapes', () => {
     const file = path.join(dir, 'corpus.properties');
     writeFileSync(file, CORPUS);
-    const java = JSON.parse(
-      execFileSync('java', [path.join(here, 'fixtures/PropertiesDump.java'), file], { encoding: 'utf8' }),
-    ) as Record<string, string>;
+    const fromJava = JSON.parse(java([path.join(here, 'fixtures/PropertiesDump.java'), file])) as Record<
+      string,
+      string
+    >;
     const ours = Object.fromEntries(
       parseProperties(CORPUS, 'corpus.properties').map((e) => [e.key, e.value]),
     );
-    expect(ours).toEqual(java);
+    expect(ours).toEqual(fromJava);
   });
 });

@@ -4,7 +4,6 @@ export { startMoto, type MotoPeer, type MotoStartOptions } from './aws.js';
 export {
   PeerStartError,
   ensurePeer,
-  peerInstalled,
   freePort,
   uniqueSuffix,
   startPeerProcess,

@@ -3,17 +3,14 @@
  * per peer with its log in a temp dir, a readiness poll with a deadline, and errors that name the
  * peer and its log instead of hanging.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { peerPath } from '../../peers.js';
 
 export const LOOPBACK = '127.0.0.1';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const peersScript = path.join(repoRoot, 'scripts/peers');
 
 export type CloudPeer = 'gcp-sm-emulator' | 'moto';
 
@@ -41,38 +38,17 @@ function logTail(logPath: string, lines = 15): string {
   }
 }
 
-/** The installed peer's main binary (scripts/peers path), or a clear error saying how to install it. */
+/** The installed peer's main binary, or a PeerMissingError naming it and why (test/peers.ts). */
 export function peerBinary(peer: CloudPeer): string {
-  try {
-    return execFileSync(peersScript, ['path', peer], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).trim();
-  } catch {
-    throw new Error(`test peer ${peer} is not installed: run scripts/peers install ${peer}`);
-  }
+  return peerPath(peer);
 }
 
-/** Install the peer if it is missing (`scripts/peers install PEER`: seconds when already cached). */
-export async function ensurePeer(peer: CloudPeer): Promise<string> {
-  if (!peerInstalled(peer)) {
-    await new Promise<void>((resolve, reject) => {
-      execFile(peersScript, ['install', peer], { encoding: 'utf8' }, (err, _out, stderr) =>
-        err ? reject(new Error(`scripts/peers install ${peer} failed:\n${stderr}`)) : resolve(),
-      );
-    });
-  }
-  return peerBinary(peer);
-}
-
-/** True when `scripts/peers path PEER` finds the peer (for suites that skip without it). */
-export function peerInstalled(peer: CloudPeer): boolean {
-  try {
-    peerBinary(peer);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * The peer's binary, for a suite's beforeAll: the vitest global setup installed every peer before
+ * any test started, so a missing one fails the suite naming the peer (never skips it).
+ */
+export function ensurePeer(peer: CloudPeer): Promise<string> {
+  return Promise.resolve().then(() => peerBinary(peer));
 }
 
 export { freePort } from '../free-port.js';

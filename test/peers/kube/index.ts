@@ -11,7 +11,6 @@
  * Test files normally use useKube() (./use.ts), which shares one cluster per test run when the
  * vitest global setup (./global.ts) is active.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -24,36 +23,26 @@ import { parseAllDocuments } from 'yaml';
 import { KubeCluster, type KubeInfo, type StartTimings, kubeconfigYaml } from './cluster.js';
 import { type PeerProcess, PeerStartError, freePort, spawnPeer, waitUntilReady } from './process.js';
 import { generatePki } from './pki.js';
+import { peerDir, peerPath } from '../../peers.js';
 
 export { KubeCluster, statusOf, kubeconfigYaml } from './cluster.js';
 export type { KubeInfo, KubectlOptions, ServiceAccountAccess, StartTimings } from './cluster.js';
 export { PeerStartError } from './process.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const peersScript = join(repoRoot, 'scripts/peers');
 
-/** The peers a cluster needs (scripts/peers names). */
+/** The peers a cluster needs (scripts/peers names; the vitest global setup test/setup/peers.ts installs them). */
 export const KUBE_PEERS = ['etcd', 'kube', 'flux-crds', 'argo-crds'] as const;
 type KubePeerName = (typeof KUBE_PEERS)[number];
 
-/** Build whatever is missing (a no-op costing ~0.1 s when cached; ~10 min cold for kube). */
-export function installKubePeers(): void {
-  execFileSync(peersScript, ['install', ...KUBE_PEERS], { stdio: 'inherit' });
-}
-
 function peer(name: KubePeerName): { path: string; version: string } {
   let path: string;
-  let dir: string;
   try {
-    path = execFileSync(peersScript, ['path', name], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).trim();
-    dir = execFileSync(peersScript, ['dir', name], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new PeerStartError(name, undefined, `${name} is not installed: run scripts/peers install ${name}`);
+    path = peerPath(name);
+  } catch (err) {
+    throw new PeerStartError(name, undefined, (err as Error).message);
   }
-  return { path, version: basename(dir).slice(name.length + 1) };
+  return { path, version: basename(peerDir(name)).slice(name.length + 1) };
 }
 
 /** The CRD manifests applied at start: ours, Flux's source CRDs and notification Provider, Argo CD's Application/AppProject. */
