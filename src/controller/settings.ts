@@ -204,6 +204,33 @@ function duration(def: string, minMs: number) {
 const LABEL_VALUE_RE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const NAMESPACE_NAME_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** A comma-separated list of namespace names (duplicates and blanks dropped), or `*` alone when allowed. */
+function namespaceList(allowAll: boolean) {
+  return z
+    .string()
+    .transform((s, ctx) => {
+      const list = [
+        ...new Set(
+          s
+            .split(',')
+            .map((n) => n.trim())
+            .filter((n) => n !== ''),
+        ),
+      ];
+      const valid =
+        allowAll && list.includes('*') ? list.length === 1 : list.every((n) => NAMESPACE_NAME_RE.test(n));
+      if (!valid) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be ${allowAll ? '* or ' : ''}a comma-separated list of namespace names`,
+        });
+        return z.NEVER;
+      }
+      return list;
+    })
+    .default([]);
+}
+
 /** Every controller setting, its default and its validation. Keys are the ConfigMap's snake_case. */
 export const SettingsSchema = z
   .strictObject({
@@ -233,24 +260,7 @@ export const SettingsSchema = z
      */
     workload_reload_window_ms: integer(0, 600_000, 2_000),
     /** Comma-separated namespaces to watch; empty: all namespaces. */
-    watch_namespaces: z
-      .string()
-      .transform((s, ctx) => {
-        const list = [
-          ...new Set(
-            s
-              .split(',')
-              .map((n) => n.trim())
-              .filter((n) => n !== ''),
-          ),
-        ];
-        if (!list.every((n) => NAMESPACE_NAME_RE.test(n))) {
-          ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of namespace names' });
-          return z.NEVER;
-        }
-        return list;
-      })
-      .default([]),
+    watch_namespaces: namespaceList(false),
     /**
      * Refuse any source, SOPS key Secret or credentials Secret outside the SMC's own namespace
      * (docs/security.md, "Tenant isolation defaults").
@@ -261,27 +271,7 @@ export const SettingsSchema = z
      * or `*` for every namespace (the single-tenant switch, docs/security.md). Empty: none but the
      * controller's own namespace.
      */
-    controller_key_namespaces: z
-      .string()
-      .transform((s, ctx) => {
-        const list = [
-          ...new Set(
-            s
-              .split(',')
-              .map((n) => n.trim())
-              .filter((n) => n !== ''),
-          ),
-        ];
-        if (list.includes('*') ? list.length !== 1 : !list.every((n) => NAMESPACE_NAME_RE.test(n))) {
-          ctx.addIssue({
-            code: 'custom',
-            message: 'must be * or a comma-separated list of namespace names',
-          });
-          return z.NEVER;
-        }
-        return list;
-      })
-      .default([]),
+    controller_key_namespaces: namespaceList(true),
     /**
      * How often the Secrets SMCs reference outside the controller's namespace (SOPS keys, store and
      * Git credentials) are checked for a change: a metadata-only read of each, since the controller

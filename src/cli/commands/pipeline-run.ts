@@ -81,6 +81,21 @@ export function parseDeletionPolicy(value: string): DeletionPolicy {
 }
 
 /** Run the pipeline on directory `dir` as the options say; the stores are closed afterwards. */
+/** `--kustomize-path` (with `--allow-kustomize-remote`) or raw-file mode under `--base-path`. */
+export function renderModeFromOptions(opts: {
+  kustomizePath?: string;
+  basePath?: string;
+  allowKustomizeRemote?: boolean;
+}): RenderMode {
+  return opts.kustomizePath
+    ? {
+        mode: 'kustomize',
+        kustomizePath: opts.kustomizePath,
+        allowRemote: opts.allowKustomizeRemote ?? false,
+      }
+    : { mode: 'raw', basePath: opts.basePath };
+}
+
 export async function runPipeline(
   dir: string,
   opts: PipelineOptions,
@@ -88,13 +103,7 @@ export async function runPipeline(
 ): Promise<SyncResult> {
   const deletionPolicy = parseDeletionPolicy(opts.deletionPolicy);
   const source = await openLocalSource(dir);
-  const render: RenderMode = opts.kustomizePath
-    ? {
-        mode: 'kustomize',
-        kustomizePath: opts.kustomizePath,
-        allowRemote: opts.allowKustomizeRemote ?? false,
-      }
-    : { mode: 'raw', basePath: opts.basePath };
+  const render = renderModeFromOptions(opts);
   const storeContext = {
     environment: opts.env,
     prefix: opts.prefix,

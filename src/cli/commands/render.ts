@@ -1,12 +1,12 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { openLocalSource } from '../../source/local.js';
-import { renderSource, type RenderMode } from '../../sync.js';
+import { renderSource } from '../../sync.js';
 import { keyringFromOptions, type KeyOptions } from '../keys.js';
 import { addLimitOptions, limitsFromOptions, type LimitOptions } from '../limit-options.js';
 import { type OutputFormat, formatStructured, formatTable, outputOption, writeLines } from '../output.js';
 import { collect, ownerFromOption } from './common.js';
-import { CLI_ALLOW_SWITCHES } from './pipeline-run.js';
+import { CLI_ALLOW_SWITCHES, renderModeFromOptions } from './pipeline-run.js';
 
 interface RenderOptions extends KeyOptions, LimitOptions {
   env: string;
@@ -41,13 +41,7 @@ export function registerRender(program: Command): void {
   addLimitOptions(cmd).action(async (dir: string, opts: RenderOptions) => {
     const output = opts.output;
     const source = await openLocalSource(dir);
-    const render: RenderMode = opts.kustomizePath
-      ? {
-          mode: 'kustomize',
-          kustomizePath: opts.kustomizePath,
-          allowRemote: opts.allowKustomizeRemote ?? false,
-        }
-      : { mode: 'raw', basePath: opts.basePath };
+    const render = renderModeFromOptions(opts);
     const entries = await renderSource({
       source,
       owner: ownerFromOption(opts.smc, path.basename(source.root)),
