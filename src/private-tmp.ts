@@ -106,7 +106,9 @@ export async function sweepStaleTempDirs(base: string = privateTmpBase()): Promi
 
 /**
  * On SIGINT or SIGTERM: remove this process's temporary directories, then exit as the signal
- * would have (128 + signal number). For msmctl; the controller stops gracefully instead.
+ * would have (128 + signal number) — unless a command listens for the signal itself (the
+ * reloader's graceful stop), which then decides how the process ends. For msmctl; the controller
+ * stops gracefully instead.
  */
 export function removeTempDirsOnSignals(): void {
   for (const [signal, code] of [
@@ -115,7 +117,7 @@ export function removeTempDirsOnSignals(): void {
   ] as const) {
     process.once(signal, () => {
       removeTempDirsNow();
-      process.exit(code);
+      if (process.listenerCount(signal) === 0) process.exit(code);
     });
   }
 }

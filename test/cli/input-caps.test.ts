@@ -91,7 +91,16 @@ describe('source files', () => {
     const refused = msmctl(['render', root, '--env', 'dev', '--max-source-file-bytes', '4096']);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('4096 bytes');
-    const ok = msmctl(['render', root, '--env', 'dev', '--max-source-file-bytes', '8192']);
+    // A plain fixture: plaintext is allowed here, the cap is what is tested.
+    const ok = msmctl([
+      'render',
+      root,
+      '--env',
+      'dev',
+      '--max-source-file-bytes',
+      '8192',
+      '--allow-plaintext',
+    ]);
     expect(ok.status, ok.stderr).toBe(0);
   });
 
@@ -150,6 +159,7 @@ describe('rendered output', () => {
         environment: 'dev',
         rootServiceName: 'x',
         decrypt: noDecrypt,
+        allowPlaintext: true, // a plain fixture: the cap is what is tested
         limits: { maxRenderedBytes: 1024 },
       }),
     );
