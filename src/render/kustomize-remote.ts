@@ -82,9 +82,23 @@ export async function refuseRemoteReferences(
   const more = found.length > 1 ? ` (and ${found.length - 1} more)` : '';
   throw new SmcError(
     'KustomizeFailed',
-    `${first.file}: ${first.field} names the remote reference "${first.url}"${more}; kustomize ` +
+    `${first.file}: ${first.field} names the remote reference "${displayUrl(first.url)}"${more}; kustomize ` +
       `remote resources and bases are refused (the controller must not fetch from addresses a Git ` +
       `author chooses): vendor the files into the repository, or ${allowedHint}`,
+  );
+}
+
+/** Query parameters kustomize itself reads from a remote reference; any other value is hidden. */
+const KUSTOMIZE_URL_PARAMS = new Set(['ref', 'version', 'timeout', 'submodules']);
+
+/**
+ * A remote reference as it may be shown: credentials a Git author put in it (`user:token@` before
+ * the host, values of query parameters kustomize does not read) are replaced by `***`.
+ */
+export function displayUrl(url: string): string {
+  const noUserinfo = url.replace(/(:\/\/)[^/@?#\s]+@/, '$1***@');
+  return noUserinfo.replace(/([?&])([^=&#]+)=([^&#]*)/g, (all, sep: string, name: string) =>
+    KUSTOMIZE_URL_PARAMS.has(name) ? all : `${sep}${name}=***`,
   );
 }
 

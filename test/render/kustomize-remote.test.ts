@@ -107,6 +107,15 @@ describe('kustomize remote resources are refused by default', () => {
     expect(requests).toEqual([]);
   });
 
+  it('never shows credentials written into the URL (userinfo, query values kustomize does not read)', async () => {
+    const url = `git::https://bot:userinfo-canary@127.0.0.1:1/org/repo.git//deploy?ref=main&token=query-canary`;
+    const root = tree({ 'app/kustomization.yaml': `resources:\n  - ${url}\n` });
+    const message = await refusal(root, 'app');
+    expect(message).toContain('"git::https://***@127.0.0.1:1/org/repo.git//deploy?ref=main&token=***"');
+    expect(message).not.toContain('canary');
+    expect(requests).toEqual([]);
+  });
+
   it('in a base of the overlay (followed through local directories); zero requests', async () => {
     const root = tree({
       'overlay/kustomization.yaml': 'resources:\n  - ../base\n',
