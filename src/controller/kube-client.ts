@@ -36,11 +36,30 @@ export class SharedConnectionKubeConfig extends KubeConfig {
     else this.pools.set(key, fresh);
   }
 
-  /** Close the pooled connections (at shutdown; watches still open are ended). */
-  async closeConnections(): Promise<void> {
+  /**
+   * Close the pooled connections at shutdown. undici's `close()` waits for every request in flight
+   * to finish, and a watch left open would hold it for minutes (past the pod's grace period), so
+   * whatever has not finished within `graceMs` is ended with `destroy()`.
+   */
+  async closeConnections(graceMs = 1_000): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+    await Promise.all(
+      pools.map(async (p) => {
+        const closed = p.close().then(
+          () => true,
+          () => true,
+        );
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), graceMs);
+          timer.unref?.();
+        });
+        const inTime = await Promise.race([closed, late]);
+        clearTimeout(timer);
+        if (!inTime) await p.destroy().catch(() => undefined);
+      }),
+    );
   }
 }
 

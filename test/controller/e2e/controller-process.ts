@@ -73,9 +73,16 @@ export async function startController(
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      let killed = false;
+      const t = setTimeout(() => {
+        killed = true;
+        child.kill('SIGKILL');
+      }, 15_000);
       const code = await exited;
       clearTimeout(t);
+      // A controller that would not stop fails its test (exit code null); show why.
+      if (killed)
+        console.log(`controller did not stop within 15 s of SIGTERM; its last output:\n${out.slice(-4000)}`);
       return code;
     },
   };
