@@ -75,8 +75,9 @@ export async function refuseRemoteReferences(
   copyRoot: string,
   kustomizePath: string,
   allowedHint: string,
+  maxFileBytes: number = DEFAULT_INPUT_LIMITS.maxSourceFileBytes,
 ): Promise<void> {
-  const found = await findRemoteReferences(copyRoot, kustomizePath);
+  const found = await findRemoteReferences(copyRoot, kustomizePath, maxFileBytes);
   const first = found[0];
   if (first === undefined) return;
   const more = found.length > 1 ? ` (and ${found.length - 1} more)` : '';
@@ -106,6 +107,7 @@ export function displayUrl(url: string): string {
 export async function findRemoteReferences(
   copyRoot: string,
   kustomizePath: string,
+  maxFileBytes: number = DEFAULT_INPUT_LIMITS.maxSourceFileBytes,
 ): Promise<RemoteReference[]> {
   const root = await realpath(copyRoot);
   const found: RemoteReference[] = [];
@@ -118,10 +120,10 @@ export async function findRemoteReferences(
     const file = await kustomizationFile(real);
     if (file === undefined) continue;
     const rel = path.relative(root, file).split(path.sep).join('/');
-    const k = await parseYamlFile(file, rel);
+    const k = await parseYamlFile(file, rel, maxFileBytes);
     for (const doc of k) {
       if (!isRecord(doc)) continue;
-      await checkKustomization(doc, { root, dir: real, rel, found, queue });
+      await checkKustomization(doc, { root, dir: real, rel, found, queue, maxFileBytes });
     }
   }
   return found;
@@ -136,6 +138,8 @@ interface Walk {
   found: RemoteReference[];
   /** Local kustomization directories still to check. */
   queue: string[];
+  /** `max_source_file_bytes`: the cap every other source file is read under. */
+  maxFileBytes: number;
 }
 
 async function checkKustomization(k: Record<string, unknown>, w: Walk): Promise<void> {
@@ -192,7 +196,7 @@ async function checkGeneratorSources(gen: Record<string, unknown>, where: string
 /** A generator/transformer/validator configuration file: built-in configs may name files and charts. */
 async function checkConfigFile(file: string, w: Walk): Promise<void> {
   const rel = path.relative(w.root, file).split(path.sep).join('/');
-  const docs = await parseYamlFile(file, rel);
+  const docs = await parseYamlFile(file, rel, w.maxFileBytes);
   for (const doc of docs)
     if (isRecord(doc)) await checkConfigDoc(doc, { ...w, rel, dir: path.dirname(file) });
 }
@@ -247,14 +251,9 @@ async function kustomizationFile(dir: string): Promise<string | undefined> {
   return undefined;
 }
 
-async function parseYamlFile(file: string, rel: string): Promise<unknown[]> {
+async function parseYamlFile(file: string, rel: string, maxFileBytes: number): Promise<unknown[]> {
   // A kustomization is a source file: the same size cap as any other (src/limits/read.ts).
-  const bytes = await readFileCapped(
-    file,
-    DEFAULT_INPUT_LIMITS.maxSourceFileBytes,
-    'maxSourceFileBytes',
-    rel,
-  );
+  const bytes = await readFileCapped(file, maxFileBytes, 'maxSourceFileBytes', rel);
   return parseYamlText(bytes.toString('utf8'), rel);
 }
 

@@ -85,7 +85,8 @@ export async function renderKustomize(opts: KustomizeRenderOptions): Promise<Ent
       failures: [],
     };
     await copyDecrypted(copy, root, copy.copyRoot);
-    if (opts.allowRemote !== true) await refuseRemoteReferences(copy.copyRoot, kustomizePath, REMOTE_HINT);
+    if (opts.allowRemote !== true)
+      await refuseRemoteReferences(copy.copyRoot, kustomizePath, REMOTE_HINT, limits.maxSourceFileBytes);
     // kustomize may print the copy's path as given or with symlinks resolved: remove both.
     const tempPaths = [copy.copyRoot, tmp, path.join(copy.tmp, 'src'), copy.tmp];
     let stdout: string;
