@@ -27,14 +27,25 @@ export function writeLines(stream: NodeJS.WritableStream, lines: string | readon
 
 /** A plain left-aligned table, like kubectl's: one string per line, cells escaped. */
 export function formatTable(headers: string[], rows: (string | undefined)[][]): string[] {
+  const widths = columnWidths(headers, rows);
+  return [headers, ...rows].map((r) => formatRow(widths, r));
+}
+
+/** The width of each column of a table (cells measured escaped, as they are printed). */
+export function columnWidths(headers: string[], rows: (string | undefined)[][]): number[] {
   const cells = [headers, ...rows].map((r) => r.map((c) => escapeControlCharacters(c ?? '')));
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
+  return headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+}
+
+/** One table line: cells escaped and padded to `widths` (the last one is not padded). */
+export function formatRow(widths: number[], row: (string | undefined)[]): string {
+  return row
+    .map((c, i) => {
+      const cell = escapeControlCharacters(c ?? '');
+      return i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0);
+    })
+    .join('  ')
+    .trimEnd();
 }
 
 /** Control characters JSON.stringify leaves raw (it escapes only U+0000–U+001F). */

@@ -20,6 +20,7 @@ export interface SmcObject {
     name: string;
     namespace: string;
     generation?: number;
+    resourceVersion?: string;
     creationTimestamp?: string;
     annotations?: Record<string, string>;
   };

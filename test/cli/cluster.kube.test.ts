@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../controller/e2e/controller-process.js';
 import { freePort } from '../peers/free-port.js';
 import { useKube } from '../peers/kube/use.js';
-import { msmctl, msmctlAsync, type CliRun } from './run.js';
+import { msmctl, msmctlAsync, msmctlProcess, type CliProcess, type CliRun } from './run.js';
 
 // Each msmctl run is a new process (2-3 s on a busy 2-core machine); some tests make ten.
 vi.setConfig({ testTimeout: 180_000 });
@@ -262,7 +262,7 @@ describe('msmctl status', () => {
     // The SMC's Events, as kubectl describe shows them (the controller records them; here the test does).
     expect(r.stdout).toMatch(/^Events:\nTYPE\s+REASON\s+AGE\s+MESSAGE\n/m);
     expect(r.stdout).toMatch(
-      /^Warning\s+PartialFailure\s+\d+s\s+1 of 3 entries failed \(payments-LEGACY\)\nNormal\s+Synced\s+\d+s \(x2\)\s+3 secret\(s\) synced$/m,
+      /^Warning\s+PartialFailure\s+\d+[sm]\s+1 of 3 entries failed \(payments-LEGACY\)\nNormal\s+Synced\s+\d+[sm] \(x2\)\s+3 secret\(s\) synced$/m,
     );
     // None for an SMC without any.
     expect(run(['status', 'catalog', '-n', ns]).stdout).toMatch(/\n\nEvents: none\n$/);
@@ -468,5 +468,101 @@ describe('kubeconfig errors', () => {
     expect(check.stderr).toBe(
       `msmctl: API server https://127.0.0.1:${closed}: cannot reach the API server: connect ECONNREFUSED 127.0.0.1:${closed}\n`,
     );
+  });
+});
+
+describe('msmctl list -w / status -w', () => {
+  /** Waits until the process has printed `pattern` (a watch prints as changes arrive). */
+  const printed = (p: CliProcess, pattern: RegExp, what: string) =>
+    waitFor(what, () => Promise.resolve(pattern.test(p.stdout()) ? true : undefined), {
+      timeoutMs: 60_000,
+      log: () => `stdout:\n${p.stdout()}\nstderr:\n${p.stderr()}`,
+    });
+  const stop = async (p: CliProcess) => {
+    p.child.kill('SIGINT');
+    return p.exited;
+  };
+
+  it('list -w prints the list, then one row per visible change, and exits 0 on Ctrl-C', async () => {
+    const wns = await kube().createNamespace('msmctl-watch');
+    await createSmc('alpha', wns, { kubernetes: { secretName: 'alpha' } });
+    const table = msmctlProcess(['list', '-w', '-n', wns], { env });
+    const json = msmctlProcess(['list', '-w', '-n', wns, '-o', 'json'], { env });
+    try {
+      await printed(table, /^alpha\s+-\s+-\s+-\s+-\s+-\s+GitRepository/m, 'the first list');
+      await printed(json, /"name": "alpha"/, 'the first list as JSON');
+      await writeStatus('alpha', readyStatus(), wns);
+      await printed(table, /^alpha\s+Synced\s+3\s+\d+s\s+True\s+Synced\s/m, 'the row after the status write');
+      // A status write that changes nothing the row shows prints nothing…
+      await writeStatus('alpha', { lastAttemptTime: '2030-01-01T00:00:00Z' }, wns);
+      await createSmc('beta', wns, { aws: { region: 'eu-west-1' } });
+      await printed(table, /^beta\s+-.*aws:eu-west-1/m, 'the added SMC');
+      await api().deleteNamespacedCustomObject(ref('beta', wns));
+      await printed(table, /^beta\s+Deleted\s/m, 'the deleted SMC');
+      await printed(json, /"type": "DELETED"/, 'the deletion as JSON');
+      const t = await stop(table);
+      expect(t.status, t.stderr).toBe(0);
+      expect(t.stderr).toBe('');
+      // …so the rows are exactly: header, first list, status change, added, deleted — in that order.
+      const lines = t.stdout.trimEnd().split('\n');
+      expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual([
+        'NAME PHASE',
+        'alpha -',
+        'alpha Synced',
+        'beta -',
+        'beta Deleted',
+      ]);
+      // Later rows keep the first list's column widths (a wider cell pushes only its own row).
+      const sourceColumn = lines[0]!.indexOf('SOURCE');
+      expect(lines[1]!.indexOf('GitRepository/')).toBe(sourceColumn);
+      expect(lines[3]!.indexOf('GitRepository/')).toBe(sourceColumn);
+      const j = await stop(json);
+      expect(j.status, j.stderr).toBe(0);
+      const events = j.stdout
+        .trim()
+        .split(/\n(?=\{)/)
+        .map((d) => JSON.parse(d) as Obj);
+      expect(events.map((e) => `${e.type} ${e.item.name} ${e.item.phase}`)).toEqual([
+        'ADDED alpha null',
+        'MODIFIED alpha Synced',
+        'ADDED beta null',
+        'DELETED beta null',
+      ]);
+    } finally {
+      table.child.kill('SIGKILL');
+      json.child.kill('SIGKILL');
+    }
+  });
+
+  it('status -w prints the status again on each change; exit 1 when the last was not Ready, 3 when deleted', async () => {
+    const wns = await kube().createNamespace('msmctl-watch-status');
+    await createSmc('gamma', wns, { gcp: { projectId: 'acme-prod' } });
+    await createSmc('delta', wns, { gcp: { projectId: 'acme-prod' } });
+    await writeStatus('gamma', readyStatus(), wns);
+    const gamma = msmctlProcess(['status', 'gamma', '-w', '-n', wns], { env });
+    const delta = msmctlProcess(['status', 'delta', '-w', '-n', wns], { env });
+    try {
+      await printed(gamma, /^Ready:\s+True \(Synced\)$/m, 'the first status');
+      await printed(delta, /^Phase:\s+-$/m, 'the first status of delta');
+      const failed = readyStatus({ phase: 'Error' });
+      failed.conditions[0] = { ...failed.conditions[0], status: 'False', reason: 'ProviderAuthFailed' };
+      await writeStatus('gamma', failed, wns);
+      await printed(
+        gamma,
+        /^--- \d{4}-\d\d-\d\dT[\d:.]+Z\n(.*\n)*Ready:\s+False \(ProviderAuthFailed\)$/m,
+        'the new status',
+      );
+      const g = await stop(gamma);
+      expect(g.status, g.stderr).toBe(1);
+      expect(g.stdout.match(/^Name:/gm)).toHaveLength(2);
+
+      await api().deleteNamespacedCustomObject(ref('delta', wns));
+      const d = await delta.exited;
+      expect(d.status).toBe(3);
+      expect(d.stderr).toBe(`msmctl: secretmanagerconfig ${wns}/delta: deleted\n`);
+    } finally {
+      gamma.child.kill('SIGKILL');
+      delta.child.kill('SIGKILL');
+    }
   });
 });

@@ -1,5 +1,5 @@
 /** Run msmctl as a separate process, the way a user does (TypeScript sources through tsx). */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../peers.js';
 
@@ -51,4 +51,35 @@ export function msmctlAsync(
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** Everything written to stdout / stderr so far. */
+  stdout: () => string;
+  stderr: () => string;
+  /** Settles when the process has exited. */
+  exited: Promise<CliRun>;
+}
+
+/** A long-running msmctl (`list -w`, `status -w`): output read while it runs, stopped by a signal. */
+export function msmctlProcess(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): CliProcess {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'src/cli/msmctl.ts'), ...args],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...opts.env },
+      timeout: 170_000,
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<CliRun>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }

@@ -1,13 +1,17 @@
 /**
  * `msmctl status NAME`: one SecretManagerConfig in detail — phase, conditions, revision, sync times
  * and the per-entry table (names and states only; an SMC's status never holds a value).
- * Exit code 0 when Ready=True, 1 otherwise.
+ * Exit code 0 when Ready=True, 1 otherwise. With `-w`, the status is printed again on every change
+ * until Ctrl-C (the exit code then says whether the last status was Ready) or until the SMC is
+ * deleted (exit 3).
  */
 import type { Command } from 'commander';
 import {
   addKubeOptions,
   apiErrorMessage,
+  CliExit,
   connect,
+  EXIT_NOT_FOUND,
   EXIT_NOT_READY,
   type KubeContext,
   type KubeOptions,
@@ -20,7 +24,8 @@ import {
   outputOption,
   writeLines,
 } from '../output.js';
-import { getSmc, providerOf, readyOf, sourceOf, type SmcObject } from '../smc-api.js';
+import { getSmc, providerOf, readyOf, smcLabel, sourceOf, type SmcObject } from '../smc-api.js';
+import { abortOnSignals, followSmcs } from '../smc-watch.js';
 
 export function registerStatus(program: Command): void {
   addKubeOptions(
@@ -30,30 +35,79 @@ export function registerStatus(program: Command): void {
       .argument('<name>', 'SecretManagerConfig name'),
   )
     .addOption(outputOption())
-    .action(async (name: string, opts: KubeOptions & { output: OutputFormat }) => {
-      const output = opts.output;
+    .option(
+      '-w, --watch',
+      'print the status again each time it changes, until interrupted (Ctrl-C) or the SMC is deleted',
+    )
+    .action(async (name: string, opts: KubeOptions & { output: OutputFormat; watch?: boolean }) => {
       const k = connect(opts);
       const smc = await getSmc(k, name);
-      if (output === 'table')
-        writeLines(process.stdout, [...formatStatus(smc), '', ...formatEvents(await recentEvents(k, smc))]);
-      else
-        process.stdout.write(
-          formatStructured(
-            {
-              name: smc.metadata.name,
-              namespace: smc.metadata.namespace,
-              generation: smc.metadata.generation ?? null,
-              suspended: smc.spec.suspend === true,
-              suspendGitPulls: smc.spec.suspendGitPulls === true,
-              source: sourceOf(smc),
-              provider: providerOf(smc),
-              status: smc.status ?? {},
+      await printStatus(k, smc, opts.output);
+      let last = smc;
+      if (opts.watch) {
+        const { signal, abort, dispose } = abortOnSignals();
+        let shown = fingerprint(smc);
+        let deleted = false;
+        const printing: Promise<void>[] = [];
+        try {
+          await followSmcs(
+            k,
+            { namespace: k.namespace, name },
+            { items: [smc], resourceVersion: smc.metadata.resourceVersion ?? '' },
+            (type, next) => {
+              if (type === 'DELETED') {
+                deleted = true;
+                return abort();
+              }
+              last = next;
+              if (fingerprint(next) === shown) return;
+              shown = fingerprint(next);
+              printing.push(
+                (printing.at(-1) ?? Promise.resolve()).then(() =>
+                  printStatus(k, next, opts.output, `--- ${new Date().toISOString()}`),
+                ),
+              );
             },
-            output,
-          ) + '\n',
-        );
-      if (readyOf(smc) !== 'True') process.exitCode = EXIT_NOT_READY;
+            signal,
+          );
+        } finally {
+          dispose();
+        }
+        await Promise.all(printing);
+        if (deleted) throw new CliExit(EXIT_NOT_FOUND, `${smcLabel(k.namespace, name)}: deleted`);
+      }
+      if (readyOf(last) !== 'True') process.exitCode = EXIT_NOT_READY;
     });
+}
+
+/** Everything `status` shows but the ages, which change by themselves. */
+const fingerprint = (smc: SmcObject) => JSON.stringify([smc.metadata.generation, smc.spec, smc.status ?? {}]);
+
+async function printStatus(
+  k: KubeContext,
+  smc: SmcObject,
+  output: OutputFormat,
+  separator?: string,
+): Promise<void> {
+  if (output === 'table') {
+    const lines = [...formatStatus(smc), '', ...formatEvents(await recentEvents(k, smc))];
+    writeLines(process.stdout, separator ? ['', separator, ...lines] : lines);
+    return;
+  }
+  const doc = formatStructured(
+    {
+      name: smc.metadata.name,
+      namespace: smc.metadata.namespace,
+      generation: smc.metadata.generation ?? null,
+      suspended: smc.spec.suspend === true,
+      suspendGitPulls: smc.spec.suspendGitPulls === true,
+      source: sourceOf(smc),
+      provider: providerOf(smc),
+      status: smc.status ?? {},
+    },
+    output,
+  );
+  process.stdout.write(separator && output === 'yaml' ? `---\n${doc}\n` : `${doc}\n`);
 }
 
 const RECENT_EVENTS = 10;
