@@ -8,7 +8,11 @@
  *   alone and during a fleet-wide change · RSS idle / peak · idle CPU · apiserver requests per
  *   minute at idle, by verb (audit log) · status writes at idle
  *
- *   npm run bench:fleet -- --smcs 100 [--idle-seconds 90] [--changes 10]
+ *   npm run bench:fleet -- --smcs 100 [--idle-seconds 90] [--changes 10] [--cpu-prof DIR]
+ *     [--concurrency N]   (max_concurrent_reconciles; default: the controller's default)
+ *
+ * `--cpu-prof DIR` runs the controller with Node's `--cpu-prof` and writes its profile to DIR when
+ * it stops (open it in Chrome DevTools, or summarise it with `npx tsx bench/cpu-profile.ts FILE`).
  *
  * All N SMCs read one Flux GitRepository (a copy of examples/gitops, SOPS/age, `dev` profile) and
  * each writes its own Kubernetes Secret. "One-SMC change" is a reconcile request (annotation) on
@@ -38,6 +42,8 @@ const { values: args } = parseArgs({
     smcs: { type: 'string', default: '100' },
     'idle-seconds': { type: 'string', default: '90' },
     changes: { type: 'string', default: '10' },
+    'cpu-prof': { type: 'string' },
+    concurrency: { type: 'string' },
   },
 });
 const N = Number(args.smcs);
@@ -131,7 +137,8 @@ try {
   const access = await shippedRbacAccess(kube, ns);
 
   const port = await freePort();
-  controller = spawn(process.execPath, [join(repoRoot, 'bin/secret-manager-controller.js')], {
+  const profile = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [];
+  controller = spawn(process.execPath, [...profile, join(repoRoot, 'bin/secret-manager-controller.js')], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',
@@ -142,6 +149,7 @@ try {
       METRICS_PORT: String(port),
       METRICS_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      ...(args.concurrency && { MAX_CONCURRENT_RECONCILES: args.concurrency }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -260,6 +268,7 @@ try {
   log(`one-SMC change alone: p50 ${percentile(alone, 50).toFixed(0)} ms`);
 
   // 3. Fan-out of a new shared revision, with one-SMC changes made meanwhile.
+  const auditBeforeFan = (await readFile(auditLog, 'utf8')).length;
   revision = await publish(2);
   const tFan = performance.now();
   const fanned = waitAll('fan-out', (s) => s.status?.lastSyncedRevision === revision).then(
@@ -269,6 +278,7 @@ try {
   const during: number[] = [];
   for (let i = 0; i < CHANGES; i++) during.push(await change(pick(i + CHANGES)));
   const fanOut = await fanned;
+  const fanRequests = countByVerb((await readFile(auditLog, 'utf8')).slice(auditBeforeFan));
   log(
     `fan-out ${(fanOut / 1000).toFixed(1)} s; change during it p95 ${percentile(during, 95).toFixed(0)} ms`,
   );
@@ -287,13 +297,7 @@ try {
     (s) => rvBefore.get(s.metadata.name) !== JSON.stringify(s.status),
   ).length;
   clearInterval(sampler);
-  const byVerb = new Map<string, number>();
-  for (const line of audit.split('\n')) {
-    if (!line) continue;
-    const e = JSON.parse(line) as { verb: string; objectRef?: { resource?: string; subresource?: string } };
-    const k = `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
-    byVerb.set(k, (byVerb.get(k) ?? 0) + 1);
-  }
+  const byVerb = countByVerb(audit);
   const perMin = (n: number) => ((n * 60) / idleWallS).toFixed(1);
   const verbs = [...byVerb.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${perMin(n)}`);
   const writes = [...byVerb.entries()]
@@ -317,6 +321,14 @@ try {
       `${(s1.rssKiB / 1024).toFixed(0)} / ${(Math.max(peakDuringRun, s1.hwmKiB) / 1024).toFixed(0)} MiB`,
     ],
     [`idle CPU (${IDLE_S} s)`, `${((((s1.ticks - s0.ticks) / CLK_TCK) * 100) / idleWallS).toFixed(2)} %`],
+    [
+      'apiserver requests per SMC during the fan-out, by verb',
+      [...fanRequests.entries()]
+        .filter(([k]) => !k.startsWith('watch'))
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k}: ${(n / N).toFixed(2)}`)
+        .join(', '),
+    ],
     ['apiserver writes per minute at idle (audit log)', perMin(writes)],
     ['apiserver requests per minute at idle, by verb', verbs.join(', ') || 'none'],
     ['SMC statuses changed during idle', `${statusChanged} of ${N}`],
@@ -342,4 +354,16 @@ try {
   await artifacts.stop();
   await kube.stop();
   await rm(work, { recursive: true, force: true });
+}
+
+/** Audit log lines (JSON, one per request) counted by `verb resource[/subresource]`. */
+function countByVerb(audit: string): Map<string, number> {
+  const byVerb = new Map<string, number>();
+  for (const line of audit.split('\n')) {
+    if (!line) continue;
+    const e = JSON.parse(line) as { verb: string; objectRef?: { resource?: string; subresource?: string } };
+    const k = `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
+    byVerb.set(k, (byVerb.get(k) ?? 0) + 1);
+  }
+  return byVerb;
 }
