@@ -52,10 +52,11 @@ export interface Sandbox {
   cleanup(): Promise<void>;
 }
 
-/** A scratch directory with a copy of examples/ and `msmctl` on PATH. */
+/** A scratch directory with a copy of examples/ and charts/ (a checkout's), and `msmctl` on PATH. */
 export async function sandbox(env: NodeJS.ProcessEnv = {}): Promise<Sandbox> {
   const dir = await mkdtemp(join(tmpdir(), 'smc-doc-console-'));
   await cp(join(repoRoot, 'examples'), join(dir, 'examples'), { recursive: true });
+  await cp(join(repoRoot, 'charts'), join(dir, 'charts'), { recursive: true });
   const bin = join(dir, '.bin');
   await mkdir(bin);
   await writeFile(join(bin, 'msmctl'), `#!/bin/sh\nexec '${process.execPath}' '${msmctlEntry()}' "$@"\n`, {
@@ -114,7 +115,7 @@ export function normalise(text: string): string {
       l
         .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, '<time>')
         .replace(/sha1:(?:[0-9a-f]{7,40}…?|…)/g, 'sha1:<commit>')
-        .replace(/(^|\s)\d+(?:ms|s|m|h|d)(?: \(x\d+\))?(?=\s|$)/g, '$1<age>')
+        .replace(/(^|[\s(])\d+(?:ms|s|m|h|d)(?: \(x\d+\))?(?=[\s)]|$)/g, '$1<age>')
         .replace(/ {2,}/g, ' ')
         .trimEnd(),
     )
@@ -144,4 +145,21 @@ export function mismatches(block: DocBlock, results: StepResult[]): string[] {
       (r) =>
         `${block.file}:${block.line} (test=${block.tag}) $ ${r.command}\n--- the doc shows:\n${r.expected}--- it printed (exit ${r.status}):\n${r.actual}`,
     );
+}
+
+/** Runs a `sh` block as a bash script (`set -e`) in the sandbox; resolves with its status and output. */
+export async function runScript(block: DocBlock, box: Sandbox): Promise<{ status: number; output: string }> {
+  const script = box.relocate.reduce((t, [doc, real]) => t.split(doc).join(real), block.text);
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['--norc', '--noprofile', '-e', '-c', script], {
+      cwd: box.dir,
+      env: box.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ status: code ?? -1, output }));
+  });
 }
