@@ -3,8 +3,11 @@
  * example repository (test/docs/transcript.ts): each command's output and exit code is what the
  * doc shows. The blocks run concurrently, each in a sandbox of its own.
  */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { docBlock } from './doc-blocks.js';
+import { repoRoot } from '../peers.js';
+import { docBlock, taggedBlocks } from './doc-blocks.js';
 import { matchesDoc, mismatches, runTranscript, sandbox } from './transcript.js';
 
 describe.concurrent('docs/cli.md console examples (cluster-free)', () => {
@@ -62,5 +65,30 @@ describe('the transcript comparison (test/docs/transcript.ts)', () => {
     expect(matchesDoc('first\n…\nlast\n', 'first\nlast\n')).toBe(true);
     expect(matchesDoc('first\n…\nlast\n', 'first\nx\n')).toBe(false);
     expect(matchesDoc('KEY=…\n', 'OTHER=value\n')).toBe(false);
+  });
+});
+
+describe('docs/testing.md lists every doc block the suite runs', () => {
+  it('each tagged block is in its table, each row has its block and a test file that runs it', () => {
+    const docs = ['README.md', ...readdirSync(join(repoRoot, 'docs')).map((f) => `docs/${f}`)].filter((f) =>
+      f.endsWith('.md'),
+    );
+    const tagged = docs.flatMap((f) => taggedBlocks(f).map((b) => b.tag));
+    expect(new Set(tagged).size).toBe(tagged.length); // tags are unique
+    const table = readFileSync(join(repoRoot, 'docs/testing.md'), 'utf8').split('## Docs that run')[1] ?? '';
+    const rows = table.split('\n').filter((l) => /^\| `/.test(l));
+    const listed = rows.flatMap((r) => [...r.split('|')[1]!.matchAll(/`([\w-]+)`/g)].map((m) => m[1]!));
+    expect([...listed].sort()).toEqual([...tagged].sort());
+    const helpers = readFileSync(join(repoRoot, 'test/docs/doc-programs.ts'), 'utf8');
+    for (const row of rows) {
+      const [, tags, , files] = row.split('|');
+      for (const file of [...files!.matchAll(/`(test\/[^`]+)`/g)].map((m) => m[1]!)) {
+        const source = readFileSync(join(repoRoot, file), 'utf8');
+        for (const [, tag] of tags!.matchAll(/`([\w-]+)`/g))
+          expect(source.includes(`'${tag}'`) || helpers.includes(`'${tag}'`), `${file} runs ${tag}`).toBe(
+            true,
+          );
+      }
+    }
   });
 });
