@@ -141,6 +141,15 @@ beforeAll(async () => {
   );
   programs.push(pyApp);
   await pyApp.waitForCount(/Running on http:\/\/127\.0\.0\.1/, 1, 'Flask to listen');
+  // The endpoint as the doc describes it: the token is required, other methods get 405, and a
+  // request with nothing changed reloads nothing.
+  const endpoint = `http://127.0.0.1:${port}/reload`;
+  const unauthorized = await fetch(endpoint, { method: 'POST', headers: { Authorization: 'Bearer wrong' } });
+  expect([unauthorized.status, await unauthorized.json()]).toEqual([401, { status: 'unauthorized' }]);
+  expect((await fetch(endpoint)).status).toBe(405);
+  const token = (await readFile(tokenFile, 'utf8')).trim();
+  const unchanged = await fetch(endpoint, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+  expect([unchanged.status, await unchanged.json()]).toEqual([200, { status: 'unchanged' }]);
   pySidecar = reloader([
     '--watch',
     pyVolume,
