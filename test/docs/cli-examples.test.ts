@@ -10,7 +10,7 @@ import { repoRoot } from '../peers.js';
 import { docBlock, taggedBlocks } from './doc-blocks.js';
 import { matchesDoc, mismatches, runTranscript, sandbox } from './transcript.js';
 
-describe.concurrent('docs/cli.md console examples (cluster-free)', () => {
+describe.concurrent('docs/cli.md console examples (cluster-free)', { timeout: 180_000 }, () => {
   it.each(['cli-diff', 'cli-pipeline'])('%s prints what the doc shows', async (tag) => {
     const block = docBlock('docs/cli.md', tag);
     const box = await sandbox();

@@ -79,92 +79,100 @@ const LANGS = [
   },
 ];
 
-describe.concurrent.each(LANGS)('docs/hot-reload.md: the $lang program', ({ lang, start, startReloads }) => {
-  it('reloads once per change, never for an identical swap, keeps the old values on a bad update, prints no value', async () => {
-    const dir = join(base, `secrets-${lang}`);
-    const kubelet = new AtomicWriterSim(dir);
-    const v = { v1: canary('pw1'), v2: canary('pw2'), v3: canary('pw3') };
-    const api = [canary('api1'), canary('api2')];
-    const labels = Object.fromEntries(Object.entries(v).map(([label, value]) => [value, label]));
-    await kubelet.write({ DB_PASSWORD: v.v1, API_KEY: api[0]! });
+describe.concurrent.each(LANGS)(
+  'docs/hot-reload.md: the $lang program',
+  { timeout: 180_000 },
+  ({ lang, start, startReloads }) => {
+    it('reloads once per change, never for an identical swap, keeps the old values on a bad update, prints no value', async () => {
+      const dir = join(base, `secrets-${lang}`);
+      const kubelet = new AtomicWriterSim(dir);
+      const v = { v1: canary('pw1'), v2: canary('pw2'), v3: canary('pw3') };
+      const api = [canary('api1'), canary('api2')];
+      const labels = Object.fromEntries(Object.entries(v).map(([label, value]) => [value, label]));
+      await kubelet.write({ DB_PASSWORD: v.v1, API_KEY: api[0]! });
 
-    const app = start(dir, { PROBE_LABELS: JSON.stringify(labels) });
-    programs.push(app);
-    const RELOADED = /secrets reloaded/;
-    const REFUSED = /secrets reload refused, keeping the previous values: DB_PASSWORD: missing or empty/;
-    const current = (label: string) => new RegExp(`^PROBE current ${label}$`);
-    await app.waitForCount(current('v1'), 1, 'the initial values in use');
-    await app.waitForCount(/watching/, 1, 'the program to watch');
+      const app = start(dir, { PROBE_LABELS: JSON.stringify(labels) });
+      programs.push(app);
+      const RELOADED = /secrets reloaded/;
+      const REFUSED = /secrets reload refused, keeping the previous values: DB_PASSWORD: missing or empty/;
+      const current = (label: string) => new RegExp(`^PROBE current ${label}$`);
+      await app.waitForCount(current('v1'), 1, 'the initial values in use');
+      await app.waitForCount(/watching/, 1, 'the program to watch');
 
-    // A swap with identical content: nothing.
-    await kubelet.write({ DB_PASSWORD: v.v1, API_KEY: api[0]! });
-    await sleep(SPACING_MS);
-    // A real change: one reload.
-    await kubelet.write({ DB_PASSWORD: v.v2, API_KEY: api[0]! });
-    await app.waitForCount(current('v2'), 1, 'v2 in use');
-    await sleep(SPACING_MS);
-    // An invalid update: refused, v2 stays.
-    await kubelet.write({ DB_PASSWORD: '', API_KEY: api[1]! });
-    await app.waitForCount(REFUSED, 1, 'the invalid update refused');
-    await sleep(SPACING_MS);
-    // v2's content again: compared with the values in use (v2), not with the refused ones: nothing.
-    await kubelet.write({ DB_PASSWORD: v.v2, API_KEY: api[0]! });
-    await sleep(SPACING_MS);
-    // Another real change, with a changed key set.
-    await kubelet.write({ DB_PASSWORD: v.v3, API_KEY: api[1]!, NEW_KEY: canary('new') });
-    await app.waitForCount(current('v3'), 1, 'v3 in use');
-    await sleep(SPACING_MS); // a duplicate reload would come now
-
-    const probe = app.lines().filter((l) => l.startsWith('PROBE'));
-    expect(probe).toEqual(['PROBE current v1', 'PROBE current v2', 'PROBE current v3']);
-    expect(app.count(RELOADED) - startReloads).toBe(2);
-    expect(app.count(REFUSED)).toBe(1);
-    const out = app.output();
-    for (const value of [...Object.values(v), ...api]) expect(out).not.toContain(value);
-    expect(out).not.toMatch(/canary-/);
-    expect(app.proc.exitCode).toBeNull();
-  });
-});
-
-describe.concurrent('docs/hot-reload.md: the naive snippets fail as the doc says', () => {
-  it('Python, reacting to every event: several reloads for one update', async () => {
-    const dir = join(base, 'secrets-naive-python');
-    const kubelet = new AtomicWriterSim(dir);
-    await kubelet.write({ DB_PASSWORD: canary('n1') });
-    const app = startProgram('python naive.py', pythonBin(), [join(base, 'py', 'naive.py')], {
-      env: { SECRETS_DIR: dir },
-    });
-    programs.push(app);
-    await app.waitForCount(/watching/, 1, 'the naive program to watch');
-    const RELOADED = /secrets reloaded/;
-    for (let update = 1; update <= 3; update++) {
-      const before = app.count(RELOADED);
-      await kubelet.write({ DB_PASSWORD: canary(`n${update + 1}`) });
-      await app.waitForCount(RELOADED, before + 2, `2 or more reloads for update ${update}`);
+      // A swap with identical content: nothing.
+      await kubelet.write({ DB_PASSWORD: v.v1, API_KEY: api[0]! });
       await sleep(SPACING_MS);
-      expect(app.count(RELOADED) - before).toBeGreaterThanOrEqual(2);
-    }
-  });
+      // A real change: one reload.
+      await kubelet.write({ DB_PASSWORD: v.v2, API_KEY: api[0]! });
+      await app.waitForCount(current('v2'), 1, 'v2 in use');
+      await sleep(SPACING_MS);
+      // An invalid update: refused, v2 stays.
+      await kubelet.write({ DB_PASSWORD: '', API_KEY: api[1]! });
+      await app.waitForCount(REFUSED, 1, 'the invalid update refused');
+      await sleep(SPACING_MS);
+      // v2's content again: compared with the values in use (v2), not with the refused ones: nothing.
+      await kubelet.write({ DB_PASSWORD: v.v2, API_KEY: api[0]! });
+      await sleep(SPACING_MS);
+      // Another real change, with a changed key set.
+      await kubelet.write({ DB_PASSWORD: v.v3, API_KEY: api[1]!, NEW_KEY: canary('new') });
+      await app.waitForCount(current('v3'), 1, 'v3 in use');
+      await sleep(SPACING_MS); // a duplicate reload would come now
 
-  it('Go, watching the file: the watch dies with the first update and no update reloads', async () => {
-    const dir = join(base, 'secrets-naive-go');
-    const kubelet = new AtomicWriterSim(dir);
-    await kubelet.write({ DB_PASSWORD: canary('g1') });
-    const app = startProgram('go naive-go', goNaive, [], { env: { SECRETS_DIR: dir } });
-    programs.push(app);
-    await app.waitForCount(/watching/, 1, 'the naive program to watch');
-    const pid = app.proc.pid!;
-    expect(await inotifyWatches(pid)).toBe(1);
-    await kubelet.write({ DB_PASSWORD: canary('g2') });
-    // The payload directory holding the watched file is deleted: the kernel drops the watch.
-    const deadline = Date.now() + 20_000;
-    while ((await inotifyWatches(pid)) !== 0) {
-      if (Date.now() > deadline) throw new Error(`the watch never died; output:\n${app.output()}`);
-      await sleep(20);
-    }
-    await kubelet.write({ DB_PASSWORD: canary('g3') });
-    await sleep(SPACING_MS);
-    expect(app.count(/secrets reloaded/)).toBe(0);
-    expect(app.proc.exitCode).toBeNull(); // silently: the program runs on, deaf
-  });
-});
+      const probe = app.lines().filter((l) => l.startsWith('PROBE'));
+      expect(probe).toEqual(['PROBE current v1', 'PROBE current v2', 'PROBE current v3']);
+      expect(app.count(RELOADED) - startReloads).toBe(2);
+      expect(app.count(REFUSED)).toBe(1);
+      const out = app.output();
+      for (const value of [...Object.values(v), ...api]) expect(out).not.toContain(value);
+      expect(out).not.toMatch(/canary-/);
+      expect(app.proc.exitCode).toBeNull();
+    });
+  },
+);
+
+describe.concurrent(
+  'docs/hot-reload.md: the naive snippets fail as the doc says',
+  { timeout: 180_000 },
+  () => {
+    it('Python, reacting to every event: several reloads for one update', async () => {
+      const dir = join(base, 'secrets-naive-python');
+      const kubelet = new AtomicWriterSim(dir);
+      await kubelet.write({ DB_PASSWORD: canary('n1') });
+      const app = startProgram('python naive.py', pythonBin(), [join(base, 'py', 'naive.py')], {
+        env: { SECRETS_DIR: dir },
+      });
+      programs.push(app);
+      await app.waitForCount(/watching/, 1, 'the naive program to watch');
+      const RELOADED = /secrets reloaded/;
+      for (let update = 1; update <= 3; update++) {
+        const before = app.count(RELOADED);
+        await kubelet.write({ DB_PASSWORD: canary(`n${update + 1}`) });
+        await app.waitForCount(RELOADED, before + 2, `2 or more reloads for update ${update}`);
+        await sleep(SPACING_MS);
+        expect(app.count(RELOADED) - before).toBeGreaterThanOrEqual(2);
+      }
+    });
+
+    it('Go, watching the file: the watch dies with the first update and no update reloads', async () => {
+      const dir = join(base, 'secrets-naive-go');
+      const kubelet = new AtomicWriterSim(dir);
+      await kubelet.write({ DB_PASSWORD: canary('g1') });
+      const app = startProgram('go naive-go', goNaive, [], { env: { SECRETS_DIR: dir } });
+      programs.push(app);
+      await app.waitForCount(/watching/, 1, 'the naive program to watch');
+      const pid = app.proc.pid!;
+      expect(await inotifyWatches(pid)).toBe(1);
+      await kubelet.write({ DB_PASSWORD: canary('g2') });
+      // The payload directory holding the watched file is deleted: the kernel drops the watch.
+      const deadline = Date.now() + 20_000;
+      while ((await inotifyWatches(pid)) !== 0) {
+        if (Date.now() > deadline) throw new Error(`the watch never died; output:\n${app.output()}`);
+        await sleep(20);
+      }
+      await kubelet.write({ DB_PASSWORD: canary('g3') });
+      await sleep(SPACING_MS);
+      expect(app.count(/secrets reloaded/)).toBe(0);
+      expect(app.proc.exitCode).toBeNull(); // silently: the program runs on, deaf
+    });
+  },
+);

@@ -108,7 +108,7 @@ beforeAll(async () => {
     provider: { kubernetes: {} },
     secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
   });
-  await smc.waitStatus('app', (s) => s.phase === 'Synced', 60_000);
+  await smc.waitStatus('app', (s) => s.phase === 'Synced', 120_000);
   values = await secretValues();
 
   // Two pods' volumes, and in each an application with its sidecar.
@@ -172,41 +172,45 @@ afterAll(async () => {
   await artifacts?.stop();
   await rm(scratch, { recursive: true, force: true });
   expect(code).toBe(0);
-}, 60_000);
+}, 120_000);
 
-describe('Git change → controller → Secret → projected volume → sidecar → the doc programs', () => {
-  it('each program reloads exactly once, each sidecar delivers once, no value is printed', async () => {
-    const goReloadsAtStart = goApp.count(RELOADED); // the Go program's first load logs it
-    const props = join(tree, PROPS);
-    const text = await readFile(props, 'utf8');
-    await writeFile(props, text.replace('payments.currency=EUR', 'payments.currency=USD'));
-    await publish(2);
+describe(
+  'Git change → controller → Secret → projected volume → sidecar → the doc programs',
+  { timeout: 300_000 },
+  () => {
+    it('each program reloads exactly once, each sidecar delivers once, no value is printed', async () => {
+      const goReloadsAtStart = goApp.count(RELOADED); // the Go program's first load logs it
+      const props = join(tree, PROPS);
+      const text = await readFile(props, 'utf8');
+      await writeFile(props, text.replace('payments.currency=EUR', 'payments.currency=USD'));
+      await publish(2);
 
-    await goSidecar.waitForCount(/reload delivered/, 1, 'the SIGHUP delivered', 60_000);
-    await pySidecar.waitForCount(/reload delivered/, 1, 'the POST delivered', 60_000);
-    await goApp.waitForCount(/^PROBE current unknown$/, 1, 'the Go program to use the new value');
-    await goApp.waitForCount(/SIGHUP: checking the secrets/, 1, 'the Go program to get the SIGHUP');
-    await pyApp.waitForCount(/"POST \/reload HTTP\/1\.1" 200/, 1, 'the endpoint to answer 200');
-    await pyApp.waitForCount(RELOADED, 1, 'the Python program to reload');
-    // Anything late (a second reload, a second delivery) would come now: one more real change
-    // to every volume is the barrier, after which the counts must have grown by exactly one.
-    await writeFile(props, text.replace('payments.currency=EUR', 'payments.currency=CHF'));
-    await publish(3);
-    await goSidecar.waitForCount(/reload delivered/, 2, 'the second SIGHUP delivered', 60_000);
-    await pySidecar.waitForCount(/reload delivered/, 2, 'the second POST delivered', 60_000);
-    await goApp.waitForCount(/^PROBE current unknown$/, 2, 'the Go program to use the third value');
-    await pyApp.waitForCount(RELOADED, 2, 'the Python program to reload again');
+      await goSidecar.waitForCount(/reload delivered/, 1, 'the SIGHUP delivered', 120_000);
+      await pySidecar.waitForCount(/reload delivered/, 1, 'the POST delivered', 120_000);
+      await goApp.waitForCount(/^PROBE current unknown$/, 1, 'the Go program to use the new value');
+      await goApp.waitForCount(/SIGHUP: checking the secrets/, 1, 'the Go program to get the SIGHUP');
+      await pyApp.waitForCount(/"POST \/reload HTTP\/1\.1" 200/, 1, 'the endpoint to answer 200');
+      await pyApp.waitForCount(RELOADED, 1, 'the Python program to reload');
+      // Anything late (a second reload, a second delivery) would come now: one more real change
+      // to every volume is the barrier, after which the counts must have grown by exactly one.
+      await writeFile(props, text.replace('payments.currency=EUR', 'payments.currency=CHF'));
+      await publish(3);
+      await goSidecar.waitForCount(/reload delivered/, 2, 'the second SIGHUP delivered', 120_000);
+      await pySidecar.waitForCount(/reload delivered/, 2, 'the second POST delivered', 120_000);
+      await goApp.waitForCount(/^PROBE current unknown$/, 2, 'the Go program to use the third value');
+      await pyApp.waitForCount(RELOADED, 2, 'the Python program to reload again');
 
-    expect(goApp.count(RELOADED) - goReloadsAtStart).toBe(2);
-    expect(pyApp.count(RELOADED)).toBe(2);
-    expect(goSidecar.count(/reload delivered/)).toBe(2);
-    expect(pySidecar.count(/reload delivered/)).toBe(2);
-    expect(projections.map((p) => p.writes.length)).toEqual([3, 3]);
+      expect(goApp.count(RELOADED) - goReloadsAtStart).toBe(2);
+      expect(pyApp.count(RELOADED)).toBe(2);
+      expect(goSidecar.count(/reload delivered/)).toBe(2);
+      expect(pySidecar.count(/reload delivered/)).toBe(2);
+      expect(projections.map((p) => p.writes.length)).toEqual([3, 3]);
 
-    const all = [...values, ...(await secretValues())].filter((v) => v.length >= 8);
-    for (const p of programs) {
-      for (const v of all) expect(p.output()).not.toContain(v);
-      expect(p.output()).not.toMatch(/payments\.currency/);
-    }
-  });
-});
+      const all = [...values, ...(await secretValues())].filter((v) => v.length >= 8);
+      for (const p of programs) {
+        for (const v of all) expect(p.output()).not.toContain(v);
+        expect(p.output()).not.toMatch(/payments\.currency/);
+      }
+    });
+  },
+);

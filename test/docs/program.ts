@@ -40,7 +40,7 @@ export function startProgram(
     lines,
     output: () => out,
     count,
-    async waitForCount(re, n, what = `${n} line(s) matching ${re}`, timeoutMs = 30_000) {
+    async waitForCount(re, n, what = `${n} line(s) matching ${re}`, timeoutMs = 120_000) {
       await waitFor(
         () => count(re) >= n || proc.exitCode !== null || proc.signalCode !== null,
         timeoutMs,
