@@ -15,6 +15,13 @@ go_fsnotify_install() {
     go get "github.com/fsnotify/fsnotify@$(go_fsnotify_version)"
     # every package the build needs (fsnotify's imports of golang.org/x/sys), not only go.mod files
     go mod download all
+    # compile fsnotify and x/sys once, so the Go build cache holds them before the first test
+    # (-trimpath here and in the test: cache keys that do not depend on this temporary path)
+    mkdir -p "$1/warm"
+    printf 'package main\n\nimport _ "github.com/fsnotify/fsnotify"\n\nfunc main() {}\n' > "$1/warm/main.go"
+    cp go.mod go.sum "$1/warm/"
+    (cd "$1/warm" && CGO_ENABLED=0 GOPROXY=off go build -trimpath -o /dev/null .)
+    rm -rf "$1/warm"
     chmod -R u+w "$1/mod" # the module cache is read-only; let `rm -rf` of the cache work
   )
 }

@@ -56,7 +56,7 @@ export async function buildGoProgram(
   await copyFile(join(mod, 'module/go.sum'), join(src, 'go.sum'));
   if (opts.probe) await copyFile(join(FIXTURES, 'probe.go'), join(src, 'probe.go'));
   const out = join(dir, 'bin', tag);
-  await run('go', ['build', '-o', out, '.'], {
+  await run('go', ['build', '-trimpath', '-o', out, '.'], {
     cwd: src,
     env: {
       ...process.env,
