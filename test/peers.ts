@@ -17,11 +17,13 @@ export type PeerName =
   | 'etcd'
   | 'flux-crds'
   | 'gcp-sm-emulator'
+  | 'go-fsnotify'
   | 'goregexp'
   | 'helm'
   | 'kube'
   | 'kustomize'
   | 'moto'
+  | 'python-reload'
   | 'sops';
 
 /** A peer that is not installed: the message names it and says why (with its install log when one failed). */

@@ -20,6 +20,7 @@ export interface ControllerProcess {
 export async function startController(
   env: Record<string, string>,
   args: string[] = [],
+  opts: { readyTimeoutMs?: number } = {},
 ): Promise<ControllerProcess> {
   const port = await freePort();
   let out = '';
@@ -42,7 +43,8 @@ export async function startController(
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`controller exited early:\n${out}`);
     try {
@@ -51,7 +53,8 @@ export async function startController(
     } catch {
       /* not listening yet */
     }
-    if (Date.now() > deadline) throw new Error(`controller not ready within 30 s:\n${out}`);
+    if (Date.now() > deadline)
+      throw new Error(`controller not ready within ${readyTimeoutMs / 1000} s:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -29,6 +29,8 @@ export async function projectSecret(
   name: string,
   dir: string,
   intervalMs = 50,
+  /** As a Secret volume's `items`: project only these keys, each to its path (key → path). */
+  items?: Record<string, string>,
 ): Promise<Projection> {
   const core = kube.client(CoreV1Api);
   const writer = new AtomicWriterSim(dir);
@@ -46,7 +48,14 @@ export async function projectSecret(
     const rv = s.metadata?.resourceVersion ?? '';
     if (seen.at(-1) === rv) return;
     seen.push(rv);
-    const payload = decode(s.data);
+    const all = decode(s.data);
+    const payload = items
+      ? Object.fromEntries(
+          Object.entries(items)
+            .filter(([key]) => key in all)
+            .map(([key, path]) => [path, all[key]!]),
+        )
+      : all;
     const text = JSON.stringify(Object.entries(payload).sort(([a], [b]) => (a < b ? -1 : 1)));
     if (text === last) return; // the kubelet skips an unchanged payload
     const seenAt = Date.now();
