@@ -24,6 +24,18 @@ export const APP_DIR = 'app';
 export const NODE_PATH = 'usr/local/bin/node';
 export const SBOM_PATH = `${APP_DIR}/sbom.spdx.json`;
 export const USER = '65532:65532';
+export const IMAGE_ENV = [
+  'PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'NODE_ENV=production',
+  'HOME=/tmp',
+  'TMPDIR=/tmp',
+  'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt',
+];
+export const ENTRYPOINT = [`/${NODE_PATH}`, `/${APP_DIR}/bin/secret-manager-controller.js`];
+/** The metrics port (the `metrics_port` setting's default). */
+export const EXPOSED_PORT = 5000;
+/** The layers, bottom to top. */
+export const LAYER_NAMES = ['debian', 'node', 'npm-dependencies', 'app'] as const;
 
 export interface BuildOptions {
   repo: string;
@@ -34,6 +46,10 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   /** Default: HEAD. */
   revision?: string;
+  /** Write the docker-archive tarball with skopeo (default true). */
+  archive?: boolean;
+  /** Also unpack each layer's tar into DIR/<layer name> (owners and modes kept; the Dockerfile copies them). */
+  layerTrees?: string;
 }
 
 export interface BuiltLayer {
@@ -53,7 +69,7 @@ export interface BuiltImage {
   tag: string;
   layers: BuiltLayer[];
   configDigest: string;
-  /** OCI image layout directory (`oci:<layout>:<tag>`) and docker-archive tarball, relative to `out`. */
+  /** OCI image layout directory (`oci:<layout>:<tag>`) and docker-archive tarball ('' when not written), relative to `out`. */
   layout: string;
   archive: string;
 }
@@ -289,6 +305,12 @@ export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
       await copyFile(gz, path.join(blobs, blob.digest.slice('sha256:'.length)));
       await writeFile(cacheFile, JSON.stringify(blob));
     }
+    if (opts.layerTrees) {
+      const tree = path.join(opts.layerTrees, input.name);
+      await rm(tree, { recursive: true, force: true });
+      await mkdir(tree, { recursive: true });
+      execFileSync('tar', ['-xpf', tarPath, '--same-owner', '-C', tree]);
+    }
     await rm(tarPath);
     layers.push({
       name: input.name,
@@ -318,15 +340,9 @@ export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
     os: 'linux',
     config: {
       User: USER,
-      ExposedPorts: { '5000/tcp': {} },
-      Env: [
-        'PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin',
-        'NODE_ENV=production',
-        'HOME=/tmp',
-        'TMPDIR=/tmp',
-        'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt',
-      ],
-      Entrypoint: [`/${NODE_PATH}`, `/${APP_DIR}/bin/secret-manager-controller.js`],
+      ExposedPorts: { [`${EXPOSED_PORT}/tcp`]: {} },
+      Env: IMAGE_ENV,
+      Entrypoint: ENTRYPOINT,
       WorkingDir: `/${APP_DIR}`,
       Labels: labels,
     },
@@ -372,11 +388,13 @@ export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
   // docker-archive (for `docker load`), written by skopeo from the layout.
   const archive = path.join(out, `${IMAGE_NAME}.tar`);
   await rm(archive, { force: true });
-  execFileSync(
-    'skopeo',
-    ['copy', '--quiet', `oci:${layout}:${tag}`, `docker-archive:${archive}:${IMAGE_NAME}:${tag}`],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  if (opts.archive !== false) {
+    execFileSync(
+      'skopeo',
+      ['copy', '--quiet', `oci:${layout}:${tag}`, `docker-archive:${archive}:${IMAGE_NAME}:${tag}`],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+  }
   await copyFile(sbomFile, path.join(out, 'sbom.spdx.json'));
   await rm(work, { recursive: true, force: true });
 
@@ -386,7 +404,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
     layers,
     configDigest: configBlob.digest,
     layout: 'oci',
-    archive: `${IMAGE_NAME}.tar`,
+    archive: opts.archive !== false ? `${IMAGE_NAME}.tar` : '',
   };
   await writeFile(path.join(out, 'image.json'), `${JSON.stringify(built, null, 2)}\n`);
   return built;
