@@ -2,8 +2,8 @@
 # secret-manager-controller image for users with Docker: the same layout as `npm run image`
 # (scripts/image.ts, which needs no container engine; docs/packaging.md#container-image), made by
 # the same scripts: a Debian base with only what Node needs (scripts/image-base.sh), the pinned
-# Node binary (the `node` devDependency), the production npm dependencies, the app and its SBOM,
-# one layer each; non-root, no shell. Not built by this repository's CI (no container engine
+# Node binary (the `node` devDependency), kustomize, the production npm dependencies, the app and
+# its SBOM, one layer each; non-root, no shell. Not built by this repository's CI (no container engine
 # there): test/packaging/dockerfile.test.ts checks it against scripts/image-build.ts, and
 # test/packaging/image.kube.test.ts runs the image `npm run image` builds.
 #   docker build --build-arg SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)" \
@@ -17,7 +17,14 @@ RUN apt-get update \
 COPY scripts/image-base.sh /usr/local/bin/image-base.sh
 RUN image-base.sh /base
 
-# Compile, then lay out the node, npm-dependencies and app layers with scripts/image.ts.
+# kustomize, the version scripts/peers.d/kustomize.sh pins for the tests (a test keeps them equal).
+FROM golang:1.26-bookworm AS kustomize
+ARG KUSTOMIZE_VERSION=v5.8.1
+RUN CGO_ENABLED=0 GOBIN=/out GOFLAGS=-trimpath \
+    go install -ldflags "-s -w" "sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}" \
+  && /out/kustomize version
+
+# Compile, then lay out the node, kustomize, npm-dependencies and app layers with scripts/image.ts.
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
@@ -30,14 +37,16 @@ COPY scripts/image.ts scripts/image-build.ts scripts/image-layer.ts scripts/imag
 # node), `prepare` compiles dist/ with tsconfig.build.json.
 RUN npm ci --no-audit --no-fund
 COPY --from=base /base /base
+COPY --from=kustomize /out/kustomize /kustomize
 ARG SOURCE_DATE_EPOCH=0
 ARG REVISION=unknown
 RUN SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" SMC_IMAGE_REVISION="$REVISION" \
-    npx tsx scripts/image.ts --base /base --out /out --no-archive --layer-trees /layers
+    npx tsx scripts/image.ts --base /base --kustomize /kustomize --out /out --no-archive --layer-trees /layers
 
 FROM scratch
 COPY --from=base /base/rootfs/ /
 COPY --from=build /layers/node/ /
+COPY --from=build /layers/kustomize/ /
 COPY --from=build /layers/npm-dependencies/ /
 COPY --from=build /layers/app/ /
 ARG REVISION=unknown

@@ -3,9 +3,11 @@
  * a reproducible tar (scripts/image-layer.ts), bottom to top
  *   1. debian: the Debian base of scripts/image-base.sh (the `image-base` peer's cached rootfs);
  *   2. node: the pinned Node binary (the `node` devDependency) as /usr/local/bin/node;
- *   3. npm-dependencies: the production packages of package-lock.json as /app/node_modules,
+ *   3. kustomize: the kustomize binary (kustomize-mode rendering; the `kustomize` test peer's pinned
+ *      version) as /usr/local/bin/kustomize, a static Go program;
+ *   4. npm-dependencies: the production packages of package-lock.json as /app/node_modules,
  *      without type declarations, source maps, TypeScript sources and Markdown (licences kept);
- *   4. app: /app/{package.json,bin,config,dist} (compiled JavaScript of current sources only) and
+ *   5. app: /app/{package.json,bin,config,dist} (compiled JavaScript of current sources only) and
  *      the SBOM /app/sbom.spdx.json;
  * so a code change changes only the top layer. The config's times are the commit's
  * (SOURCE_DATE_EPOCH), every file's mtime is LAYER_MTIME: the same commit gives the same digest.
@@ -22,6 +24,7 @@ import { type DebianPackage, type NpmPackage, spdxDocument } from './image-sbom.
 export const IMAGE_NAME = 'secret-manager-controller';
 export const APP_DIR = 'app';
 export const NODE_PATH = 'usr/local/bin/node';
+export const KUSTOMIZE_PATH = 'usr/local/bin/kustomize';
 export const SBOM_PATH = `${APP_DIR}/sbom.spdx.json`;
 export const USER = '65532:65532';
 export const IMAGE_ENV = [
@@ -35,12 +38,14 @@ export const ENTRYPOINT = [`/${NODE_PATH}`, `/${APP_DIR}/bin/secret-manager-cont
 /** The metrics port (the `metrics_port` setting's default). */
 export const EXPOSED_PORT = 5000;
 /** The layers, bottom to top. */
-export const LAYER_NAMES = ['debian', 'node', 'npm-dependencies', 'app'] as const;
+export const LAYER_NAMES = ['debian', 'node', 'kustomize', 'npm-dependencies', 'app'] as const;
 
 export interface BuildOptions {
   repo: string;
   /** The image-base peer's directory (rootfs/ and debian-packages.tsv). */
   base: string;
+  /** The kustomize binary to ship (the kustomize peer's). */
+  kustomize: string;
   out: string;
   /** Default: the commit time of HEAD (env SOURCE_DATE_EPOCH overrides). */
   sourceDateEpoch?: number;
@@ -210,6 +215,13 @@ export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
     throw new Error(`${nodeBin} says ${reported}, the node package says ${nodeVersion}`);
   const nodeSha = sha256(await readFile(nodeBin));
 
+  const kustomizeBin = await realpath(opts.kustomize);
+  const kustomizeVersion = execFileSync(kustomizeBin, ['version'], { encoding: 'utf8' }).trim();
+  if (!/^v\d+\.\d+\.\d+$/.test(kustomizeVersion)) {
+    throw new Error(`${kustomizeBin} version printed ${JSON.stringify(kustomizeVersion)}, not a release tag`);
+  }
+  const kustomizeSha = sha256(await readFile(kustomizeBin));
+
   const deps = await productionPackages(repo);
   const sbom = spdxDocument({
     app: {
@@ -220,6 +232,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
       license: pkgJson.license,
     },
     node: { version: nodeVersion, sha256: nodeSha },
+    kustomize: { version: kustomizeVersion, sha256: kustomizeSha },
     npm: deps.map((d) => d.pkg),
     debian,
     distro,
@@ -263,6 +276,14 @@ export async function buildImage(opts: BuildOptions): Promise<BuiltImage> {
       name: 'node',
       createdBy: `node v${nodeVersion} (the node devDependency) as /${NODE_PATH}`,
       entries: async () => [...parentDirs(NODE_PATH), await fileEntry(nodeBin, NODE_PATH, 0o755)],
+    },
+    {
+      name: 'kustomize',
+      createdBy: `kustomize ${kustomizeVersion} as /${KUSTOMIZE_PATH}`,
+      entries: async () => [
+        ...parentDirs(KUSTOMIZE_PATH),
+        await fileEntry(kustomizeBin, KUSTOMIZE_PATH, 0o755),
+      ],
     },
     {
       name: 'npm-dependencies',

@@ -1,5 +1,5 @@
 /**
- * The image's SBOM: an SPDX 2.3 JSON document listing the controller, the Node binary, every npm
+ * The image's SBOM: an SPDX 2.3 JSON document listing the controller, the Node binary, kustomize, every npm
  * package in the image's node_modules (from package-lock.json: version, resolved URL, integrity,
  * licence) and every Debian package of the base (from the base's debian-packages.tsv: version,
  * source package, sha256 of the .deb), each with its package URL. Deterministic: no build-host
@@ -26,6 +26,7 @@ export interface DebianPackage {
 export interface SbomInput {
   app: { name: string; version: string; revision: string; source: string; license: string };
   node: { version: string; sha256: string };
+  kustomize: { version: string; sha256: string };
   npm: NpmPackage[];
   debian: DebianPackage[];
   /** Debian release of the base, e.g. `debian-12` (purl `distro` qualifier). */
@@ -104,9 +105,31 @@ export function spdxDocument(input: SbomInput): Record<string, unknown> {
       ],
     },
   ];
+  const kustomizeId = spdxId('Package', 'kustomize', input.kustomize.version);
+  packages.push({
+    SPDXID: kustomizeId,
+    name: 'kustomize',
+    versionInfo: input.kustomize.version,
+    supplier: 'Organization: Kubernetes SIG CLI',
+    downloadLocation: `https://github.com/kubernetes-sigs/kustomize/tree/kustomize/${input.kustomize.version}`,
+    filesAnalyzed: false,
+    checksums: [{ algorithm: 'SHA256', checksumValue: input.kustomize.sha256 }],
+    licenseConcluded: 'NOASSERTION',
+    licenseDeclared: 'Apache-2.0',
+    copyrightText: 'NOASSERTION',
+    primaryPackagePurpose: 'APPLICATION',
+    externalRefs: [
+      {
+        referenceCategory: 'PACKAGE-MANAGER',
+        referenceType: 'purl',
+        referenceLocator: `pkg:golang/sigs.k8s.io/kustomize/kustomize/v5@${input.kustomize.version}`,
+      },
+    ],
+  });
   const relationships: Record<string, string>[] = [
     { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: appId },
     { spdxElementId: appId, relationshipType: 'DEPENDS_ON', relatedSpdxElement: nodeId },
+    { spdxElementId: appId, relationshipType: 'DEPENDS_ON', relatedSpdxElement: kustomizeId },
   ];
   const seen = new Set<string>();
   for (const p of [...input.npm].sort((a, b) =>

@@ -19,6 +19,8 @@ export type PeerName =
   | 'gcp-sm-emulator'
   | 'goregexp'
   | 'helm'
+  | 'image-base'
+  | 'image-tools'
   | 'kube'
   | 'kustomize'
   | 'moto'

@@ -7,6 +7,7 @@
  * and port, every COPY source exists and is not excluded by .dockerignore, and every
  * `COPY --from` names an earlier stage.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -120,7 +121,7 @@ function copyParts(args: string): { from: string | undefined; sources: string[];
 
 describe('Dockerfile', () => {
   it('parses into the expected stages', () => {
-    expect(stages.map((s) => s.name ?? '(final)')).toEqual(['base', 'build', '(final)']);
+    expect(stages.map((s) => s.name ?? '(final)')).toEqual(['base', 'kustomize', 'build', '(final)']);
   });
 
   it('builds with the Node major of the `node` devDependency (slim); the image itself is FROM scratch', () => {
@@ -150,6 +151,28 @@ describe('Dockerfile', () => {
       'base:/base/rootfs/->/',
       ...LAYER_NAMES.slice(1).map((l) => `build:/layers/${l}/->/`),
     ]);
+  });
+
+  it('builds the kustomize version the test peers pin (scripts/peers.d/kustomize.sh) and ships it', () => {
+    const pinned = execFileSync('bash', ['-c', 'source scripts/peers.d/kustomize.sh && kustomize_version'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    }).trim();
+    expect(pinned).toMatch(/^v\d+\.\d+\.\d+$/);
+    const stage = stages.find((s) => s.name === 'kustomize')!;
+    expect(stage.image).toMatch(/^golang:/);
+    const arg = stage.instructions.find((i) => i.cmd === 'ARG' && i.args.startsWith('KUSTOMIZE_VERSION='));
+    expect(arg?.args).toBe(`KUSTOMIZE_VERSION=${pinned}`);
+    const run = stage.instructions.find((i) => i.cmd === 'RUN' && i.args.includes('go install'));
+    expect(run?.args).toContain(
+      `sigs.k8s.io/kustomize/kustomize/v${pinned.slice(1).split('.')[0]}@\${KUSTOMIZE_VERSION}`,
+    );
+    const build = stages.find((s) => s.name === 'build')!;
+    const copy = build.instructions.find((i) => i.cmd === 'COPY' && i.args.includes('--from=kustomize'));
+    expect(copyParts(copy!.args).dest).toBe('/kustomize');
+    expect(
+      build.instructions.find((i) => i.cmd === 'RUN' && i.args.includes('scripts/image.ts'))?.args,
+    ).toContain('--kustomize /kustomize');
   });
 
   it('copies only sources that exist and that .dockerignore keeps in the context', () => {
