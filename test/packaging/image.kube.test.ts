@@ -40,7 +40,14 @@ interface BuiltImage {
   digest: string;
   tag: string;
   configDigest: string;
-  layers: { name: string; digest: string; diffId: string; size: number; uncompressedSize: number }[];
+  layers: {
+    name: string;
+    digest: string;
+    diffId: string;
+    size: number;
+    uncompressedSize: number;
+    cached: boolean;
+  }[];
 }
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Obj;
@@ -67,11 +74,12 @@ const build: Record<'a' | 'b', { out: string; image: BuiltImage; log: string }> 
 async function buildImage(
   out: string,
   env: Record<string, string>,
+  args: string[] = [],
 ): Promise<{ image: BuiltImage; log: string }> {
-  const { SOURCE_DATE_EPOCH: _, ...inherited } = process.env;
+  const { SOURCE_DATE_EPOCH: _, SMC_IMAGE_REVISION: __, ...inherited } = process.env;
   const { stdout, stderr } = await run(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'scripts/image.ts'), '--out', out],
+    ['--import', 'tsx', join(repoRoot, 'scripts/image.ts'), '--out', out, ...args],
     { cwd: repoRoot, env: { ...inherited, ...env }, maxBuffer: 16 << 20 },
   );
   return {
@@ -90,9 +98,18 @@ const fileSha = async (p: string) =>
     .digest('hex');
 
 /** Every path in a layer blob (`tar` reads the gzip), without the trailing `/` of directories. */
+/** Entries with a setuid or setgid bit, as `path (mode)`, seen by layerPaths. */
+const setuidEntries: string[] = [];
+
 async function layerPaths(out: string, digest: string): Promise<string[]> {
   const paths: string[] = [];
-  await tarList({ file: blobPath(out, digest), onReadEntry: (e) => paths.push(e.path.replace(/\/$/, '')) });
+  await tarList({
+    file: blobPath(out, digest),
+    onReadEntry: (e) => {
+      if ((e.mode ?? 0) & 0o6000) setuidEntries.push(`${e.path} (${e.mode?.toString(8)})`);
+      paths.push(e.path.replace(/\/$/, ''));
+    },
+  });
   return paths;
 }
 
@@ -130,6 +147,22 @@ describe('npm run image: the layout', () => {
     expect(await fileSha(join(build.b.out, 'secret-manager-controller.tar'))).toBe(
       await fileSha(join(build.a.out, 'secret-manager-controller.tar')),
     );
+  });
+
+  it('the next commit (another time and revision) changes only the top layer; the others are reused', async () => {
+    // Into build B's directory (its layer cache), which no later test reads.
+    const next = await buildImage(
+      build.b.out,
+      { SOURCE_DATE_EPOCH: '1700000000', SMC_IMAGE_REVISION: 'f'.repeat(40) },
+      ['--no-archive'],
+    );
+    const [a, b] = [build.a.image.layers, next.image.layers];
+    expect(b.map((l) => l.name)).toEqual(a.map((l) => l.name));
+    expect(b.slice(0, -1).map((l) => [l.digest, l.cached])).toEqual(
+      a.slice(0, -1).map((l) => [l.digest, true]),
+    );
+    expect(b.at(-1)!.digest).not.toBe(a.at(-1)!.digest); // the SBOM names the revision
+    expect(next.image.digest).not.toBe(build.a.image.digest);
   });
 
   it('skopeo reads it: non-root user, the controller as entrypoint, OCI labels', async () => {
@@ -229,6 +262,7 @@ describe('npm run image: the layout', () => {
       layers.map((l) => layerPaths(build.a.out, l.digest)),
     )) as [string[], string[], string[], string[], string[]];
     expect(kustomize).toEqual(['usr', 'usr/local', 'usr/local/bin', 'usr/local/bin/kustomize']);
+    expect(setuidEntries).toEqual([]); // no setuid or setgid program anywhere in the image
     expect(debian).toContain('lib/x86_64-linux-gnu/libc.so.6');
     expect(debian).toContain('etc/ssl/certs/ca-certificates.crt');
     expect(debian).toContain('usr/share/zoneinfo/Europe/Paris');
