@@ -131,13 +131,17 @@ export function spdxDocument(input: SbomInput): Record<string, unknown> {
     { spdxElementId: appId, relationshipType: 'DEPENDS_ON', relatedSpdxElement: nodeId },
     { spdxElementId: appId, relationshipType: 'DEPENDS_ON', relatedSpdxElement: kustomizeId },
   ];
-  const seen = new Set<string>();
+  const seenPackages = new Set<string>();
+  const ids = new Set<string>();
   for (const p of [...input.npm].sort((a, b) =>
     `${a.name}@${a.version}` < `${b.name}@${b.version}` ? -1 : 1,
   )) {
-    const id = spdxId('npm', p.name, p.version);
-    if (seen.has(id)) continue; // the same name@version installed at two paths
-    seen.add(id);
+    if (seenPackages.has(`${p.name}@${p.version}`)) continue; // the same package installed at two paths
+    seenPackages.add(`${p.name}@${p.version}`);
+    // SPDX ids allow only letters, digits, `.` and `-`: `a_b` and `a-b` would collide.
+    let id = spdxId('npm', p.name, p.version);
+    for (let n = 2; ids.has(id); n++) id = `${spdxId('npm', p.name, p.version)}-${n}`;
+    ids.add(id);
     const license = spdxLicense(p.license);
     packages.push({
       SPDXID: id,
