@@ -98,7 +98,7 @@ const fileSha = async (p: string) =>
     .digest('hex');
 
 /** Every path in a layer blob (`tar` reads the gzip), without the trailing `/` of directories. */
-/** Entries with a setuid or setgid bit, as `path (mode)`, seen by layerPaths. */
+/** Files with a setuid or setgid bit, as `path (mode)`, seen by layerPaths. */
 const setuidEntries: string[] = [];
 
 async function layerPaths(out: string, digest: string): Promise<string[]> {
@@ -106,7 +106,9 @@ async function layerPaths(out: string, digest: string): Promise<string[]> {
   await tarList({
     file: blobPath(out, digest),
     onReadEntry: (e) => {
-      if ((e.mode ?? 0) & 0o6000) setuidEntries.push(`${e.path} (${e.mode?.toString(8)})`);
+      // (A setgid directory, base-files' /var/local 2775, only sets new files' group.)
+      if (e.type !== 'Directory' && (e.mode ?? 0) & 0o6000)
+        setuidEntries.push(`${e.path} (${e.mode?.toString(8)})`);
       paths.push(e.path.replace(/\/$/, ''));
     },
   });
