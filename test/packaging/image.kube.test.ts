@@ -14,7 +14,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { homedir, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { list as tarList } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { freePort } from '../peers/free-port.js';
 import { useKube } from '../peers/kube/use.js';
 import { peerDir, peerPath, repoRoot } from '../peers.js';
@@ -67,7 +67,22 @@ function tool(name: string): string {
 }
 
 let scratch: string;
-let tools: { umoci: string; skopeo: string; unshare: string; chroot: string; mount: string; sh: string };
+let tools: {
+  umoci: string;
+  skopeo: string;
+  registry: string;
+  unshare: string;
+  chroot: string;
+  mount: string;
+  sh: string;
+};
+
+/** A program of the image-tools peer besides its main one (umoci); missing: an error naming it. */
+function imageTool(name: string): string {
+  const p = join(peerDir('image-tools'), 'bin', name);
+  if (!existsSync(p)) throw new Error(`${p} is missing: run scripts/peers install image-tools`);
+  return p;
+}
 const build: Record<'a' | 'b', { out: string; image: BuiltImage; log: string }> = {} as never;
 
 /** `tsx scripts/image.ts --out OUT` (what `npm run image` runs after compiling). */
@@ -118,7 +133,8 @@ async function layerPaths(out: string, digest: string): Promise<string[]> {
 beforeAll(async () => {
   tools = {
     umoci: peerPath('image-tools'),
-    skopeo: join(peerDir('image-tools'), 'bin/skopeo'),
+    skopeo: imageTool('skopeo'),
+    registry: imageTool('docker-registry'),
     unshare: tool('unshare'),
     chroot: tool('chroot'),
     mount: tool('mount'),
@@ -202,6 +218,58 @@ describe('npm run image: the layout', () => {
       ).stdout,
     ) as Obj;
     expect(fromArchive.rootfs.diff_ids).toEqual(config.rootfs.diff_ids);
+  });
+
+  it('skopeo copy pushes the layout to a registry (the distribution registry, on 127.0.0.1) under its digest', async () => {
+    const dir = join(scratch, 'registry');
+    await mkdir(dir);
+    const port = await freePort();
+    const config = join(dir, 'config.yml');
+    await writeFile(
+      config,
+      stringify({
+        version: 0.1,
+        log: { level: 'warn' },
+        storage: { filesystem: { rootdirectory: join(dir, 'data') } },
+        http: { addr: `127.0.0.1:${port}`, secret: 'test-only' },
+      }),
+    );
+    const registry = spawn(tools.registry, ['serve', config], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    registry.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    registry.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise((r) => registry.once('exit', r));
+    try {
+      await waitFor(
+        'the registry to answer /v2/',
+        async () => ((await fetch(`http://127.0.0.1:${port}/v2/`)).status === 200 ? true : undefined),
+        { timeoutMs: 30_000, log: () => log },
+      );
+      const digestFile = join(dir, 'pushed-digest');
+      await run(tools.skopeo, [
+        'copy',
+        '--quiet',
+        '--dest-tls-verify=false',
+        '--digestfile',
+        digestFile,
+        `oci:${join(build.a.out, 'oci')}:${pkg.version}`,
+        `docker://127.0.0.1:${port}/secret-manager-controller:${pkg.version}`,
+      ]);
+      expect((await readFile(digestFile, 'utf8')).trim()).toBe(build.a.image.digest);
+      const res = await fetch(
+        `http://127.0.0.1:${port}/v2/secret-manager-controller/manifests/${pkg.version}`,
+        {
+          method: 'HEAD',
+          headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
+        },
+      );
+      expect(res.headers.get('docker-content-digest')).toBe(build.a.image.digest);
+    } finally {
+      registry.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('no build-host path, user or host name in the config, manifest or SBOM', async () => {
