@@ -1,5 +1,5 @@
 /**
- * Builds the controller image as an OCI image layout, with no container engine: four layers, each
+ * Builds the controller image as an OCI image layout, with no container engine: five layers, each
  * a reproducible tar (scripts/image-layer.ts), bottom to top
  *   1. debian: the Debian base of scripts/image-base.sh (the `image-base` peer's cached rootfs);
  *   2. node: the pinned Node binary (the `node` devDependency) as /usr/local/bin/node;
