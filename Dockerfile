@@ -1,51 +1,67 @@
 # syntax=docker/dockerfile:1
-# secret-manager-controller image: Node 24 LTS (the `node` devDependency's major) on Debian slim,
-# with `kustomize` (kustomize-mode rendering), `git` and `openssh-client` (Argo CD sources).
-# Not built by this repository's CI (no container engine there): test/packaging/dockerfile.test.ts
-# checks what can be checked without one. Build: docker build -t secret-manager-controller:0.1.0 .
+# secret-manager-controller image for users with Docker: the same layout as `npm run image`
+# (scripts/image.ts, which needs no container engine; docs/packaging.md#container-image), made by
+# the same scripts: a Debian base with only what Node needs (scripts/image-base.sh), the pinned
+# Node binary (the `node` devDependency), kustomize, the production npm dependencies, the app and
+# its SBOM, one layer each; non-root, no shell. Not built by this repository's CI (no container engine
+# there): test/packaging/dockerfile.test.ts checks it against scripts/image-build.ts, and
+# test/packaging/image.kube.test.ts runs the image `npm run image` builds.
+#   docker build --build-arg SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)" \
+#     --build-arg REVISION="$(git rev-parse HEAD)" -t secret-manager-controller:0.1.0 .
+
+# The Debian base, by the recipe the `image-base` test peer runs.
+FROM debian:bookworm AS base
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends mmdebstrap ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
+COPY scripts/image-base.sh /usr/local/bin/image-base.sh
+RUN image-base.sh /base
 
 # kustomize, the version scripts/peers.d/kustomize.sh pins for the tests (a test keeps them equal).
-FROM golang:1.26-trixie AS kustomize
+FROM golang:1.26-bookworm AS kustomize
 ARG KUSTOMIZE_VERSION=v5.8.1
 RUN CGO_ENABLED=0 GOBIN=/out GOFLAGS=-trimpath \
     go install -ldflags "-s -w" "sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}" \
   && /out/kustomize version
 
-# Compile the TypeScript sources (dev dependencies only live in this stage).
-FROM node:24-trixie-slim AS build
+# Compile, then lay out the node, kustomize, npm-dependencies and app layers with scripts/image.ts.
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
-COPY package.json package-lock.json ./
-# --ignore-scripts: `prepare` would compile before the sources are copied, and the `node`
-# devDependency's installer is not needed: the image has Node, so tsc runs on it directly.
-RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
-
-# Production dependencies only.
-FROM node:24-trixie-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-
-FROM node:24-trixie-slim
-# git + ssh for Argo CD sources, CA certificates for the cloud APIs, tini to reap git/ssh children.
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends git openssh-client ca-certificates tini \
-  && rm -rf /var/lib/apt/lists/* \
-  && groupadd --gid 65532 nonroot \
-  && useradd --uid 65532 --gid 65532 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin nonroot
-COPY --from=kustomize /out/kustomize /usr/local/bin/kustomize
-WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
-COPY package.json ./
 COPY bin ./bin
 COPY config ./config
-ENV NODE_ENV=production \
+COPY charts/secret-manager-controller/Chart.yaml ./charts/secret-manager-controller/Chart.yaml
+COPY scripts/image.ts scripts/image-build.ts scripts/image-layer.ts scripts/image-sbom.ts ./scripts/
+# Install scripts run: the `node` devDependency's fetches the pinned Node binary (the image's
+# node), `prepare` compiles dist/ with tsconfig.build.json.
+RUN npm ci --no-audit --no-fund
+COPY --from=base /base /base
+COPY --from=kustomize /out/kustomize /kustomize
+ARG SOURCE_DATE_EPOCH=0
+ARG REVISION=unknown
+RUN SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" SMC_IMAGE_REVISION="$REVISION" \
+    npx tsx scripts/image.ts --base /base --kustomize /kustomize --out /out --no-archive --layer-trees /layers
+
+FROM scratch
+COPY --from=base /base/rootfs/ /
+COPY --from=build /layers/node/ /
+COPY --from=build /layers/kustomize/ /
+COPY --from=build /layers/npm-dependencies/ /
+COPY --from=build /layers/app/ /
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="secret-manager-controller" \
+      org.opencontainers.image.source="https://github.com/octopilot/secret-manager-controller" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
+    NODE_ENV=production \
     HOME=/tmp \
-    TMPDIR=/tmp
+    TMPDIR=/tmp \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+WORKDIR /app
 # The uid/gid the Deployment's securityContext runs as (config/manager/deployment.yaml).
 USER 65532:65532
 EXPOSE 5000
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/secret-manager-controller.js"]
+ENTRYPOINT ["/usr/local/bin/node", "/app/bin/secret-manager-controller.js"]

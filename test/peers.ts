@@ -20,6 +20,8 @@ export type PeerName =
   | 'go-fsnotify'
   | 'goregexp'
   | 'helm'
+  | 'image-base'
+  | 'image-tools'
   | 'kube'
   | 'kustomize'
   | 'moto'

@@ -1,9 +1,11 @@
 /**
- * The Dockerfile, checked without a container engine (none is available here, so the image is not
- * built in CI): the Node base image's major equals the `node` devDependency's, the kustomize it
- * builds is the version the tests pin (scripts/peers.d/kustomize.sh), every COPY source exists and
- * is not excluded by .dockerignore, every `COPY --from` names an earlier stage, the final stage runs
- * as the non-root uid the Deployment uses, has git and ssh, and starts the controller binary.
+ * The Dockerfile, checked without a container engine (none is available here, so `docker build`
+ * is not run in CI; test/packaging/image.kube.test.ts builds and runs the same layout with
+ * `npm run image`): the Node build stage's major equals the `node` devDependency's, the base is
+ * made by scripts/image-base.sh and the layers by scripts/image.ts, the final stage copies them in
+ * the order of scripts/image-build.ts onto `scratch` with the same user, environment, entrypoint
+ * and port, every COPY source exists and is not excluded by .dockerignore, and every
+ * `COPY --from` names an earlier stage.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../../src/controller/settings.js';
+import { ENTRYPOINT, EXPOSED_PORT, IMAGE_ENV, LAYER_NAMES, USER } from '../../scripts/image-build.js';
 import { repoRoot } from '../peers.js';
 
 interface Instruction {
@@ -118,22 +121,39 @@ function copyParts(args: string): { from: string | undefined; sources: string[];
 
 describe('Dockerfile', () => {
   it('parses into the expected stages', () => {
-    expect(stages.map((s) => s.name ?? '(final)')).toEqual(['kustomize', 'build', 'deps', '(final)']);
+    expect(stages.map((s) => s.name ?? '(final)')).toEqual(['base', 'kustomize', 'build', '(final)']);
   });
 
-  it('uses the Node major of the `node` devDependency for every Node stage, slim, and for the final image', () => {
+  it('builds with the Node major of the `node` devDependency (slim); the image itself is FROM scratch', () => {
     const major = /(\d+)/.exec(pkg.devDependencies.node!)![1];
     const nodeStages = stages.filter((s) => s.image.startsWith('node:'));
-    expect(nodeStages.length).toBeGreaterThanOrEqual(2);
-    for (const s of nodeStages) {
-      expect(s.image, s.name ?? 'final').toMatch(new RegExp(`^node:${major}(\\.[0-9.]+)?-[a-z]+-slim$`));
-    }
-    expect(final.image.startsWith(`node:${major}`)).toBe(true);
+    expect(nodeStages.map((s) => s.name)).toEqual(['build']);
+    expect(nodeStages[0]!.image).toMatch(new RegExp(`^node:${major}(\\.[0-9.]+)?-[a-z]+-slim$`));
     // Node 24 is an LTS line (even major).
     expect(Number(major) % 2).toBe(0);
+    // The image's node is the devDependency's binary, laid out by scripts/image.ts, not the stage's.
+    expect(final.image).toBe('scratch');
   });
 
-  it('builds the kustomize version the test peers pin (scripts/peers.d/kustomize.sh)', () => {
+  it('makes the base with scripts/image-base.sh and the layers with scripts/image.ts', () => {
+    const base = stages.find((s) => s.name === 'base')!;
+    expect(base.image).toMatch(/^debian:bookworm/);
+    expect(base.instructions.some((i) => i.cmd === 'RUN' && /\bmmdebstrap\b/.test(i.args))).toBe(true);
+    expect(base.instructions.some((i) => i.cmd === 'RUN' && /^image-base\.sh \/base$/.test(i.args))).toBe(
+      true,
+    );
+    const build = stages.find((s) => s.name === 'build')!;
+    const layout = build.instructions.find((i) => i.cmd === 'RUN' && i.args.includes('scripts/image.ts'));
+    expect(layout?.args).toMatch(/--base \/base .*--layer-trees \/layers/);
+    // The final stage: the base's rootfs, then each layer tree, in scripts/image-build.ts' order.
+    const copies = final.instructions.filter((i) => i.cmd === 'COPY').map((i) => copyParts(i.args));
+    expect(copies.map((c) => `${c.from}:${c.sources.join(',')}->${c.dest}`)).toEqual([
+      'base:/base/rootfs/->/',
+      ...LAYER_NAMES.slice(1).map((l) => `build:/layers/${l}/->/`),
+    ]);
+  });
+
+  it('builds the kustomize version the test peers pin (scripts/peers.d/kustomize.sh) and ships it', () => {
     const pinned = execFileSync('bash', ['-c', 'source scripts/peers.d/kustomize.sh && kustomize_version'], {
       cwd: repoRoot,
       encoding: 'utf8',
@@ -147,9 +167,12 @@ describe('Dockerfile', () => {
     expect(run?.args).toContain(
       `sigs.k8s.io/kustomize/kustomize/v${pinned.slice(1).split('.')[0]}@\${KUSTOMIZE_VERSION}`,
     );
-    // …and the binary lands on the final image's PATH.
-    const copy = final.instructions.find((i) => i.cmd === 'COPY' && i.args.includes('--from=kustomize'));
-    expect(copyParts(copy!.args).dest).toBe('/usr/local/bin/kustomize');
+    const build = stages.find((s) => s.name === 'build')!;
+    const copy = build.instructions.find((i) => i.cmd === 'COPY' && i.args.includes('--from=kustomize'));
+    expect(copyParts(copy!.args).dest).toBe('/kustomize');
+    expect(
+      build.instructions.find((i) => i.cmd === 'RUN' && i.args.includes('scripts/image.ts'))?.args,
+    ).toContain('--kustomize /kustomize');
   });
 
   it('copies only sources that exist and that .dockerignore keeps in the context', () => {
@@ -164,8 +187,21 @@ describe('Dockerfile', () => {
       }
     }
     // The matcher itself: what the context must leave out is left out.
-    for (const p of ['node_modules/x', '.git/HEAD', 'dist/index.js', 'test/packaging/x.ts']) {
+    for (const p of [
+      'node_modules/x',
+      '.git/HEAD',
+      'dist/index.js',
+      'test/packaging/x.ts',
+      'scripts/gen-crd.ts',
+    ]) {
       expect(ignored(p), p).toBe(true);
+    }
+    for (const p of [
+      'scripts/image-build.ts',
+      'scripts/image-base.sh',
+      'charts/secret-manager-controller/Chart.yaml',
+    ]) {
+      expect(ignored(p), p).toBe(false);
     }
   });
 
@@ -180,20 +216,19 @@ describe('Dockerfile', () => {
     });
   });
 
-  it('compiles with the build tsconfig and installs production dependencies only in the runtime', () => {
+  it('compiles with the build tsconfig (`prepare`, run by npm ci) before laying out the layers', () => {
+    const scripts = (
+      JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    expect(scripts.prepare).toBe('tsc -p tsconfig.build.json');
     const build = stages.find((s) => s.name === 'build')!;
-    expect(build.instructions.some((i) => i.cmd === 'RUN' && /npm ci\b/.test(i.args))).toBe(true);
-    expect(
-      build.instructions.some((i) => i.cmd === 'RUN' && i.args.includes('tsc -p tsconfig.build.json')),
-    ).toBe(true);
-    const deps = stages.find((s) => s.name === 'deps')!;
-    expect(deps.instructions.some((i) => i.cmd === 'RUN' && /npm ci .*--omit=dev/.test(i.args))).toBe(true);
-    const finalFrom = final.instructions
-      .filter((i) => i.cmd === 'COPY')
-      .map((i) => copyParts(i.args))
-      .filter((c) => c.from !== undefined);
-    expect(finalFrom.find((c) => c.sources.includes('/app/node_modules'))?.from).toBe('deps');
-    expect(finalFrom.some((c) => c.from === 'build' && c.sources.includes('/src/node_modules'))).toBe(false);
+    const ci = build.instructions.findIndex((i) => i.cmd === 'RUN' && /npm ci\b/.test(i.args));
+    expect(ci).toBeGreaterThanOrEqual(0);
+    expect(build.instructions[ci]!.args).not.toContain('--ignore-scripts'); // the node binary and prepare
+    const layout = build.instructions.findIndex(
+      (i) => i.cmd === 'RUN' && i.args.includes('scripts/image.ts'),
+    );
+    expect(layout).toBeGreaterThan(ci);
   });
 
   it('runs as the non-root uid the Deployment uses', () => {
@@ -206,6 +241,7 @@ describe('Dockerfile', () => {
       spec: { template: { spec: { securityContext: { runAsUser: number; runAsGroup: number } } } };
     };
     expect(uid).toBe(deployment.spec.template.spec.securityContext.runAsUser);
+    expect(user).toBe(USER); // the same as npm run image's
     if (gid !== undefined) expect(gid).toBe(deployment.spec.template.spec.securityContext.runAsGroup);
     // Nothing runs after USER as another user.
     expect(
@@ -213,14 +249,12 @@ describe('Dockerfile', () => {
     ).toBe(false);
   });
 
-  it('installs git and openssh-client in the final image', () => {
-    const installs = final.instructions
-      .filter((i) => i.cmd === 'RUN' && i.args.includes('apt-get install'))
-      .map((i) => i.args)
-      .join(' ');
-    for (const p of ['git', 'openssh-client', 'ca-certificates']) {
-      expect(installs.split(/\s+/), p).toContain(p);
-    }
+  it('has the environment of npm run image’s config', () => {
+    const env = final.instructions
+      .filter((i) => i.cmd === 'ENV')
+      .flatMap((i) => i.args.split(/\s+/))
+      .filter(Boolean);
+    expect(env).toEqual(IMAGE_ENV);
   });
 
   it('starts the controller binary, which the image contains, and exposes the metrics port', () => {
@@ -229,15 +263,17 @@ describe('Dockerfile', () => {
     const bin = argv.at(-1)!;
     expect(bin).toBe(`/app/${pkg.bin['secret-manager-controller']}`);
     expect(existsSync(join(repoRoot, pkg.bin['secret-manager-controller']!))).toBe(true);
-    const copied = final.instructions
+    expect(argv).toEqual(ENTRYPOINT);
+    const build = stages.find((s) => s.name === 'build')!;
+    const copied = build.instructions
       .filter((i) => i.cmd === 'COPY')
       .map((i) => copyParts(i.args))
       .flatMap((c) => c.sources.map((s) => ({ src: s, from: c.from })));
     expect(copied).toContainEqual({ src: 'bin', from: undefined });
-    expect(copied).toContainEqual({ src: '/src/dist', from: 'build' });
     expect(copied).toContainEqual({ src: 'package.json', from: undefined });
     expect(final.instructions.find((i) => i.cmd === 'WORKDIR')?.args).toBe('/app');
     const expose = final.instructions.find((i) => i.cmd === 'EXPOSE');
     expect(Number(expose?.args)).toBe(defaultSettings().metrics_port);
+    expect(EXPOSED_PORT).toBe(defaultSettings().metrics_port);
   });
 });
