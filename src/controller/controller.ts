@@ -38,10 +38,9 @@ import { type ControllerMetrics, storeMetricsObserver } from '../observability/m
 import { type FluxArtifactRef, fetchFluxArtifact } from '../source/flux-artifact.js';
 import { EventRecorder } from './events.js';
 import {
-  type WorkloadNotifier,
-  contentDigest,
-  createWorkloadNotifier,
-  shouldNotify,
+  type WorkloadReloadPolicy,
+  changeSetStatus,
+  createWorkloadReload,
 } from '../reload/workloads/index.js';
 import { type Collection, type ResourceType, watchCollection, watchSecretChanges } from './informers.js';
 import { DEFAULT_SOPS_SECRET, SopsKeyLoader } from './keys.js';
@@ -150,8 +149,8 @@ export class Controller {
   /** Stores and their credentials (src/controller/stores.ts). */
   private storeFactory: StoreFactory | undefined;
   private readonly events: EventRecorder;
-  /** Workload notification (docs/hot-reload.md): reloads opted-in workloads after a sync that changed values. */
-  private readonly workloads: WorkloadNotifier;
+  /** Workload reload (docs/hot-reload.md): restarts or notifies workloads after a sync that changed values. */
+  private readonly workloads: WorkloadReloadPolicy;
   private readonly cacheDir: string;
   /**
    * Status this process last wrote per SMC (uid-tagged): fresher than the watch cache; with the
@@ -190,11 +189,7 @@ export class Controller {
       () => this.o.settings.max_key_file_bytes,
     );
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
-    this.workloads = createWorkloadNotifier({
-      ...o,
-      events: this.events,
-      windowMs: () => this.o.settings.workload_reload_window_ms,
-    });
+    this.workloads = createWorkloadReload({ ...o, events: this.events, settings: () => this.o.settings });
     this.notifier = new Notifier({ ...o, events: this.events, settings: () => this.o.settings });
     this.cacheDir = o.cacheDir ?? join(tmpdir(), 'secret-manager-controller', 'artifacts');
     this.queue = new WorkQueue<string>({
@@ -417,6 +412,7 @@ export class Controller {
     const { namespace, name } = smc.metadata;
     this.pulls.forget(`${namespace}/${name}`);
     this.notifier.forget(namespace, name);
+    this.workloads.forget(smc.metadata);
     this.pullsSuspended.delete(`${namespace}/${name}`);
     void rm(join(this.cacheDir, 'git', namespace, name), { recursive: true, force: true }).catch(
       () => undefined,
@@ -559,6 +555,10 @@ export class Controller {
     } finally {
       end();
     }
+    // Workload reload, `auto` mode: the change-set is recorded with this status write (a successor resumes it).
+    const changeSet = this.workloads.changeSetOf({ namespace, name, uid }, cached.spec, outcome);
+    if (changeSet)
+      outcome.status.hotReload = { ...outcome.status.hotReload, changeSet: changeSetStatus(changeSet) };
     await this.writeStatus(namespace, name, onServer, outcome.status);
     this.written.set(key, {
       uid,
@@ -602,12 +602,9 @@ export class Controller {
     }
     // Flux Provider / Argo CD notifications (src/controller/notifications/), in the background.
     void this.notifier.notify({ namespace, name, uid, spec: cached.spec }, outcome);
-    if (shouldNotify(outcome)) {
-      const digest = contentDigest(outcome.revision, outcome.status.entries);
-      void this.workloads
-        .notify(target, digest)
-        .catch((e: unknown) => log.warn({ err: String(e) }, 'workload notification failed'));
-    }
+    void this.workloads
+      .afterReconcile(target, cached.spec, outcome, changeSet)
+      .catch((e: unknown) => log.warn({ err: String(e) }, 'workload notification failed'));
     if (outcome.error) {
       const area = this.failedIn.get(key) ?? areaOfReason(outcome.error.reason);
       this.failedIn.delete(key);
@@ -846,13 +843,14 @@ export class Controller {
     if (!statusChanged(previous, status)) return; // idle passes write nothing
     const patch: Record<string, unknown> = { ...status };
     for (const k of Object.keys(previous ?? {})) if (!(k in patch)) patch[k] = null;
-    // status.hotReload.configMap is written by the settings reloader alone, lastWorkloadReload and
-    // workloadsNotified by the workload notifier alone (a cached copy may be stale).
+    // status.hotReload.configMap is written by the settings reloader alone, lastWorkloadReload,
+    // workloadsNotified and workloads by the workload reloader alone (a cached copy may be stale).
     if (patch.hotReload && typeof patch.hotReload === 'object') {
       const {
         configMap: _own,
         lastWorkloadReload: _reloaded,
         workloadsNotified: _notified,
+        workloads: _results,
         ...rest
       } = patch.hotReload as Record<string, unknown>;
       patch.hotReload = rest;

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ANNOTATIONS, API_GROUP } from '../../api/constants.js';
+import type { PodSpecLike } from './consumption.js';
 
 /** Pod-template annotation written by the `restart` strategy: `<smc>@<digest>`. */
 export const RESTARTED_FOR_ANNOTATION = `${API_GROUP}/restartedFor`;
@@ -16,25 +17,39 @@ export const RESTARTED_FOR_ANNOTATION = `${API_GROUP}/restartedFor`;
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout';
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'];
 
-export type ReloadStrategy = 'restart' | 'http' | 'none';
+export type ReloadStrategy = 'restart' | 'evict' | 'http' | 'none';
 export type ReloadResult = 'success' | 'error' | 'skipped';
 
 /** The parts of a workload the notifier reads. */
 export interface Workload {
   kind: WorkloadKind;
-  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string | Date;
+  };
   spec?: {
     selector?: { matchLabels?: Record<string, string> };
-    template?: { metadata?: { annotations?: Record<string, string> } };
+    template?: { metadata?: { annotations?: Record<string, string> }; spec?: PodSpecLike };
     workloadRef?: unknown;
   };
 }
 
 export interface PodInfo {
   name: string;
+  uid?: string;
   podIP?: string;
+  /** Ready=True and not being deleted. */
   ready: boolean;
+  /** `creationTimestamp` in ms. */
+  createdAt?: number;
+  /** Has a `deletionTimestamp`. */
+  deleting?: boolean;
 }
+
+/** What an eviction came to: done, refused for a PodDisruptionBudget (HTTP 429), or the pod was gone. */
+export type EvictionResult = 'evicted' | 'blocked' | 'gone';
 
 /** Kubernetes access the notifier needs (a fake in unit tests). */
 export interface WorkloadApi {
@@ -48,6 +63,15 @@ export interface WorkloadApi {
     annotations: Record<string, string>,
   ): Promise<void>;
   listPods(namespace: string, labelSelector: string): Promise<PodInfo[]>;
+  /** Merge-patch the workload (metadata annotations, pod-template annotations). */
+  patch?(kind: WorkloadKind, namespace: string, name: string, body: WorkloadPatch): Promise<void>;
+  /** Evict one pod through the Eviction API (PodDisruptionBudgets are enforced by the API server). */
+  evictPod?(namespace: string, name: string): Promise<EvictionResult>;
+}
+
+export interface WorkloadPatch {
+  metadata?: { annotations: Record<string, string> };
+  spec?: { template: { metadata: { annotations: Record<string, string> } } };
 }
 
 /** POST with a timeout; resolves to the HTTP status code. */
@@ -118,7 +142,7 @@ export function reloadTargets(annotations: Record<string, string> | undefined): 
 /** `reload-strategy`, default `restart`; an unknown value is reported as `undefined`. */
 export function reloadStrategy(annotations: Record<string, string> | undefined): ReloadStrategy | undefined {
   const raw = (annotations?.[ANNOTATIONS.reloadStrategy] ?? 'restart').trim().toLowerCase();
-  return raw === 'restart' || raw === 'http' || raw === 'none' ? raw : undefined;
+  return raw === 'restart' || raw === 'evict' || raw === 'http' || raw === 'none' ? raw : undefined;
 }
 
 /** `reload-http: "8080/reload"` (or `"8080"`, `"8080/"`) → port and path. */
@@ -152,7 +176,7 @@ export function shouldNotify(outcome: { writes: number }): boolean {
   return outcome.writes > 0;
 }
 
-function selectorOf(w: Workload): string | undefined {
+export function selectorOf(w: Workload): string | undefined {
   const labels = w.spec?.selector?.matchLabels;
   if (!labels || Object.keys(labels).length === 0) return undefined;
   return Object.entries(labels)
