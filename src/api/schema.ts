@@ -811,6 +811,10 @@ const StatusSchema = z
                 .string()
                 .max(1024)
                 .describe('Why: the uses of changed keys (`env var DB_PASSWORD`), or why it was skipped.'),
+              changeSets: z
+                .array(z.string().max(64))
+                .max(16)
+                .describe('Ids of the change-sets (`changeSet.id`) this result carried.'),
             }),
           )
           .max(100)

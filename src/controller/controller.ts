@@ -41,6 +41,8 @@ import {
   type WorkloadReloadPolicy,
   changeSetStatus,
   createWorkloadReload,
+  reloadMode,
+  writtenSecret,
 } from '../reload/workloads/index.js';
 import { type Collection, type ResourceType, watchCollection, watchSecretChanges } from './informers.js';
 import { DEFAULT_SOPS_SECRET, SopsKeyLoader } from './keys.js';
@@ -189,7 +191,12 @@ export class Controller {
       () => this.o.settings.max_key_file_bytes,
     );
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
-    this.workloads = createWorkloadReload({ ...o, events: this.events, settings: () => this.o.settings });
+    this.workloads = createWorkloadReload({
+      ...o,
+      events: this.events,
+      settings: () => this.o.settings,
+      syncing: (cs) => this.revisionSyncing(cs.smc, cs.revision),
+    });
     this.notifier = new Notifier({ ...o, events: this.events, settings: () => this.o.settings });
     this.cacheDir = o.cacheDir ?? join(tmpdir(), 'secret-manager-controller', 'artifacts');
     this.queue = new WorkQueue<string>({
@@ -405,6 +412,24 @@ export class Controller {
       }
       this.queue.add(key, `${kind} ${ns}/${name}`); // the source's fair lane (src/controller/queue.ts)
     }
+  }
+
+  /**
+   * Workload reload (docs/hot-reload.md): whether another `auto` SMC of `smc`'s namespace, on the same
+   * source, has yet to finish a reconcile of `revision` (its restarts then wait for it).
+   */
+  private revisionSyncing(smc: { namespace: string; name: string }, revision: string | undefined): boolean {
+    const self = this.smcs.get(smc.namespace, smc.name);
+    if (!self || revision === undefined) return false;
+    const source = sourceRefKey(self);
+    return this.smcs.list().some((o) => {
+      const { namespace, name } = o.metadata;
+      if (namespace !== smc.namespace || name === smc.name || !this.inShard(o) || sourceRefKey(o) !== source)
+        return false;
+      if (reloadMode(o.spec) !== 'auto' || writtenSecret(o.metadata, o.spec) === undefined) return false;
+      const attempted = this.written.get(`${namespace}/${name}`)?.revision ?? o.status?.lastSyncedRevision;
+      return attempted !== revision;
+    });
   }
 
   /** An SMC is gone: forget its pulls, notices and Git cache, resume a Flux source it suspended. */

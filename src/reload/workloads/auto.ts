@@ -65,6 +65,14 @@ export interface AutoReloaderOptions {
   limits: () => RestartLimits;
   clock?: Clock;
   now?: () => number;
+  /**
+   * Whether other SMCs are still syncing `cs`'s revision (same namespace and source): the evaluation
+   * then waits for them, one more debounce at a time, up to `maxWaitWindows` debounces in all, so
+   * one revision that changes several SMCs makes one restart.
+   */
+  syncing?: (cs: ChangeSet) => boolean;
+  /** Default 10. */
+  maxWaitWindows?: number;
   /** Retry of an eviction a PodDisruptionBudget blocked (ms); default 5000. */
   blockedRetryMs?: number;
   evict?: EvictOptions;
@@ -83,8 +91,13 @@ interface Pending {
   name: string;
   changeSets: Map<string, ChangeSet>;
   timer: unknown;
+  /** When the first change reached it (the waiting for other SMCs is bounded from here). */
+  firstAt: number;
   /** Skipped reports already sent for these change-sets (rate limited, blocked), not repeated. */
   announced: Set<string>;
+  /** `evict`: the eviction started (counted by the rate limit once), and how many pods went so far. */
+  evicting?: boolean;
+  evicted?: number;
 }
 
 const realClock: Clock = {
@@ -158,6 +171,7 @@ export class AutoReloader {
         name: w.metadata.name,
         changeSets: new Map([[cs.id, cs]]),
         timer: undefined,
+        firstAt: this.now(),
         announced: new Set(),
       };
       this.pending.set(k, entry);
@@ -190,6 +204,17 @@ export class AutoReloader {
   private fire(k: string): void {
     const p = this.pending.get(k);
     if (!p || this.stopped) return;
+    const window = this.o.windowMs();
+    const waited = this.now() - p.firstAt;
+    if (
+      this.o.syncing &&
+      waited < window * (this.o.maxWaitWindows ?? 10) &&
+      [...p.changeSets.values()].some((cs) => this.o.syncing!(cs))
+    ) {
+      // The rest of this change-set is still being written by other SMCs: wait for it.
+      this.schedule(k, p, Math.max(window, 100));
+      return;
+    }
     this.pending.delete(k);
     const run = this.evaluate(p)
       .then((retryInMs) => {
@@ -199,6 +224,8 @@ export class AutoReloader {
         if (again) {
           for (const [id, cs] of p.changeSets) if (!again.changeSets.has(id)) again.changeSets.set(id, cs);
           for (const a of p.announced) again.announced.add(a);
+          again.evicting ||= p.evicting;
+          again.evicted = (again.evicted ?? 0) + (p.evicted ?? 0);
           return;
         }
         this.pending.set(k, p);
@@ -223,12 +250,9 @@ export class AutoReloader {
     const w = await this.current(p);
     if (!w) return undefined;
     const all = [...p.changeSets.values()];
-    const record = readRecord(w.metadata.annotations);
-    const fresh = all.filter((cs) => !record.ids.includes(cs.id));
     const strategy = reloadStrategy(w.metadata.annotations);
     const workload = `${w.kind}/${w.metadata.name}`;
     const base = { workload, changeSets: all.map((c) => c.id) };
-
     if (strategy === undefined) {
       return this.finish(p, {
         ...base,
@@ -237,91 +261,29 @@ export class AutoReloader {
         reason: `unknown ${ANNOTATIONS.reloadStrategy} "${w.metadata.annotations?.[ANNOTATIONS.reloadStrategy] ?? ''}"`,
       });
     }
-    // An eviction this or another controller started for an applied change-set, not finished yet.
-    if (strategy === 'evict' && fresh.length < all.length && record.at !== undefined) {
-      const left = await this.oldPods(w, record.at);
-      if (left.length > 0) return this.evict(p, w, base, 'finishing an eviction', record.at, false);
-    }
+    if (strategy === 'evict') return this.evaluateEvict(p, w, all, base);
 
+    // Change-sets the workload records were applied already (by this or another controller).
+    const record = readRecord(w.metadata.annotations);
+    const fresh = all.filter((cs) => !record.ids.includes(cs.id));
     const verdict = this.verdict(w, fresh);
     if (verdict.restart.length === 0 && verdict.live.length === 0) {
-      if (fresh.length < all.length && this.verdict(w, all).restart.length > 0) {
-        this.o.count?.(strategy, 'skipped');
-        this.o.log?.(
-          'info',
-          { workload, changeSets: base.changeSets },
-          'workload already reloaded for these change-sets',
-        );
-      }
+      if (fresh.length < all.length && this.verdict(w, all).restart.length > 0) this.alreadyDone(strategy, base);
       return undefined;
     }
-    if (verdict.restart.length === 0) {
-      // Updates live: the kubelet swaps the files; an http endpoint is told.
-      const reason = `updates live: ${verdict.live.join('; ')}`;
-      if (strategy === 'http') {
-        const r = await this.http(w);
-        return this.finish(p, {
-          ...base,
-          strategy,
-          result: r.ok ? 'notified' : 'failed',
-          reason: `${reason}; ${r.detail}`,
-        });
-      }
-      return this.finish(p, { ...base, strategy: 'live', result: 'notified', reason });
-    }
+    if (verdict.restart.length === 0) return this.notifyLive(p, w, strategy, verdict.live, base);
     const why = verdict.restart.join('; ');
-    if (strategy === 'none')
-      return this.finish(p, {
-        ...base,
-        strategy,
-        result: 'skipped',
-        reason: `reload-strategy none (needs a restart: ${why})`,
-      });
-    if (w.spec?.template === undefined)
-      return this.finish(p, {
-        ...base,
-        strategy,
-        result: 'skipped',
-        reason: `no pod template (workloadRef) (needs a restart: ${why})`,
-      });
+    const refused = this.refusal(w, strategy, why);
+    if (refused) return this.finish(p, { ...base, ...refused });
+    const rate = this.limiter.take(w.metadata.namespace, key(w.kind, w.metadata.namespace, w.metadata.name), record.at);
+    if (!rate.ok) return this.rateLimited(p, base, 'restart', rate, why);
 
-    const rate = this.limiter.take(
-      w.metadata.namespace,
-      key(w.kind, w.metadata.namespace, w.metadata.name),
-      record.at,
-    );
-    if (!rate.ok) {
-      const reason = `${rate.reason}; retry in ${Math.ceil(rate.retryInMs / 1000)}s (needs a restart: ${why})`;
-      await this.announceOnce(p, 'rate', {
-        ...base,
-        strategy: strategy === 'evict' ? 'evict' : 'restart',
-        result: 'skipped',
-        reason,
-      });
-      return rate.retryInMs;
-    }
-    const at = new Date(this.now());
-    const ids = fresh.map((c) => c.id);
-    if (strategy === 'evict') {
-      try {
-        await this.o.api.patch!(w.kind, w.metadata.namespace, w.metadata.name, {
-          metadata: { annotations: recordAnnotations(record, ids, at) },
-        });
-      } catch (e) {
-        return this.finish(p, {
-          ...base,
-          strategy,
-          result: 'failed',
-          reason: `record patch failed: ${(e as Error).message}`,
-        });
-      }
-      return this.evict(p, w, base, why, at.getTime(), true);
-    }
     // Roll the pod template; the record goes in the same patch, so both land or neither does.
+    const ids = fresh.map((c) => c.id);
     const smcs = [...new Set(fresh.map((c) => c.smc.name))].sort().join(',');
     try {
       await this.o.api.patch!(w.kind, w.metadata.namespace, w.metadata.name, {
-        metadata: { annotations: recordAnnotations(record, ids, at) },
+        metadata: { annotations: recordAnnotations(record, ids, new Date(this.now())) },
         spec: {
           template: { metadata: { annotations: { [RESTARTED_FOR_ANNOTATION]: `${smcs}@${ids.join(',')}` } } },
         },
@@ -335,6 +297,94 @@ export class AutoReloader {
       });
     }
     return this.finish(p, { ...base, strategy: 'restart', result: 'restarted', reason: why });
+  }
+
+  /**
+   * `evict` writes nothing on the workload (a metadata change bumps a Deployment's generation): the
+   * pods themselves are the record. A pod created before the change-set was written (at second
+   * precision, as `creationTimestamp`) read the old values and is evicted; a newer one never is. So
+   * a second evaluation, by this controller or a successor, only finishes what is left.
+   */
+  private async evaluateEvict(
+    p: Pending,
+    w: Workload,
+    all: readonly ChangeSet[],
+    base: { workload: string; changeSets: string[] },
+  ): Promise<number | undefined> {
+    const verdict = this.verdict(w, all);
+    if (verdict.restart.length === 0) {
+      if (verdict.live.length === 0) return undefined;
+      return this.notifyLive(p, w, 'evict', verdict.live, base);
+    }
+    const why = verdict.restart.join('; ');
+    const refused = this.refusal(w, 'evict', why);
+    if (refused) return this.finish(p, { ...base, ...refused });
+    const cutoff = Math.floor(Math.max(...all.map((cs) => Date.parse(cs.at))) / 1000) * 1000;
+    const old = await this.oldPods(w, cutoff);
+    if (old === undefined)
+      return this.finish(p, { ...base, strategy: 'evict', result: 'failed', reason: `pod list failed (${why})` });
+    if (old.length === 0) {
+      if (!p.evicting) this.alreadyDone('evict', base);
+      return undefined;
+    }
+    if (!p.evicting) {
+      const rate = this.limiter.take(w.metadata.namespace, key(w.kind, w.metadata.namespace, w.metadata.name));
+      if (!rate.ok) return this.rateLimited(p, base, 'evict', rate, why);
+      p.evicting = true;
+    }
+    return this.evict(p, w, base, why, cutoff);
+  }
+
+  /** Why a needed restart is not made, if it is not. */
+  private refusal(
+    w: Workload,
+    strategy: ReloadStrategy,
+    why: string,
+  ): Pick<AutoReport, 'strategy' | 'result' | 'reason'> | undefined {
+    if (strategy === 'none')
+      return { strategy, result: 'skipped', reason: `reload-strategy none (needs a restart: ${why})` };
+    if (w.spec?.template === undefined)
+      return { strategy, result: 'skipped', reason: `no pod template (workloadRef) (needs a restart: ${why})` };
+    return undefined;
+  }
+
+  /** Updates live: the kubelet swaps the files; an http endpoint is told. */
+  private async notifyLive(
+    p: Pending,
+    w: Workload,
+    strategy: ReloadStrategy,
+    live: readonly string[],
+    base: { workload: string; changeSets: string[] },
+  ): Promise<undefined> {
+    const reason = `updates live: ${live.join('; ')}`;
+    if (strategy === 'http') {
+      const r = await this.http(w);
+      return this.finish(p, {
+        ...base,
+        strategy,
+        result: r.ok ? 'notified' : 'failed',
+        reason: `${reason}; ${r.detail}`,
+      });
+    }
+    return this.finish(p, { ...base, strategy: 'live', result: 'notified', reason });
+  }
+
+  /** Every change-set was applied before (a resumed fan-out): counted and logged, not announced. */
+  private alreadyDone(strategy: ReloadStrategy, base: { workload: string; changeSets: string[] }): void {
+    this.o.count?.(strategy === 'evict' ? 'evict' : 'restart', 'skipped');
+    this.o.log?.('info', base, 'workload already reloaded for these change-sets');
+  }
+
+  private async rateLimited(
+    p: Pending,
+    base: { workload: string; changeSets: string[] },
+    strategy: 'restart' | 'evict',
+    rate: { retryInMs: number; reason: string },
+    why: string,
+  ): Promise<number> {
+    const reason = `${rate.reason}; retry in ${Math.ceil(rate.retryInMs / 1000)}s (needs a restart: ${why})`;
+    await this.announceOnce(p, 'rate', { ...base, strategy, result: 'skipped', reason });
+    return rate.retryInMs;
   }
 
   /** Union over change-sets of the uses of their changed keys (plus the `reload` annotation's opt-in). */
@@ -356,13 +406,14 @@ export class AutoReloader {
     return v;
   }
 
-  private async oldPods(w: Workload, cutoff: number): Promise<PodInfo[]> {
+  /** The pods of `w` created before `cutoff`; undefined when they cannot be listed. */
+  private async oldPods(w: Workload, cutoff: number): Promise<PodInfo[] | undefined> {
     const selector = selectorOf(w);
     if (!selector) return [];
     try {
       return podsToEvict(await this.o.api.listPods(w.metadata.namespace, selector), cutoff);
     } catch {
-      return [];
+      return undefined;
     }
   }
 
@@ -372,9 +423,9 @@ export class AutoReloader {
     base: { workload: string; changeSets: string[] },
     why: string,
     cutoff: number,
-    first: boolean,
   ): Promise<number | undefined> {
     const r = await evictOldPods(this.o.api, w, cutoff, this.o.evict);
+    const evicted = (p.evicted = (p.evicted ?? 0) + r.evicted);
     if (r.result === 'blocked') {
       await this.announceOnce(p, 'pdb', {
         ...base,
@@ -386,12 +437,12 @@ export class AutoReloader {
     }
     if (r.result === 'error')
       return this.finish(p, { ...base, strategy: 'evict', result: 'failed', reason: `${r.detail} (${why})` });
-    if (!first && r.evicted === 0) return undefined;
+    if (evicted === 0) return undefined; // gone meanwhile
     return this.finish(p, {
       ...base,
       strategy: 'evict',
       result: 'evicted',
-      reason: `${r.evicted} pod(s) evicted (${why})`,
+      reason: `${evicted} pod(s) evicted (${why})`,
     });
   }
 

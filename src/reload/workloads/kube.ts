@@ -19,6 +19,7 @@ import { API_GROUP, API_VERSION_NAME, PLURAL } from '../../api/constants.js';
 import { WorkloadCache } from './cache.js';
 import { type AutoResult, AutoReloader } from './auto.js';
 import { WorkloadReloadPolicy } from './policy.js';
+import type { ChangeSet } from './change-set.js';
 import {
   type EvictionResult,
   type SmcRef,
@@ -175,6 +176,8 @@ export interface WorkloadResultStatus {
   workload: string;
   result: AutoResult;
   reason: string;
+  /** The change-sets the result is about. */
+  changeSets: string[];
 }
 
 const MAX_RESULTS = 100;
@@ -313,6 +316,8 @@ export function createWorkloadReload(o: {
   logger: Logger;
   metrics: ControllerMetrics;
   events: EventRecorder;
+  /** Whether other SMCs are still syncing a change-set's revision (see AutoReloaderOptions). */
+  syncing?: (cs: ChangeSet) => boolean;
 }): WorkloadReloadPolicy {
   const log = o.logger.child({ component: 'workload-reload' });
   const status = new WorkloadStatusWriter(o.kubeConfig, log);
@@ -332,6 +337,7 @@ export function createWorkloadReload(o: {
     api,
     post: fetchPost,
     windowMs: () => o.settings().workload_reload_window_ms,
+    ...(o.syncing ? { syncing: o.syncing } : {}),
     limits: () => ({
       perWorkloadMs: o.settings().workload_restart_min_interval_secs * 1000,
       perNamespacePerMinute: o.settings().workload_restarts_per_namespace_per_minute,
@@ -339,7 +345,12 @@ export function createWorkloadReload(o: {
     count: (strategy, result) => o.metrics.workloadReloads.inc({ strategy, result }),
     log: (level, fields, msg) => log[level](fields, msg),
     report: async (smc, r) => {
-      status.addResult(smc, r.changeSets, { workload: r.workload, result: r.result, reason: r.reason });
+      status.addResult(smc, r.changeSets, {
+        workload: r.workload,
+        result: r.result,
+        reason: r.reason,
+        changeSets: r.changeSets,
+      });
       await o.events.record(smc, {
         type: r.result === 'failed' ? 'Warning' : 'Normal',
         reason: AUTO_EVENT_REASONS[r.result],
