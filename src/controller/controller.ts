@@ -416,11 +416,17 @@ export class Controller {
 
   /**
    * Workload reload (docs/hot-reload.md): whether another `auto` SMC of `smc`'s namespace, on the same
-   * source, has yet to finish a reconcile of `revision` (its restarts then wait for it).
+   * Flux source still at `revision`, has yet to finish a reconcile of it (restarts then wait for it).
    */
   private revisionSyncing(smc: { namespace: string; name: string }, revision: string | undefined): boolean {
     const self = this.smcs.get(smc.namespace, smc.name);
     if (!self || revision === undefined) return false;
+    const ref = (self.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } })
+      ?.sourceRef;
+    const current = this.sources
+      .get(ref?.kind ?? 'GitRepository')
+      ?.get(ref?.namespace ?? smc.namespace, ref?.name ?? '')?.status?.artifact?.revision;
+    if (current !== revision) return false; // moved on (or not a Flux source): nothing more comes for it
     const source = sourceRefKey(self);
     return this.smcs.list().some((o) => {
       const { namespace, name } = o.metadata;

@@ -158,7 +158,10 @@ const envSpec = (...refs: [string, string, string][]): V1PodSpec => ({
   containers: [
     {
       ...CONTAINER,
-      env: refs.map(([env, secret, key]) => ({ name: env, valueFrom: { secretKeyRef: { name: secret, key } } })),
+      env: refs.map(([env, secret, key]) => ({
+        name: env,
+        valueFrom: { secretKeyRef: { name: secret, key } },
+      })),
     },
   ],
 });
@@ -285,9 +288,14 @@ describe('spec.hotReload.workloads: auto', () => {
     // Events name the workload and why.
     const events = await kube()
       .client(CoreV1Api)
-      .listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=app,reason=WorkloadRestarted' });
+      .listNamespacedEvent({
+        namespace: ns,
+        fieldSelector: 'involvedObject.name=app,reason=WorkloadRestarted',
+      });
     expect(events.items.map((e) => e.message)).toContain('Deployment/env-0 restarted: env var DB_PASSWORD');
-    expect(await controller.metric('secret_manager_workload_reloads_total', { strategy: 'live' })).toBeGreaterThanOrEqual(10);
+    expect(
+      await controller.metric('secret_manager_workload_reloads_total', { strategy: 'live' }),
+    ).toBeGreaterThanOrEqual(10);
   });
 
   it('a new revision with identical content restarts nothing', async () => {
@@ -316,7 +324,9 @@ describe('spec.hotReload.workloads: auto', () => {
     for (const n of [...ENV, ...BOTH]) expect(after[n], n).toBe(before[n]! + 1);
     for (const n of [...VOL, 'api-key-user']) expect(after[n], n).toBe(before[n]);
     const both = await deployment('both-0');
-    expect(both.metadata?.annotations?.[RELOADED_FOR]?.split(',').slice(-2).sort()).toEqual([a.id, b.id].sort());
+    expect(both.metadata?.annotations?.[RELOADED_FOR]?.split(',').slice(-2).sort()).toEqual(
+      [a.id, b.id].sort(),
+    );
   });
 
   it('a controller killed mid-fan-out, and a new one started: every workload restarted exactly once', async () => {
@@ -354,12 +364,20 @@ describe('spec.hotReload.workloads: auto', () => {
     await waitFor(
       'the 2 done declined',
       async () =>
-        (await controller.metric('secret_manager_workload_reloads_total', { strategy: 'restart', result: 'skipped' })) >= 2
+        (await controller.metric('secret_manager_workload_reloads_total', {
+          strategy: 'restart',
+          result: 'skipped',
+        })) >= 2
           ? true
           : undefined,
       { log: () => controller.log() },
     );
-    expect(await controller.metric('secret_manager_workload_reloads_total', { strategy: 'restart', result: 'success' })).toBe(6);
+    expect(
+      await controller.metric('secret_manager_workload_reloads_total', {
+        strategy: 'restart',
+        result: 'success',
+      }),
+    ).toBe(6);
     const after = await generations(ALL);
     for (const n of [...ENV, ...BOTH]) expect(after[n], n).toBe(before[n]! + 1);
     for (const n of [...VOL, 'api-key-user']) expect(after[n], n).toBe(before[n]);
@@ -368,7 +386,12 @@ describe('spec.hotReload.workloads: auto', () => {
   it('evict replaces pods one at a time through the Eviction API, honouring a PDB, generation unchanged', async () => {
     const core = kube().client(CoreV1Api);
     const policy = kube().client(PolicyV1Api);
-    await createDeployment('ev', envSpec(['DB_PASSWORD', 'app', DB]), { [`${GROUP}/reload-strategy`]: 'evict' }, 2);
+    await createDeployment(
+      'ev',
+      envSpec(['DB_PASSWORD', 'app', DB]),
+      { [`${GROUP}/reload-strategy`]: 'evict' },
+      2,
+    );
     await createPod(kube(), ns, 'ev-old-1', 'ev', { podIP: '10.0.0.1', ready: true });
     await createPod(kube(), ns, 'ev-old-2', 'ev', { podIP: '10.0.0.2', ready: true });
     await policy.createNamespacedPodDisruptionBudget({
@@ -395,9 +418,12 @@ describe('spec.hotReload.workloads: auto', () => {
     };
     await allow(0);
     const pods = async () =>
-      (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=ev' })).items.map((p) => p.metadata!.name!);
+      (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=ev' })).items.map(
+        (p) => p.metadata!.name!,
+      );
     const evGeneration = (await deployment('ev')).metadata?.generation;
-    const untouched = (d: V1Deployment) => JSON.stringify([d.metadata?.annotations, d.metadata?.labels, d.spec]);
+    const untouched = (d: V1Deployment) =>
+      JSON.stringify([d.metadata?.annotations, d.metadata?.labels, d.spec]);
     const original = untouched(await deployment('ev'));
 
     // The ReplicaSet controller's part: a ready replacement for each pod evicted, at most 2 pods.
@@ -440,7 +466,9 @@ describe('spec.hotReload.workloads: auto', () => {
       { timeoutMs: 30_000, log: () => controller.log() },
     );
     expect(blocked.result).toBe('skipped');
-    expect(blocked.reason).toMatch(/^eviction of pod ev-old-1 refused by a PodDisruptionBudget; 2 pod\(s\) left, retrying/);
+    expect(blocked.reason).toMatch(
+      /^eviction of pod ev-old-1 refused by a PodDisruptionBudget; 2 pod\(s\) left, retrying/,
+    );
     expect((await pods()).sort()).toEqual(['ev-old-1', 'ev-old-2']);
     await allow(1);
     const evicted = await waitFor(
@@ -460,6 +488,11 @@ describe('spec.hotReload.workloads: auto', () => {
     expect(ev.metadata?.generation).toBe(evGeneration);
     expect(untouched(ev)).toBe(original); // no annotation, no label, no spec change: nothing for GitOps to see
     // The other workloads were restarted by rolling, as before; evict never changed a generation.
-    expect(await controller.metric('secret_manager_workload_reloads_total', { strategy: 'evict', result: 'success' })).toBe(1);
+    expect(
+      await controller.metric('secret_manager_workload_reloads_total', {
+        strategy: 'evict',
+        result: 'success',
+      }),
+    ).toBe(1);
   });
 });

@@ -87,16 +87,33 @@ class FakeApi implements WorkloadApi {
   }
 }
 
-function deployment(name: string, spec: Workload['spec'] extends infer S ? NonNullable<S> : never, annotations: Record<string, string> = {}): Workload {
-  return { kind: 'Deployment', metadata: { name, namespace: NS, annotations }, spec: { selector: { matchLabels: { app: name } }, ...spec } };
+function deployment(
+  name: string,
+  spec: Workload['spec'] extends infer S ? NonNullable<S> : never,
+  annotations: Record<string, string> = {},
+): Workload {
+  return {
+    kind: 'Deployment',
+    metadata: { name, namespace: NS, annotations },
+    spec: { selector: { matchLabels: { app: name } }, ...spec },
+  };
 }
 
-const envUser = (name: string, key = 'DB_PASSWORD', secret = 'app', annotations: Record<string, string> = {}) =>
+const envUser = (
+  name: string,
+  key = 'DB_PASSWORD',
+  secret = 'app',
+  annotations: Record<string, string> = {},
+) =>
   deployment(
     name,
     {
       template: {
-        spec: { containers: [{ env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: secret, key } } }] }] },
+        spec: {
+          containers: [
+            { env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: secret, key } } }] },
+          ],
+        },
       },
     },
     annotations,
@@ -112,7 +129,10 @@ const volumeUser = (name: string, secret = 'app') =>
     },
   });
 
-function setup(limits = { perWorkloadMs: 0, perNamespacePerMinute: 0 }, syncing?: (cs: ChangeSet) => boolean) {
+function setup(
+  limits = { perWorkloadMs: 0, perNamespacePerMinute: 0 },
+  syncing?: (cs: ChangeSet) => boolean,
+) {
   const clock = new FakeClock();
   const api = new FakeApi();
   const reports: (AutoReport & { smc: string })[] = [];
@@ -153,7 +173,11 @@ describe('AutoReloader', () => {
       expect(p.body.metadata?.annotations[RELOADED_FOR_ANNOTATION]).toBe(change.id);
       expect(p.body.spec?.template.metadata.annotations[RESTARTED_FOR_ANNOTATION]).toBe(`app@${change.id}`);
     }
-    const by = (r: string) => reports.filter((x) => x.result === r).map((x) => `${x.workload}: ${x.reason}`).sort();
+    const by = (r: string) =>
+      reports
+        .filter((x) => x.result === r)
+        .map((x) => `${x.workload}: ${x.reason}`)
+        .sort();
     expect(by('restarted')).toEqual([0, 1, 2, 3, 4].map((i) => `Deployment/env-${i}: env var DB_PASSWORD`));
     expect(by('notified')).toEqual(
       [0, 1, 2, 3, 4].map((i) => `Deployment/vol-${i}: updates live: volume mount /etc/app (DB_PASSWORD)`),
@@ -310,7 +334,9 @@ describe('AutoReloader', () => {
     expect(api.evictions).toEqual(['ev-a']);
     expect(api.patches).toEqual([]); // not even metadata: a Deployment's generation counts annotations
     expect(reports.map((r) => r.result)).toEqual(['skipped']);
-    expect(reports[0]!.reason).toMatch(/^eviction of pod ev-b refused by a PodDisruptionBudget; 1 pod\(s\) left/);
+    expect(reports[0]!.reason).toMatch(
+      /^eviction of pod ev-b refused by a PodDisruptionBudget; 1 pod\(s\) left/,
+    );
     api.pdbAllows = 1;
     await settle(5000);
     expect(api.evictions).toEqual(['ev-a', 'ev-b']);

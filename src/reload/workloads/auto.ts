@@ -268,14 +268,19 @@ export class AutoReloader {
     const fresh = all.filter((cs) => !record.ids.includes(cs.id));
     const verdict = this.verdict(w, fresh);
     if (verdict.restart.length === 0 && verdict.live.length === 0) {
-      if (fresh.length < all.length && this.verdict(w, all).restart.length > 0) this.alreadyDone(strategy, base);
+      if (fresh.length < all.length && this.verdict(w, all).restart.length > 0)
+        this.alreadyDone(strategy, base);
       return undefined;
     }
     if (verdict.restart.length === 0) return this.notifyLive(p, w, strategy, verdict.live, base);
     const why = verdict.restart.join('; ');
     const refused = this.refusal(w, strategy, why);
     if (refused) return this.finish(p, { ...base, ...refused });
-    const rate = this.limiter.take(w.metadata.namespace, key(w.kind, w.metadata.namespace, w.metadata.name), record.at);
+    const rate = this.limiter.take(
+      w.metadata.namespace,
+      key(w.kind, w.metadata.namespace, w.metadata.name),
+      record.at,
+    );
     if (!rate.ok) return this.rateLimited(p, base, 'restart', rate, why);
 
     // Roll the pod template; the record goes in the same patch, so both land or neither does.
@@ -322,13 +327,21 @@ export class AutoReloader {
     const cutoff = Math.floor(Math.max(...all.map((cs) => Date.parse(cs.at))) / 1000) * 1000;
     const old = await this.oldPods(w, cutoff);
     if (old === undefined)
-      return this.finish(p, { ...base, strategy: 'evict', result: 'failed', reason: `pod list failed (${why})` });
+      return this.finish(p, {
+        ...base,
+        strategy: 'evict',
+        result: 'failed',
+        reason: `pod list failed (${why})`,
+      });
     if (old.length === 0) {
       if (!p.evicting) this.alreadyDone('evict', base);
       return undefined;
     }
     if (!p.evicting) {
-      const rate = this.limiter.take(w.metadata.namespace, key(w.kind, w.metadata.namespace, w.metadata.name));
+      const rate = this.limiter.take(
+        w.metadata.namespace,
+        key(w.kind, w.metadata.namespace, w.metadata.name),
+      );
       if (!rate.ok) return this.rateLimited(p, base, 'evict', rate, why);
       p.evicting = true;
     }
@@ -344,7 +357,11 @@ export class AutoReloader {
     if (strategy === 'none')
       return { strategy, result: 'skipped', reason: `reload-strategy none (needs a restart: ${why})` };
     if (w.spec?.template === undefined)
-      return { strategy, result: 'skipped', reason: `no pod template (workloadRef) (needs a restart: ${why})` };
+      return {
+        strategy,
+        result: 'skipped',
+        reason: `no pod template (workloadRef) (needs a restart: ${why})`,
+      };
     return undefined;
   }
 
