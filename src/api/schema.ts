@@ -797,8 +797,8 @@ const StatusSchema = z
           })
           .optional()
           .describe(
-            '`hotReload.workloads: auto`: the last change-set, kept until every workload that needs it is ' +
-              'reloaded (a restarted controller finishes the fan-out from it).',
+            '`hotReload.workloads: auto`: the last change-set (names only), written with the sync that made it; ' +
+              'a controller that starts resumes it, so a fan-out a crash interrupted is finished, never repeated.',
           ),
         workloads: z
           .array(
