@@ -362,6 +362,7 @@ export function createWorkloadReload(o: {
     annotated,
     auto,
     log: (fields, msg) => log.info(fields, msg),
+    onForget: (smc) => status.forget(smc),
   });
 }
 /** The controller's notifier: real API, metrics, one Event per reload on each SMC it carries, status. */

@@ -72,6 +72,8 @@ export class WorkloadReloadPolicy {
       auto: AutoReloader;
       now?: () => Date;
       log?: (fields: Record<string, unknown>, msg: string) => void;
+      /** An SMC is gone (its status lines can be forgotten). */
+      onForget?: (smc: SmcRef) => void;
     },
   ) {}
 
@@ -124,6 +126,7 @@ export class WorkloadReloadPolicy {
   /** An SMC is gone: forget what was resumed for it. */
   forget(smc: SmcRef): void {
     this.seen.delete(smc.uid ?? `${smc.namespace}/${smc.name}`);
+    this.o.onForget?.(smc);
   }
 
   async stop(): Promise<void> {
