@@ -18,7 +18,9 @@ import {
   type Workload,
   type WorkloadApi,
   type WorkloadKind,
+  WorkloadNotifier,
   type WorkloadPatch,
+  type WorkloadReloadReport,
   makeChangeSet,
   readRecord,
 } from '../../src/reload/workloads/index.js';
@@ -347,5 +349,29 @@ describe('AutoReloader', () => {
     await settle(2000);
     expect(api.evictions).toEqual(['ev-a', 'ev-b']);
     expect(counts).toContain('evict/skipped');
+  });
+
+  it('annotated mode takes reload-strategy evict too: old pods evicted, the workload not written', async () => {
+    const { api, clock } = setup();
+    api.workloads.push(
+      envUser('ev', 'DB_PASSWORD', 'app', { [`${G}/reload`]: 'app', [`${G}/reload-strategy`]: 'evict' }),
+    );
+    api.pods.set('app=ev', [{ name: 'ev-a', ready: true, createdAt: 1 }]);
+    const reports: WorkloadReloadReport[] = [];
+    const notifier = new WorkloadNotifier({
+      api,
+      clock,
+      windowMs: 2000,
+      evict: { pollMs: 1, sleep: async () => {} },
+      onReload: (_s, r) => void reports.push(r),
+    });
+    await notifier.notify({ namespace: NS, name: 'app' }, 'sha256:x');
+    clock.advance(2000);
+    await notifier.idle();
+    expect(api.evictions).toEqual(['ev-a']);
+    expect(api.patches).toEqual([]);
+    expect(reports.map((r) => `${r.strategy} ${r.result}: ${r.detail}`)).toEqual([
+      'evict success: 1 pod(s) evicted',
+    ]);
   });
 });

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { ANNOTATIONS, API_GROUP } from '../../api/constants.js';
 import type { PodSpecLike } from './consumption.js';
+import { type EvictOptions, evictOldPods } from './evict.js';
 
 /** Pod-template annotation written by the `restart` strategy: `<smc>@<digest>`. */
 export const RESTARTED_FOR_ANNOTATION = `${API_GROUP}/restartedFor`;
@@ -115,6 +116,10 @@ export interface WorkloadNotifierOptions {
   count?: (strategy: ReloadStrategy, result: ReloadResult) => void;
   /** Each finished reload, reported to every SMC it carries (Events, status). */
   onReload?: (smc: SmcRef, report: WorkloadReloadReport) => void | Promise<void>;
+  /** `evict`: waits for replacements; default 5 min per pod. */
+  evict?: EvictOptions;
+  /** `evict`: between two tries while a PodDisruptionBudget refuses (ms); default 5000. */
+  evictBlockedRetryMs?: number;
   /** Called by `stop()` after running reloads finished (flush status writers). */
   onStop?: () => Promise<void>;
   log?: (level: 'info' | 'warn' | 'debug', fields: Record<string, unknown>, msg: string) => void;
@@ -190,6 +195,8 @@ interface Pending {
   smcs: Map<string, SmcRef>;
   digest: string;
   timer: unknown;
+  /** When the latest change reached it (`evict`: pods created before are replaced). */
+  at: number;
 }
 
 export class WorkloadNotifier {
@@ -243,9 +250,17 @@ export class WorkloadNotifier {
         p.digest = digest;
         p.smc = smc;
         p.smcs.set(smcKey, smc);
+        p.at = Date.now();
         continue;
       }
-      const entry: Pending = { workload: w, smc, smcs: new Map([[smcKey, smc]]), digest, timer: undefined };
+      const entry: Pending = {
+        workload: w,
+        smc,
+        smcs: new Map([[smcKey, smc]]),
+        digest,
+        timer: undefined,
+        at: Date.now(),
+      };
       entry.timer = this.clock.setTimeout(() => this.fire(key), this.windowMs());
       this.pending.set(key, entry);
     }
@@ -297,6 +312,8 @@ export class WorkloadNotifier {
       report = { strategy, result: 'skipped', detail: 'reload-strategy none' };
     } else if (strategy === 'restart') {
       report = { strategy, ...(await this.restart(w, p)) };
+    } else if (strategy === 'evict') {
+      report = { strategy, ...(await this.evict(w, p)) };
     } else {
       report = { strategy, ...(await this.http(w)) };
     }
@@ -335,6 +352,30 @@ export class WorkloadNotifier {
       return { result: 'success', detail: `pod template annotated ${value}` };
     } catch (e) {
       return { result: 'error', detail: `patch failed: ${(e as Error).message}` };
+    }
+  }
+
+  /**
+   * `evict` (./evict.ts): evict the pods created before the change, one at a time; a
+   * PodDisruptionBudget that forbids it is waited for, 5 s at a time, up to a minute.
+   */
+  private async evict(w: Workload, p: Pending): Promise<{ result: ReloadResult; detail: string }> {
+    const cutoff = Math.floor(p.at / 1000) * 1000;
+    let evicted = 0;
+    for (let attempt = 0; ; attempt++) {
+      const r = await evictOldPods(this.o.api, w, cutoff, this.o.evict);
+      evicted += r.evicted;
+      if (r.result === 'done')
+        return evicted
+          ? { result: 'success', detail: `${evicted} pod(s) evicted` }
+          : { result: 'skipped', detail: 'no pod started before the change' };
+      if (r.result === 'error') return { result: 'error', detail: r.detail };
+      if (attempt >= 12 || this.stopped)
+        return {
+          result: 'skipped',
+          detail: `eviction of pod ${r.pod} refused by a PodDisruptionBudget for a minute; ${r.left} pod(s) left`,
+        };
+      await new Promise((resolve) => setTimeout(resolve, this.o.evictBlockedRetryMs ?? 5000));
     }
   }
 
