@@ -1,8 +1,8 @@
 /**
- * The Kubernetes side of workload notification: looking up (from shared informer caches, see
- * ./cache.ts) and patching Deployments, StatefulSets, DaemonSets and Argo Rollouts (absent CRD
- * tolerated), listing pods, POSTing reload endpoints, and the controller's wiring (metrics, Events
- * on the SMC).
+ * The Kubernetes side of workload reload: looking up (from shared informer caches, see ./cache.ts)
+ * and patching Deployments, StatefulSets, DaemonSets and Argo Rollouts (absent CRD tolerated),
+ * listing and evicting pods, POSTing reload endpoints, the status writer, and the controller's
+ * wiring of both modes (metrics, Events on the SMC, live settings).
  */
 import {
   AppsV1Api,
