@@ -146,9 +146,7 @@ async function waitResults(name: string, id: string, count: number): Promise<Map
     async () => {
       const s = await smcStatus(name);
       const list = (s.hotReload?.workloads ?? []).filter((r) => r.changeSets.includes(id));
-      return list.length === count
-        ? new Map(list.map((r) => [r.workload.replace(/^Deployment\//, ''), r]))
-        : undefined;
+      return list.length === count ? new Map(list.map((r) => [r.workload, r])) : undefined;
     },
     { timeoutMs: 30_000, log: () => controller.log() },
   );
@@ -191,16 +189,47 @@ async function createDeployment(
 }
 const deployment = (name: string): Promise<V1Deployment> =>
   kube().client(AppsV1Api).readNamespacedDeployment({ namespace: ns, name });
-async function generations(names: readonly string[]): Promise<Record<string, number>> {
+/** A workload named `Kind/name` (Deployment, StatefulSet or DaemonSet) reading Secrets as `spec` says. */
+async function createWorkload(id: string, spec: V1PodSpec): Promise<void> {
+  const [kind, name = ''] = id.split('/');
+  const apps = kube().client(AppsV1Api);
+  const body = {
+    metadata: { name },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec },
+    },
+  };
+  if (kind === 'Deployment') await createDeployment(name, spec);
+  else if (kind === 'StatefulSet')
+    await apps.createNamespacedStatefulSet({
+      namespace: ns,
+      body: { ...body, spec: { ...body.spec, serviceName: name } },
+    });
+  else await apps.createNamespacedDaemonSet({ namespace: ns, body });
+}
+async function generations(ids: readonly string[]): Promise<Record<string, number>> {
+  const apps = kube().client(AppsV1Api);
   const out: Record<string, number> = {};
-  for (const n of names) out[n] = (await deployment(n)).metadata?.generation ?? 0;
+  for (const id of ids) {
+    const [kind, name = ''] = id.split('/');
+    const o =
+      kind === 'Deployment'
+        ? await apps.readNamespacedDeployment({ namespace: ns, name })
+        : kind === 'StatefulSet'
+          ? await apps.readNamespacedStatefulSet({ namespace: ns, name })
+          : await apps.readNamespacedDaemonSet({ namespace: ns, name });
+    out[id] = o.metadata?.generation ?? 0;
+  }
   return out;
 }
 
-const ENV = [0, 1, 2, 3, 4].map((i) => `env-${i}`);
-const VOL = [0, 1, 2, 3, 4].map((i) => `vol-${i}`);
-const BOTH = [0, 1, 2].map((i) => `both-${i}`);
-const ALL = [...ENV, ...VOL, ...BOTH, 'api-key-user'];
+/** 5 env-var readers of DB_PASSWORD and 5 volume readers, across the workload kinds. */
+const ENV = [...[0, 1, 2, 3].map((i) => `Deployment/env-${i}`), 'StatefulSet/env-4'];
+const VOL = [...[0, 1, 2, 3].map((i) => `Deployment/vol-${i}`), 'DaemonSet/vol-4'];
+/** Readers of both SMCs' Secrets (DB_PASSWORD of `app`, TOKEN of `app2`). */
+const BOTH = [0, 1, 2].map((i) => `Deployment/both-${i}`);
+const ALL = [...ENV, ...VOL, ...BOTH, 'Deployment/api-key-user'];
 
 function controllerEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -221,11 +250,11 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'smc-e2e-workload-auto-'));
   artifacts = await startArtifactServer();
   ns = await kube().createNamespace('e2e-workload-auto');
-  for (const name of ENV) await createDeployment(name, envSpec(['DB_PASSWORD', 'app', DB]));
-  for (const name of VOL) await createDeployment(name, volumeSpec);
-  for (const name of BOTH)
-    await createDeployment(name, envSpec(['DB_PASSWORD', 'app', DB], ['TOKEN', 'app2', TOKEN]));
-  await createDeployment('api-key-user', envSpec(['API_KEY', 'app', API_KEY]));
+  for (const id of ENV) await createWorkload(id, envSpec(['DB_PASSWORD', 'app', DB]));
+  for (const id of VOL) await createWorkload(id, volumeSpec);
+  for (const id of BOTH)
+    await createWorkload(id, envSpec(['DB_PASSWORD', 'app', DB], ['TOKEN', 'app2', TOKEN]));
+  await createWorkload('Deployment/api-key-user', envSpec(['API_KEY', 'app', API_KEY]));
 
   access = await shippedRbacAccess(kube(), ns);
   controller = await startController(controllerEnv());
@@ -269,29 +298,27 @@ describe('spec.hotReload.workloads: auto', () => {
     const results = await waitResults('app', cs.id, 13);
     for (const n of [...ENV, ...BOTH])
       expect(results.get(n)).toMatchObject({
-        workload: `Deployment/${n}`,
+        workload: n,
         result: 'restarted',
         reason: 'env var DB_PASSWORD',
       });
     for (const n of VOL)
       expect(results.get(n)).toMatchObject({
-        workload: `Deployment/${n}`,
+        workload: n,
         result: 'notified',
         reason: `updates live: volume mount /etc/app (${DB})`,
       });
     const after = await generations(ALL);
     for (const n of [...ENV, ...BOTH]) expect(after[n], n).toBe(before[n]! + 1);
-    for (const n of [...VOL, 'api-key-user']) expect(after[n], n).toBe(before[n]);
+    for (const n of [...VOL, 'Deployment/api-key-user']) expect(after[n], n).toBe(before[n]);
     const env0 = await deployment('env-0');
     expect(env0.metadata?.annotations?.[RELOADED_FOR]?.split(',').at(-1)).toBe(cs.id);
     expect(env0.spec?.template.metadata?.annotations?.[RESTARTED_FOR]).toBe(`app@${cs.id}`);
     // Events name the workload and why.
-    const events = await kube()
-      .client(CoreV1Api)
-      .listNamespacedEvent({
-        namespace: ns,
-        fieldSelector: 'involvedObject.name=app,reason=WorkloadRestarted',
-      });
+    const events = await kube().client(CoreV1Api).listNamespacedEvent({
+      namespace: ns,
+      fieldSelector: 'involvedObject.name=app,reason=WorkloadRestarted',
+    });
     expect(events.items.map((e) => e.message)).toContain('Deployment/env-0 restarted: env var DB_PASSWORD');
     expect(
       await controller.metric('secret_manager_workload_reloads_total', { strategy: 'live' }),
@@ -322,7 +349,7 @@ describe('spec.hotReload.workloads: auto', () => {
     for (const n of BOTH) expect(fromB.get(n)?.result).toBe('restarted');
     const after = await generations(ALL);
     for (const n of [...ENV, ...BOTH]) expect(after[n], n).toBe(before[n]! + 1);
-    for (const n of [...VOL, 'api-key-user']) expect(after[n], n).toBe(before[n]);
+    for (const n of [...VOL, 'Deployment/api-key-user']) expect(after[n], n).toBe(before[n]);
     const both = await deployment('both-0');
     expect(both.metadata?.annotations?.[RELOADED_FOR]?.split(',').slice(-2).sort()).toEqual(
       [a.id, b.id].sort(),
@@ -348,7 +375,7 @@ describe('spec.hotReload.workloads: auto', () => {
     await controller.kill();
     const mid = await generations(ALL);
     const done = [...ENV, ...BOTH].filter((n) => mid[n] === before[n]! + 1);
-    expect(done.sort()).toEqual(restarted.map((r) => r.workload.replace('Deployment/', '')).sort());
+    expect(done.sort()).toEqual(restarted.map((r) => r.workload).sort());
 
     controller = await startController(controllerEnv());
     // The new controller resumes the change-set from the SMC's status: the 6 left are restarted …
@@ -380,7 +407,7 @@ describe('spec.hotReload.workloads: auto', () => {
     ).toBe(6);
     const after = await generations(ALL);
     for (const n of [...ENV, ...BOTH]) expect(after[n], n).toBe(before[n]! + 1);
-    for (const n of [...VOL, 'api-key-user']) expect(after[n], n).toBe(before[n]);
+    for (const n of [...VOL, 'Deployment/api-key-user']) expect(after[n], n).toBe(before[n]);
   });
 
   it('evict replaces pods one at a time through the Eviction API, honouring a PDB, generation unchanged', async () => {

@@ -374,4 +374,14 @@ describe('AutoReloader', () => {
       'evict success: 1 pod(s) evicted',
     ]);
   });
+
+  it('evict: a pod created in the same second as the change counts as old (creationTimestamp has second precision)', async () => {
+    const { api, clock, reloader, cs, settle } = setup();
+    clock.now = 1_000_500; // the change is written mid-second
+    api.workloads.push(envUser('ev', 'DB_PASSWORD', 'app', { [`${G}/reload-strategy`]: 'evict' }));
+    api.pods.set('app=ev', [{ name: 'ev-a', ready: true, createdAt: 1_000_000 }]); // its second, shown truncated
+    await reloader.changed(cs('app', ['DB_PASSWORD']));
+    await settle(2000);
+    expect(api.evictions).toEqual(['ev-a']);
+  });
 });

@@ -306,9 +306,10 @@ export class AutoReloader {
 
   /**
    * `evict` writes nothing on the workload (a metadata change bumps a Deployment's generation): the
-   * pods themselves are the record. A pod created before the change-set was written (at second
-   * precision, as `creationTimestamp`) read the old values and is evicted; a newer one never is. So
-   * a second evaluation, by this controller or a successor, only finishes what is left.
+   * pods themselves are the record. A pod created before the change-set was written (or in the same
+   * second: `creationTimestamp` has second precision) may have read the old values and is evicted;
+   * a newer one never is. So a second evaluation, by this controller or a successor, only finishes
+   * what is left.
    */
   private async evaluateEvict(
     p: Pending,
@@ -324,7 +325,10 @@ export class AutoReloader {
     const why = verdict.restart.join('; ');
     const refused = this.refusal(w, 'evict', why);
     if (refused) return this.finish(p, { ...base, ...refused });
-    const cutoff = Math.floor(Math.max(...all.map((cs) => Date.parse(cs.at))) / 1000) * 1000;
+    // `creationTimestamp` has second precision: a pod created in the second of the change counts as
+    // old, and evictions start only once that second is over, so no replacement ever does.
+    const cutoff = Math.ceil(Math.max(...all.map((cs) => Date.parse(cs.at))) / 1000) * 1000;
+    if (this.now() < cutoff) return cutoff - this.now() + 10;
     const old = await this.oldPods(w, cutoff);
     if (old === undefined)
       return this.finish(p, {

@@ -360,7 +360,9 @@ export class WorkloadNotifier {
    * PodDisruptionBudget that forbids it is waited for, 5 s at a time, up to a minute.
    */
   private async evict(w: Workload, p: Pending): Promise<{ result: ReloadResult; detail: string }> {
-    const cutoff = Math.floor(p.at / 1000) * 1000;
+    // Second precision, as `creationTimestamp`: the second of the change counts as before it (see auto.ts).
+    const cutoff = Math.ceil(p.at / 1000) * 1000;
+    if (Date.now() < cutoff) await new Promise((resolve) => setTimeout(resolve, cutoff - Date.now() + 10));
     let evicted = 0;
     for (let attempt = 0; ; attempt++) {
       const r = await evictOldPods(this.o.api, w, cutoff, this.o.evict);
