@@ -5,7 +5,7 @@
  * drop, and the evict strategy's PodDisruptionBudget retries. The real apiserver runs the same
  * paths in test/controller/e2e-workload-auto.kube.test.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   AutoReloader,
   type AutoReport,
@@ -383,5 +383,34 @@ describe('AutoReloader', () => {
     await reloader.changed(cs('app', ['DB_PASSWORD']));
     await settle(2000);
     expect(api.evictions).toEqual(['ev-a']);
+  });
+
+  it('evict: stopping the controller ends the wait for a replacement at once (a successor finishes)', async () => {
+    const clock = new FakeClock();
+    const api = new FakeApi();
+    api.workloads.push(envUser('ev', 'DB_PASSWORD', 'app', { [`${G}/reload-strategy`]: 'evict' }));
+    api.pods.set('app=ev', [{ name: 'ev-a', ready: true, createdAt: 1 }]);
+    api.evictPod = async (_ns, name) => {
+      api.evictions.push(name);
+      api.pods.set('app=ev', []); // no replacement ever comes
+      return 'evicted';
+    };
+    const reports: AutoReport[] = [];
+    const reloader = new AutoReloader({
+      api,
+      clock,
+      now: () => clock.now,
+      windowMs: () => 0,
+      limits: () => ({ perWorkloadMs: 0, perNamespacePerMinute: 0 }),
+      evict: { pollMs: 5, readyTimeoutMs: 3_600_000 },
+      report: (_s, r) => void reports.push(r),
+    });
+    await reloader.changed(
+      makeChangeSet({ namespace: NS, name: 'app' }, 'r', 'app', ['DB_PASSWORD'], new Date(clock.now)),
+    );
+    clock.advance(1000);
+    await vi.waitFor(() => expect(api.evictions).toEqual(['ev-a']));
+    await reloader.stop();
+    expect(reports).toEqual([]); // nothing claimed: the change-set in status is resumed by a successor
   });
 });

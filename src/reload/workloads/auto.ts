@@ -445,7 +445,7 @@ export class AutoReloader {
     why: string,
     cutoff: number,
   ): Promise<number | undefined> {
-    const r = await evictOldPods(this.o.api, w, cutoff, this.o.evict);
+    const r = await evictOldPods(this.o.api, w, cutoff, { ...this.o.evict, stopping: () => this.stopped });
     const evicted = (p.evicted = (p.evicted ?? 0) + r.evicted);
     if (r.result === 'blocked') {
       await this.announceOnce(p, 'pdb', {
@@ -456,6 +456,7 @@ export class AutoReloader {
       });
       return this.o.blockedRetryMs ?? 5000;
     }
+    if (r.result === 'stopped') return undefined; // a successor resumes the change-set
     if (r.result === 'error')
       return this.finish(p, { ...base, strategy: 'evict', result: 'failed', reason: `${r.detail} (${why})` });
     if (evicted === 0) return undefined; // gone meanwhile

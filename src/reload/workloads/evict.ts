@@ -21,10 +21,13 @@ export interface EvictOptions {
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /** The controller is stopping: evict no further pod, stop waiting (a successor finishes the work). */
+  stopping?: () => boolean;
 }
 
 export type EvictOutcome =
   | { result: 'done'; evicted: number }
+  | { result: 'stopped'; evicted: number }
   | { result: 'blocked'; evicted: number; left: number; pod: string }
   | { result: 'error'; evicted: number; detail: string };
 
@@ -55,6 +58,7 @@ export async function evictOldPods(
   const ns = w.metadata.namespace;
   let evicted = 0;
   for (;;) {
+    if (o.stopping?.()) return { result: 'stopped', evicted };
     let pods: PodInfo[];
     try {
       pods = await api.listPods(ns, selector);
@@ -89,6 +93,7 @@ export async function evictOldPods(
         after.filter((p) => p.ready).length >= readyBefore
       )
         break;
+      if (o.stopping?.()) return { result: 'stopped', evicted };
       if (now() > deadline)
         return {
           result: 'error',

@@ -365,8 +365,13 @@ export class WorkloadNotifier {
     if (Date.now() < cutoff) await new Promise((resolve) => setTimeout(resolve, cutoff - Date.now() + 10));
     let evicted = 0;
     for (let attempt = 0; ; attempt++) {
-      const r = await evictOldPods(this.o.api, w, cutoff, this.o.evict);
+      const r = await evictOldPods(this.o.api, w, cutoff, { ...this.o.evict, stopping: () => this.stopped });
       evicted += r.evicted;
+      if (r.result === 'stopped')
+        return {
+          result: 'skipped',
+          detail: `stopped after ${evicted} pod(s) evicted: the controller is shutting down`,
+        };
       if (r.result === 'done')
         return evicted
           ? { result: 'success', detail: `${evicted} pod(s) evicted` }
