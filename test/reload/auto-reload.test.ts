@@ -57,7 +57,9 @@ class FakeApi implements WorkloadApi {
   patches: { name: string; body: WorkloadPatch }[] = [];
   evictions: string[] = [];
   pdbAllows = Infinity;
+  failLists = 0;
   async list(kind: WorkloadKind, namespace: string): Promise<Workload[] | undefined> {
+    if (this.failLists > 0 && this.failLists--) throw new Error('HTTP 503');
     if (kind === 'Rollout') return undefined;
     return this.workloads.filter((w) => w.kind === kind && w.metadata.namespace === namespace);
   }
@@ -412,5 +414,17 @@ describe('AutoReloader', () => {
     await vi.waitFor(() => expect(api.evictions).toEqual(['ev-a']));
     await reloader.stop();
     expect(reports).toEqual([]); // nothing claimed: the change-set in status is resumed by a successor
+  });
+
+  it('an evaluation the API fails is tried again (5 s, then 10 s), not dropped', async () => {
+    const { api, reloader, cs, settle } = setup();
+    api.workloads.push(envUser('w'));
+    await reloader.changed(cs('app', ['DB_PASSWORD']));
+    api.failLists = 2;
+    await settle(2000);
+    await settle(5000);
+    expect(api.restarted()).toEqual([]);
+    await settle(10_000);
+    expect(api.restarted()).toEqual(['w']);
   });
 });

@@ -98,6 +98,8 @@ interface Pending {
   /** `evict`: the eviction started (counted by the rate limit once), and how many pods went so far. */
   evicting?: boolean;
   evicted?: number;
+  /** Evaluations that threw (an API error): retried, a few times. */
+  errors?: number;
 }
 
 const realClock: Clock = {
@@ -106,6 +108,10 @@ const realClock: Clock = {
 };
 
 const key = (kind: WorkloadKind, ns: string, name: string) => `${kind}/${ns}/${name}`;
+
+/** An evaluation that throws (the API failed) is tried this many times, 5 s then 10 s apart. */
+const ERROR_ATTEMPTS = 3;
+const ERROR_RETRY_MS = 5000;
 
 /** Whether `w` names `smc` in its `reload` annotation. */
 function annotatedFor(w: Workload, smc: SmcRef): boolean {
@@ -217,6 +223,16 @@ export class AutoReloader {
     }
     this.pending.delete(k);
     const run = this.evaluate(p)
+      .catch((e: unknown) => {
+        p.errors = (p.errors ?? 0) + 1;
+        const again = p.errors < ERROR_ATTEMPTS;
+        this.o.log?.(
+          'warn',
+          { workload: k, err: (e as Error).message, attempt: p.errors, retry: again },
+          'workload reload failed',
+        );
+        return again ? ERROR_RETRY_MS * 2 ** (p.errors - 1) : undefined;
+      })
       .then((retryInMs) => {
         if (retryInMs === undefined || this.stopped) return;
         // Not dropped: back in the queue, merged with whatever arrived meanwhile.
@@ -230,9 +246,6 @@ export class AutoReloader {
         }
         this.pending.set(k, p);
         this.schedule(k, p, retryInMs);
-      })
-      .catch((e: unknown) => {
-        this.o.log?.('warn', { workload: k, err: (e as Error).message }, 'workload reload failed');
       })
       .finally(() => this.inflight.delete(run));
     this.inflight.add(run);
