@@ -27,7 +27,7 @@ export const ANNOTATIONS = {
   adopt: `${API_GROUP}/adopt`,
   /** On a workload: comma-separated SMC names whose changes reload it. */
   reload: `${API_GROUP}/reload`,
-  /** On a workload: `restart` (default) | `http` | `none`. */
+  /** On a workload: `restart` (default) | `evict` | `http` | `none` (docs/hot-reload.md). */
   reloadStrategy: `${API_GROUP}/reload-strategy`,
   /** On a workload: `<port>/<path>` of the pods' reload endpoint, for `reload-strategy: http`. */
   reloadHttp: `${API_GROUP}/reload-http`,

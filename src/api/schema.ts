@@ -537,6 +537,9 @@ const NotificationsSchema = z
   })
   .describe('Where drift and failure notifications go.');
 
+/** `spec.hotReload.workloads` (docs/hot-reload.md). */
+export const WORKLOAD_RELOAD_MODES = ['auto', 'annotated', 'off'] as const;
+
 const HotReloadSchema = z
   .strictObject({
     enabled: z
@@ -552,8 +555,19 @@ const HotReloadSchema = z
     configMapNamespace: namespaceName()
       .optional()
       .describe("Namespace of the settings ConfigMap. Default: the controller's namespace."),
+    workloads: z
+      .enum(WORKLOAD_RELOAD_MODES)
+      .default('annotated')
+      .describe(
+        'Which workloads a sync that changed values reloads (docs/hot-reload.md). `annotated`: those ' +
+          'whose `secret-management.octopilot.io/reload` annotation names this SecretManagerConfig. ' +
+          '`auto` (provider `kubernetes`): every Deployment, StatefulSet, DaemonSet and Argo Rollout of ' +
+          'the namespace whose pod template reads a changed key in a way that cannot update live ' +
+          '(env var, envFrom, subPath mount) is restarted once per change-set; those that mount the ' +
+          'Secret as a volume are only notified. Other providers keep `annotated`. `off`: none.',
+      ),
   })
-  .describe('Controller-level hot reload of the settings ConfigMap.');
+  .describe('Controller-level hot reload of the settings ConfigMap, and workload reload after a sync.');
 
 // ---------------------------------------------------------------------------------------------
 // spec
@@ -773,6 +787,39 @@ const StatusSchema = z
           .array(z.string().max(512))
           .optional()
           .describe('Workloads notified by the last reload, as `Kind/name`.'),
+        changeSet: z
+          .object({
+            id: z.string().max(64).describe('Digest of the SMC, revision, Secret and changed key names.'),
+            revision: z.string().max(1024).optional().describe('Source revision that made the change.'),
+            secret: z.string().max(253).describe('The Kubernetes Secret written.'),
+            keys: z.array(z.string().max(253)).describe('Names of the keys that changed (never values).'),
+            at: timestamp().describe('When the change was written.'),
+          })
+          .optional()
+          .describe(
+            '`hotReload.workloads: auto`: the last change-set (names only), written with the sync that made it; ' +
+              'a controller that starts resumes it, so a fan-out a crash interrupted is finished, never repeated.',
+          ),
+        workloads: z
+          .array(
+            z.object({
+              workload: z.string().max(512).describe('`Kind/name`.'),
+              result: z
+                .enum(['restarted', 'evicted', 'notified', 'skipped', 'failed'])
+                .describe('What was done.'),
+              reason: z
+                .string()
+                .max(1024)
+                .describe('Why: the uses of changed keys (`env var DB_PASSWORD`), or why it was skipped.'),
+              changeSets: z
+                .array(z.string().max(64))
+                .max(16)
+                .describe('Ids of the change-sets (`changeSet.id`) this result carried.'),
+            }),
+          )
+          .max(100)
+          .optional()
+          .describe('`hotReload.workloads: auto`: what the last change-set did to each workload it reached.'),
       })
       .optional()
       .describe('Hot-reload state (docs/hot-reload.md).'),

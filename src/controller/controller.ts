@@ -38,10 +38,11 @@ import { type ControllerMetrics, storeMetricsObserver } from '../observability/m
 import { type FluxArtifactRef, fetchFluxArtifact } from '../source/flux-artifact.js';
 import { EventRecorder } from './events.js';
 import {
-  type WorkloadNotifier,
-  contentDigest,
-  createWorkloadNotifier,
-  shouldNotify,
+  type WorkloadReloadPolicy,
+  changeSetStatus,
+  createWorkloadReload,
+  reloadMode,
+  writtenSecret,
 } from '../reload/workloads/index.js';
 import { type Collection, type ResourceType, watchCollection, watchSecretChanges } from './informers.js';
 import { DEFAULT_SOPS_SECRET, SopsKeyLoader } from './keys.js';
@@ -150,8 +151,8 @@ export class Controller {
   /** Stores and their credentials (src/controller/stores.ts). */
   private storeFactory: StoreFactory | undefined;
   private readonly events: EventRecorder;
-  /** Workload notification (docs/hot-reload.md): reloads opted-in workloads after a sync that changed values. */
-  private readonly workloads: WorkloadNotifier;
+  /** Workload reload (docs/hot-reload.md): restarts or notifies workloads after a sync that changed values. */
+  private readonly workloads: WorkloadReloadPolicy;
   private readonly cacheDir: string;
   /**
    * Status this process last wrote per SMC (uid-tagged): fresher than the watch cache; with the
@@ -190,10 +191,11 @@ export class Controller {
       () => this.o.settings.max_key_file_bytes,
     );
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
-    this.workloads = createWorkloadNotifier({
+    this.workloads = createWorkloadReload({
       ...o,
       events: this.events,
-      windowMs: () => this.o.settings.workload_reload_window_ms,
+      settings: () => this.o.settings,
+      syncing: (cs) => this.revisionSyncing(cs.smc, cs.revision),
     });
     this.notifier = new Notifier({ ...o, events: this.events, settings: () => this.o.settings });
     this.cacheDir = o.cacheDir ?? join(tmpdir(), 'secret-manager-controller', 'artifacts');
@@ -412,11 +414,36 @@ export class Controller {
     }
   }
 
+  /**
+   * Workload reload (docs/hot-reload.md): whether another `auto` SMC of `smc`'s namespace, on the same
+   * Flux source still at `revision`, has yet to finish a reconcile of it (restarts then wait for it).
+   */
+  private revisionSyncing(smc: { namespace: string; name: string }, revision: string | undefined): boolean {
+    const self = this.smcs.get(smc.namespace, smc.name);
+    if (!self || revision === undefined) return false;
+    const ref = (self.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } })
+      ?.sourceRef;
+    const current = this.sources
+      .get(ref?.kind ?? 'GitRepository')
+      ?.get(ref?.namespace ?? smc.namespace, ref?.name ?? '')?.status?.artifact?.revision;
+    if (current !== revision) return false; // moved on (or not a Flux source): nothing more comes for it
+    const source = sourceRefKey(self);
+    return this.smcs.list().some((o) => {
+      const { namespace, name } = o.metadata;
+      if (namespace !== smc.namespace || name === smc.name || !this.inShard(o) || sourceRefKey(o) !== source)
+        return false;
+      if (reloadMode(o.spec) !== 'auto' || writtenSecret(o.metadata, o.spec) === undefined) return false;
+      const attempted = this.written.get(`${namespace}/${name}`)?.revision ?? o.status?.lastSyncedRevision;
+      return attempted !== revision;
+    });
+  }
+
   /** An SMC is gone: forget its pulls, notices and Git cache, resume a Flux source it suspended. */
   private onSmcDeleted(smc: SmcResource): void {
     const { namespace, name } = smc.metadata;
     this.pulls.forget(`${namespace}/${name}`);
     this.notifier.forget(namespace, name);
+    this.workloads.forget(smc.metadata);
     this.pullsSuspended.delete(`${namespace}/${name}`);
     void rm(join(this.cacheDir, 'git', namespace, name), { recursive: true, force: true }).catch(
       () => undefined,
@@ -559,6 +586,10 @@ export class Controller {
     } finally {
       end();
     }
+    // Workload reload, `auto` mode: the change-set is recorded with this status write (a successor resumes it).
+    const changeSet = this.workloads.changeSetOf({ namespace, name, uid }, cached.spec, outcome);
+    if (changeSet)
+      outcome.status.hotReload = { ...outcome.status.hotReload, changeSet: changeSetStatus(changeSet) };
     await this.writeStatus(namespace, name, onServer, outcome.status);
     this.written.set(key, {
       uid,
@@ -602,12 +633,9 @@ export class Controller {
     }
     // Flux Provider / Argo CD notifications (src/controller/notifications/), in the background.
     void this.notifier.notify({ namespace, name, uid, spec: cached.spec }, outcome);
-    if (shouldNotify(outcome)) {
-      const digest = contentDigest(outcome.revision, outcome.status.entries);
-      void this.workloads
-        .notify(target, digest)
-        .catch((e: unknown) => log.warn({ err: String(e) }, 'workload notification failed'));
-    }
+    void this.workloads
+      .afterReconcile(target, cached.spec, outcome, changeSet)
+      .catch((e: unknown) => log.warn({ err: String(e) }, 'workload notification failed'));
     if (outcome.error) {
       const area = this.failedIn.get(key) ?? areaOfReason(outcome.error.reason);
       this.failedIn.delete(key);
@@ -846,13 +874,14 @@ export class Controller {
     if (!statusChanged(previous, status)) return; // idle passes write nothing
     const patch: Record<string, unknown> = { ...status };
     for (const k of Object.keys(previous ?? {})) if (!(k in patch)) patch[k] = null;
-    // status.hotReload.configMap is written by the settings reloader alone, lastWorkloadReload and
-    // workloadsNotified by the workload notifier alone (a cached copy may be stale).
+    // status.hotReload.configMap is written by the settings reloader alone, lastWorkloadReload,
+    // workloadsNotified and workloads by the workload reloader alone (a cached copy may be stale).
     if (patch.hotReload && typeof patch.hotReload === 'object') {
       const {
         configMap: _own,
         lastWorkloadReload: _reloaded,
         workloadsNotified: _notified,
+        workloads: _results,
         ...rest
       } = patch.hotReload as Record<string, unknown>;
       patch.hotReload = rest;

@@ -19,7 +19,7 @@ import type { ArgoGitSource, GitCredentials } from '../source/argo-git.js';
 import type { FluxArtifactRef } from '../source/flux-artifact.js';
 import type { SourceCheckout } from '../source/source.js';
 import type { SecretStore } from '../stores/store.js';
-import { type SyncResult, sync } from '../sync.js';
+import { type EntryOutcome, type SyncResult, sync } from '../sync.js';
 import { DriftGuard, type DriftFindings, verificationDueMs } from './drift.js';
 import {
   type Progress,
@@ -139,6 +139,8 @@ export interface ReconcileOutcome {
   revision?: string;
   /** Store writes made. */
   writes: number;
+  /** The entries those writes changed, value-free (workload reload: which keys changed, docs/hot-reload.md). */
+  changes: Pick<EntryOutcome, 'store' | 'storeName' | 'action' | 'result'>[];
   /** Per store type: entries published (created, updated, re-enabled) and skipped (conflicts). */
   published: Record<string, number>;
   skipped: Record<string, number>;
@@ -289,6 +291,9 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       requeueAfterMs: requeueMs,
       revision: 'revision' in verdict ? verdict.revision : undefined,
       writes,
+      changes: ('outcomes' in verdict ? verdict.outcomes : [])
+        .filter((o) => o.result === 'ok' && o.action !== 'noop' && o.action !== 'conflict')
+        .map(({ store, storeName, action, result }) => ({ store, storeName, action, result })),
       published,
       skipped,
       ...(verdict.kind === 'failed'

@@ -259,6 +259,13 @@ export const SettingsSchema = z
      * into one restart or POST. Read at each scheduling, so a live change applies to the next one.
      */
     workload_reload_window_ms: integer(0, 600_000, 2_000),
+    /**
+     * Ours: automatic workload reload (`spec.hotReload.workloads: auto`) restarts one workload at most once per this many seconds; a restart asked
+     * sooner is reported as rate limited and made when allowed (docs/hot-reload.md). 0: no limit.
+     */
+    workload_restart_min_interval_secs: integer(0, 86_400, 10),
+    /** Ours: automatic workload reload restarts at most this many workloads per namespace per minute; 0: no limit. */
+    workload_restarts_per_namespace_per_minute: integer(0, 100_000, 60),
     /** Comma-separated namespaces to watch; empty: all namespaces. */
     watch_namespaces: namespaceList(false),
     /**

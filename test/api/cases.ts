@@ -118,6 +118,7 @@ export const VALID_SPECS: Record<string, SecretManagerConfigSpecInput> = {
       enabled: true,
       configMapName: 'secret-manager-controller-config',
       configMapNamespace: 'octopilot-system',
+      workloads: 'auto',
     },
   },
 };
@@ -164,6 +165,11 @@ export const INVALID_SPECS: InvalidCase[] = [
     name: 'git pull interval below 1m',
     spec: { sourceRef: source, provider: gcp, secrets, gitRepositoryPullInterval: '59s' },
     paths: ['spec.gitRepositoryPullInterval'],
+  },
+  {
+    name: 'unknown workload reload mode',
+    spec: { sourceRef: source, provider: { kubernetes: {} }, secrets, hotReload: { workloads: 'always' } },
+    paths: ['spec.hotReload.workloads'],
   },
   {
     name: 'zero reconcile interval',

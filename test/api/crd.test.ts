@@ -290,6 +290,7 @@ describe('structural schema', () => {
       'spec.suspendGitPulls': false,
       'spec.hotReload.enabled': false,
       'spec.hotReload.configMapName': 'secret-manager-controller-config',
+      'spec.hotReload.workloads': 'annotated',
       'spec.otel.exporter': 'otlp',
     });
   });

@@ -49,7 +49,11 @@ describe('parseSpec defaults', () => {
       allowPruneAll: false,
       suspend: false,
       suspendGitPulls: false,
-      hotReload: { enabled: false, configMapName: 'secret-manager-controller-config' },
+      hotReload: {
+        enabled: false,
+        configMapName: 'secret-manager-controller-config',
+        workloads: 'annotated',
+      },
     });
   });
 

@@ -325,6 +325,7 @@ describe('RBAC', () => {
     ['apps', 'statefulsets', ['get', 'list', 'watch', 'patch']],
     ['apps', 'daemonsets', ['get', 'list', 'watch', 'patch']],
     ['', 'pods', ['list']],
+    ['', 'pods', ['create'], { subresource: 'eviction' }],
   ];
   // What it does only in its own namespace.
   const OWN_NAMESPACE: Check[] = [

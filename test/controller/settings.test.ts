@@ -36,6 +36,8 @@ const SPEC_KEYS = [
 /** Settings added beyond the first specified set (each documented in docs/operations.md). */
 const EXTRA_KEYS = [
   'workload_reload_window_ms',
+  'workload_restart_min_interval_secs',
+  'workload_restarts_per_namespace_per_minute',
   'secret_poll_interval',
   'allow_kustomize_remote',
   // Size caps (docs/security.md "Input size caps").

@@ -5,11 +5,22 @@
  * watch; the absent Argo Rollouts CRD is tolerated.
  */
 import { Writable } from 'node:stream';
-import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  KubeConfig,
+  PatchStrategy,
+  type V1PodSpec,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ANNOTATIONS } from '../../src/api/index.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { KubeWorkloadApi, WorkloadNotifier } from '../../src/reload/workloads/index.js';
+import {
+  AutoReloader,
+  KubeWorkloadApi,
+  WorkloadNotifier,
+  makeChangeSet,
+} from '../../src/reload/workloads/index.js';
 import { createDeployment } from '../controller/e2e/workloads.js';
 import { useKube } from '../peers/kube/use.js';
 
@@ -106,5 +117,52 @@ describe('workload lookup', () => {
       .poll(async () => (await fleetLookups(api, ns, 3))[2], { timeout: 20_000 })
       .toEqual(['Deployment/api', 'Deployment/late']);
     expect(kc.lists('deployments')).toBe(1);
+  });
+
+  it('auto mode: consumption analysis of a fleet of change-sets from the caches, no LIST per change', async () => {
+    const ns = await kube().createNamespace('wl-auto');
+    const apps = kube().client(AppsV1Api);
+    const template = (spec: V1PodSpec) => ({
+      metadata: { name: '' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'x' } },
+        template: { metadata: { labels: { app: 'x' } }, spec },
+      },
+    });
+    const env = template({
+      containers: [
+        {
+          name: 'c',
+          image: 'i',
+          env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 's-0', key: 'K' } } }],
+        },
+      ],
+    });
+    await apps.createNamespacedDeployment({ namespace: ns, body: { ...env, metadata: { name: 'reader' } } });
+    await createDeployment(kube(), ns, 'bystander', {});
+    const kc = recordingKubeConfig();
+    const api = new KubeWorkloadApi(kc, { namespaces: () => [ns], logger: silent });
+    apis.push(api);
+    const reloader = new AutoReloader({
+      api,
+      windowMs: () => 600_000, // evaluations are not due within the test: only discovery runs
+      limits: () => ({ perWorkloadMs: 0, perNamespacePerMinute: 0 }),
+    });
+    const found = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        reloader.changed(
+          makeChangeSet({ namespace: ns, name: `s-${i % 3}` }, 'r1', `s-${i % 3}`, ['K'], new Date()),
+        ),
+      ),
+    );
+    await reloader.stop();
+    // Only the 10 change-sets of Secret s-0 reach a workload (the reader).
+    expect(found.filter((n) => n === 1)).toHaveLength(10);
+    expect(found.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(kc.lists('deployments')).toBe(1);
+    expect(kc.lists('statefulsets')).toBe(1);
+    expect(kc.lists('daemonsets')).toBe(1);
+    expect(kc.lists('rollouts')).toBe(1);
   });
 });

@@ -1,2 +1,14 @@
 export * from './notifier.js';
-export { KubeWorkloadApi, createWorkloadNotifier, fetchPost } from './kube.js';
+export * from './consumption.js';
+export * from './change-set.js';
+export * from './rate-limit.js';
+export * from './evict.js';
+export * from './auto.js';
+export * from './policy.js';
+export {
+  KubeWorkloadApi,
+  WorkloadStatusWriter,
+  createWorkloadNotifier,
+  createWorkloadReload,
+  fetchPost,
+} from './kube.js';

@@ -1,8 +1,8 @@
 /**
- * The Kubernetes side of workload notification: looking up (from shared informer caches, see
- * ./cache.ts) and patching Deployments, StatefulSets, DaemonSets and Argo Rollouts (absent CRD
- * tolerated), listing pods, POSTing reload endpoints, and the controller's wiring (metrics, Events
- * on the SMC).
+ * The Kubernetes side of workload reload: looking up (from shared informer caches, see ./cache.ts)
+ * and patching Deployments, StatefulSets, DaemonSets and Argo Rollouts (absent CRD tolerated),
+ * listing and evicting pods, POSTing reload endpoints, the status writer, and the controller's
+ * wiring of both modes (metrics, Events on the SMC, live settings).
  */
 import {
   AppsV1Api,
@@ -17,7 +17,11 @@ import type { ControllerMetrics } from '../../observability/metrics.js';
 import type { EventRecorder } from '../../controller/events.js';
 import { API_GROUP, API_VERSION_NAME, PLURAL } from '../../api/constants.js';
 import { WorkloadCache } from './cache.js';
+import { type AutoResult, AutoReloader } from './auto.js';
+import { WorkloadReloadPolicy } from './policy.js';
+import type { ChangeSet } from './change-set.js';
 import {
+  type EvictionResult,
   type SmcRef,
   type HttpPost,
   type PodInfo,
@@ -25,6 +29,7 @@ import {
   type WorkloadApi,
   type WorkloadKind,
   WorkloadNotifier,
+  type WorkloadPatch,
 } from './notifier.js';
 
 const ROLLOUTS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts' } as const;
@@ -110,13 +115,52 @@ export class KubeWorkloadApi implements WorkloadApi {
 
   async listPods(namespace: string, labelSelector: string): Promise<PodInfo[]> {
     const pods = await this.core.listNamespacedPod({ namespace, labelSelector });
-    return pods.items.map((p) => ({
-      name: p.metadata?.name ?? '',
-      podIP: p.status?.podIP,
-      ready:
-        p.metadata?.deletionTimestamp === undefined &&
-        (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-    }));
+    return pods.items.map((p) => {
+      const created = p.metadata?.creationTimestamp;
+      return {
+        name: p.metadata?.name ?? '',
+        ...(p.metadata?.uid ? { uid: p.metadata.uid } : {}),
+        podIP: p.status?.podIP,
+        ready:
+          p.metadata?.deletionTimestamp === undefined &&
+          (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+        ...(created ? { createdAt: new Date(created).getTime() } : {}),
+        deleting: p.metadata?.deletionTimestamp !== undefined,
+      };
+    });
+  }
+
+  async patch(kind: WorkloadKind, namespace: string, name: string, body: WorkloadPatch): Promise<void> {
+    switch (kind) {
+      case 'Deployment':
+        await this.apps.patchNamespacedDeployment({ namespace, name, body }, MERGE);
+        return;
+      case 'StatefulSet':
+        await this.apps.patchNamespacedStatefulSet({ namespace, name, body }, MERGE);
+        return;
+      case 'DaemonSet':
+        await this.apps.patchNamespacedDaemonSet({ namespace, name, body }, MERGE);
+        return;
+      case 'Rollout':
+        await this.custom.patchNamespacedCustomObject({ ...ROLLOUTS, namespace, name, body }, MERGE);
+        return;
+    }
+  }
+
+  async evictPod(namespace: string, name: string): Promise<EvictionResult> {
+    try {
+      await this.core.createNamespacedPodEviction({
+        namespace,
+        name,
+        body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
+      });
+      return 'evicted';
+    } catch (e) {
+      // 429: a PodDisruptionBudget forbids it now (or its status is not computed yet).
+      if (codeOf(e) === 429) return 'blocked';
+      if (codeOf(e) === 404) return 'gone';
+      throw e;
+    }
   }
 }
 
@@ -127,13 +171,33 @@ export const fetchPost: HttpPost = async (url, timeoutMs) => {
   return res.status;
 };
 
+/** One workload's line in `status.hotReload.workloads` (auto mode). */
+export interface WorkloadResultStatus {
+  workload: string;
+  result: AutoResult;
+  reason: string;
+  /** The change-sets the result is about. */
+  changeSets: string[];
+}
+
+const MAX_RESULTS = 100;
+
 /**
  * Records `status.hotReload.lastWorkloadReload` and `workloadsNotified` (`Kind/name` of the workloads
- * reloaded) on an SMC: reloads finishing within `batchMs` of each other make one status patch.
- * Only this writer sets these two fields (the reconcile's status patch leaves them alone).
+ * reloaded) on an SMC, and in auto mode `workloads` (what the current change-set did to each
+ * workload, and why): reports within `batchMs` of each other make one status patch.
+ * Only this writer sets these fields (the reconcile's status patch leaves them alone).
  */
 export class WorkloadStatusWriter {
-  private readonly batches = new Map<string, { smc: SmcRef; names: Set<string>; timer: NodeJS.Timeout }>();
+  private readonly batches = new Map<
+    string,
+    { smc: SmcRef; names: Set<string>; results: boolean; timer: NodeJS.Timeout }
+  >();
+  /** Per SMC: the change-sets the `workloads` list is about, and the list. */
+  private readonly results = new Map<
+    string,
+    { changeSets: string; byWorkload: Map<string, WorkloadResultStatus> }
+  >();
   private readonly custom: CustomObjectsApi;
 
   constructor(
@@ -144,25 +208,61 @@ export class WorkloadStatusWriter {
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
   }
 
-  add(smc: SmcRef, workload: string): void {
+  private batch(smc: SmcRef) {
     const key = `${smc.namespace}/${smc.name}`;
-    const b = this.batches.get(key);
-    if (b) {
-      b.names.add(workload);
-      return;
+    let b = this.batches.get(key);
+    if (!b) {
+      b = {
+        smc,
+        names: new Set(),
+        results: false,
+        timer: setTimeout(() => void this.flush(key), this.batchMs),
+      };
+      this.batches.set(key, b);
     }
-    const timer = setTimeout(() => void this.flush(key), this.batchMs);
-    this.batches.set(key, { smc, names: new Set([workload]), timer });
+    return b;
+  }
+
+  add(smc: SmcRef, workload: string): void {
+    this.batch(smc).names.add(workload);
+  }
+
+  /** An auto-mode result; a report about other change-sets than the list's starts a new list. */
+  addResult(smc: SmcRef, changeSets: readonly string[], r: WorkloadResultStatus): void {
+    const key = `${smc.namespace}/${smc.name}`;
+    const ids = [...changeSets].sort().join(',');
+    let cur = this.results.get(key);
+    if (!cur || !changeSets.some((id) => cur!.changeSets.split(',').includes(id))) {
+      cur = { changeSets: ids, byWorkload: new Map() };
+      this.results.set(key, cur);
+    }
+    cur.byWorkload.set(r.workload, r);
+    const b = this.batch(smc);
+    b.results = true;
+    if (r.result === 'restarted' || r.result === 'evicted' || r.result === 'notified')
+      b.names.add(r.workload);
+  }
+
+  /** An SMC is gone. */
+  forget(smc: SmcRef): void {
+    this.results.delete(`${smc.namespace}/${smc.name}`);
   }
 
   private async flush(key: string): Promise<void> {
     const b = this.batches.get(key);
     if (!b) return;
     this.batches.delete(key);
-    const hotReload = {
-      lastWorkloadReload: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      workloadsNotified: [...b.names].sort(),
-    };
+    const hotReload: Record<string, unknown> = {};
+    if (b.names.size) {
+      hotReload.lastWorkloadReload = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      hotReload.workloadsNotified = [...b.names].sort();
+    }
+    if (b.results) {
+      hotReload.workloads = [...(this.results.get(key)?.byWorkload.values() ?? [])]
+        .sort((x, y) => x.workload.localeCompare(y.workload))
+        .slice(0, MAX_RESULTS)
+        .map((r) => ({ ...r, reason: r.reason.slice(0, 1024) }));
+    }
     try {
       await this.custom.patchNamespacedCustomObjectStatus(
         {
@@ -188,6 +288,83 @@ export class WorkloadStatusWriter {
   }
 }
 
+/** Event reason per auto-mode result. */
+const AUTO_EVENT_REASONS: Record<AutoResult, string> = {
+  restarted: 'WorkloadRestarted',
+  evicted: 'WorkloadEvicted',
+  notified: 'WorkloadNotified',
+  skipped: 'WorkloadReloadSkipped',
+  failed: 'WorkloadReloadFailed',
+};
+
+/** The live settings workload reload reads at each decision. */
+export interface WorkloadReloadSettings {
+  watch_namespaces: readonly string[];
+  workload_reload_window_ms: number;
+  workload_restart_min_interval_secs: number;
+  workload_restarts_per_namespace_per_minute: number;
+}
+
+/**
+ * The controller's workload reload (docs/hot-reload.md): the policy over the annotated notifier and
+ * the auto reloader, sharing the informer-cached workload lookup, metrics, Events on the SMC and
+ * the status writer.
+ */
+export function createWorkloadReload(o: {
+  kubeConfig: KubeConfig;
+  settings: () => WorkloadReloadSettings;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  events: EventRecorder;
+  /** Whether other SMCs are still syncing a change-set's revision (see AutoReloaderOptions). */
+  syncing?: (cs: ChangeSet) => boolean;
+}): WorkloadReloadPolicy {
+  const log = o.logger.child({ component: 'workload-reload' });
+  const status = new WorkloadStatusWriter(o.kubeConfig, log);
+  const api = new KubeWorkloadApi(o.kubeConfig, {
+    namespaces: () => o.settings().watch_namespaces,
+    logger: log,
+  });
+  const annotated = createWorkloadNotifier({
+    kubeConfig: o.kubeConfig,
+    logger: o.logger,
+    metrics: o.metrics,
+    events: o.events,
+    windowMs: () => o.settings().workload_reload_window_ms,
+    shared: { api, status, log },
+  });
+  const auto = new AutoReloader({
+    api,
+    post: fetchPost,
+    windowMs: () => o.settings().workload_reload_window_ms,
+    ...(o.syncing ? { syncing: o.syncing } : {}),
+    limits: () => ({
+      perWorkloadMs: o.settings().workload_restart_min_interval_secs * 1000,
+      perNamespacePerMinute: o.settings().workload_restarts_per_namespace_per_minute,
+    }),
+    count: (strategy, result) => o.metrics.workloadReloads.inc({ strategy, result }),
+    log: (level, fields, msg) => log[level](fields, msg),
+    report: async (smc, r) => {
+      status.addResult(smc, r.changeSets, {
+        workload: r.workload,
+        result: r.result,
+        reason: r.reason,
+        changeSets: r.changeSets,
+      });
+      await o.events.record(smc, {
+        type: r.result === 'failed' ? 'Warning' : 'Normal',
+        reason: AUTO_EVENT_REASONS[r.result],
+        message: `${r.workload} ${r.result}: ${r.reason}`,
+      });
+    },
+  });
+  return new WorkloadReloadPolicy({
+    annotated,
+    auto,
+    log: (fields, msg) => log.info(fields, msg),
+    onForget: (smc) => status.forget(smc),
+  });
+}
 /** The controller's notifier: real API, metrics, one Event per reload on each SMC it carries, status. */
 export function createWorkloadNotifier(o: {
   kubeConfig: KubeConfig;
@@ -198,13 +375,17 @@ export function createWorkloadNotifier(o: {
   events: EventRecorder;
   /** Coalescing window (ms): the `workload_reload_window_ms` setting, asked at each scheduling. */
   windowMs?: number | (() => number);
+  /** Share the lookup, status writer and logger of `createWorkloadReload`. */
+  shared?: { api: KubeWorkloadApi; status: WorkloadStatusWriter; log: Logger };
 }): WorkloadNotifier {
-  const log = o.logger.child({ component: 'workload-reload' });
-  const status = new WorkloadStatusWriter(o.kubeConfig, log);
-  const api = new KubeWorkloadApi(o.kubeConfig, {
-    namespaces: () => o.settings?.watch_namespaces ?? [],
-    logger: log,
-  });
+  const log = o.shared?.log ?? o.logger.child({ component: 'workload-reload' });
+  const status = o.shared?.status ?? new WorkloadStatusWriter(o.kubeConfig, log);
+  const api =
+    o.shared?.api ??
+    new KubeWorkloadApi(o.kubeConfig, {
+      namespaces: () => o.settings?.watch_namespaces ?? [],
+      logger: log,
+    });
   return new WorkloadNotifier({
     onStop: async () => {
       await status.stop();

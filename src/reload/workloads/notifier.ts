@@ -9,6 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ANNOTATIONS, API_GROUP } from '../../api/constants.js';
+import type { PodSpecLike } from './consumption.js';
+import { type EvictOptions, evictOldPods } from './evict.js';
 
 /** Pod-template annotation written by the `restart` strategy: `<smc>@<digest>`. */
 export const RESTARTED_FOR_ANNOTATION = `${API_GROUP}/restartedFor`;
@@ -16,25 +18,39 @@ export const RESTARTED_FOR_ANNOTATION = `${API_GROUP}/restartedFor`;
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout';
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'];
 
-export type ReloadStrategy = 'restart' | 'http' | 'none';
+export type ReloadStrategy = 'restart' | 'evict' | 'http' | 'none';
 export type ReloadResult = 'success' | 'error' | 'skipped';
 
 /** The parts of a workload the notifier reads. */
 export interface Workload {
   kind: WorkloadKind;
-  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string | Date;
+  };
   spec?: {
     selector?: { matchLabels?: Record<string, string> };
-    template?: { metadata?: { annotations?: Record<string, string> } };
+    template?: { metadata?: { annotations?: Record<string, string> }; spec?: PodSpecLike };
     workloadRef?: unknown;
   };
 }
 
 export interface PodInfo {
   name: string;
+  uid?: string;
   podIP?: string;
+  /** Ready=True and not being deleted. */
   ready: boolean;
+  /** `creationTimestamp` in ms. */
+  createdAt?: number;
+  /** Has a `deletionTimestamp`. */
+  deleting?: boolean;
 }
+
+/** What an eviction came to: done, refused for a PodDisruptionBudget (HTTP 429), or the pod was gone. */
+export type EvictionResult = 'evicted' | 'blocked' | 'gone';
 
 /** Kubernetes access the notifier needs (a fake in unit tests). */
 export interface WorkloadApi {
@@ -48,6 +64,15 @@ export interface WorkloadApi {
     annotations: Record<string, string>,
   ): Promise<void>;
   listPods(namespace: string, labelSelector: string): Promise<PodInfo[]>;
+  /** Merge-patch the workload (metadata annotations, pod-template annotations). */
+  patch?(kind: WorkloadKind, namespace: string, name: string, body: WorkloadPatch): Promise<void>;
+  /** Evict one pod through the Eviction API (PodDisruptionBudgets are enforced by the API server). */
+  evictPod?(namespace: string, name: string): Promise<EvictionResult>;
+}
+
+export interface WorkloadPatch {
+  metadata?: { annotations: Record<string, string> };
+  spec?: { template: { metadata: { annotations: Record<string, string> } } };
 }
 
 /** POST with a timeout; resolves to the HTTP status code. */
@@ -91,6 +116,10 @@ export interface WorkloadNotifierOptions {
   count?: (strategy: ReloadStrategy, result: ReloadResult) => void;
   /** Each finished reload, reported to every SMC it carries (Events, status). */
   onReload?: (smc: SmcRef, report: WorkloadReloadReport) => void | Promise<void>;
+  /** `evict`: waits for replacements; default 5 min per pod. */
+  evict?: EvictOptions;
+  /** `evict`: between two tries while a PodDisruptionBudget refuses (ms); default 5000. */
+  evictBlockedRetryMs?: number;
   /** Called by `stop()` after running reloads finished (flush status writers). */
   onStop?: () => Promise<void>;
   log?: (level: 'info' | 'warn' | 'debug', fields: Record<string, unknown>, msg: string) => void;
@@ -118,7 +147,7 @@ export function reloadTargets(annotations: Record<string, string> | undefined): 
 /** `reload-strategy`, default `restart`; an unknown value is reported as `undefined`. */
 export function reloadStrategy(annotations: Record<string, string> | undefined): ReloadStrategy | undefined {
   const raw = (annotations?.[ANNOTATIONS.reloadStrategy] ?? 'restart').trim().toLowerCase();
-  return raw === 'restart' || raw === 'http' || raw === 'none' ? raw : undefined;
+  return raw === 'restart' || raw === 'evict' || raw === 'http' || raw === 'none' ? raw : undefined;
 }
 
 /** `reload-http: "8080/reload"` (or `"8080"`, `"8080/"`) → port and path. */
@@ -152,7 +181,7 @@ export function shouldNotify(outcome: { writes: number }): boolean {
   return outcome.writes > 0;
 }
 
-function selectorOf(w: Workload): string | undefined {
+export function selectorOf(w: Workload): string | undefined {
   const labels = w.spec?.selector?.matchLabels;
   if (!labels || Object.keys(labels).length === 0) return undefined;
   return Object.entries(labels)
@@ -166,6 +195,8 @@ interface Pending {
   smcs: Map<string, SmcRef>;
   digest: string;
   timer: unknown;
+  /** When the latest change reached it (`evict`: pods created before are replaced). */
+  at: number;
 }
 
 export class WorkloadNotifier {
@@ -219,9 +250,17 @@ export class WorkloadNotifier {
         p.digest = digest;
         p.smc = smc;
         p.smcs.set(smcKey, smc);
+        p.at = Date.now();
         continue;
       }
-      const entry: Pending = { workload: w, smc, smcs: new Map([[smcKey, smc]]), digest, timer: undefined };
+      const entry: Pending = {
+        workload: w,
+        smc,
+        smcs: new Map([[smcKey, smc]]),
+        digest,
+        timer: undefined,
+        at: Date.now(),
+      };
       entry.timer = this.clock.setTimeout(() => this.fire(key), this.windowMs());
       this.pending.set(key, entry);
     }
@@ -273,6 +312,8 @@ export class WorkloadNotifier {
       report = { strategy, result: 'skipped', detail: 'reload-strategy none' };
     } else if (strategy === 'restart') {
       report = { strategy, ...(await this.restart(w, p)) };
+    } else if (strategy === 'evict') {
+      report = { strategy, ...(await this.evict(w, p)) };
     } else {
       report = { strategy, ...(await this.http(w)) };
     }
@@ -311,6 +352,37 @@ export class WorkloadNotifier {
       return { result: 'success', detail: `pod template annotated ${value}` };
     } catch (e) {
       return { result: 'error', detail: `patch failed: ${(e as Error).message}` };
+    }
+  }
+
+  /**
+   * `evict` (./evict.ts): evict the pods created before the change, one at a time; a
+   * PodDisruptionBudget that forbids it is waited for, 5 s at a time, up to a minute.
+   */
+  private async evict(w: Workload, p: Pending): Promise<{ result: ReloadResult; detail: string }> {
+    // Second precision, as `creationTimestamp`: the second of the change counts as before it (see auto.ts).
+    const cutoff = Math.ceil(p.at / 1000) * 1000;
+    if (Date.now() < cutoff) await new Promise((resolve) => setTimeout(resolve, cutoff - Date.now() + 10));
+    let evicted = 0;
+    for (let attempt = 0; ; attempt++) {
+      const r = await evictOldPods(this.o.api, w, cutoff, { ...this.o.evict, stopping: () => this.stopped });
+      evicted += r.evicted;
+      if (r.result === 'stopped')
+        return {
+          result: 'skipped',
+          detail: `stopped after ${evicted} pod(s) evicted: the controller is shutting down`,
+        };
+      if (r.result === 'done')
+        return evicted
+          ? { result: 'success', detail: `${evicted} pod(s) evicted` }
+          : { result: 'skipped', detail: 'no pod started before the change' };
+      if (r.result === 'error') return { result: 'error', detail: r.detail };
+      if (attempt >= 12 || this.stopped)
+        return {
+          result: 'skipped',
+          detail: `eviction of pod ${r.pod} refused by a PodDisruptionBudget for a minute; ${r.left} pod(s) left`,
+        };
+      await new Promise((resolve) => setTimeout(resolve, this.o.evictBlockedRetryMs ?? 5000));
     }
   }
 

@@ -15,6 +15,8 @@ export interface ControllerProcess {
   /** Sum of a metric's samples whose labels include every pair in `labels`. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   stop(): Promise<number | null>;
+  /** SIGKILL: no drain, no cleanup (a crash, or a node lost mid-work). */
+  kill(): Promise<void>;
 }
 
 export async function startController(
@@ -72,6 +74,11 @@ export async function startController(
         if (Object.entries(labels).every(([k, v]) => ls[k] === v)) sum += Number(m[3]);
       }
       return sum;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
