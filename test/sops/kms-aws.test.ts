@@ -5,6 +5,7 @@
  * unchanged file costs no KMS call (counted at the wire, in front of moto); failures name the key,
  * the service and the reason, never a value.
  */
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmcError } from '../../src/errors.js';
 import { createKeyring, decryptSops, formatFromPath } from '../../src/sops/index.js';
@@ -148,6 +149,42 @@ describe('credentials', () => {
     const ring = await keyring(aws.decryptor);
     const ours = await decrypt(enc, 'two.yaml', ring);
     expect(ours.equals(aws.sopsDecrypt(enc, 'yaml'))).toBe(true);
+  });
+});
+
+describe('order and failures with several keys', () => {
+  it('a local key opens the file before any key service is asked', async () => {
+    const identity = await generateX25519Identity();
+    const enc = aws.encrypt(PLAIN.yaml!, 'yaml', { arn, age: await identityToRecipient(identity) });
+    aws.proxy.reset();
+    const kms = new KmsKeys({
+      credentials: { aws: aws.decryptor },
+      ambient: false,
+      endpoints: { awsKms: aws.proxy.url },
+    });
+    const ring = await createKeyring({ age: [identity], kms });
+    const ours = await decrypt(enc, 'local-first.yaml', ring);
+    expect(ours.equals(aws.sopsDecrypt(enc, 'yaml'))).toBe(true);
+    expect(aws.proxy.requests).toHaveLength(0);
+  });
+
+  it('nothing opens: the error names every key tried, its service and why', async () => {
+    const recipient = await identityToRecipient(await generateX25519Identity());
+    const enc = aws.encrypt(PLAIN.yaml!, 'yaml', { arn: `${otherArn},${arn}`, age: recipient });
+    const other = await generateX25519Identity();
+    const kms = new KmsKeys({
+      credentials: { aws: aws.nothing },
+      sources: { aws_kms: 'Secret t/keys key sops.aws-kms' },
+      ambient: false,
+      endpoints: { awsKms: aws.proxy.url },
+      runtime: new KmsRuntime({ retryPolicy: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }),
+    });
+    const e = await failure(decrypt(enc, 'none-open.yaml', await createKeyring({ age: [other], kms })));
+    expect(e.code).toBe('SopsKmsFailed');
+    expect(e.message).toContain(`AWS KMS key ${otherArn}: auth_failed`);
+    expect(e.message).toContain(`AWS KMS key ${arn}: auth_failed`);
+    expect(e.message).toContain(`the file is also encrypted for age recipient ${recipient}`);
+    expect(e.message).not.toContain(CANARY);
   });
 });
 

@@ -33,7 +33,11 @@ export interface KmsMoto {
   roleArn: string;
   createKey(): Promise<string>;
   /** The real sops encrypts `plain` (format from `ext`) to `arn`, with a context and a role. */
-  encrypt(plain: string, ext: string, to: { arn: string; context?: string; role?: string }): string;
+  encrypt(
+    plain: string,
+    ext: string,
+    to: { arn: string; context?: string; role?: string; age?: string; groups?: boolean },
+  ): string;
   /** What the real `sops -d` prints for `content`. */
   sopsDecrypt(content: string, ext: string): Buffer;
   /** `Decrypt` requests that reached the proxy. */
@@ -147,7 +151,14 @@ export async function startKmsMoto(): Promise<KmsMoto> {
       const kmsArg = to.role ? `${to.arn}+${to.role}` : to.arn;
       return execFileSync(
         sops,
-        ['-e', '--kms', kmsArg, ...(to.context ? ['--encryption-context', to.context] : []), file],
+        [
+          '-e',
+          '--kms',
+          kmsArg,
+          ...(to.context ? ['--encryption-context', to.context] : []),
+          ...(to.age ? ['--age', to.age] : []),
+          file,
+        ],
         { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
       );
     },
