@@ -35,7 +35,7 @@ export function addKmsOptions(cmd: Command): Command {
  * transit) with each SDK's default credential chain, as `sops` itself uses them.
  */
 export async function keyringFromOptions(opts: KeyOptions, env = process.env): Promise<SopsKeyring> {
-  const gcpKms = opts.gcpKmsEndpoint ?? env['SMC_GCP_KMS_ENDPOINT'];
+  const gcpKms = opts.gcpKmsEndpoint;
   const kms = new KmsKeys({
     ambient: true,
     cli: { env },

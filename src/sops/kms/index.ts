@@ -188,6 +188,19 @@ export class KmsKeys implements KmsOpener {
         });
         return { decrypt: (e, s) => aws.decrypt(e as Extract<KmsEntry, { type: 'aws_kms' }>, s) };
       }
+      case 'gcp_kms': {
+        const { GcpKmsBackend } = await import('./gcp.js');
+        const endpoint = ep.gcpKms
+          ? { value: ep.gcpKms, source: '--gcp-kms-endpoint' }
+          : process.env['SMC_GCP_KMS_ENDPOINT']
+            ? { value: process.env['SMC_GCP_KMS_ENDPOINT'], source: 'SMC_GCP_KMS_ENDPOINT' }
+            : undefined;
+        const gcp = new GcpKmsBackend({
+          ...(creds.gcp ? { credentials: creds.gcp } : {}),
+          ...(endpoint ? { endpoint } : {}),
+        });
+        return { decrypt: (e) => gcp.decrypt(e as Extract<KmsEntry, { type: 'gcp_kms' }>) };
+      }
       case 'hc_vault': {
         const { VaultTransitBackend } = await import('./vault.js');
         const vault = new VaultTransitBackend({
