@@ -9,7 +9,7 @@ vault_install() {
     "github.com/hashicorp/vault/api/auth/approle=github.com/hashicorp/vault/api/auth/approle@v0.10.0" \
     "github.com/hashicorp/vault/api/auth/kubernetes=github.com/hashicorp/vault/api/auth/kubernetes@v0.10.0" \
     "github.com/hashicorp/vault/api/auth/userpass=github.com/hashicorp/vault/api/auth/userpass@v0.10.0" \
-    "github.com/hashicorp/vault/sdk=github.com/hashicorp/vault/sdk@v0.21.0" \
+    "github.com/hashicorp/vault/sdk=github.com/hashicorp/vault/sdk@v0.20.0" \
     "github.com/99designs/keyring=github.com/Jeffail/keyring@v1.2.3" \
     "github.com/ma314smith/signedxml@v1.1.1=github.com/moov-io/signedxml@v1.1.1" \
     -- github.com/hashicorp/vault

@@ -11,6 +11,7 @@
  * only). Every request is reported (`sops_kms_calls_total{service,result}`).
  */
 import { randomUUID } from 'node:crypto';
+import type { TokenCredential } from '@azure/core-auth';
 import { SmcError } from '../../errors.js';
 import { ProviderError, type ProviderErrorReason } from '../../stores/provider-error.js';
 import { withRetry } from '../../stores/retry.js';
@@ -54,6 +55,8 @@ export interface KmsKeysOptions {
    */
   cli?: { env: NodeJS.ProcessEnv };
   runtime?: KmsRuntime;
+  /** A ready Azure credential (embedding, tests); counts as explicit credentials for Azure Key Vault. */
+  azureTokenCredential?: TokenCredential;
 }
 
 interface Backend {
@@ -141,7 +144,10 @@ export class KmsKeys implements KmsOpener {
 
   /** Keys opened with explicit credentials are cached for those only; ambient ones are shared. */
   private scopeOf(service: KmsService): string {
-    return this.opts.sources?.[service] !== undefined ? this.scope : 'ambient';
+    return this.opts.sources?.[service] !== undefined ||
+      (service === 'azure_kv' && this.opts.azureTokenCredential)
+      ? this.scope
+      : 'ambient';
   }
 
   /** The service's client (its SDK loaded on first use: a CLI run without KMS files never loads it). */
@@ -153,7 +159,9 @@ export class KmsKeys implements KmsOpener {
     const has = {
       aws_kms: creds.aws !== undefined,
       gcp_kms: creds.gcp !== undefined,
-      azure_kv: creds.azure !== undefined && creds.azure.type !== 'managedIdentity',
+      azure_kv:
+        this.opts.azureTokenCredential !== undefined ||
+        (creds.azure !== undefined && creds.azure.type !== 'managedIdentity'),
       hc_vault: creds.vaultToken !== undefined,
     }[service];
     if (!has && !this.opts.ambient) {
@@ -200,6 +208,14 @@ export class KmsKeys implements KmsOpener {
           ...(endpoint ? { endpoint } : {}),
         });
         return { decrypt: (e) => gcp.decrypt(e as Extract<KmsEntry, { type: 'gcp_kms' }>) };
+      }
+      case 'azure_kv': {
+        const { AzureKvBackend } = await import('./azure.js');
+        const azure = new AzureKvBackend({
+          ...(creds.azure ? { credentials: creds.azure } : {}),
+          ...(this.opts.azureTokenCredential ? { tokenCredential: this.opts.azureTokenCredential } : {}),
+        });
+        return { decrypt: (e, s) => azure.decrypt(e as Extract<KmsEntry, { type: 'azure_kv' }>, s) };
       }
       case 'hc_vault': {
         const { VaultTransitBackend } = await import('./vault.js');
