@@ -5,11 +5,15 @@
  * unchanged file costs no KMS call (counted at the wire, in front of moto); failures name the key,
  * the service and the reason, never a value.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmcError } from '../../src/errors.js';
 import { createKeyring, decryptSops, formatFromPath } from '../../src/sops/index.js';
 import { type KmsCall, KmsKeys, KmsRuntime } from '../../src/sops/kms/index.js';
+import { msmctlAsync } from '../cli/run.js';
 import type { AwsKeys, KmsMoto } from './kms-moto.js';
 import { startKmsMoto } from './kms-moto.js';
 
@@ -99,6 +103,39 @@ describe('AWS KMS key groups made by the real sops', () => {
     expect(e.message).toContain(`ctx.yaml: no key service opened the data key: AWS KMS key ${arn}: invalid`);
     expect(e.message).toContain('InvalidCiphertextException');
     expect(e.message).not.toContain(CANARY);
+  });
+});
+
+describe('msmctl decrypt', () => {
+  it('with the SDK default chain (env keys) and --aws-kms-endpoint/--aws-sts-endpoint prints exactly what sops -d prints', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'smc-kms-cli-'));
+    try {
+      const enc = aws.encrypt(PLAIN.json!, 'json', { arn, role: aws.roleArn, context: 'app:cli' });
+      const file = join(dir, 'secrets.json');
+      await writeFile(file, enc);
+      aws.proxy.reset();
+      const r = await msmctlAsync(
+        ['decrypt', file, '--aws-kms-endpoint', aws.proxy.url, '--aws-sts-endpoint', aws.proxy.url],
+        {
+          env: {
+            AWS_ACCESS_KEY_ID: aws.decryptor.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: aws.decryptor.secretAccessKey,
+            AWS_EC2_METADATA_DISABLED: 'true',
+            AWS_ENDPOINT_URL: '',
+            AWS_PROFILE: '',
+            SOPS_AGE_KEY_FILE: '',
+            SOPS_AGE_KEY: '',
+          },
+        },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(Buffer.from(r.stdout).equals(aws.sopsDecrypt(enc, 'json'))).toBe(true);
+      expect(aws.proxy.count('AssumeRole')).toBe(1);
+      expect(aws.decryptCalls()).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
