@@ -151,7 +151,7 @@ function failure(
   const forWhat = wants.length > 0 ? `; it is encrypted for ${wants.join(', ')}${extra}` : extra;
   const none =
     usable.length > 0 && keyring.age.length === 0 && keyring.pgp.length === 0
-      ? ' (no age or PGP key is configured)'
+      ? ' (no decryption key is configured: no age or PGP key)'
       : '';
   return new SmcError(
     'SopsNoMatchingKey',
