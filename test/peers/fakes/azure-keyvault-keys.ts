@@ -18,9 +18,12 @@
  *   `keys/decrypt` permission gives). Errors are `{"error":{"code","message"}}`.
  * Not reproduced: access policies / RBAC beyond `deny`, key rotation and versions listing, EC and
  * oct keys, other algorithms (they are `400`), soft delete, HSM, tokens (not validated).
- * Not checked against the real `sops`: its Azure client needs Microsoft Entra instance discovery and
- * OpenID metadata from the authority host, which this fake does not serve; the vectors are real
- * sops files whose age-wrapped data key is re-wrapped for this fake's key (test/sops/kms-azure.test.ts).
+ * Not checked against the real `sops`: with `AZURE_AUTHORITY_HOST` pointed here its Azure client
+ * (MSAL) first asks login.microsoftonline.com for instance discovery of the unknown authority (tried:
+ * a DNS lookup of that host, refused here; Go's azidentity has no variable to turn discovery off),
+ * and its Key Vault client checks the challenge's resource against the vault host. The vectors are
+ * real sops files whose age-wrapped data key is re-wrapped for this fake's key
+ * (test/sops/kms-azure.test.ts).
  */
 import { constants, generateKeyPairSync, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
