@@ -11,11 +11,15 @@
  * - no credentials → Ready=False naming the Secret key to add and `sops_workload_identity_namespaces`,
  *   although the controller has an identity of its own; no KMS call, nothing pushed;
  * - a namespace listed in `sops_workload_identity_namespaces`: an SMC without any key Secret decrypts
- *   with the controller's own identity.
+ *   with the controller's own identity;
+ * - Vault transit (the labelled fake, test/peers/fakes/vault-transit.ts; files by the real sops):
+ *   `sops.vault-token` in the SMC's key Secret.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { generateX25519Identity } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,15 +32,19 @@ import {
   startArtifactServer,
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
+import { type VaultTransitFake, startVaultTransitFake } from '../peers/fakes/vault-transit.js';
+import { childEnv, peerPath } from '../sops/helpers.js';
 import { type KmsMoto, startKmsMoto } from '../sops/kms-moto.js';
 import { type ControllerProcess, startController } from './e2e/controller-process.js';
 import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
 import { condition, smcClient } from './e2e/smc.js';
 
 const kube = useKube();
+const run = promisify(execFile);
 const FILE = (svc: string) => `${svc}/deployment-configuration/profiles/dev/application.secrets.env`;
 
 let aws: KmsMoto;
+let vault: VaultTransitFake;
 let arn: string;
 let gcp: GcpSecretManagerPeer;
 let artifacts: ArtifactServer;
@@ -118,7 +126,12 @@ async function expectNoLeak(ns: string, names: string[], secrets: string[]): Pro
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'smc-e2e-sops-kms-'));
-  [aws, gcp, artifacts] = await Promise.all([startKmsMoto(), startGcpSecretManager(), startArtifactServer()]);
+  [aws, gcp, artifacts, vault] = await Promise.all([
+    startKmsMoto(),
+    startGcpSecretManager(),
+    startArtifactServer(),
+    startVaultTransitFake(),
+  ]);
   arn = await aws.createKey();
   [ctl, nsA, nsW] = await Promise.all([
     kube().createNamespace('e2e-kms-ctl'),
@@ -150,12 +163,12 @@ beforeAll(async () => {
 afterAll(async () => {
   const code = await controller?.stop();
   if (ctl) await removeShippedRbac(kube(), ctl);
-  await Promise.all([aws?.stop(), gcp?.stop(), artifacts?.stop()]);
+  await Promise.all([aws?.stop(), gcp?.stop(), artifacts?.stop(), vault?.stop()]);
   await rm(scratch, { recursive: true, force: true });
   expect(code).toBe(0);
 });
 
-describe('AWS KMS through the controller', () => {
+describe('SOPS key services through the controller', () => {
   it('per-SMC credentials: 50 KMS files sync; the unchanged revision costs no KMS call; one changed file costs one', async () => {
     const project = gcp.newProject();
     const values = Array.from({ length: 50 }, (_, i) => canary(`kms${i}`));
@@ -266,5 +279,35 @@ describe('AWS KMS through the controller', () => {
     const dec = aws.proxy.requests.filter((r) => r.target.endsWith('.Decrypt'));
     expect(dec.map((r) => r.accessKeyId)).toEqual([aws.decryptor.accessKeyId]);
     await expectNoLeak(nsW, ['kms-wi'], [aws.decryptor.secretAccessKey]);
+  });
+
+  it('Vault transit: sops.vault-token in the SMC’s key Secret opens files the real sops made', async () => {
+    vault.createKey('sops', 'payments');
+    const writer = vault.token(['sops/encrypt/payments', 'sops/decrypt/payments']);
+    const file = join(scratch, 'vault.env');
+    const value = canary('vault');
+    await writeFile(file, `TOKEN=${value}\n`);
+    const env = childEnv({ VAULT_TOKEN: writer, VAULT_ADDR: vault.address });
+    const enc = (
+      await run(
+        peerPath('sops'),
+        ['-e', '--hc-vault-transit', `${vault.address}/v1/sops/keys/payments`, file],
+        {
+          env,
+          encoding: 'utf8',
+        },
+      )
+    ).stdout;
+    const project = gcp.newProject();
+    await createFluxSource(kube(), { kind: 'GitRepository', namespace: nsA, name: 'vault-src' });
+    const rev = await publish(nsA, 'vault-src', { [FILE('svc')]: enc });
+    const reader = vault.token(['sops/decrypt/payments']);
+    await keySecret(nsA, 'vault-creds', { 'sops.vault-token': `${reader}\n` });
+    const smcs = smcClient(kube, nsA, log);
+    await smcs.create('kms-vault', spec('vault-src', project, { ageSecretRef: { name: 'vault-creds' } }));
+    await smcs.waitStatus('kms-vault', (x) => x.phase === 'Synced' && x.lastSyncedRevision === rev, 60_000);
+    expect(await gcp.latestValue(project, 'svc-TOKEN')).toBe(value);
+    expect(vault.decryptCalls()).toBe(1);
+    await expectNoLeak(nsA, ['kms-vault'], [reader, writer]);
   });
 });
