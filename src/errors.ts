@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'SopsMacMissing'
   | 'SopsCorruptValue'
   | 'SopsUnsupportedKeyType'
+  | 'SopsKmsFailed'
   | 'SopsInvalidFile'
   | 'SopsDisabled'
   | 'SecretsNotEncrypted'

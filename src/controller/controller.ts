@@ -45,6 +45,7 @@ import {
   writtenSecret,
 } from '../reload/workloads/index.js';
 import { type Collection, type ResourceType, watchCollection, watchSecretChanges } from './informers.js';
+import { kmsRuntime } from '../sops/kms/index.js';
 import { DEFAULT_SOPS_SECRET, SopsKeyLoader } from './keys.js';
 import { WorkQueue } from './queue.js';
 import { SmcError } from '../errors.js';
@@ -186,10 +187,14 @@ export class Controller {
         controllerNamespace: o.controllerNamespace,
         noCrossNamespaceRefs: o.settings.no_cross_namespace_refs,
         controllerKeyNamespaces: o.settings.controller_key_namespaces,
+        workloadIdentityNamespaces: () => this.o.settings.sops_workload_identity_namespaces,
       },
       (namespace, name, rv) => this.secretPoll?.observe(namespace, name, rv),
       () => this.o.settings.max_key_file_bytes,
     );
+    // Requests to SOPS key services (process-wide: every SMC's keyring shares the cache and limits).
+    kmsRuntime().onCall = (call) =>
+      o.metrics.sopsKmsCalls.inc({ service: call.service, result: call.result });
     this.events = new EventRecorder(o.kubeConfig, o.logger, o.instance ?? hostname());
     this.workloads = createWorkloadReload({
       ...o,

@@ -17,6 +17,13 @@ import { type CoreV1Api, type V1Secret, setHeaderOptions } from '@kubernetes/cli
 import type { SecretManagerConfigSpec } from '../api/index.js';
 import { SmcError } from '../errors.js';
 import { type SopsKeyring, createKeyring } from '../sops/index.js';
+import {
+  KMS_SECRET_KEYS,
+  type KmsCredentials,
+  KmsKeys,
+  type KmsService,
+  kmsCredentialsFrom,
+} from '../sops/kms/index.js';
 import { METADATA_ONLY } from './secret-poll.js';
 import { mayUseControllerKey } from './settings.js';
 
@@ -31,6 +38,12 @@ export interface KeyPolicy {
   noCrossNamespaceRefs: boolean;
   /** `controller_key_namespaces`: who may use the controller-wide `sops-keys` (`*`: everyone). */
   controllerKeyNamespaces: readonly string[];
+  /**
+   * `sops_workload_identity_namespaces`: whose SMCs may open key-service keys (AWS KMS, GCP KMS,
+   * Azure Key Vault, Vault transit) with the controller's own identity when their key Secret holds
+   * no credentials for the service (`*`: everyone; default: nobody). Read at each reconcile.
+   */
+  workloadIdentityNamespaces?: () => readonly string[];
 }
 
 interface SecretRef {
@@ -109,6 +122,9 @@ class TracedKeyring implements SopsKeyring {
   get pgp() {
     return this.inner.pgp;
   }
+  get kms() {
+    return this.inner.kms;
+  }
   describe(): string[] {
     return this.inner.describe();
   }
@@ -120,7 +136,10 @@ class TracedKeyring implements SopsKeyring {
   }
 }
 
-let emptyKeyring: Promise<SopsKeyring> | undefined;
+/** Whether an SMC in `namespace` may use the controller's own identity for key services. */
+export function mayUseWorkloadIdentity(allowed: readonly string[], namespace: string): boolean {
+  return allowed.includes('*') || allowed.includes(namespace);
+}
 
 /**
  * A SOPS failure made helpful: a file no configured key opens gets the key sources tried appended
@@ -129,19 +148,26 @@ let emptyKeyring: Promise<SopsKeyring> | undefined;
  * `AccessDenied`. Other errors pass unchanged. Never a value: names of fields, Secrets and keys only.
  */
 export function explainKeyFailure(error: unknown, keyring: SopsKeyring | undefined): unknown {
-  if (!(error instanceof SmcError) || error.code !== 'SopsNoMatchingKey') return error;
+  if (!(error instanceof SmcError) || (error.code !== 'SopsNoMatchingKey' && error.code !== 'SopsKmsFailed'))
+    return error;
   if (!(keyring instanceof TracedKeyring)) return error;
   const { sources } = keyring;
   const hint = sources.ownSopsKeys
     ? `; hint: namespace ${sources.smcNamespace} has a Secret ${DEFAULT_SOPS_SECRET}: name it in spec.secrets.sops.ageSecretRef (key age.agekey) or gpgSecretRef (key private.key)`
     : '';
   const message = `${error.message}; key sources tried: ${sources.tried.join('; ')}${hint}`;
-  const onlyRefused = sources.refused && keyring.age.length === 0 && keyring.pgp.length === 0;
+  const onlyRefused =
+    error.code === 'SopsNoMatchingKey' &&
+    sources.refused &&
+    keyring.age.length === 0 &&
+    keyring.pgp.length === 0;
   return new SmcError(onlyRefused ? 'AccessDenied' : error.code, message);
 }
 
 export class SopsKeyLoader {
   private readonly cache = new Map<string, { material: string; keyring: Promise<SopsKeyring> }>();
+  /** Keyrings with no key material: key services only (workload identity, or refused), per namespace. */
+  private readonly bare = new Map<string, Promise<SopsKeyring>>();
 
   constructor(
     private readonly core: CoreV1Api,
@@ -185,7 +211,7 @@ export class SopsKeyLoader {
         sources.tried.push(`${shown}: ${refused}`);
         sources.refused = true;
         sources.ownSopsKeys = await this.exists(smcNamespace, DEFAULT_SOPS_SECRET);
-        return new TracedKeyring(await (emptyKeyring ??= createKeyring({})), sources);
+        return new TracedKeyring(await this.bareKeyring(smcNamespace), sources);
       }
       refs.push(
         {
@@ -206,13 +232,37 @@ export class SopsKeyLoader {
     const pgp: string[] = [];
     /** Where each input came from (field, Secret, key), in input order: for error messages. */
     const from: Record<'age' | 'pgp', string[]> = { age: [], pgp: [] };
+    /** Key-service credentials (Flux's `sops.*` keys) of every Secret read, first one per service wins. */
+    const kmsData: { data: Record<string, string>; secret: string }[] = [];
+    const seen = new Set<string>();
     for (const r of refs) {
       if (r.explicit) checkKeyRef(smcNamespace, r.ref, this.policy, r.field);
       const secret = await this.readSecret(r.ref);
+      const secretName = `${r.ref.namespace}/${r.ref.name}`;
+      if (secret?.data && !seen.has(secretName)) {
+        seen.add(secretName);
+        const data: Record<string, string> = {};
+        for (const k of Object.values(KMS_SECRET_KEYS)) {
+          const v = secret.data[k];
+          if (v !== undefined) data[k] = Buffer.from(v, 'base64').toString('utf8');
+        }
+        if (Object.keys(data).length > 0) {
+          const label = r.explicit
+            ? `${r.field}: Secret ${secretName}`
+            : `Secret ${secretName} (the controller-wide key)`;
+          kmsData.push({ data, secret: label });
+          sources.tried.push(`${label} keys ${Object.keys(data).sort().join(', ')}`);
+        }
+      }
       const raw = secret?.data?.[r.ref.key];
       const shown = `${r.field}: Secret ${r.ref.namespace}/${r.ref.name} key ${r.ref.key}`;
       if (raw === undefined) {
         if (r.explicit) {
+          if (secret && kmsData.some((d) => d.secret.endsWith(`Secret ${secretName}`))) {
+            // A Secret holding only key-service credentials (Flux's layout) is fine.
+            sources.tried.push(`${r.field}: Secret ${secretName} (no key ${r.ref.key})`);
+            continue;
+          }
           // A Secret not created yet fixes itself when it appears (its change triggers a reconcile).
           throw new SmcError(
             secret ? 'SopsNoMatchingKey' : 'KeySecretNotFound',
@@ -232,23 +282,63 @@ export class SopsKeyLoader {
           : `Secret ${r.ref.namespace}/${r.ref.name} (the controller-wide key) key ${r.ref.key}`,
       );
     }
-    if (age.length === 0 && pgp.length === 0) {
+    if (age.length === 0 && pgp.length === 0 && kmsData.length === 0) {
       if (smcNamespace !== this.policy.controllerNamespace && refs.every((r) => !r.explicit))
         sources.ownSopsKeys = await this.exists(smcNamespace, DEFAULT_SOPS_SECRET);
-      return new TracedKeyring(await (emptyKeyring ??= createKeyring({})), sources);
+      return new TracedKeyring(await this.bareKeyring(smcNamespace), sources);
     }
-    const cacheKey = refs.map((r) => `${r.ref.namespace}/${r.ref.name}/${r.ref.key}`).join(',');
-    const version = `${age.join('\0')}\u0001${pgp.join('\0')}`;
+    const ambient = this.ambient(smcNamespace);
+    const cacheKey = `${smcNamespace}\u0002${refs.map((r) => `${r.ref.namespace}/${r.ref.name}/${r.ref.key}`).join(',')}`;
+    const version = JSON.stringify([age, pgp, kmsData, ambient]);
     const hit = this.cache.get(cacheKey);
     if (hit && hit.material === version) return new TracedKeyring(await hit.keyring, sources);
-    const keyring = createKeyring({ age, pgp }, { maxKeyFileBytes: this.maxKeyFileBytes?.() }).catch(
-      (e: unknown) => {
-        throw nameKeySource(e, from);
-      },
-    );
+    const build = async (): Promise<SopsKeyring> => {
+      const credentials: KmsCredentials = {};
+      const kmsSources: Partial<Record<KmsService, string>> = {};
+      for (const d of kmsData) {
+        const parsed = kmsCredentialsFrom(d.data, (k) => `${d.secret} key ${k}`);
+        for (const s of Object.keys(parsed.sources) as KmsService[]) {
+          if (kmsSources[s] !== undefined) continue;
+          kmsSources[s] = parsed.sources[s]!;
+          if (s === 'aws_kms') credentials.aws = parsed.credentials.aws!;
+          if (s === 'gcp_kms') credentials.gcp = parsed.credentials.gcp!;
+          if (s === 'azure_kv') credentials.azure = parsed.credentials.azure!;
+          if (s === 'hc_vault') credentials.vaultToken = parsed.credentials.vaultToken!;
+        }
+      }
+      const kms = new KmsKeys({ credentials, sources: kmsSources, ...ambient });
+      return createKeyring({ age, pgp, kms }, { maxKeyFileBytes: this.maxKeyFileBytes?.() }).catch(
+        (e: unknown) => {
+          throw nameKeySource(e, from);
+        },
+      );
+    };
+    const keyring = build();
     this.cache.set(cacheKey, { material: version, keyring });
     keyring.catch(() => this.cache.delete(cacheKey));
     return new TracedKeyring(await keyring, sources);
+  }
+
+  /** Whether `smcNamespace` may use the controller's identity for key services, and if not why. */
+  private ambient(smcNamespace: string): { ambient: boolean; ambientRefusal?: string } {
+    if (mayUseWorkloadIdentity(this.policy.workloadIdentityNamespaces?.() ?? [], smcNamespace))
+      return { ambient: true };
+    return {
+      ambient: false,
+      ambientRefusal: `the controller's workload identity is not allowed for namespace ${smcNamespace} (setting sops_workload_identity_namespaces)`,
+    };
+  }
+
+  /** A keyring without key material: key services through workload identity where allowed. */
+  private bareKeyring(smcNamespace: string): Promise<SopsKeyring> {
+    const ambient = this.ambient(smcNamespace);
+    const id = JSON.stringify([smcNamespace, ambient]);
+    let keyring = this.bare.get(id);
+    if (!keyring) {
+      keyring = createKeyring({ kms: new KmsKeys(ambient) });
+      this.bare.set(id, keyring);
+    }
+    return keyring;
   }
 
   /** Whether a Secret exists (a metadata-only read: its data never travels); false when unreadable. */

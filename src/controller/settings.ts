@@ -280,6 +280,13 @@ export const SettingsSchema = z
      */
     controller_key_namespaces: namespaceList(true),
     /**
+     * Namespaces whose SMCs may open SOPS key-service keys (AWS KMS, GCP KMS, Azure Key Vault, Vault
+     * transit) with the controller's own identity (workload identity, the SDKs' default chains) when
+     * their key Secret holds no credentials for the service: comma-separated names, or `*`. Empty
+     * (the default): nobody — each SMC brings its credentials (docs/sops.md "Key services").
+     */
+    sops_workload_identity_namespaces: namespaceList(true),
+    /**
      * How often the Secrets SMCs reference outside the controller's namespace (SOPS keys, store and
      * Git credentials) are checked for a change: a metadata-only read of each, since the controller
      * may not watch Secrets there (docs/security.md). A change reconciles the SMCs that use it.

@@ -28,6 +28,8 @@ export interface ControllerMetrics {
   readonly secretsDiffDetected: Counter<'provider'>;
   readonly sopsDecryption: Counter<'result' | 'reason'>;
   readonly sopsDecryptDuration: Histogram;
+  /** Requests to SOPS key services (retries included; a cached data key makes none). */
+  readonly sopsKmsCalls: Counter<'service' | 'result'>;
   readonly kustomizeBuildDuration: Histogram;
   readonly artifactDownloadDuration: Histogram;
   readonly gitFetchDuration: Histogram;
@@ -51,6 +53,7 @@ export const METRIC_LABELS = {
   secret_manager_secrets_diff_detected_total: ['provider'],
   secret_manager_sops_decryption_total: ['result', 'reason'],
   secret_manager_sops_decrypt_duration_seconds: [],
+  secret_manager_sops_kms_calls_total: ['service', 'result'],
   secret_manager_kustomize_build_duration_seconds: [],
   secret_manager_artifact_download_duration_seconds: [],
   secret_manager_git_fetch_duration_seconds: [],
@@ -127,6 +130,10 @@ export function createControllerMetrics(options: MetricsOptions = {}): Controlle
       'secret_manager_sops_decrypt_duration_seconds',
       'Duration of one SOPS file decryption',
       FAST_BUCKETS,
+    ),
+    sopsKmsCalls: counter(
+      'secret_manager_sops_kms_calls_total',
+      'Requests to SOPS key services (aws_kms, gcp_kms, azure_kv, hc_vault), retries included, by result (ok, auth_failed, throttled, …)',
     ),
     kustomizeBuildDuration: histogram(
       'secret_manager_kustomize_build_duration_seconds',

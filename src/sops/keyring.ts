@@ -1,8 +1,12 @@
-/** Parsed SOPS identities (age and PGP), built once and reused for many files. */
+/**
+ * Parsed SOPS identities (age and PGP) and key-service credentials (src/sops/kms/), built once and
+ * reused for many files.
+ */
 import { SmcError } from '../errors.js';
 import { DEFAULT_INPUT_LIMITS } from '../limits/input.js';
 import { readFileCapped, tooLarge } from '../limits/read.js';
 import { type AgeIdentity, parseAgeIdentities } from './age.js';
+import type { KmsOpener } from './kms/types.js';
 import { type PgpKey, parsePgpKeys } from './pgp.js';
 
 export interface SopsKeyring {
@@ -10,7 +14,9 @@ export interface SopsKeyring {
   readonly age: readonly AgeIdentity[];
   /** Unlocked OpenPGP private keys (secret; kept only in memory). */
   readonly pgp: readonly PgpKey[];
-  /** Public description: age recipients and PGP fingerprints. Safe to log. */
+  /** Opens data keys wrapped by AWS KMS, GCP KMS, Azure Key Vault, Vault transit; none: refused. */
+  readonly kms?: KmsOpener;
+  /** Public description: age recipients, PGP fingerprints, key-service credential sources. Safe to log. */
   describe(): string[];
 }
 
@@ -18,16 +24,22 @@ class Keyring implements SopsKeyring {
   constructor(
     readonly age: readonly AgeIdentity[],
     readonly pgp: readonly PgpKey[],
+    readonly kms?: KmsOpener,
   ) {}
   describe(): string[] {
     return [
       ...this.age.map((a) => `age ${a.recipient}`),
       ...this.pgp.map((p) => `pgp ${p.fingerprints[0] ?? ''}`),
+      ...(this.kms?.describe() ?? []),
     ];
   }
-  toJSON(): { age: string[]; pgp: string[] } {
+  toJSON(): { age: string[]; pgp: string[]; kms?: string[] } {
     // Never serialise key material by accident.
-    return { age: this.age.map((a) => a.recipient), pgp: this.pgp.map((p) => p.fingerprints[0] ?? '') };
+    return {
+      age: this.age.map((a) => a.recipient),
+      pgp: this.pgp.map((p) => p.fingerprints[0] ?? ''),
+      ...(this.kms ? { kms: this.kms.describe() } : {}),
+    };
   }
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `SopsKeyring { ${this.describe().join(', ') || 'empty'} }`;
@@ -41,7 +53,7 @@ class Keyring implements SopsKeyring {
  * Bad key material is reported as an SmcError naming the input (by position), not its content.
  */
 export async function createKeyring(
-  input: { age?: string[]; pgp?: string[] },
+  input: { age?: string[]; pgp?: string[]; kms?: KmsOpener },
   limits: { maxKeyFileBytes?: number } = {},
 ): Promise<SopsKeyring> {
   const max = limits.maxKeyFileBytes ?? DEFAULT_INPUT_LIMITS.maxKeyFileBytes;
@@ -57,7 +69,7 @@ export async function createKeyring(
     checkKeySize(text, name, max);
     pgp.push(...(await parsePgpKeys(text, name)));
   }
-  return new Keyring(dedupeAge(age), pgp);
+  return new Keyring(dedupeAge(age), pgp, input.kms);
 }
 
 function dedupeAge(ids: AgeIdentity[]): AgeIdentity[] {
@@ -92,6 +104,8 @@ export async function keyringFromFiles(opts: {
   env?: NodeJS.ProcessEnv;
   /** `max_key_file_bytes` (default DEFAULT_INPUT_LIMITS). */
   maxKeyFileBytes?: number;
+  /** Key services (the CLI: the SDKs' default credential chains). */
+  kms?: KmsOpener;
 }): Promise<SopsKeyring> {
   const max = opts.maxKeyFileBytes ?? DEFAULT_INPUT_LIMITS.maxKeyFileBytes;
   const age: AgeIdentity[] = [];
@@ -108,5 +122,5 @@ export async function keyringFromFiles(opts: {
   }
   for (const f of opts.gpgKeyFiles ?? [])
     pgp.push(...(await parsePgpKeys(await readKeyFile(f, max), `pgp key file ${f}`)));
-  return new Keyring(dedupeAge(age), pgp);
+  return new Keyring(dedupeAge(age), pgp, opts.kms);
 }

@@ -20,12 +20,59 @@ export interface PgpEntry {
   fp: string;
   enc: string;
 }
+/** An AWS KMS key: the data key is KMS ciphertext, opened with the recorded context and role. */
+export interface AwsKmsEntry {
+  type: 'aws_kms';
+  /** The key ARN (for messages and the Decrypt call). */
+  id: string;
+  /** IAM role to assume (STS AssumeRole) before calling KMS; '' when none. */
+  role: string;
+  /** KMS encryption context recorded by sops (sent with Decrypt: it is bound to the ciphertext). */
+  context: Record<string, string>;
+  /** Shared-config profile recorded by sops ('' when none; only the CLI reads shared config). */
+  awsProfile: string;
+  /** Base64 KMS ciphertext of the data key. */
+  enc: string;
+}
+/** A GCP KMS key: `resource_id` is projects/…/locations/…/keyRings/…/cryptoKeys/…. */
+export interface GcpKmsEntry {
+  type: 'gcp_kms';
+  /** The resource id (for messages and the Decrypt call). */
+  id: string;
+  /** Base64 KMS ciphertext of the data key. */
+  enc: string;
+}
+/** An Azure Key Vault key: RSA-OAEP-256 ciphertext of the data key. */
+export interface AzureKvEntry {
+  type: 'azure_kv';
+  /** `vault_url/keys/name/version` (for messages). */
+  id: string;
+  vaultUrl: string;
+  name: string;
+  version: string;
+  /** Base64url (unpadded) RSA-OAEP-256 ciphertext of the data key. */
+  enc: string;
+}
+/** A HashiCorp Vault transit key. */
+export interface VaultEntry {
+  type: 'hc_vault';
+  /** `vault_address/v1/engine_path/keys/key_name` (for messages). */
+  id: string;
+  address: string;
+  enginePath: string;
+  keyName: string;
+  /** Transit ciphertext (`vault:v1:…`) of the base64 data key. */
+  enc: string;
+}
+/** HuaweiCloud KMS: recognised, not supported. */
 export interface OtherEntry {
-  type: 'aws_kms' | 'gcp_kms' | 'azure_kv' | 'hc_vault' | 'hckms';
-  /** Which key it is (ARN, resource id, vault URL...), for messages. */
+  type: 'hckms';
+  /** Which key it is, for messages. */
   id: string;
 }
-export type KeyEntry = AgeEntry | PgpEntry | OtherEntry;
+/** A key whose data key is opened by a network key service. */
+export type KmsEntry = AwsKmsEntry | GcpKmsEntry | AzureKvEntry | VaultEntry;
+export type KeyEntry = AgeEntry | PgpEntry | KmsEntry | OtherEntry;
 
 export interface SopsMetadata extends CryptRules {
   keyGroups: KeyEntry[][];
@@ -98,6 +145,15 @@ function weakBool(v: Plain | undefined, field: string): boolean {
   throw new MetaError(`field ${field} should be a boolean`);
 }
 
+/** A string-to-string mapping (the AWS KMS encryption context); values weakly typed like sops. */
+function stringMap(v: Plain | undefined, field: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new MetaError(`field ${field} should be a mapping`);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = weakString(x, `${field}.${k}`);
+  return out;
+}
+
 function asList(v: Plain | undefined, field: string): { [k: string]: Plain }[] {
   if (v === undefined || v === null) return [];
   if (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) return [];
@@ -112,25 +168,50 @@ function asList(v: Plain | undefined, field: string): { [k: string]: Plain }[] {
 function entriesOf(group: { [k: string]: Plain }, prefix: string): KeyEntry[] {
   const out: KeyEntry[] = [];
   for (const k of asList(group['kms'], `${prefix}kms`)) {
-    out.push({ type: 'aws_kms', id: weakString(k['arn'], 'kms.arn') });
+    out.push({
+      type: 'aws_kms',
+      id: weakString(k['arn'], 'kms.arn'),
+      role: weakString(k['role'], 'kms.role'),
+      context: stringMap(k['context'], 'kms.context'),
+      awsProfile: weakString(k['aws_profile'], 'kms.aws_profile'),
+      enc: weakString(k['enc'], 'kms.enc'),
+    });
   }
   for (const k of asList(group['gcp_kms'], `${prefix}gcp_kms`)) {
-    out.push({ type: 'gcp_kms', id: weakString(k['resource_id'], 'gcp_kms.resource_id') });
+    out.push({
+      type: 'gcp_kms',
+      id: weakString(k['resource_id'], 'gcp_kms.resource_id'),
+      enc: weakString(k['enc'], 'gcp_kms.enc'),
+    });
   }
   for (const k of asList(group['hckms'], `${prefix}hckms`)) {
     out.push({ type: 'hckms', id: weakString(k['key_id'], 'hckms.key_id') });
   }
   for (const k of asList(group['azure_kv'], `${prefix}azure_kv`)) {
-    const url = weakString(k['vault_url'], 'azure_kv.vault_url');
+    const vaultUrl = weakString(k['vault_url'], 'azure_kv.vault_url');
     const name = weakString(k['name'], 'azure_kv.name');
     const version = weakString(k['version'], 'azure_kv.version');
-    out.push({ type: 'azure_kv', id: `${url.replace(/\/$/, '')}/keys/${name}/${version}` });
+    out.push({
+      type: 'azure_kv',
+      id: `${vaultUrl.replace(/\/$/, '')}/keys/${name}/${version}`,
+      vaultUrl,
+      name,
+      version,
+      enc: weakString(k['enc'], 'azure_kv.enc'),
+    });
   }
   for (const k of asList(group['hc_vault'], `${prefix}hc_vault`)) {
-    const addr = weakString(k['vault_address'], 'hc_vault.vault_address');
-    const engine = weakString(k['engine_path'], 'hc_vault.engine_path');
-    const name = weakString(k['key_name'], 'hc_vault.key_name');
-    out.push({ type: 'hc_vault', id: `${addr.replace(/\/$/, '')}/v1/${engine}/keys/${name}` });
+    const address = weakString(k['vault_address'], 'hc_vault.vault_address');
+    const enginePath = weakString(k['engine_path'], 'hc_vault.engine_path');
+    const keyName = weakString(k['key_name'], 'hc_vault.key_name');
+    out.push({
+      type: 'hc_vault',
+      id: `${address.replace(/\/$/, '')}/v1/${enginePath}/keys/${keyName}`,
+      address,
+      enginePath,
+      keyName,
+      enc: weakString(k['enc'], 'hc_vault.enc'),
+    });
   }
   for (const k of asList(group['pgp'], `${prefix}pgp`)) {
     out.push({ type: 'pgp', fp: weakString(k['fp'], 'pgp.fp'), enc: weakString(k['enc'], 'pgp.enc') });

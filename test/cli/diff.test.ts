@@ -148,7 +148,7 @@ describe('msmctl diff (local store)', () => {
     });
     expect(noKey.status).toBe(2);
     expect(noKey.stderr).toMatch(
-      /application\.secrets\.(env|yaml) is SOPS-encrypted but no decryption key was given/,
+      /application\.secrets\.(env|yaml): no configured key can decrypt this file \(no decryption key is configured: no age or PGP key\)/,
     );
     const badPolicy = msmctl(['diff', ...common('--deletion-policy', 'Sometimes')]);
     expect(badPolicy.status).toBe(2);

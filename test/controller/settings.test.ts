@@ -44,6 +44,8 @@ const EXTRA_KEYS = [
   'max_source_file_bytes',
   'max_key_file_bytes',
   'max_rendered_bytes',
+  // SOPS key services (docs/sops.md "Key services").
+  'sops_workload_identity_namespaces',
 ];
 
 describe('parseSettings', () => {

@@ -28,6 +28,7 @@ describe('createControllerMetrics', () => {
       secret_manager_secrets_diff_detected_total: 'counter',
       secret_manager_sops_decryption_total: 'counter',
       secret_manager_sops_decrypt_duration_seconds: 'histogram',
+      secret_manager_sops_kms_calls_total: 'counter',
       secret_manager_kustomize_build_duration_seconds: 'histogram',
       secret_manager_artifact_download_duration_seconds: 'histogram',
       secret_manager_git_fetch_duration_seconds: 'histogram',
@@ -55,6 +56,7 @@ describe('createControllerMetrics', () => {
     m.secretsDiffDetected.inc({ provider: 'gcp' });
     m.sopsDecryption.inc({ result: 'success', reason: 'ok' });
     m.sopsDecryptDuration.observe(0.01);
+    m.sopsKmsCalls.inc({ service: 'aws_kms', result: 'ok' });
     m.kustomizeBuildDuration.observe(1);
     m.artifactDownloadDuration.observe(1);
     m.gitFetchDuration.observe(1);

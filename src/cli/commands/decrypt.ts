@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { isSmcError, SmcError } from '../../errors.js';
 import { readFileCapped } from '../../limits/read.js';
 import { decryptSops, formatFromPath, type SopsFormat } from '../../sops/index.js';
-import { keyringFromOptions, type KeyOptions } from '../keys.js';
+import { addKmsOptions, keyringFromOptions, type KeyOptions } from '../keys.js';
 import { addLimitOptions, type LimitOptions, limitsFromOptions } from '../limit-options.js';
 import { collect } from './common.js';
 
@@ -31,14 +31,8 @@ export function registerDecrypt(program: Command): void {
       new Option('--input-type <format>', 'file format (default: from the file name)').choices(SOPS_FORMATS),
     )
     .option('--ignore-mac', 'do not verify the MAC (dangerous: accepts a tampered file)');
-  addLimitOptions(cmd).action(async (file: string, opts: DecryptOptions) => {
+  addLimitOptions(addKmsOptions(cmd)).action(async (file: string, opts: DecryptOptions) => {
     const keyring = await keyringFromOptions(opts);
-    if (!keyring) {
-      throw new SmcError(
-        'SopsNoMatchingKey',
-        `${file}: no key given: pass --age-key-file, --gpg-key-file or set SOPS_AGE_KEY_FILE`,
-      );
-    }
     const { maxSourceFileBytes } = limitsFromOptions(opts);
     const content = await readFileCapped(file, maxSourceFileBytes, 'maxSourceFileBytes').catch(
       (e: unknown) => {

@@ -9,7 +9,7 @@ import { SmcError } from '../../errors.js';
 import type { DeletionPolicy } from '../../plan/actions.js';
 import { openLocalSource } from '../../source/local.js';
 import { type ProgressEvent, type RenderMode, type SyncResult, sync } from '../../sync.js';
-import { type KeyOptions, keyringFromOptions } from '../keys.js';
+import { type KeyOptions, addKmsOptions, keyringFromOptions } from '../keys.js';
 import { addLimitOptions, type LimitOptions, limitsFromOptions } from '../limit-options.js';
 import { STORE_SPEC_HELP, type StoreSpec, storeFromSpec, storeSpecOption } from '../store-spec.js';
 import { collect, ownerFromOption } from './common.js';
@@ -38,7 +38,7 @@ export const CLI_ALLOW_SWITCHES = { pruneAll: '--allow-prune-all', plaintext: '-
 
 /** Add the pipeline options to `cmd` (`storeHelp` describes `--store` for this command). */
 export function addPipelineOptions(cmd: Command, storeHelp: string): Command {
-  return addLimitOptions(cmd)
+  return addLimitOptions(addKmsOptions(cmd))
     .argument('<path>', 'GitOps source directory')
     .requiredOption('--env <environment>', 'environment (profile directory, e.g. dev)')
     .requiredOption('--store <type:target>', storeHelp, storeSpecOption)

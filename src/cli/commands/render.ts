@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { openLocalSource } from '../../source/local.js';
 import { renderSource } from '../../sync.js';
-import { keyringFromOptions, type KeyOptions } from '../keys.js';
+import { addKmsOptions, keyringFromOptions, type KeyOptions } from '../keys.js';
 import { addLimitOptions, limitsFromOptions, type LimitOptions } from '../limit-options.js';
 import { type OutputFormat, formatStructured, formatTable, outputOption, writeLines } from '../output.js';
 import { collect, ownerFromOption } from './common.js';
@@ -38,7 +38,7 @@ export function registerRender(program: Command): void {
     .option('--gpg-key-file <file>', 'ASCII-armoured PGP private key file (repeatable)', collect, [])
     .option('--allow-plaintext', 'accept unencrypted application.secrets.* files (tests only)')
     .addOption(outputOption());
-  addLimitOptions(cmd).action(async (dir: string, opts: RenderOptions) => {
+  addLimitOptions(addKmsOptions(cmd)).action(async (dir: string, opts: RenderOptions) => {
     const output = opts.output;
     const source = await openLocalSource(dir);
     const render = renderModeFromOptions(opts);
