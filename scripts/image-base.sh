@@ -86,6 +86,11 @@ rm -rf "$root"/var/cache/apt "$root"/var/lib/apt "$root"/var/log/apt "$root"/var
   "$root"/usr/share/bash-completion "$root"/usr/share/perl5
 # ssh-keysign, setuid root, is only for host-based authentication, which the controller never uses.
 rm -f "$root"/usr/lib/openssh/ssh-keysign
+# git's programs for serving, pushing and mail, which a client that only fetches never runs (the
+# commands the controller runs are built into /usr/bin/git; https is git-remote-http).
+rm -f "$root"/usr/bin/git-shell "$root"/usr/bin/scalar "$root"/usr/lib/git-core/git-shell \
+  "$root"/usr/lib/git-core/scalar "$root"/usr/lib/git-core/git-daemon "$root"/usr/lib/git-core/git-http-backend \
+  "$root"/usr/lib/git-core/git-http-push "$root"/usr/lib/git-core/git-imap-send
 find "$root"/var/lib/dpkg -mindepth 1 -maxdepth 1 ! -name status.d -exec rm -rf {} +
 find "$root"/dev -mindepth 1 -delete
 find "$root"/usr/share/doc -type f ! -name copyright -delete

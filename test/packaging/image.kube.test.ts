@@ -652,5 +652,5 @@ describe('the image run from its own root filesystem', () => {
     controller.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(controllerOut).not.toContain(GIT_PASSWORD);
-  });
+  }, 240_000); // two SMCs, each waited for up to 60 s with its status in the error
 });
