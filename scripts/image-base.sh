@@ -23,6 +23,8 @@ MIRRORS=(
 # distribution and find its packages), and what the Argo CD source (src/source/argo-git.ts) runs:
 # git, ssh (GIT_SSH_COMMAND, ssh:// repositories) and dash as /bin/sh (git runs GIT_SSH_COMMAND
 # with it; the askpass script that hands git its HTTPS credentials is a `#!/bin/sh` script).
+# A Flux-only image can leave out git, openssh-client and dash, and add libssl3 to DROP (then only
+# openssl, dropped, would use it): docs/packaging.md#what-is-in-it.
 INCLUDE=(base-files libc6 libstdc++6 libgcc-s1 ca-certificates tzdata git openssh-client dash)
 # Dependencies the controller never uses: their files are removed and they are not listed (the
 # check at the end fails if a program left in the base links a library they held).
@@ -125,11 +127,11 @@ chown 65532:65532 "$root"/home/nonroot
 chmod 0755 "$root"/home/nonroot "$root"/run "$root"/proc "$root"/sys "$root"/dev
 chmod 1777 "$root"/tmp
 
-# Checks: no setuid or setgid file; /bin/sh is there; every ELF file's libraries (DT_NEEDED) are in
+# Checks: no setuid or setgid file; /bin/sh is there for git; every ELF file's libraries (DT_NEEDED) are in
 # the base (so a dropped package took nothing a kept program needs).
 setid=$(find "$root" -xdev -type f -perm /6000)
 [ -z "$setid" ] || { echo "image-base: setuid/setgid files: $setid" >&2; exit 1; }
-[ -x "$root/bin/sh" ] || { echo "image-base: no /bin/sh" >&2; exit 1; }
+[ ! -e "$root/usr/bin/git" ] || [ -x "$root/bin/sh" ] || { echo "image-base: git without /bin/sh" >&2; exit 1; }
 missing=$(find "$root" -xdev -type f \( -perm -u+x -o -name '*.so*' \) -print0 |
   while IFS= read -r -d '' f; do
     [ "$(head -c4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
