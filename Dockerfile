@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # secret-manager-controller image for users with Docker: the same layout as `npm run image`
 # (scripts/image.ts, which needs no container engine; docs/packaging.md#container-image), made by
-# the same scripts: a Debian base with only what Node needs (scripts/image-base.sh), the pinned
-# Node binary (the `node` devDependency), kustomize, the production npm dependencies, the app and
-# its SBOM, one layer each; non-root, no shell. Not built by this repository's CI (no container engine
+# the same scripts: a Debian base with only what Node and the Argo CD Git source need (libc, CA
+# certificates, time zones, git, ssh, dash as /bin/sh: scripts/image-base.sh), the pinned Node binary
+# (the `node` devDependency), kustomize, the production npm dependencies, the app and its SBOM, one
+# layer each; non-root, no setuid file. Not built by this repository's CI (no container engine
 # there): test/packaging/dockerfile.test.ts checks it against scripts/image-build.ts, and
 # test/packaging/image.kube.test.ts runs the image `npm run image` builds.
 #   docker build --build-arg SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)" \
@@ -12,7 +13,7 @@
 # The Debian base, by the recipe the `image-base` test peer runs.
 FROM debian:bookworm AS base
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends mmdebstrap ca-certificates \
+  && apt-get install -y --no-install-recommends mmdebstrap ca-certificates binutils \
   && rm -rf /var/lib/apt/lists/*
 COPY scripts/image-base.sh /usr/local/bin/image-base.sh
 RUN image-base.sh /base

@@ -9,7 +9,10 @@
  *   so nothing outlives the process), with the Deployment's arguments and environment from config/
  *   (and the chart's, checked equal), in-cluster credentials in the image's
  *   /var/run/secrets/kubernetes.io/serviceaccount: it reconciles an SMC to Ready on the real
- *   kube-apiserver; `msmctl --version` runs from the image too.
+ *   kube-apiserver from a Flux source, and another from an Argo CD Application whose private
+ *   repository is on a Git smart-HTTP server on 127.0.0.1 (git and its `#!/bin/sh` askpass run
+ *   inside the image); `msmctl --version`, `git --version` and `ssh -V` run from the image too, and
+ *   git reaches ssh through GIT_SSH_COMMAND (no SSH server here: the connection is refused).
  * Needs root (chroot, mounts), as CI runs; the tools come from the image-tools peer.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
@@ -19,11 +22,12 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from '
 import { homedir, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { list as tarList } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { freePort } from '../peers/free-port.js';
+import { type GitServer, createArgoApplication, startGitServer } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
 import { peerDir, peerPath, repoRoot } from '../peers.js';
 import { waitFor } from '../controller/e2e/controller-process.js';
@@ -337,8 +341,28 @@ describe('npm run image: the layout', () => {
     expect(debian).toContain('etc/ssl/certs/ca-certificates.crt');
     expect(debian).toContain('usr/share/zoneinfo/Europe/Paris');
     expect(debian.filter((p) => p.startsWith('app'))).toEqual([]);
-    for (const sh of ['bin/sh', 'bin/bash', 'bin/dash', 'usr/bin/sh', 'usr/bin/bash'])
-      expect(debian).not.toContain(sh);
+    // What the Argo CD source runs: git, ssh, and dash as /bin/sh (GIT_SSH_COMMAND, the askpass
+    // script); no other shell, no Perl, no ssh-keysign (setuid, host-based authentication only).
+    expect(debian).toEqual(
+      expect.arrayContaining([
+        'usr/bin/git',
+        'usr/lib/git-core/git-remote-https',
+        'usr/bin/ssh',
+        'bin/dash',
+        'bin/sh',
+      ]),
+    );
+    for (const absent of [
+      'bin/bash',
+      'usr/bin/bash',
+      'usr/bin/perl',
+      'usr/lib/openssh/ssh-keysign',
+      'usr/bin/dpkg',
+    ])
+      expect(debian).not.toContain(absent);
+    expect(debian.filter((p) => p.startsWith('usr/share/locale/') || p.startsWith('usr/share/man/'))).toEqual(
+      [],
+    );
     expect(node).toEqual(['usr', 'usr/local', 'usr/local/bin', 'usr/local/bin/node']);
     expect(deps.every((p) => p === 'app' || p.startsWith('app/node_modules'))).toBe(true);
     expect(deps).toContain('app/node_modules/@kubernetes/client-node/package.json');
@@ -366,6 +390,9 @@ describe('the image run from its own root filesystem', () => {
   let world: ExampleSource | undefined;
   let controller: ChildProcess | undefined;
   let controllerOut = '';
+  let git: GitServer | undefined;
+  /** The private Git server's password (a canary: it must appear in no log). */
+  const GIT_PASSWORD = 'canary-image-git-pw-3c9e71d2';
 
   beforeAll(async () => {
     rootfs = join(scratch, 'rootfs');
@@ -395,6 +422,7 @@ describe('the image run from its own root filesystem', () => {
       clearTimeout(t);
     }
     await world?.tearDown();
+    await git?.stop();
     // The mounts lived in the controller's private mount namespace: none is left on this host.
     expect((await readFile('/proc/self/mountinfo', 'utf8')).includes(scratch)).toBe(false);
   });
@@ -448,9 +476,12 @@ describe('the image run from its own root filesystem', () => {
     );
   }
 
-  /** Runs COMMAND in the image as its user; exit code and output. */
-  async function runToEnd(command: string[]): Promise<{ code: unknown; out: string }> {
-    const child = runInImage(command, imageEnv());
+  /** Runs COMMAND in the image as its user (the image's environment plus `env`); exit code and output. */
+  async function runToEnd(
+    command: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: unknown; out: string }> {
+    const child = runInImage(command, { ...imageEnv(), ...env });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -463,6 +494,21 @@ describe('the image run from its own root filesystem', () => {
       code: 0,
       out: pkg.version,
     });
+  });
+
+  it('git and ssh (the Argo CD source) run from the image; git runs ssh through GIT_SSH_COMMAND and /bin/sh', async () => {
+    const gitVersion = await runToEnd(['/usr/bin/git', '--version']);
+    expect(gitVersion).toMatchObject({ code: 0, out: expect.stringMatching(/^git version 2\.\d+/) });
+    const sshVersion = await runToEnd(['/usr/bin/ssh', '-V']);
+    expect(sshVersion).toMatchObject({ code: 0, out: expect.stringMatching(/^OpenSSH_\d/) });
+    // No SSH server in this suite: a port nothing listens on. The refusal comes from ssh, which git
+    // ran through /bin/sh (a GIT_SSH_COMMAND with arguments is a shell command), as the image's user.
+    const port = await freePort();
+    const lsRemote = await runToEnd(['/usr/bin/git', 'ls-remote', `ssh://git@127.0.0.1:${port}/config.git`], {
+      GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes',
+    });
+    expect(lsRemote.code).toBe(128);
+    expect(lsRemote.out).toContain(`ssh: connect to host 127.0.0.1 port ${port}: Connection refused`);
   });
 
   it('kustomize (kustomize-mode rendering) runs from the image, the version the tests pin', async () => {
@@ -558,6 +604,40 @@ describe('the image run from its own root filesystem', () => {
     );
     expect(status.secretsCount).toBeGreaterThan(0);
     expect((await world.gcpSecretNames(project)).length).toBe(status.entries?.length);
+
+    // An Argo CD source: the Application's private repository, read with a gitCredentials Secret
+    // (git runs in the image, the password handed over by its `#!/bin/sh` askpass script).
+    git = await startGitServer({ auth: { username: 'smc-reader', password: GIT_PASSWORD } });
+    const repo = await git.createRepo('config', {
+      'config/payments/deployment-configuration/profiles/dev/application.secrets.env':
+        'API_KEY=from-argo-1\nDB_USER=payments\n',
+    });
+    await kube()
+      .client(CoreV1Api)
+      .createNamespacedSecret({
+        namespace: ns,
+        body: {
+          metadata: { name: 'git-creds' },
+          stringData: { username: 'smc-reader', password: GIT_PASSWORD },
+        },
+      });
+    await createArgoApplication(kube(), ns, 'payments', { repoURL: repo.url, path: 'config' });
+    const argoProject = world.gcp.newProject();
+    await smcs.create('from-argo', {
+      sourceRef: { kind: 'Application', name: 'payments', gitCredentials: { name: 'git-creds' } },
+      provider: { gcp: { projectId: argoProject } },
+      secrets: { environment: 'dev', allowPlaintext: true }, // a plain fixture
+    });
+    const argoStatus = await smcs.waitStatus(
+      'from-argo',
+      (s) => condition(s, 'Ready')?.status === 'True',
+      60_000,
+    );
+    expect(argoStatus.lastSyncedRevision).toBe(await repo.head());
+    expect(await world.gcpValue(argoProject, 'payments-API_KEY')).toBe('from-argo-1');
+    expect(await world.gcpValue(argoProject, 'payments-DB_USER')).toBe('payments');
+    // The fetch went through the server's authentication (an unauthenticated request is answered 401).
+    expect(git.requests).toContain('GET /config.git/info/refs?service=git-upload-pack 200');
     // It runs as the image's user (the node process itself: unshare, sh and chroot exec'd into it),
     // and holds the Lease of the Deployment's --leader-elect.
     const procStatus = await readFile(`/proc/${controller.pid}/status`, 'utf8');
@@ -571,5 +651,6 @@ describe('the image run from its own root filesystem', () => {
     const exited = new Promise<number | null>((r) => controller!.once('exit', (code) => r(code)));
     controller.kill('SIGTERM');
     expect(await exited).toBe(0);
-  });
+    expect(controllerOut).not.toContain(GIT_PASSWORD);
+  }, 240_000); // two SMCs, each waited for up to 60 s with its status in the error
 });
