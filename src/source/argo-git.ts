@@ -197,8 +197,11 @@ async function gitContext(
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_TERMINAL_PROMPT: '0',
     GIT_ALLOW_PROTOCOL: 'http:https:ssh',
-    GIT_ASKPASS: '/bin/false',
-    SSH_ASKPASS: '/bin/false',
+    // Empty: git asks no helper (and, with GIT_TERMINAL_PROMPT=0, fails with "terminal prompts
+    // disabled"). Not `/bin/false`: the image has no coreutils, and git would first print
+    // "cannot run /bin/false" into the error the user reads.
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
     GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o StrictHostKeyChecking=yes',
   };
   if (process.env.NO_PROXY ?? process.env.no_proxy)
