@@ -1,14 +1,56 @@
 /**
  * The `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` value codec: AES-256-GCM with the IV length
  * taken from the value (sops writes 32 bytes) and the value's path as additional data.
+ *
+ * Synchronous node:crypto. Callers pass the data key as a KeyObject made once per file: given
+ * raw bytes, createDecipheriv imports the key again for every value, and Node's key checks throw
+ * and catch two exceptions per call on the way, which together cost more than the decryption.
  */
 import { type KeyObject, createDecipheriv } from 'node:crypto';
 import { formatRFC3339Nano, parseRFC3339 } from './gotime.js';
 import { formatFloatF as formatFloatFForMac, goAtoi, parseGoBool, parseGoFloat } from './gonum.js';
 import { Comment, GoBytes, GoFloat, GoInt, GoTimeValue, RawString, type Scalar, goString } from './values.js';
 
-// Like Go regexp (no (?s)): "." does not match a newline, and the end is not anchored.
-const ENC_RE = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/;
+const ENC_PREFIX = 'ENC[AES256_GCM,data:';
+
+/** The four fields of an ENC value, as written (still base64, except the type). */
+export interface EncFields {
+  data: string;
+  iv: string;
+  tag: string;
+  type: string;
+}
+
+/**
+ * The fields sops' Go regular expression `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`
+ * captures, or null when it does not match: "." matches anything but a newline, the end is not
+ * anchored, and each greedy group takes as much as still lets the rest match. Found from the end
+ * in linear time — a backtracking regular expression takes time growing with the fourth power of
+ * the value's length on a value with many ",iv:" / ",tag:" / ",type:" and no "]" (seconds for
+ * 4 KB, minutes for 8 KB: one such value in a Git source would stall the process).
+ */
+export function parseEncValue(value: string): EncFields | null {
+  if (!value.startsWith(ENC_PREFIX)) return null;
+  const start = ENC_PREFIX.length;
+  const newline = value.indexOf('\n', start);
+  const end = newline < 0 ? value.length : newline;
+  // Greedy groups: the last "]" of the line, then the last ",type:" that leaves the type non-empty,
+  // the last ",tag:" before it that leaves the tag non-empty, and so on.
+  const close = value.lastIndexOf(']', end - 1);
+  if (close < start) return null;
+  const type = value.lastIndexOf(',type:', close - 7);
+  if (type < start) return null;
+  const tag = value.lastIndexOf(',tag:', type - 6);
+  if (tag < start) return null;
+  const iv = value.lastIndexOf(',iv:', tag - 5);
+  if (iv < start + 1) return null;
+  return {
+    data: value.slice(start, iv),
+    iv: value.slice(iv + 4, tag),
+    tag: value.slice(tag + 5, type),
+    type: value.slice(type + 6, close),
+  };
+}
 
 export type DecryptFailure =
   | { kind: 'format' } // not an ENC[...] value, bad base64, unknown type
@@ -31,7 +73,7 @@ function b64(s: string): Buffer {
 }
 
 export function isEncryptedValue(s: string): boolean {
-  return ENC_RE.test(s);
+  return parseEncValue(s) !== null;
 }
 
 /** Raw AES-GCM decryption of an ENC value: returns the plaintext bytes and declared type. */
@@ -40,20 +82,22 @@ export function decryptRaw(
   key: Uint8Array | KeyObject,
   aad: string,
 ): { plain: Buffer; type: string } {
-  const m = ENC_RE.exec(value);
+  const m = parseEncValue(value);
   if (!m) throw new CipherError({ kind: 'format' });
-  const data = b64(m[1] as string);
-  const iv = b64(m[2] as string);
-  const tag = b64(m[3] as string);
-  const type = m[4] as string;
+  const data = b64(m.data);
+  const iv = b64(m.iv);
+  const tag = b64(m.tag);
+  const type = m.type;
   if (iv.length === 0 || tag.length !== 16) throw new CipherError({ kind: 'format' });
-  let plain: Buffer;
+  let plain: Buffer | undefined;
   try {
     const d = createDecipheriv('aes-256-gcm', key, iv);
     d.setAAD(Buffer.from(aad, 'utf8'));
     d.setAuthTag(tag);
-    plain = Buffer.concat([d.update(data), d.final()]);
+    plain = d.update(data);
+    d.final(); // GCM yields nothing more here; it throws when the tag does not authenticate
   } catch {
+    plain?.fill(0);
     throw new CipherError({ kind: 'auth' });
   }
   return { plain, type };

@@ -5,6 +5,7 @@
  * Errors are SmcError with a Sops* code; messages name the file and never contain secret values
  * or key material.
  */
+import { type KeyObject, createSecretKey } from 'node:crypto';
 import { SmcError } from '../errors.js';
 import { CipherError, decryptValue } from './cipher.js';
 import { recoverDataKey } from './datakey.js';
@@ -52,7 +53,7 @@ function verifyMac(
   fileMac: string,
   computed: string,
   lastModified: string,
-  key: Uint8Array,
+  key: KeyObject,
   fileName: string,
 ): void {
   if (fileMac === '') {
@@ -90,8 +91,10 @@ export async function decryptSops(content: string | Uint8Array, opts: DecryptOpt
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   const { branches, meta: metaTree } = loadTree(format, bytes, fileName);
   const meta = decodeMetadata(metaTree, fileName);
-  const key = await recoverDataKey(meta, keyring, fileName);
+  const rawKey = await recoverDataKey(meta, keyring, fileName);
   try {
+    // Imported once for every value and the MAC (see cipher.ts).
+    const key = createSecretKey(rawKey);
     const computed = decryptBranches(branches, meta, key, fileName);
     if (!opts.ignoreMac) verifyMac(meta.mac, computed, meta.lastModified, key, fileName);
     try {
@@ -103,6 +106,6 @@ export async function decryptSops(content: string | Uint8Array, opts: DecryptOpt
       });
     }
   } finally {
-    key.fill(0);
+    rawKey.fill(0);
   }
 }

@@ -5,7 +5,7 @@
  * SHA-512 over the plaintext bytes of every non-comment value in document order (only the
  * encrypted ones when mac_only_encrypted), upper-case hex.
  */
-import { createHash, createSecretKey, type Hash } from 'node:crypto';
+import { type Hash, type KeyObject, createHash, createSecretKey } from 'node:crypto';
 import { SmcError } from '../errors.js';
 import { CipherError, decryptValueWithBytes, toMacBytes } from './cipher.js';
 import { goRegexMatch } from './regex.js';
@@ -27,125 +27,175 @@ const MAC_ONLY_ENCRYPTED_INIT = Buffer.from(
   'hex',
 );
 
-type OnLeaf = (value: Scalar | Comment, path: string[], comments: string[][]) => Scalar | Comment;
+/**
+ * Where a value sits: its key path, the path as sops' additional data (the keys joined by ":"
+ * plus a final ":"), and what the key rules found on the way down. Built one level at a time,
+ * so a value costs O(1) here whatever its depth: the rules test each key once for the whole
+ * subtree below it, not once per value under it. (Only the additional data itself grows with
+ * the path, as in sops.)
+ */
+export class KeyPath {
+  private constructor(
+    private readonly parent: KeyPath | null,
+    private readonly key: string,
+    /** The keys so far, each followed by ":". */
+    private readonly prefix: string,
+    /** Some key so far ends with unencrypted_suffix / encrypted_suffix, matches unencrypted_regex / encrypted_regex. */
+    readonly unencryptedSuffix: boolean,
+    readonly encryptedSuffix: boolean,
+    readonly unencryptedRegex: boolean,
+    readonly encryptedRegex: boolean,
+  ) {}
 
-function walkValue(v: TreeValue, path: string[], comments: string[][], onLeaf: OnLeaf): TreeValue {
-  if (v === null) return null;
-  if (v instanceof Branch) return walkBranch(v, path, comments, onLeaf);
-  if (Array.isArray(v)) return walkSlice(v, path, comments, onLeaf);
-  return onLeaf(v, path, comments);
-}
-
-function walkSlice(list: TreeValue[], path: string[], commentsIn: string[][], onLeaf: OnLeaf): TreeValue[] {
-  const comments = [...commentsIn, []];
-  const top = comments.length - 1;
-  for (let i = 0; i < list.length; i++) {
-    const v = list[i] as TreeValue;
-    const isComment = v instanceof Comment;
-    // In place: the level arrays only ever grow or are replaced (copying per comment is quadratic).
-    if (isComment) (comments[top] as string[]).push(v.value);
-    list[i] = walkValue(v, path, comments, onLeaf);
-    if (!isComment) comments[top] = [];
+  static root(): KeyPath {
+    return new KeyPath(null, '', '', false, false, false, false);
   }
-  return list;
-}
 
-function walkBranch(branch: Branch, path: string[], commentsIn: string[][], onLeaf: OnLeaf): Branch {
-  const comments = [...commentsIn, []];
-  const top = comments.length - 1;
-  for (const item of branch.items) {
-    if (item.key instanceof Comment) {
-      const c = item.key;
-      (comments[top] as string[]).push(c.value);
-      const enc = walkValue(c, path, comments, onLeaf);
-      if (enc instanceof Comment) item.key = enc;
-      else if (typeof enc === 'string') item.key = new Comment(enc, c.inline);
-      else throw new Error('walking a comment returned a non-comment');
-      continue;
-    }
-    const valueIsComment = item.value instanceof Comment;
-    if (item.value instanceof Comment) (comments[top] as string[]).push(item.value.value);
-    item.value = walkValue(item.value, [...path, item.key], comments, onLeaf);
-    if (!valueIsComment) comments[top] = [];
+  child(key: string, rules: CryptRules): KeyPath {
+    const r = rules;
+    return new KeyPath(
+      this,
+      key,
+      this.prefix + key + ':',
+      this.unencryptedSuffix || (r.unencryptedSuffix !== '' && key.endsWith(r.unencryptedSuffix)),
+      this.encryptedSuffix || (r.encryptedSuffix !== '' && key.endsWith(r.encryptedSuffix)),
+      this.unencryptedRegex || (r.unencryptedRegex !== '' && goRegexMatch(r.unencryptedRegex, key)),
+      this.encryptedRegex || (r.encryptedRegex !== '' && goRegexMatch(r.encryptedRegex, key)),
+    );
   }
-  return branch;
+
+  /** sops' additional data: `strings.Join(path, ":") + ":"`. */
+  get aad(): string {
+    return this.parent === null ? ':' : this.prefix;
+  }
+
+  /** The keys from the top, for messages. */
+  keys(): string[] {
+    const out = this.parent === null ? [] : this.parent.keys();
+    if (this.parent !== null) out.push(this.key);
+    return out;
+  }
 }
 
 /**
- * Which comments match the comment regexes, counted per level as the levels grow, so a leaf
- * after a long run of comments costs O(levels), not O(comments). Relies on the walk's level
- * arrays only ever growing (or being replaced by new ones).
+ * The comments seen at one nesting level since its last non-comment value, and which of them
+ * match the comment regexes (each comment is matched once, when it is seen). What the levels
+ * above hold cannot change while this level is walked, so it is summed up once, when the level
+ * starts: deciding a value costs O(1), not O(depth) or O(comments).
  */
-export class CommentMatches {
-  private readonly memo = new WeakMap<
-    string[],
-    { seen: number; unenc: number; enc: number; lastEnc: boolean }
-  >();
-  constructor(private readonly rules: CryptRules) {}
+export class CommentLevel {
+  private unenc = 0;
+  private enc = 0;
+  private count = 0;
+  private lastEnc = false;
+  private readonly aboveUnenc: boolean;
+  private readonly aboveEnc: boolean;
 
-  private of(level: string[]) {
-    let m = this.memo.get(level);
-    if (m === undefined) {
-      m = { seen: 0, unenc: 0, enc: 0, lastEnc: false };
-      this.memo.set(level, m);
-    }
+  constructor(
+    private readonly rules: CryptRules,
+    above: CommentLevel | null,
+  ) {
+    this.aboveUnenc = above !== null && (above.aboveUnenc || above.unenc > 0);
+    this.aboveEnc = above !== null && (above.aboveEnc || above.enc > 0);
+  }
+
+  push(comment: string): void {
     const { unencryptedCommentRegex: unenc, encryptedCommentRegex: enc } = this.rules;
-    for (; m.seen < level.length; m.seen++) {
-      const c = level[m.seen] as string;
-      if (unenc !== '' && goRegexMatch(unenc, c)) m.unenc++;
-      m.lastEnc = enc !== '' && goRegexMatch(enc, c);
-      if (m.lastEnc) m.enc++;
-    }
-    return m;
+    this.count++;
+    if (unenc !== '' && goRegexMatch(unenc, comment)) this.unenc++;
+    this.lastEnc = enc !== '' && goRegexMatch(enc, comment);
+    if (this.lastEnc) this.enc++;
   }
 
-  /** Some comment matches unencrypted_comment_regex. */
-  unencrypted(levels: string[][]): boolean {
-    return levels.some((l) => this.of(l).unenc > 0);
+  /** A non-comment value ends the run of comments. */
+  reset(): void {
+    this.unenc = this.enc = this.count = 0;
+    this.lastEnc = false;
   }
 
-  /** Some comment matches encrypted_comment_regex, leaving out the comment being decided. */
-  encrypted(levels: string[][], isComment: boolean): boolean {
-    const last = levels.length - 1;
-    return levels.some((l, i) => {
-      const m = this.of(l);
-      const self = isComment && i === last && l.length > 0 && m.lastEnc ? 1 : 0;
-      return m.enc - self > 0;
-    });
+  /** Some comment here or above matches unencrypted_comment_regex. */
+  unencrypted(): boolean {
+    return this.aboveUnenc || this.unenc > 0;
+  }
+
+  /** Some comment here or above matches encrypted_comment_regex, leaving out the comment being decided. */
+  encrypted(isComment: boolean): boolean {
+    const self = isComment && this.count > 0 && this.lastEnc ? 1 : 0;
+    return this.aboveEnc || this.enc - self > 0;
   }
 }
 
+/** sops' shouldBeEncrypted for a value at `path` after the comments of `level`. */
 export function shouldBeEncrypted(
   rules: CryptRules,
-  path: string[],
-  comments: string[][],
+  path: KeyPath,
+  level: CommentLevel,
   isComment: boolean,
-  matches = new CommentMatches(rules),
 ): boolean {
   let encrypted = true;
-  if (rules.unencryptedSuffix !== '') {
-    if (path.some((p) => p.endsWith(rules.unencryptedSuffix))) encrypted = false;
-  }
-  if (rules.encryptedSuffix !== '') {
-    encrypted = path.some((p) => p.endsWith(rules.encryptedSuffix));
-  }
-  if (rules.unencryptedRegex !== '') {
-    if (path.some((p) => goRegexMatch(rules.unencryptedRegex, p))) encrypted = false;
-  }
-  if (rules.encryptedRegex !== '') {
-    encrypted = path.some((p) => goRegexMatch(rules.encryptedRegex, p));
-  }
-  if (rules.unencryptedCommentRegex !== '') {
-    if (matches.unencrypted(comments)) encrypted = false;
-  }
-  if (rules.encryptedCommentRegex !== '') {
-    // The comment line that matches is itself left in clear text.
-    encrypted = matches.encrypted(comments, isComment);
-  }
+  if (rules.unencryptedSuffix !== '' && path.unencryptedSuffix) encrypted = false;
+  if (rules.encryptedSuffix !== '') encrypted = path.encryptedSuffix;
+  if (rules.unencryptedRegex !== '' && path.unencryptedRegex) encrypted = false;
+  if (rules.encryptedRegex !== '') encrypted = path.encryptedRegex;
+  if (rules.unencryptedCommentRegex !== '' && level.unencrypted()) encrypted = false;
+  // The comment line that matches is itself left in clear text.
+  if (rules.encryptedCommentRegex !== '') encrypted = level.encrypted(isComment);
   return encrypted;
 }
 
-const describePath = (path: string[]): string => (path.length === 0 ? '(top level)' : path.join(':'));
+type OnLeaf = (value: Scalar | Comment, path: KeyPath, level: CommentLevel) => Scalar | Comment;
+
+/** Walks a tree like sops' TreeBranch.walkBranch, replacing every leaf by what `onLeaf` returns. */
+class Walk {
+  constructor(
+    private readonly rules: CryptRules,
+    private readonly onLeaf: OnLeaf,
+  ) {}
+
+  value(v: TreeValue, path: KeyPath, level: CommentLevel): TreeValue {
+    if (v === null) return null;
+    if (v instanceof Branch) return this.branch(v, path, level);
+    if (Array.isArray(v)) return this.slice(v, path, level);
+    return this.onLeaf(v, path, level);
+  }
+
+  slice(list: TreeValue[], path: KeyPath, above: CommentLevel): TreeValue[] {
+    const level = new CommentLevel(this.rules, above);
+    for (let i = 0; i < list.length; i++) {
+      const v = list[i] as TreeValue;
+      const isComment = v instanceof Comment;
+      if (isComment) level.push(v.value);
+      list[i] = this.value(v, path, level);
+      if (!isComment) level.reset();
+    }
+    return list;
+  }
+
+  branch(branch: Branch, path: KeyPath, above: CommentLevel | null): Branch {
+    const level = new CommentLevel(this.rules, above);
+    for (const item of branch.items) {
+      if (item.key instanceof Comment) {
+        const c = item.key;
+        level.push(c.value);
+        const enc = this.value(c, path, level);
+        if (enc instanceof Comment) item.key = enc;
+        else if (typeof enc === 'string') item.key = new Comment(enc, c.inline);
+        else throw new Error('walking a comment returned a non-comment');
+        continue;
+      }
+      const valueIsComment = item.value instanceof Comment;
+      if (item.value instanceof Comment) level.push(item.value.value);
+      item.value = this.value(item.value, path.child(item.key, this.rules), level);
+      if (!valueIsComment) level.reset();
+    }
+    return branch;
+  }
+}
+
+const describePath = (path: KeyPath): string => {
+  const keys = path.keys();
+  return keys.length === 0 ? '(top level)' : keys.join(':');
+};
 
 /**
  * Decrypts every encrypted value of the branches in place and returns the computed MAC.
@@ -155,21 +205,20 @@ const describePath = (path: string[]): string => (path.length === 0 ? '(top leve
 export function decryptBranches(
   branches: Branch[],
   rules: CryptRules,
-  dataKey: Uint8Array,
+  dataKey: Uint8Array | KeyObject,
   fileName: string,
 ): string {
-  // One key object for all values (createDecipheriv would otherwise import the raw key per value).
-  const key = createSecretKey(dataKey);
+  // One key object for all values: createDecipheriv would otherwise import the raw key per value.
+  const key = dataKey instanceof Uint8Array ? createSecretKey(dataKey) : dataKey;
   const hash: Hash = createHash('sha512');
   if (rules.macOnlyEncrypted) hash.update(MAC_ONLY_ENCRYPTED_INIT);
-  const matches = new CommentMatches(rules);
-  const onLeaf: OnLeaf = (v, path, comments) => {
+  const onLeaf: OnLeaf = (v, path, level) => {
     const isComment = v instanceof Comment;
-    const encrypted = shouldBeEncrypted(rules, path, comments, isComment, matches);
+    const encrypted = shouldBeEncrypted(rules, path, level, isComment);
     let out: Scalar | Comment = v;
     let macBytes: Buffer | null = null;
     if (encrypted) {
-      const aad = path.join(':') + ':';
+      const aad = path.aad;
       if (v instanceof Comment) {
         try {
           out = decryptValueWithBytes(v.value, key, aad).value;
@@ -201,11 +250,12 @@ export function decryptBranches(
     }
     return out;
   };
-  for (const b of branches) walkBranch(b, [], [], onLeaf);
+  const walk = new Walk(rules, onLeaf);
+  for (const b of branches) walk.branch(b, KeyPath.root(), null);
   return hash.digest('hex').toUpperCase();
 }
 
-function cipherFailure(e: unknown, path: string[], fileName: string): SmcError {
+function cipherFailure(e: unknown, path: KeyPath, fileName: string): SmcError {
   if (e instanceof CipherError) {
     if (e.failure.kind === 'auth') {
       return new SmcError(
