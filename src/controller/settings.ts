@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { durationMs, formatDuration } from '../api/index.js';
 import { DEFAULT_INPUT_LIMITS } from '../limits/input.js';
 import { CONTROLLER_LOG_LEVELS, LOG_FORMATS } from '../observability/logger.js';
+import type { StoreTarget } from '../stores/provider.js';
 
 // ---------------------------------------------------------------------------------------------
 // store_allowlist
@@ -46,13 +47,8 @@ export const STORE_PROVIDERS = ['gcp', 'aws', 'azure', 'kubernetes'] as const;
 export type StoreProvider = (typeof STORE_PROVIDERS)[number];
 const SEGMENTS: Record<StoreProvider, number> = { gcp: 1, aws: 2, azure: 1, kubernetes: 0 };
 
-/** Where an SMC wants to write, as the allowlist sees it. */
-export type StoreTarget =
-  | { provider: 'gcp'; projectId: string }
-  /** `accountId` undefined when not known: then only rules with account `*` match. */
-  | { provider: 'aws'; accountId?: string; region: string }
-  | { provider: 'azure'; vaultHost: string }
-  | { provider: 'kubernetes' };
+/** Where an SMC wants to write, as the allowlist sees it (declared beside the stores' face). */
+export type { StoreTarget };
 
 const NAMESPACE_RE = /^(\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/;
 const SEGMENT_RE = /^(\*|[A-Za-z0-9][A-Za-z0-9._:-]{0,254})$/;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSmcError } from '../../src/errors.js';
 import type { Action } from '../../src/plan/actions.js';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import type { Owner } from '../../src/stores/store.js';
 import { entries, fingerprint, payloadDirs, syncTo, tempDir } from './local-helpers.js';
 

@@ -6,10 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry, NamedEntry } from '../../src/entry.js';
 import { checkLimits, rejectionResult } from '../../src/naming/limits.js';
 import { nameEntries } from '../../src/naming/name.js';
-import { azureKeyVaultNaming, gcpNaming } from '../../src/naming/store-rules.js';
+import { azureKeyVaultNaming } from '../../src/stores/azure/naming.js';
+import { gcpNaming } from '../../src/stores/gcp/naming.js';
 import type { Action, ActionResult } from '../../src/plan/actions.js';
 import { planActions } from '../../src/plan/plan.js';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import type { Owner, StoredEntry } from '../../src/stores/store.js';
 import { syncTo, tempDir } from './local-helpers.js';
 

@@ -28,9 +28,8 @@ import {
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
 import { SmcError } from '../../errors.js';
-import { STORE_LIMITS, utf8Bytes } from '../../naming/limits.js';
+import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
-import { awsNaming } from '../../naming/store-rules.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
@@ -55,6 +54,7 @@ import {
   type AwsStoreOptions,
   type TagRecord,
 } from './common.js';
+import { AWS_SECRET_LIMITS, awsNaming } from './naming.js';
 import { awsCredentials } from './credentials.js';
 
 export interface AwsSecretsManagerStoreOptions extends AwsStoreOptions {
@@ -81,7 +81,7 @@ export class AwsSecretsManagerStore implements SecretStore {
   readonly type = 'aws';
   readonly target: string;
   readonly naming = awsNaming;
-  readonly limits: StoreLimits = STORE_LIMITS.aws;
+  readonly limits: StoreLimits = AWS_SECRET_LIMITS;
   private readonly client: SecretsManagerClient;
   private readonly caller: AwsCaller;
   private readonly environment: string;

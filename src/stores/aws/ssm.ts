@@ -30,9 +30,9 @@ import {
   type SSMClientConfig,
 } from '@aws-sdk/client-ssm';
 import { SmcError } from '../../errors.js';
-import { STORE_LIMITS, utf8Bytes } from '../../naming/limits.js';
+import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
-import { ssmNaming, type StoreNamingRule } from '../../naming/store-rules.js';
+import type { StoreNamingRule } from '../../naming/store-rules.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
@@ -58,6 +58,7 @@ import {
   type AwsStoreOptions,
   type TagRecord,
 } from './common.js';
+import { SSM_ADVANCED_LIMITS, SSM_LIMITS, ssmNaming } from './naming.js';
 import { awsCredentials } from './credentials.js';
 
 export type SsmParameterType = 'String' | 'SecureString';
@@ -76,7 +77,7 @@ export interface AwsSsmParameterStoreOptions extends AwsStoreOptions {
 }
 
 const SERVICE = 'ssm';
-const STANDARD_MAX_BYTES = STORE_LIMITS.ssm.maxValueBytes;
+const STANDARD_MAX_BYTES = SSM_LIMITS.maxValueBytes;
 /**
  * Default write rate. The Parameter Store TPS quotas are on the "Systems Manager endpoints and quotas"
  * page, not verified here (research/anchors.md); this is deliberately conservative. Configurable.
@@ -110,7 +111,7 @@ export class AwsSsmParameterStore implements SecretStore {
     this.parameterType = opts.parameterType ?? 'SecureString';
     if (opts.kmsKeyId) this.kmsKeyId = opts.kmsKeyId;
     this.allowAdvanced = opts.allowAdvancedTier ?? true;
-    this.limits = this.allowAdvanced ? STORE_LIMITS['ssm-advanced'] : STORE_LIMITS.ssm;
+    this.limits = this.allowAdvanced ? SSM_ADVANCED_LIMITS : SSM_LIMITS;
     this.target = `ssm:${opts.region}${this.path}`;
     this.environment = opts.environment;
     this.concurrency = opts.concurrency ?? 8;

@@ -35,9 +35,9 @@ import {
   isRestError,
 } from '@azure/app-configuration';
 import { SmcError } from '../../errors.js';
-import { STORE_LIMITS, utf8Bytes } from '../../naming/limits.js';
+import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
-import { appConfigNaming, type StoreNamingRule } from '../../naming/store-rules.js';
+import type { StoreNamingRule } from '../../naming/store-rules.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { passiveResult } from '../../plan/results.js';
@@ -47,14 +47,11 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
 import { mapLimit } from '../map-limit.js';
+import { APPCONFIG_LIMITS, APPCONFIG_MAX_KEY_VALUE_BYTES, appConfigNaming } from './naming.js';
 import { observerPolicy } from './observer-policy.js';
 
 /** Tag holding the source key an entry was created for. */
 export const APPCONFIG_KEY_TAG = 'smc-key';
-/** The service's limit on one key-value: key, label, content type, tags and value together. */
-export const APPCONFIG_MAX_KEY_VALUE_BYTES = STORE_LIMITS.appconfig.maxValueBytes;
-/** Bytes kept back from the value budget for key, label, content type and tags. */
-export const APPCONFIG_ATTRIBUTE_RESERVE_BYTES = 1024;
 const OUR_TAGS = new Set<string>([...Object.values(OWNERSHIP_TAGS), APPCONFIG_KEY_TAG]);
 const KEY_TAG_MAX = 256;
 
@@ -219,9 +216,7 @@ export class AzureAppConfigurationStore implements SecretStore {
   readonly type = 'appconfig';
   readonly target: string;
   readonly naming: StoreNamingRule;
-  readonly limits: StoreLimits = {
-    maxValueBytes: APPCONFIG_MAX_KEY_VALUE_BYTES - APPCONFIG_ATTRIBUTE_RESERVE_BYTES,
-  };
+  readonly limits: StoreLimits = APPCONFIG_LIMITS;
   private readonly client: AppConfigurationClient;
   private readonly policy: RetryPolicy;
   private readonly bucket: TokenBucket;

@@ -14,12 +14,18 @@ export {
 } from './credentials.js';
 export { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';
 export {
-  APPCONFIG_ATTRIBUTE_RESERVE_BYTES,
   APPCONFIG_KEY_TAG,
-  APPCONFIG_MAX_KEY_VALUE_BYTES,
   AppConfigProviderError,
   AzureAppConfigurationStore,
   type AzureAppConfigurationStoreOptions,
   appConfigOperation,
   appConfigProviderError,
 } from './app-configuration.js';
+export {
+  APPCONFIG_ATTRIBUTE_RESERVE_BYTES,
+  APPCONFIG_LIMITS,
+  APPCONFIG_MAX_KEY_VALUE_BYTES,
+  KEYVAULT_LIMITS,
+  appConfigNaming,
+  azureKeyVaultNaming,
+} from './naming.js';

@@ -32,9 +32,7 @@ import { rootCertificates } from 'node:tls';
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions, type SecretProperties } from '@azure/keyvault-secrets';
 import { SmcError } from '../../errors.js';
-import { STORE_LIMITS } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
-import { azureKeyVaultNaming } from '../../naming/store-rules.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { passiveResult } from '../../plan/results.js';
@@ -45,6 +43,7 @@ import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
 import { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';
 import { mapLimit } from '../map-limit.js';
+import { KEYVAULT_LIMITS, azureKeyVaultNaming } from './naming.js';
 import { defaultVerdict, observerPolicy, type PipelinePolicy } from './observer-policy.js';
 
 /** Tag holding the source key an entry was created for (Key Vault names lose `_` and `.`). */
@@ -163,7 +162,7 @@ export class AzureKeyVaultStore implements SecretStore {
   readonly type = 'azure-keyvault';
   readonly target: string;
   readonly naming = azureKeyVaultNaming;
-  readonly limits: StoreLimits = STORE_LIMITS['azure-keyvault'];
+  readonly limits: StoreLimits = KEYVAULT_LIMITS;
   private readonly client: SecretClient;
   private readonly policy: RetryPolicy;
   private readonly bucket: TokenBucket;

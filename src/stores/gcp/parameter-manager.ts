@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ParameterManagerClient, protos } from '@google-cloud/parametermanager';
 import { SmcError } from '../../errors.js';
-import type { StoreNamingRule } from '../../naming/store-rules.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { ownerFromTags } from '../ownership.js';
@@ -19,25 +18,12 @@ import {
   type WriteLog,
 } from './common.js';
 import { GcpProviderError } from './errors.js';
+import { GCP_PARAMETER_LIMITS, gcpParameterNaming } from './naming.js';
 import { checkEnvironmentLabel, hasLabels, ownerFilter, ownerLabels } from './labels.js';
 
 type IParameter = protos.google.cloud.parametermanager.v1.IParameter;
 type IParameterVersion = protos.google.cloud.parametermanager.v1.IParameterVersion;
 type ClientOptions = NonNullable<ConstructorParameters<typeof ParameterManagerClient>[0]>;
-
-/**
- * Parameter ids: letters, digits, `_` and `-`, at most 63 characters (like Secret Manager's alphabet,
- * with the shorter length of a resource id). Anything else becomes `_`.
- */
-export const gcpParameterNaming: StoreNamingRule = {
-  store: 'gcp-pm',
-  maxLength: 63,
-  pattern: /^[A-Za-z0-9_-]+$/,
-  sanitize: (candidate) => candidate.replace(/[^A-Za-z0-9_-]/gu, '_'),
-};
-
-/** A parameter version's payload may be up to 1 MiB. */
-export const GCP_PARAMETER_LIMITS: StoreLimits = { maxValueBytes: 1024 * 1024 };
 
 export interface GcpParameterManagerStoreOptions extends GcpStoreCommonOptions {
   /** `global` (default) or a region (regional parameters, regional endpoint). */

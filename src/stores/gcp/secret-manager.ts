@@ -1,8 +1,6 @@
 import { SecretManagerServiceClient, protos } from '@google-cloud/secret-manager';
 import type { EntryKind } from '../../entry.js';
 import { SmcError } from '../../errors.js';
-import { STORE_LIMITS } from '../../naming/limits.js';
-import { gcpNaming } from '../../naming/store-rules.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { ownerFromTags } from '../ownership.js';
@@ -20,6 +18,7 @@ import {
   type WriteLog,
 } from './common.js';
 import { GcpProviderError } from './errors.js';
+import { GCP_SECRET_LIMITS, gcpNaming } from './naming.js';
 import { checkEnvironmentLabel, hasLabels, ownerFilter, ownerLabels } from './labels.js';
 
 type ISecret = protos.google.cloud.secretmanager.v1.ISecret;
@@ -57,7 +56,7 @@ export class GcpSecretManagerStore implements SecretStore {
   readonly type = 'gcp';
   readonly target: string;
   readonly naming = gcpNaming;
-  readonly limits: StoreLimits = STORE_LIMITS.gcp;
+  readonly limits: StoreLimits = GCP_SECRET_LIMITS;
   readonly projectId: string;
   readonly location?: string;
   private readonly environment: string;

@@ -37,7 +37,6 @@ import { CoreV1Api, type KubeConfig, type V1OwnerReference, type V1Secret } from
 import { API_GROUP, API_VERSION, KIND } from '../../api/constants.js';
 import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
-import { k8sNaming } from '../../naming/store-rules.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { passiveResult } from '../../plan/results.js';
@@ -46,9 +45,8 @@ import { ProviderError } from '../provider-error.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
 import { kubeProviderError } from './errors.js';
+import { K8S_LIMITS, K8S_SECRET_MAX_BYTES, k8sNaming } from './naming.js';
 
-/** The API server's limit on a Secret's `data`: the sum of every key's and value's length. */
-export const K8S_SECRET_MAX_BYTES = 1024 * 1024;
 /** The API server's limit on all annotations of one object together. */
 const K8S_ANNOTATIONS_MAX_BYTES = 256 * 1024;
 
@@ -268,11 +266,7 @@ export class KubernetesSecretStore implements SecretStore {
   readonly type = 'k8s';
   readonly target: string;
   readonly naming = k8sNaming;
-  /**
-   * Per value: what always fits in the Secret beside the longest key. The whole Secret's 1 MiB
-   * (`K8S_SECRET_MAX_BYTES`, keys and values together) is checked when applying.
-   */
-  readonly limits: StoreLimits = { maxValueBytes: K8S_SECRET_MAX_BYTES - k8sNaming.maxLength };
+  readonly limits: StoreLimits = K8S_LIMITS;
   readonly namespace: string;
   readonly secretName: string;
   readonly disabledSecretName: string;
