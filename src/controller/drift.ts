@@ -38,7 +38,7 @@ export interface DriftFindings {
 export function isDriftAction(a: Action): boolean {
   if (a.type !== 'update' && a.type !== 'enable' && a.type !== 'disable') return false;
   // Adoption and stores that cannot read values are not evidence of a change outside Git.
-  return !a.reason.startsWith('adopting') && !a.reason.startsWith('value unknown');
+  return a.cause === 'changed' || a.cause === 'disabled';
 }
 
 export class DriftGuard {
@@ -77,11 +77,13 @@ export class DriftGuard {
             return;
           }
           // Reported as drift, not as the state Git wants (`enabled`): nothing was written.
-          const { value: _value, enabled: _enabled, ...rest } = a;
           held.set(i, {
             action: {
-              ...rest,
               type: 'noop',
+              cause: 'drifted',
+              ...(a.key !== undefined ? { key: a.key } : {}),
+              storeName: a.storeName,
+              kind: a.kind,
               reason: `drifted: changed outside Git (${a.reason}); driftPolicy Report`,
             },
             ok: true,

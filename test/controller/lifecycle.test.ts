@@ -83,11 +83,26 @@ describe('finalizer: pruneOwned', () => {
 
 describe('drift guard', () => {
   const actions: Action[] = [
-    { type: 'update', storeName: 'changed', kind: 'secret', value: 'git', reason: 'value changed' },
-    { type: 'create', storeName: 'missing', kind: 'secret', value: 'git', reason: 'missing from store' },
+    {
+      type: 'update',
+      cause: 'changed',
+      storeName: 'changed',
+      kind: 'secret',
+      value: 'git',
+      reason: 'value changed',
+    },
+    {
+      type: 'create',
+      cause: 'missing',
+      storeName: 'missing',
+      kind: 'secret',
+      value: 'git',
+      reason: 'missing from store',
+    },
     { type: 'noop', storeName: 'same', kind: 'secret', reason: 'up to date (enabled)' },
     {
       type: 'update',
+      cause: 'adopted',
       storeName: 'adopted',
       kind: 'secret',
       value: 'git',
@@ -98,7 +113,13 @@ describe('drift guard', () => {
   it('classifies drift actions', () => {
     expect(actions.map(isDriftAction)).toEqual([true, false, false, false]);
     expect(
-      isDriftAction({ type: 'disable', storeName: 'x', kind: 'secret', reason: 'disabled in source' }),
+      isDriftAction({
+        type: 'disable',
+        cause: 'disabled',
+        storeName: 'x',
+        kind: 'secret',
+        reason: 'disabled in source',
+      }),
     ).toBe(true);
   });
 

@@ -153,24 +153,25 @@ describe('no secret value in any message', () => {
     await writeFile(join(dir, 'HANDMADE'), CANARY);
     all.push(...(await syncTo(store, me, [src('A'), src('HANDMADE')])).results); // conflict with a file
     const bad: Action[] = [
-      { type: 'create', storeName: '../x', kind: 'secret', value: CANARY, reason: 'r' },
+      { type: 'create', cause: 'missing', storeName: '../x', kind: 'secret', value: CANARY, reason: 'r' },
       {
         type: 'create',
+        cause: 'missing',
         storeName: 'HUGE',
         key: 'HUGE',
         kind: 'secret',
         value: CANARY.repeat(40_000),
         reason: 'r',
       },
-      { type: 'enable', storeName: 'NONE', kind: 'secret', value: CANARY, reason: 'r' },
-      { type: 'create', storeName: 'A', kind: 'secret', value: CANARY, reason: 'r' },
+      { type: 'enable', cause: 'disabled', storeName: 'NONE', kind: 'secret', value: CANARY, reason: 'r' },
+      { type: 'create', cause: 'missing', storeName: 'A', kind: 'secret', value: CANARY, reason: 'r' },
     ];
     all.push(...(await store.apply(other, bad)));
     // A live lock holder (ourselves, seen as another host) makes the writes fail.
     await writeFile(join(dir, '..smc_lock'), JSON.stringify({ pid: process.pid, host: `not-${hostname()}` }));
     all.push(
       ...(await store.apply(me, [
-        { type: 'update', storeName: 'A', kind: 'secret', value: CANARY2, reason: 'r' },
+        { type: 'update', cause: 'changed', storeName: 'A', kind: 'secret', value: CANARY2, reason: 'r' },
       ])),
     );
     await writeFile(join(dir, '..smc_lock'), '');
@@ -187,7 +188,9 @@ describe('no secret value in any message', () => {
     expectNoLeak('damaged manifest (read)', err);
     expectNoLeak(
       'damaged manifest (apply)',
-      await store.apply(me, [{ type: 'update', storeName: 'A', kind: 'secret', value: CANARY, reason: 'r' }]),
+      await store.apply(me, [
+        { type: 'update', cause: 'changed', storeName: 'A', kind: 'secret', value: CANARY, reason: 'r' },
+      ]),
     );
   });
 

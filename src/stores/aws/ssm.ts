@@ -33,16 +33,16 @@ import { SmcError } from '../../errors.js';
 import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
 import type { StoreNamingRule } from '../../naming/store-rules.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
+import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
+import { applyActions, checkOwnership, sizeRefusal } from '../apply.js';
 import { ProviderError } from '../provider-error.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { TokenBucket } from '../token-bucket.js';
 import {
-  applyAction,
+  awsFailure,
   applyTagChanges,
-  checkHolder,
   desiredState,
   AwsCaller,
   baseClientConfig,
@@ -253,24 +253,31 @@ export class AwsSsmParameterStore implements SecretStore {
   // ---- apply ----
 
   apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return mapLimit(actions, this.concurrency, (action) =>
-      applyAction(action, (progress) => this.applyOne(owner, action, progress)),
-    );
+    const write = (a: Exclude<WriteAction, PruneAction>, log: ApplyProgress) => this.applyOne(owner, a, log);
+    return applyActions(actions, {
+      naming: this.naming,
+      nameKind: 'parameter name',
+      concurrency: this.concurrency,
+      refuse: (a) => sizeRefusal(a, this.limits, `parameter "${a.storeName}"`),
+      handlers: {
+        create: write,
+        update: write,
+        enable: write,
+        disable: write,
+        prune: (a, log) => this.prune(owner, a, log),
+      },
+      failure: awsFailure,
+    });
   }
 
   private async applyOne(
     owner: Owner,
-    action: Action,
+    action: Exclude<WriteAction, PruneAction>,
     progress: ApplyProgress,
   ): Promise<Omit<ActionResult, 'action'>> {
     const name = action.storeName;
-    const problem = nameProblem(this.naming, name);
-    if (problem !== undefined)
-      refuse('InvalidRequest', `"${name}" is not a valid parameter name: ${problem}`);
-    if (action.type === 'prune') return this.prune(owner, action, progress);
 
     const { enabled, value } = desiredState(action);
-    if (value !== undefined) this.checkSize(name, value);
 
     if (action.type === 'create') {
       const created = await this.create(owner, name, value as string, enabled, progress);
@@ -284,20 +291,10 @@ export class AwsSsmParameterStore implements SecretStore {
       if (created) return created;
       refuse('Conflict', `parameter "${name}" appeared and disappeared while being written; retry`);
     }
-    checkHolder(info.tags, owner, action, `parameter "${name}"`);
+    checkOwnership(ownerFromTags(info.tags), owner, action, `parameter "${name}"`);
     const version = value !== undefined ? await this.overwriteIfChanged(name, value, progress) : undefined;
     await this.setTags(name, info.tags, desiredTags(owner, this.environment, enabled), progress);
     return { ok: true, wrote: progress.wrote, ...(version ? { version } : {}) };
-  }
-
-  private checkSize(name: string, value: string): void {
-    const size = utf8Bytes(value);
-    if (size > this.limits.maxValueBytes) {
-      refuse(
-        'TooLarge',
-        `parameter "${name}" value is ${size} bytes, over the limit of ${this.limits.maxValueBytes}`,
-      );
-    }
   }
 
   private tierFor(value: string, current?: string): 'Standard' | 'Advanced' {
@@ -398,7 +395,7 @@ export class AwsSsmParameterStore implements SecretStore {
 
   private async prune(
     owner: Owner,
-    action: Action,
+    action: PruneAction,
     progress: ApplyProgress,
   ): Promise<Omit<ActionResult, 'action'>> {
     const name = action.storeName;
@@ -425,9 +422,6 @@ export class AwsSsmParameterStore implements SecretStore {
         }
       });
       return { ok: true, wrote: deleted };
-    }
-    if (action.deletion !== 'Disable') {
-      refuse('InvalidRequest', `prune of "${name}" has no deletion (Disable or Delete)`);
     }
     if (isDisabledByTag(info.tags)) return { ok: true, wrote: false };
     await this.setTags(name, info.tags, desiredTags(owner, this.environment, false), progress);

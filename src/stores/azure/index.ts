@@ -4,7 +4,6 @@ export {
   AZURE_KEY_TAG,
   AzureKeyVaultStore,
   type AzureKeyVaultStoreOptions,
-  keyVaultOperation,
 } from './keyvault-store.js';
 export {
   AZURE_CLIENT_SECRET_KEY,
@@ -15,11 +14,8 @@ export {
 export { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';
 export {
   APPCONFIG_KEY_TAG,
-  AppConfigProviderError,
   AzureAppConfigurationStore,
   type AzureAppConfigurationStoreOptions,
-  appConfigOperation,
-  appConfigProviderError,
 } from './app-configuration.js';
 export {
   APPCONFIG_ATTRIBUTE_RESERVE_BYTES,
@@ -29,3 +25,9 @@ export {
   appConfigNaming,
   azureKeyVaultNaming,
 } from './naming.js';
+export { keyVaultOperation } from './keyvault-observer.js';
+export {
+  AppConfigProviderError,
+  appConfigOperation,
+  appConfigProviderError,
+} from './app-configuration-calls.js';

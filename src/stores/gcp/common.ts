@@ -1,12 +1,9 @@
 import { SmcError } from '../../errors.js';
-import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
 import type { NamingRule } from '../../naming/rules.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
-import { passiveResult } from '../../plan/results.js';
 import { mapLimit } from '../map-limit.js';
 import type { RetryPolicy } from '../retry.js';
-import type { StoreLimits, StoreObserver, StoredEntry } from '../store.js';
+import type { StoreObserver, StoredEntry } from '../store.js';
 import { gcpProviderError } from './errors.js';
 
 /** Options both GCP stores take. */
@@ -31,10 +28,7 @@ export interface GcpStoreCommonOptions {
   concurrency?: number;
 }
 
-/** Tracks whether an action changed the store, also when it fails half-way. */
-export interface WriteLog {
-  wrote: boolean;
-}
+export type { WriteLog } from '../apply.js';
 
 /** The value of a version that exists but cannot be read (disabled): compared when it is enabled again. */
 export const UNREADABLE = Symbol('unreadable');
@@ -50,32 +44,6 @@ export function checkLocation(location: string): void {
   if (!/^[a-z][a-z0-9-]{0,62}$/.test(location)) {
     throw new SmcError('InvalidSpec', `GCP location "${location}" is not valid`);
   }
-}
-
-/**
- * The failed result for an action the store refuses before any call: a name the store cannot hold,
- * or a value over its size limit. Undefined when the action may go ahead.
- */
-export function refuseBeforeCall(
-  action: Action,
-  naming: NamingRule,
-  limits: StoreLimits,
-  what: string,
-): ActionResult | undefined {
-  const id = action.storeName;
-  const problem = nameProblem(naming, id);
-  if (problem !== undefined) {
-    return { action, ok: false, wrote: false, message: `"${id}" is not a valid ${what} id: ${problem}` };
-  }
-  if (action.value !== undefined && utf8Bytes(action.value) > limits.maxValueBytes) {
-    return {
-      action,
-      ok: false,
-      wrote: false,
-      message: `key "${action.key ?? id}" as "${id}" is ${utf8Bytes(action.value)} bytes, over the ${naming.store} limit of ${limits.maxValueBytes} bytes per value`,
-    };
-  }
-  return undefined;
 }
 
 export function byStoreName(a: StoredEntry, b: StoredEntry): number {
@@ -112,35 +80,7 @@ export async function readResources<R>(o: {
   return entries.sort(byStoreName);
 }
 
-/**
- * One action as both GCP stores apply it: noop/conflict answered without a call, a name or size
- * the store refuses failed before any call, else `create` or `converge`; a failure becomes a
- * value-free result that still says whether something was written.
- */
-export async function applyGcpAction(
-  action: Action,
-  o: {
-    naming: NamingRule;
-    limits: StoreLimits;
-    /** `GCP secret`, `GCP parameter`: for messages. */
-    what: string;
-    resourceName(id: string): string;
-    create(log: WriteLog): Promise<string | undefined>;
-    converge(log: WriteLog): Promise<string | undefined>;
-  },
-): Promise<ActionResult> {
-  if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
-  const refused = refuseBeforeCall(action, o.naming, o.limits, o.what);
-  if (refused) return refused;
-  const log: WriteLog = { wrote: false };
-  try {
-    const version = action.type === 'create' ? await o.create(log) : await o.converge(log);
-    return { action, ok: true, wrote: log.wrote, ...(version !== undefined ? { version } : {}) };
-  } catch (e) {
-    const message =
-      e instanceof SmcError
-        ? e.message
-        : gcpProviderError('apply', o.resourceName(action.storeName), e).message;
-    return { action, ok: false, wrote: log.wrote, message };
-  }
+/** The value-free message for a failure of an action on the GCP resource `name`. */
+export function gcpFailure(e: unknown, name: string): string {
+  return e instanceof SmcError ? e.message : gcpProviderError('apply', name, e).message;
 }

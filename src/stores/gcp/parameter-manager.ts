@@ -1,18 +1,19 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ParameterManagerClient, protos } from '@google-cloud/parametermanager';
 import { SmcError } from '../../errors.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
+import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
+import { applyActions, checkOwnership, sizeRefusal, targetEnabled, versioned } from '../apply.js';
 import { ownerFromTags } from '../ownership.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
-import { GcpCaller, NO_GAX_RETRY, listAll, mapLimit, payloadText, projectWriteBucket } from './calls.js';
+import { GcpCaller, NO_GAX_RETRY, listAll, payloadText, projectWriteBucket } from './calls.js';
 import { gcpClientOptions } from './client-options.js';
 import {
   UNREADABLE,
   checkLocation,
   checkProjectId,
   lastSegment,
-  applyGcpAction,
+  gcpFailure,
   readResources,
   type GcpStoreCommonOptions,
   type WriteLog,
@@ -190,25 +191,31 @@ export class GcpParameterManagerStore implements SecretStore {
   // ---- apply ----
 
   async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return mapLimit(actions, this.concurrency, (a) => this.applyOne(owner, a));
-  }
-
-  private applyOne(owner: Owner, action: Action): Promise<ActionResult> {
-    return applyGcpAction(action, {
+    const converge = (a: WriteAction, log: WriteLog) => this.converge(owner, a, log).then(versioned);
+    return applyActions(actions, {
       naming: this.naming,
-      limits: this.limits,
-      what: 'GCP parameter',
-      resourceName: (id) => this.parameterName(id),
-      create: (log) => this.create(owner, action, log),
-      converge: (log) => this.converge(owner, action, log),
+      nameKind: 'GCP parameter id',
+      concurrency: this.concurrency,
+      refuse: (a) => sizeRefusal(a, this.limits),
+      handlers: {
+        create: (a, log) => this.create(owner, a, log).then(versioned),
+        update: converge,
+        enable: converge,
+        disable: converge,
+        prune: converge,
+      },
+      failure: (e, a) => gcpFailure(e, this.parameterName(a.storeName)),
     });
   }
 
-  private async create(owner: Owner, action: Action, log: WriteLog, depth = 0): Promise<string | undefined> {
+  private async create(
+    owner: Owner,
+    action: CreateAction | UpdateAction,
+    log: WriteLog,
+    depth = 0,
+  ): Promise<string | undefined> {
     const id = action.storeName;
     const name = this.parameterName(id);
-    if (action.value === undefined)
-      throw new SmcError('InvalidRequest', `${action.type} of "${id}" carries no value`);
     const requestId = randomUUID();
     const parameter: IParameter = { labels: ownerLabels(owner, this.environment), format: 'UNFORMATTED' };
     try {
@@ -231,7 +238,7 @@ export class GcpParameterManagerStore implements SecretStore {
 
   private async converge(
     owner: Owner,
-    action: Action,
+    action: WriteAction,
     log: WriteLog,
     depth = 0,
   ): Promise<string | undefined> {
@@ -243,16 +250,8 @@ export class GcpParameterManagerStore implements SecretStore {
       if (action.type === 'update' && depth === 0) return this.create(owner, action, log, depth + 1);
       throw new SmcError('NotFound', `"${id}" does not exist in ${this.target}`);
     }
-    const current = ownerFromTags(p.labels ?? undefined);
-    if (current && !sameOwner(current, owner)) {
-      throw new SmcError(
-        'Conflict',
-        `"${id}" in ${this.target} is owned by ${current.namespace}/${current.name}`,
-      );
-    }
-    if (!current && action.type !== 'update') {
-      throw new SmcError('Conflict', `"${id}" already exists in ${this.target} and was not created by us`);
-    }
+    // Only an update takes an unowned entry over (adoption, decided by the plan).
+    checkOwnership(ownerFromTags(p.labels ?? undefined), owner, action, `"${id}" in ${this.target}`);
     const versions = await this.listVersions(name);
 
     if (action.type === 'prune') {
@@ -269,9 +268,6 @@ export class GcpParameterManagerStore implements SecretStore {
         log.wrote = true;
         return undefined;
       }
-      if (action.deletion !== 'Disable') {
-        throw new SmcError('InvalidRequest', `prune of "${id}" has no deletion (Disable or Delete)`);
-      }
     }
 
     await this.ensureLabels(p, owner, log);
@@ -281,8 +277,9 @@ export class GcpParameterManagerStore implements SecretStore {
       return newest ? lastSegment(newest.name) : undefined;
     }
 
-    const enable = action.type === 'enable' || action.enabled !== false;
-    if (action.value !== undefined) {
+    const enable = targetEnabled(action);
+    const value = 'value' in action ? action.value : undefined;
+    if (value !== undefined) {
       let current: string | undefined | typeof UNREADABLE;
       if (!newest) current = undefined;
       else if (!newest.disabled) current = await this.payload(newest);
@@ -290,8 +287,8 @@ export class GcpParameterManagerStore implements SecretStore {
         newest = await this.setDisabled(newest, false, log);
         current = await this.payload(newest);
       } else current = UNREADABLE;
-      if (current !== UNREADABLE && current !== action.value) {
-        newest = await this.addVersion(name, action.value, !enable, log);
+      if (current !== UNREADABLE && current !== value) {
+        newest = await this.addVersion(name, value, !enable, log);
         versions.push(newest);
       }
     }

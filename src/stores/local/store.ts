@@ -5,7 +5,8 @@ import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
-import { passiveResult } from '../../plan/results.js';
+import { applyActions } from '../apply.js';
+import { entryMapHandlers, refusalMessage } from '../entry-map.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { DIR_MODE, commit, failWrites, repair } from './commit.js';
 import { describeFsError } from './layout.js';
@@ -100,7 +101,7 @@ export class LocalDirStore implements SecretStore {
       const message = this.storeError('read', e).message;
       return actions.map((action) => ({ action, ok: false, message, wrote: false }));
     }
-    const first = this.resolveActions(snap, owner, actions);
+    const first = await this.resolveActions(snap, owner, actions);
     if (!first.changed && !needsRepair(snap)) return first.results;
     const refusal = this.foreignDirRefusal(snap);
     if (refusal !== undefined) return failWrites(first.results, refusal, this.dir);
@@ -110,7 +111,7 @@ export class LocalDirStore implements SecretStore {
       return await withDirLock(this.dir, this.lockTimeoutMs, async () => {
         // Decide again on the state as it is under the lock: another writer may have run meanwhile.
         const current = await snapshot(this.dir);
-        const outcome = this.resolveActions(current, owner, actions);
+        const outcome = await this.resolveActions(current, owner, actions);
         const refused = this.foreignDirRefusal(current);
         if (refused !== undefined) return failWrites(outcome.results, refused, this.dir);
         if (!outcome.changed) {
@@ -148,104 +149,36 @@ export class LocalDirStore implements SecretStore {
 
   // ---- planning against the directory's state (pure) ----
 
-  private resolveActions(snap: Snapshot, owner: Owner, actions: readonly Action[]): Resolution {
+  private async resolveActions(
+    snap: Snapshot,
+    owner: Owner,
+    actions: readonly Action[],
+  ): Promise<Resolution> {
     const next = new Map([...snap.managed].map(([n, e]) => [n, { ...e }]));
-    const results: ActionResult[] = [];
-    let changed = false;
-    const fail = (action: Action, message: string) =>
-      results.push({ action, ok: false, message, wrote: false });
-
-    for (const action of actions) {
-      const name = action.storeName;
-      if (action.type === 'noop' || action.type === 'conflict') {
-        results.push(passiveResult(action, versionOf(next.get(name))));
-        continue;
-      }
-      const problem = nameProblem(localNaming, name);
-      if (problem !== undefined) {
-        fail(action, `"${name}" is not a valid local file name: ${problem}`);
-        continue;
-      }
-      const cur = next.get(name);
-      const top = snap.top.get(name);
-      if (cur !== undefined && !sameOwner(cur.owner, owner) && action.type !== 'update') {
-        fail(action, `"${name}" is owned by ${cur.owner.namespace}/${cur.owner.name}`);
-        continue;
-      }
-
-      let entry: ManagedEntry;
-      if (action.type === 'create' || action.type === 'update') {
-        if (action.value === undefined) {
-          fail(action, `${action.type} of "${name}" carries no value`);
-          continue;
-        }
-        const unmanaged = snap.foreign.has(name) || (top !== undefined && top !== 'ours');
-        if (action.type === 'create' && cur === undefined && unmanaged) {
-          fail(action, `"${name}" already exists in ${this.dir} and was not created by us`);
-          continue;
-        }
-        entry = {
-          key: action.key ?? cur?.key,
-          kind: action.kind,
-          enabled: action.enabled ?? cur?.enabled ?? true,
-          owner: { namespace: owner.namespace, name: owner.name },
-          version: cur?.version ?? 0,
-          value: action.value,
-        };
-      } else if (action.type === 'enable' || action.type === 'disable') {
-        if (cur === undefined) {
-          fail(action, `"${name}" does not exist in ${this.dir}`);
-          continue;
-        }
-        const value = action.type === 'enable' && action.value !== undefined ? action.value : cur.value;
-        if (value === undefined && action.type === 'enable') {
-          fail(action, `the stored value of "${name}" is lost; it can only be re-enabled with a value`);
-          continue;
-        }
-        entry = { ...cur, enabled: action.type === 'enable', value };
-      } else if (action.type === 'prune') {
-        if (cur === undefined) {
-          results.push({ action, ok: true, wrote: false });
-          continue;
-        }
-        if (action.deletion === 'Delete') {
-          next.delete(name);
-          changed = true;
-          results.push({ action, ok: true, wrote: true });
-          continue;
-        }
-        if (action.deletion !== 'Disable') {
-          fail(action, `prune of "${name}" has no deletion (Disable or Delete)`);
-          continue;
-        }
-        entry = { ...cur, enabled: false };
-      } else {
-        fail(action, `unknown action type for "${name}"`);
-        continue;
-      }
-
-      const blocked = top === 'dir' || top === 'other';
-      if (blocked && (cur === undefined || entry.enabled)) {
-        fail(action, `${join(this.dir, name)} is a directory or special file not created by us`);
-        continue;
-      }
-      if (entry.value !== undefined && utf8Bytes(entry.value) > this.limits.maxValueBytes) {
-        fail(
-          action,
-          `key "${action.key ?? name}" is over the local limit of ${this.limits.maxValueBytes} bytes`,
-        );
-        continue;
-      }
-      const valueChanged = cur === undefined || cur.value !== entry.value;
-      if (valueChanged) entry.version = (cur?.version ?? 0) + 1;
-      const wrote = cur === undefined || valueChanged || !sameEntry(cur, entry);
-      if (wrote) {
-        next.set(name, entry);
-        changed = true;
-      }
-      results.push({ action, ok: true, wrote, version: String(entry.version) });
-    }
-    return { results, next, changed };
+    const limit = this.limits.maxValueBytes;
+    const results = await applyActions(actions, {
+      naming: localNaming,
+      nameKind: 'local file name',
+      passiveVersion: (a) => versionOf(next.get(a.storeName)),
+      handlers: entryMapHandlers(next, owner, {
+        where: `in ${this.dir}`,
+        occupied: (name) => snap.foreign.has(name) || (snap.top.get(name) ?? 'ours') !== 'ours',
+        settle: (name, before, after) => {
+          const top = snap.top.get(name);
+          if ((top === 'dir' || top === 'other') && (before === undefined || after.enabled)) {
+            return { refusal: `${join(this.dir, name)} is a directory or special file not created by us` };
+          }
+          if (after.value !== undefined && utf8Bytes(after.value) > limit) {
+            return { refusal: `key "${after.key ?? name}" is over the local limit of ${limit} bytes` };
+          }
+          const valueChanged = before === undefined || before.value !== after.value;
+          after.version = valueChanged ? (before?.version ?? 0) + 1 : after.version;
+          return { version: String(after.version) };
+        },
+      }),
+      failure: (e) => refusalMessage(e) ?? this.storeError('apply', e).message,
+    });
+    return { results, next, changed: results.some((r) => r.ok && r.wrote) };
   }
 
   private storeError(what: string, e: unknown): SmcError {
@@ -268,14 +201,4 @@ function toStored(name: string, m: ManagedEntry): StoredEntry {
 
 function versionOf(m: ManagedEntry | undefined): string | undefined {
   return m === undefined ? undefined : String(m.version);
-}
-
-function sameEntry(a: ManagedEntry, b: ManagedEntry): boolean {
-  return (
-    a.value === b.value &&
-    a.enabled === b.enabled &&
-    a.kind === b.kind &&
-    a.key === b.key &&
-    sameOwner(a.owner, b.owner)
-  );
 }
