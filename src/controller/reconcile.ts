@@ -13,7 +13,7 @@ import {
   parseSpec,
   specIntervals,
 } from '../api/index.js';
-import { type ErrorCode, SmcError } from '../errors.js';
+import { type ErrorCode, SmcError, isPermanent, isSourceError } from '../errors.js';
 import type { SopsKeyring } from '../sops/index.js';
 import type { ArgoGitSource, GitCredentials } from '../source/argo-git.js';
 import type { FluxArtifactRef } from '../source/flux-artifact.js';
@@ -147,47 +147,6 @@ export interface ReconcileOutcome {
   /** Store verification's findings (src/controller/drift.ts), when the stores were read. */
   drift?: DriftFindings;
 }
-
-/** Errors that retrying without a change to Git, the spec or a key cannot fix (kstatus `Stalled`). */
-const STALLED: ReadonlySet<string> = new Set<ErrorCode | string>([
-  'InvalidSpec',
-  'ParseError',
-  'DuplicateKey',
-  'NameCollision',
-  'InvalidName',
-  'TooMany',
-  'SopsNoMatchingKey',
-  'SopsWrongKey',
-  'SopsMacMismatch',
-  'SopsMacMissing',
-  'SopsCorruptValue',
-  'SopsUnsupportedKeyType',
-  'SopsInvalidFile',
-  'SopsDisabled',
-  'SecretsNotEncrypted',
-  'EnvironmentNotFound',
-  'PruneAllRefused',
-  'KustomizeNotFound',
-  'KustomizeFailed',
-  'AccessDenied',
-  'ProviderAuthFailed',
-  'UnsafeArchive',
-  'ArtifactDigestMismatch',
-  'UnsupportedSource',
-]);
-
-const SOURCE_ERRORS: ReadonlySet<string> = new Set([
-  'SourceNotFound',
-  'GitFetchFailed',
-  'GitAuthFailed',
-  'GitRevisionNotFound',
-  'SourceNotReady',
-  'ArtifactNotFound',
-  'ArtifactFetchFailed',
-  'ArtifactDigestMismatch',
-  'UnsafeArchive',
-  'UnsupportedSource',
-]);
 
 /** How an SMC lifts the pipeline's refusals (quoted in their errors). */
 const SPEC_ALLOW_SWITCHES = {
@@ -389,8 +348,9 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       prefix: spec.secrets.prefix,
       suffix: spec.secrets.suffix,
       sops: { enabled: spec.secrets.sops.enabled, keyring },
-      secretStore: guard ? guard.wrap(stores.secretStore) : stores.secretStore,
-      configStore: stores.configStore && guard ? guard.wrap(stores.configStore) : stores.configStore,
+      secretStore: stores.secretStore,
+      configStore: stores.configStore,
+      ...(guard ? { review: guard.review } : {}),
       deletionPolicy: spec.deletionPolicy,
       triggerUpdate: spec.triggerUpdate,
       adopt: smc.metadata.annotations?.[ANNOTATIONS.adopt] === 'true',
@@ -467,7 +427,7 @@ type SourcePlan = ({ failed: FailedVerdict } | { revision: string; fetch: () => 
   note?: string;
 };
 
-function sourceFailure(reason: string, message: string, stalled: boolean): { failed: FailedVerdict } {
+function sourceFailure(reason: ErrorCode, message: string, stalled: boolean): { failed: FailedVerdict } {
   return { failed: { kind: 'failed', reason, message, stalled, sourceProblem: true } };
 }
 
@@ -570,8 +530,8 @@ function classify(e: unknown): { reason: string; message: string; stalled: boole
     return {
       reason: e.code,
       message: e.message,
-      stalled: STALLED.has(e.code),
-      sourceProblem: SOURCE_ERRORS.has(e.code),
+      stalled: isPermanent(e.code),
+      sourceProblem: isSourceError(e.code),
     };
   }
   // Not one of ours: keep the error class only; its message could quote anything.

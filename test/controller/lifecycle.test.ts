@@ -1,5 +1,5 @@
 /**
- * Finalizer pruning (src/controller/finalizer.ts) and the drift guard (src/controller/drift.ts) on
+ * Finalizer pruning (src/sync.ts `pruneOwned`, src/controller/finalizer.ts) and the drift guard (src/controller/drift.ts) on
  * an in-memory store, and the status they produce (src/controller/status.ts).
  */
 import { describe, expect, it } from 'vitest';
@@ -12,12 +12,12 @@ import {
   handleLifecycle,
   hasFinalizer,
   isDeleting,
-  pruneOwned,
 } from '../../src/controller/finalizer.js';
 import { SmcError } from '../../src/errors.js';
 import { computeStatus } from '../../src/controller/status.js';
 import type { Action, ActionResult } from '../../src/plan/actions.js';
 import type { Owner, SecretStore, StoredEntry } from '../../src/stores/store.js';
+import { applyPlan, pruneOwned } from '../../src/sync.js';
 
 const OWNER: Owner = { namespace: 'ns', name: 'app' };
 
@@ -126,7 +126,7 @@ describe('drift guard', () => {
   it('Report: records the drift, holds its write, passes a re-create', async () => {
     const m = memoryStore([]);
     const guard = new DriftGuard('Report');
-    const results = await guard.wrap(m.store).apply(OWNER, actions);
+    const results = await applyPlan(m.store, OWNER, actions, guard.review);
     expect(results.map((r) => [r.action.storeName, r.action.type])).toEqual([
       ['changed', 'noop'],
       ['missing', 'create'],
@@ -142,7 +142,7 @@ describe('drift guard', () => {
   it('Correct: records and applies', async () => {
     const m = memoryStore([]);
     const guard = new DriftGuard('Correct');
-    const results = await guard.wrap(m.store).apply(OWNER, actions);
+    const results = await applyPlan(m.store, OWNER, actions, guard.review);
     expect(results.map((r) => r.action.type)).toEqual(['update', 'create', 'noop', 'update']);
     expect(m.applied[0]).toHaveLength(4);
     expect(guard.entries[0]).toMatchObject({ storeName: 'changed', corrected: true });
