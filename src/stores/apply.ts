@@ -46,6 +46,15 @@ export function versioned(version: string | undefined): { version?: string } {
   return version !== undefined ? { version } : {};
 }
 
+/** What a cloud store tells its shared `apply` about itself. */
+export interface StoreBasics {
+  naming: NamingRule;
+  limits: StoreLimits;
+  concurrency: number;
+  /** What the store calls a name, for the refusal (see `ApplyLoop.nameKind`). */
+  nameKind: string;
+}
+
 export interface ApplyLoop {
   naming: NamingRule;
   /** What the store calls a name, for the refusal: `local file name`, `Secret key`, `GCP secret id`. */

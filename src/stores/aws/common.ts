@@ -3,8 +3,15 @@
  * shared retry policy, a token bucket on writes, tag helpers and client settings.
  */
 import { SmcError } from '../../errors.js';
-import type { WriteAction } from '../../plan/actions.js';
-import { targetEnabled, type WriteLog } from '../apply.js';
+import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
+import {
+  type StoreBasics,
+  type VerbResult,
+  type WriteLog,
+  applyActions,
+  sizeRefusal,
+  targetEnabled,
+} from '../apply.js';
 import { OWNERSHIP_TAGS, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
@@ -189,6 +196,26 @@ export async function applyTagChanges(
     await calls.remove(remove);
     progress.wrote = true;
   }
+}
+
+/** `apply` as both AWS stores run it: one path for every write, one for prunes. */
+export function applyAwsActions(
+  actions: readonly Action[],
+  o: StoreBasics & {
+    /** How a size refusal names the entry (default `"NAME"`). */
+    what?(name: string): string;
+    write(action: Exclude<WriteAction, PruneAction>, progress: ApplyProgress): Promise<VerbResult>;
+    prune(action: PruneAction, progress: ApplyProgress): Promise<VerbResult>;
+  },
+): Promise<ActionResult[]> {
+  return applyActions(actions, {
+    naming: o.naming,
+    nameKind: o.nameKind,
+    concurrency: o.concurrency,
+    refuse: (a) => sizeRefusal(a, o.limits, o.what?.(a.storeName)),
+    handlers: { create: o.write, update: o.write, enable: o.write, disable: o.write, prune: o.prune },
+    failure: awsFailure,
+  });
 }
 
 export { TokenBucket };

@@ -36,12 +36,12 @@ import type { StoreNamingRule } from '../../naming/store-rules.js';
 import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
-import { applyActions, checkOwnership, sizeRefusal } from '../apply.js';
+import { checkOwnership } from '../apply.js';
 import { ProviderError } from '../provider-error.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { TokenBucket } from '../token-bucket.js';
 import {
-  awsFailure,
+  applyAwsActions,
   applyTagChanges,
   desiredState,
   AwsCaller,
@@ -253,20 +253,14 @@ export class AwsSsmParameterStore implements SecretStore {
   // ---- apply ----
 
   apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    const write = (a: Exclude<WriteAction, PruneAction>, log: ApplyProgress) => this.applyOne(owner, a, log);
-    return applyActions(actions, {
+    return applyAwsActions(actions, {
       naming: this.naming,
-      nameKind: 'parameter name',
+      limits: this.limits,
       concurrency: this.concurrency,
-      refuse: (a) => sizeRefusal(a, this.limits, `parameter "${a.storeName}"`),
-      handlers: {
-        create: write,
-        update: write,
-        enable: write,
-        disable: write,
-        prune: (a, log) => this.prune(owner, a, log),
-      },
-      failure: awsFailure,
+      nameKind: 'parameter name',
+      what: (name) => `parameter "${name}"`,
+      write: (a, progress) => this.applyOne(owner, a, progress),
+      prune: (a, progress) => this.prune(owner, a, progress),
     });
   }
 

@@ -5,7 +5,12 @@
  */
 import { isRestError } from '@azure/app-configuration';
 import { SmcError } from '../../errors.js';
-import { ProviderError, parseRetryAfter, reasonForHttpStatus } from '../provider-error.js';
+import {
+  parseRetryAfter,
+  ProviderError,
+  reasonForHttpStatus,
+  SOCKET_ERROR_CODES,
+} from '../provider-error.js';
 
 /** `/kv/{key}`, `/kv`, `/locks/{key}` → the REST operation name, and whether it writes. */
 export function appConfigOperation(method: string, url: string): { operation: string; write: boolean } {
@@ -36,17 +41,7 @@ export class AppConfigProviderError extends ProviderError {
 }
 
 const CODE = /^[A-Za-z0-9_.-]{1,64}$/;
-const NETWORK_CODES = new Set([
-  'REQUEST_SEND_ERROR',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
+const NETWORK_CODES = new Set([...SOCKET_ERROR_CODES, 'REQUEST_SEND_ERROR']);
 
 /**
  * Map what `@azure/app-configuration` (or the credential) threw to a ProviderError. Messages name the

@@ -1,6 +1,8 @@
 import { SmcError } from '../../errors.js';
 import { nameProblem } from '../../naming/name.js';
 import type { NamingRule } from '../../naming/rules.js';
+import type { Action, ActionResult, CreateAction, WriteAction } from '../../plan/actions.js';
+import { type StoreBasics, type WriteLog, applyActions, sizeRefusal, versioned } from '../apply.js';
 import { mapLimit } from '../map-limit.js';
 import type { RetryPolicy } from '../retry.js';
 import type { StoreObserver, StoredEntry } from '../store.js';
@@ -28,7 +30,7 @@ export interface GcpStoreCommonOptions {
   concurrency?: number;
 }
 
-export type { WriteLog } from '../apply.js';
+export type { WriteLog };
 
 /** The value of a version that exists but cannot be read (disabled): compared when it is enabled again. */
 export const UNREADABLE = Symbol('unreadable');
@@ -83,4 +85,33 @@ export async function readResources<R>(o: {
 /** The value-free message for a failure of an action on the GCP resource `name`. */
 export function gcpFailure(e: unknown, name: string): string {
   return e instanceof SmcError ? e.message : gcpProviderError('apply', name, e).message;
+}
+
+/**
+ * `apply` as both GCP stores run it: `create` makes the resource (and its first version), every
+ * other verb brings the existing one to what the action asks (`converge`).
+ */
+export function applyGcpActions(
+  actions: readonly Action[],
+  o: StoreBasics & {
+    resourceName(id: string): string;
+    create(action: CreateAction, log: WriteLog): Promise<string | undefined>;
+    converge(action: WriteAction, log: WriteLog): Promise<string | undefined>;
+  },
+): Promise<ActionResult[]> {
+  const converge = (a: WriteAction, log: WriteLog) => o.converge(a, log).then(versioned);
+  return applyActions(actions, {
+    naming: o.naming,
+    nameKind: o.nameKind,
+    concurrency: o.concurrency,
+    refuse: (a) => sizeRefusal(a, o.limits),
+    handlers: {
+      create: (a, log) => o.create(a, log).then(versioned),
+      update: converge,
+      enable: converge,
+      disable: converge,
+      prune: converge,
+    },
+    failure: (e, a) => gcpFailure(e, o.resourceName(a.storeName)),
+  });
 }

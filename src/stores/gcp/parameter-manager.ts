@@ -3,7 +3,7 @@ import { ParameterManagerClient, protos } from '@google-cloud/parametermanager';
 import { SmcError } from '../../errors.js';
 import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
-import { applyActions, checkOwnership, sizeRefusal, targetEnabled, versioned } from '../apply.js';
+import { checkOwnership, targetEnabled } from '../apply.js';
 import { ownerFromTags } from '../ownership.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { GcpCaller, NO_GAX_RETRY, listAll, payloadText, projectWriteBucket } from './calls.js';
@@ -13,7 +13,7 @@ import {
   checkLocation,
   checkProjectId,
   lastSegment,
-  gcpFailure,
+  applyGcpActions,
   readResources,
   type GcpStoreCommonOptions,
   type WriteLog,
@@ -190,21 +190,15 @@ export class GcpParameterManagerStore implements SecretStore {
 
   // ---- apply ----
 
-  async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    const converge = (a: WriteAction, log: WriteLog) => this.converge(owner, a, log).then(versioned);
-    return applyActions(actions, {
+  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
+    return applyGcpActions(actions, {
       naming: this.naming,
-      nameKind: 'GCP parameter id',
+      limits: this.limits,
       concurrency: this.concurrency,
-      refuse: (a) => sizeRefusal(a, this.limits),
-      handlers: {
-        create: (a, log) => this.create(owner, a, log).then(versioned),
-        update: converge,
-        enable: converge,
-        disable: converge,
-        prune: converge,
-      },
-      failure: (e, a) => gcpFailure(e, this.parameterName(a.storeName)),
+      nameKind: 'GCP parameter id',
+      resourceName: (id) => this.parameterName(id),
+      create: (a, log) => this.create(owner, a, log),
+      converge: (a, log) => this.converge(owner, a, log),
     });
   }
 
