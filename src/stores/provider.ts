@@ -49,13 +49,19 @@ export interface StoreKind {
   cli: CliForm;
 }
 
-/** Where an SMC wants to write, as the `store_allowlist` setting sees it. */
-export type StoreTarget =
-  | { provider: 'gcp'; projectId: string }
-  /** `accountId` undefined when not known: then only rules with account `*` match. */
-  | { provider: 'aws'; accountId?: string; region: string }
-  | { provider: 'azure'; vaultHost: string }
-  | { provider: 'kubernetes' };
+/**
+ * Where an SMC wants to write, as the `store_allowlist` setting sees it: the provider and its
+ * target's parts (e.g. `projectId`; a part undefined when not known, matched only by `*`).
+ */
+export type StoreTarget = { provider: string } & Record<string, string | undefined>;
+
+/** How `store_allowlist` names a provider's targets: `aws/<accountId>/<region>`. */
+export interface AllowlistForm {
+  /** The syntax, for errors. */
+  syntax: string;
+  /** A target's parts in the order the syntax lists them (normalised for comparison). */
+  segments(target: StoreTarget): (string | undefined)[];
+}
 
 /** A reference to a credentials Secret in an SMC's spec (`provider.*.auth.secretRef`). */
 export interface SecretKeyRefLike {
@@ -103,5 +109,9 @@ export interface StoreProvider {
   name: string;
   kinds: readonly StoreKind[];
   /** Open the stores of an SMC whose `spec.provider.<name>` is set (absent: CLI only). */
-  openForSmc?: { provider: ProviderName; open(ctx: SmcOpenContext): Promise<OpenedStores> };
+  openForSmc?: {
+    provider: ProviderName;
+    open(ctx: SmcOpenContext): Promise<OpenedStores>;
+    allowlist: AllowlistForm;
+  };
 }

@@ -12,7 +12,7 @@ import { azureProvider } from './azure/provider.js';
 import { gcpProvider } from './gcp/provider.js';
 import { kubernetesProvider } from './kubernetes/provider.js';
 import { localProvider } from './local/provider.js';
-import type { CliForm, NamingOptions, StoreKind, StoreProvider } from './provider.js';
+import type { AllowlistForm, CliForm, NamingOptions, StoreKind, StoreProvider } from './provider.js';
 
 export const PROVIDERS: readonly StoreProvider[] = [
   localProvider,
@@ -58,4 +58,14 @@ export function smcProvider(name: ProviderName): NonNullable<StoreProvider['open
   const found = PROVIDERS.find((p) => p.openForSmc?.provider === name)?.openForSmc;
   if (!found) throw new SmcError('InvalidSpec', `spec.provider.${name}: no store handles this provider`);
   return found;
+}
+
+/** The `spec.provider` keys a store folder handles, in registry order. */
+export const SMC_PROVIDERS: readonly string[] = PROVIDERS.flatMap((p) =>
+  p.openForSmc ? [p.openForSmc.provider] : [],
+);
+
+/** How `store_allowlist` names the targets of `spec.provider.<name>`; undefined for an unknown one. */
+export function allowlistForm(name: string): AllowlistForm | undefined {
+  return PROVIDERS.find((p) => p.openForSmc?.provider === name)?.openForSmc?.allowlist;
 }

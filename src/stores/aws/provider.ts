@@ -98,6 +98,7 @@ export const awsProvider: StoreProvider = {
   ],
   openForSmc: {
     provider: 'aws',
+    allowlist: { syntax: 'aws/<accountId>/<region>', segments: (t) => [t.accountId, t.region] },
     async open(ctx) {
       const { spec } = ctx;
       const region = spec.provider.aws!.region;

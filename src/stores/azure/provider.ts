@@ -107,6 +107,7 @@ export const azureProvider: StoreProvider = {
   ],
   openForSmc: {
     provider: 'azure',
+    allowlist: { syntax: 'azure/<vault host>', segments: (t) => [t.vaultHost?.toLowerCase()] },
     async open(ctx) {
       const { spec } = ctx;
       const vaultUrl = azureVaultUrl(spec.provider.azure!);

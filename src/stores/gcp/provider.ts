@@ -84,6 +84,7 @@ export const gcpProvider: StoreProvider = {
   ],
   openForSmc: {
     provider: 'gcp',
+    allowlist: { syntax: 'gcp/<projectId>', segments: (t) => [t.projectId] },
     async open(ctx) {
       const { spec } = ctx;
       const gcp = spec.provider.gcp!;

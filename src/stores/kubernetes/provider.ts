@@ -79,6 +79,7 @@ export const kubernetesProvider: StoreProvider = {
   ],
   openForSmc: {
     provider: 'kubernetes',
+    allowlist: { syntax: 'kubernetes', segments: () => [] },
     async open(ctx) {
       ctx.allow({ provider: 'kubernetes' }, 'Kubernetes Secrets');
       if (!ctx.kubeConfig) throw new SmcError('InvalidSpec', 'the Kubernetes store needs a kubeconfig');
