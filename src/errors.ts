@@ -108,3 +108,28 @@ export function isPermanent(code: string): boolean {
 export function isSourceError(code: string): boolean {
   return SOURCE.has(code as ErrorCode);
 }
+
+/** A thrown error → reason and value-free message. Unknown errors are transient `ReconcileError`s. */
+export function classifyError(e: unknown): {
+  reason: string;
+  message: string;
+  stalled: boolean;
+  sourceProblem: boolean;
+} {
+  if (e instanceof SmcError) {
+    return {
+      reason: e.code,
+      message: e.message,
+      stalled: isPermanent(e.code),
+      sourceProblem: isSourceError(e.code),
+    };
+  }
+  // Not one of ours: keep the error class only; its message could quote anything.
+  const name = e instanceof Error ? e.name : 'Error';
+  return {
+    reason: 'ReconcileError',
+    message: `unexpected ${name} during reconcile`,
+    stalled: false,
+    sourceProblem: false,
+  };
+}
