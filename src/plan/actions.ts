@@ -17,13 +17,7 @@ export type DeletionPolicy = 'Retain' | 'Disable' | 'Delete';
  * - `drifted`: changed outside Git and left as found (`driftPolicy: Report`).
  */
 export type ActionCause =
-  | 'missing'
-  | 'changed'
-  | 'unreadable'
-  | 'adopted'
-  | 'disabled'
-  | 'removed'
-  | 'drifted';
+  'missing' | 'changed' | 'unreadable' | 'adopted' | 'disabled' | 'removed' | 'drifted';
 
 interface ActionBase {
   /** Secret material, present on the verbs that write one (never printed). */
@@ -87,13 +81,7 @@ export interface ConflictAction extends ActionBase {
 
 /** One planned change to one store entry. */
 export type Action =
-  | CreateAction
-  | UpdateAction
-  | EnableAction
-  | DisableAction
-  | PruneAction
-  | NoopAction
-  | ConflictAction;
+  CreateAction | UpdateAction | EnableAction | DisableAction | PruneAction | NoopAction | ConflictAction;
 
 /** An action that can change a store. */
 export type WriteAction = Exclude<Action, NoopAction | ConflictAction>;
