@@ -41,7 +41,8 @@ export type ErrorCode =
   | 'UnsafeArchive'
   | 'GitFetchFailed'
   | 'GitAuthFailed'
-  | 'GitRevisionNotFound';
+  | 'GitRevisionNotFound'
+  | 'UnsupportedSource';
 
 export class SmcError extends Error {
   readonly code: ErrorCode;
@@ -54,4 +55,82 @@ export class SmcError extends Error {
 
 export function isSmcError(e: unknown, code?: ErrorCode): e is SmcError {
   return e instanceof SmcError && (code === undefined || e.code === code);
+}
+
+/**
+ * Errors that retrying without a change to Git, the spec or a key cannot fix: the controller reports
+ * them as stalled (kstatus `Stalled`) instead of retrying with backoff. Every other code is transient.
+ */
+const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'InvalidSpec',
+  'ParseError',
+  'DuplicateKey',
+  'NameCollision',
+  'InvalidName',
+  'TooMany',
+  'SopsNoMatchingKey',
+  'SopsWrongKey',
+  'SopsMacMismatch',
+  'SopsMacMissing',
+  'SopsCorruptValue',
+  'SopsUnsupportedKeyType',
+  'SopsInvalidFile',
+  'SopsDisabled',
+  'SecretsNotEncrypted',
+  'EnvironmentNotFound',
+  'PruneAllRefused',
+  'KustomizeNotFound',
+  'KustomizeFailed',
+  'AccessDenied',
+  'ProviderAuthFailed',
+  'UnsafeArchive',
+  'ArtifactDigestMismatch',
+  'UnsupportedSource',
+]);
+
+/** Errors about the source (Git, a Flux artifact), which the controller reports as a source problem. */
+const SOURCE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'SourceNotFound',
+  'GitFetchFailed',
+  'GitAuthFailed',
+  'GitRevisionNotFound',
+  'SourceNotReady',
+  'ArtifactNotFound',
+  'ArtifactFetchFailed',
+  'ArtifactDigestMismatch',
+  'UnsafeArchive',
+  'UnsupportedSource',
+]);
+
+export function isPermanent(code: string): boolean {
+  return PERMANENT.has(code as ErrorCode);
+}
+
+export function isSourceError(code: string): boolean {
+  return SOURCE.has(code as ErrorCode);
+}
+
+/** A thrown error → reason and value-free message. Unknown errors are transient `ReconcileError`s. */
+export function classifyError(e: unknown): {
+  reason: string;
+  message: string;
+  stalled: boolean;
+  sourceProblem: boolean;
+} {
+  if (e instanceof SmcError) {
+    return {
+      reason: e.code,
+      message: e.message,
+      stalled: isPermanent(e.code),
+      sourceProblem: isSourceError(e.code),
+    };
+  }
+  // Not one of ours: keep the error class only; its message could quote anything.
+  const name = e instanceof Error ? e.name : 'Error';
+  return {
+    reason: 'ReconcileError',
+    message: `unexpected ${name} during reconcile`,
+    stalled: false,
+    sourceProblem: false,
+  };
 }

@@ -24,6 +24,6 @@ export {
 export type { SopsFormat, SopsKeyring } from './sops/index.js';
 export { planActions } from './plan/plan.js';
 export type { Action, ActionResult, ActionType, DeletionPolicy } from './plan/actions.js';
-export { LocalDirStore } from './stores/local.js';
+export { LocalDirStore } from './stores/local/index.js';
 export type { SecretStore, StoredEntry, Owner, StoreObserver } from './stores/store.js';
 export { VERSION } from './version.js';

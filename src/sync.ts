@@ -6,6 +6,10 @@
  * changed: a name collision, and a pass that would prune every entry its owner has
  * (src/plan/prune-guard.ts). Unencrypted secrets files are refused while rendering (src/render/raw.ts).
  *
+ * A second entry point, `pruneOwned`, applies a deletion policy to everything an owner has in a store
+ * (the SecretManagerConfig is being deleted). Policies stay with the caller through `review`, a hook
+ * between plan and apply (the controller's drift policy).
+ *
  * Callers may observe its stages (tracing, timing) through an optional `stage` hook, given in the
  * request or installed around a call with `withStageHook`; without one, every stage just runs.
  */
@@ -15,7 +19,7 @@ import { SmcError } from './errors.js';
 import type { InputLimits } from './limits/input.js';
 import { checkLimits } from './naming/limits.js';
 import { nameEntries } from './naming/name.js';
-import type { Action, ActionType, DeletionPolicy } from './plan/actions.js';
+import type { Action, ActionResult, ActionType, DeletionPolicy } from './plan/actions.js';
 import { planActions } from './plan/plan.js';
 import { type PruneCensus, pruneCensus, refusePruneAll } from './plan/prune-guard.js';
 import { propertiesAsSecret, renderKustomize, renderRawFiles } from './render/index.js';
@@ -64,6 +68,11 @@ export interface SyncRequest {
   /** Plan only: read the stores, write nothing (a refusal is still raised: it is what a sync would do). */
   dryRun?: boolean;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Between plan and apply (e.g. the controller's drift policy): sees each store's planned actions
+   * and may settle some without the store (returning a result in the action's place) or reword them.
+   */
+  review?: PlanReview;
   /** Observes each stage (default: the hook installed by `withStageHook`, else none). */
   stage?: StageHook;
 }
@@ -105,6 +114,9 @@ export type ProgressEvent =
   | { stage: 'apply'; store: string; done: number; total: number };
 
 export type OutcomeResult = 'ok' | 'failed' | 'planned';
+
+/** Per planned action: the action to apply, or the result that settles it without a store call. */
+export type PlanReview = (store: SecretStore, actions: readonly Action[]) => (Action | ActionResult)[];
 
 /** What happened to one entry. Carries no value. */
 export interface EntryOutcome {
@@ -284,7 +296,7 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
       continue;
     }
     const results = await stage('apply', { store: store.type, actions: actions.length }, () =>
-      store.apply(req.owner, actions),
+      applyPlan(store, req.owner, actions, req.review),
     );
     req.onProgress?.({ stage: 'apply', store: store.target, done: results.length, total: actions.length });
     for (const r of results) {
@@ -309,6 +321,49 @@ export async function sync(req: SyncRequest): Promise<SyncResult> {
     failed: outcomes.filter((o) => o.result === 'failed').length,
     writes,
   };
+}
+
+/** Apply one store's planned actions, after `review` when given; one result per action, in order. */
+export async function applyPlan(
+  store: SecretStore,
+  owner: Owner,
+  actions: readonly Action[],
+  review?: PlanReview,
+): Promise<ActionResult[]> {
+  if (!review) return store.apply(owner, actions);
+  const reviewed = review(store, actions);
+  const pass = reviewed.filter(isAction);
+  const applied = pass.length ? await store.apply(owner, pass) : [];
+  let next = 0;
+  return reviewed.map((r) => (isAction(r) ? applied[next++]! : r));
+}
+
+function isAction(x: Action | ActionResult): x is Action {
+  return !('action' in x);
+}
+
+/**
+ * The pipeline's second entry point, for a SecretManagerConfig being deleted: apply `policy` to every
+ * entry `owner` owns in `store`, planned as if Git were empty. Retain makes no call at all. Deleting
+ * the SMC is an explicit intent, so the prune-all refusal does not apply.
+ */
+export async function pruneOwned(
+  store: SecretStore,
+  owner: Owner,
+  policy: DeletionPolicy,
+): Promise<{ results: ActionResult[]; planned: Action[] }> {
+  if (policy === 'Retain') return { results: [], planned: [] };
+  const actual = await store.read(owner, []);
+  const planned = planActions({
+    desired: [],
+    actual,
+    owner,
+    deletionPolicy: policy,
+    triggerUpdate: true,
+    adopt: false,
+  }).filter((a) => a.type === 'prune');
+  if (planned.length === 0) return { results: [], planned };
+  return { results: await store.apply(owner, planned), planned };
 }
 
 function outcome(store: SecretStore, e: NamedEntry, result: OutcomeResult, message: string): EntryOutcome {

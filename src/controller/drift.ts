@@ -8,12 +8,13 @@
  * `driftPolicy: Correct` it is overwritten from Git; with `Report` it is left as it is. Either way it
  * is recorded, and reported (condition `Drifted`, Event, metric) when `diffDiscovery` is true.
  *
- * The guard wraps each store: it sees the planned actions in `apply`, so the pipeline needs no
- * knowledge of drift. It never sees or keeps a value beyond handing the action on.
+ * The guard is the pipeline's review hook between plan and apply (src/sync.ts `review`), so the
+ * pipeline needs no knowledge of drift. It decides by each action's `cause`, never by its wording, and
+ * never keeps a value beyond handing the action on.
  */
 import type { EntryKind } from '../entry.js';
 import type { Action, ActionResult } from '../plan/actions.js';
-import type { Owner, SecretStore } from '../stores/store.js';
+import type { PlanReview } from '../sync.js';
 
 export interface DriftedEntry {
   storeName: string;
@@ -38,7 +39,7 @@ export interface DriftFindings {
 export function isDriftAction(a: Action): boolean {
   if (a.type !== 'update' && a.type !== 'enable' && a.type !== 'disable') return false;
   // Adoption and stores that cannot read values are not evidence of a change outside Git.
-  return !a.reason.startsWith('adopting') && !a.reason.startsWith('value unknown');
+  return a.cause === 'changed' || a.cause === 'disabled';
 }
 
 export class DriftGuard {
@@ -46,57 +47,36 @@ export class DriftGuard {
 
   constructor(private readonly policy: 'Report' | 'Correct') {}
 
-  /** A store that records drift actions and, under `Report`, does not apply them. */
-  wrap(store: SecretStore): SecretStore {
-    const entries = this.entries;
-    const correct = this.policy === 'Correct';
-    return {
-      type: store.type,
-      target: store.target,
-      naming: store.naming,
-      limits: store.limits,
-      read: (owner: Owner, names: readonly string[]) => store.read(owner, names),
-      close: store.close ? () => store.close!() : undefined,
-      async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-        const pass: Action[] = [];
-        const held = new Map<number, ActionResult>();
-        actions.forEach((a, i) => {
-          if (!isDriftAction(a)) {
-            pass.push(a);
-            return;
-          }
-          entries.push({
-            storeName: a.storeName,
-            ...(a.key !== undefined ? { key: a.key } : {}),
-            kind: a.kind,
-            store: store.type,
-            corrected: correct,
-          });
-          if (correct) {
-            pass.push({ ...a, reason: `drift corrected from Git (${a.reason})` });
-            return;
-          }
-          // Reported as drift, not as the state Git wants (`enabled`): nothing was written.
-          const { value: _value, enabled: _enabled, ...rest } = a;
-          held.set(i, {
-            action: {
-              ...rest,
-              type: 'noop',
-              reason: `drifted: changed outside Git (${a.reason}); driftPolicy Report`,
-            },
-            ok: true,
-            wrote: false,
-          });
-        });
-        const applied = pass.length ? await store.apply(owner, pass) : [];
-        // Results in the order of `actions`.
-        const out: ActionResult[] = [];
-        let j = 0;
-        for (let i = 0; i < actions.length; i++) out.push(held.get(i) ?? applied[j++]!);
-        return out;
-      },
-    };
-  }
+  /**
+   * The pipeline's review hook (`SyncRequest.review`, between plan and apply): records each drift
+   * action; under `Correct` it is applied (reworded), under `Report` it is settled as a noop, unwritten.
+   */
+  readonly review: PlanReview = (store, actions) =>
+    actions.map((a): Action | ActionResult => {
+      if (!isDriftAction(a)) return a;
+      const correct = this.policy === 'Correct';
+      this.entries.push({
+        storeName: a.storeName,
+        ...(a.key !== undefined ? { key: a.key } : {}),
+        kind: a.kind,
+        store: store.type,
+        corrected: correct,
+      });
+      if (correct) return { ...a, reason: `drift corrected from Git (${a.reason})` };
+      // Reported as drift, not as the state Git wants (`enabled`): nothing was written.
+      return {
+        action: {
+          type: 'noop',
+          cause: 'drifted',
+          ...(a.key !== undefined ? { key: a.key } : {}),
+          storeName: a.storeName,
+          kind: a.kind,
+          reason: `drifted: changed outside Git (${a.reason}); driftPolicy Report`,
+        },
+        ok: true,
+        wrote: false,
+      };
+    });
 }
 
 /** Value-free message naming the drifted entries (at most 10). */

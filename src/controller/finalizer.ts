@@ -4,6 +4,8 @@
  * is retained, disabled or deleted per `deletionPolicy`, and only then is the finalizer removed. A
  * failure keeps the finalizer (the object stays, with `Ready=False` and an Event) and is retried.
  *
+ * The pruning itself is the pipeline's (`pruneOwned` in src/sync.ts); this file decides when, and reports.
+ *
  * The finalizer is written with `update` (PUT of the whole object) — the only write verb the shipped
  * RBAC grants on `secretmanagerconfigs` — after a fresh GET, retried on conflict.
  */
@@ -17,9 +19,8 @@ import {
   parseSpec,
 } from '../api/index.js';
 import { SmcError } from '../errors.js';
-import type { Action, ActionResult, DeletionPolicy } from '../plan/actions.js';
-import { planActions } from '../plan/plan.js';
-import type { Owner, SecretStore } from '../stores/store.js';
+import type { DeletionPolicy } from '../plan/actions.js';
+import { pruneOwned } from '../sync.js';
 import type { Logger } from '../observability/logger.js';
 import type { SmcEvent } from './events.js';
 import type { SmcStores } from './reconcile.js';
@@ -56,29 +57,6 @@ export interface FinalizeResult {
   writes: number;
   /** Value-free summary (for the Event / the condition). */
   message: string;
-}
-
-/**
- * Apply `deletionPolicy` to every entry `owner` owns in `store`: read what the store holds for the
- * owner, plan as if Git were empty, apply the prunes. Retain makes no call at all.
- */
-export async function pruneOwned(
-  store: SecretStore,
-  owner: Owner,
-  policy: DeletionPolicy,
-): Promise<{ results: ActionResult[]; planned: Action[] }> {
-  if (policy === 'Retain') return { results: [], planned: [] };
-  const actual = await store.read(owner, []);
-  const planned = planActions({
-    desired: [],
-    actual,
-    owner,
-    deletionPolicy: policy,
-    triggerUpdate: true,
-    adopt: false,
-  }).filter((a) => a.type === 'prune');
-  if (planned.length === 0) return { results: [], planned };
-  return { results: await store.apply(owner, planned), planned };
 }
 
 /** Apply the SMC's `deletionPolicy` to all its stores; never throws (failures are in the result). */

@@ -3,7 +3,8 @@
  * cluster itself: the world hands it the source object (a Flux source, or an Argo CD Application
  * with its Git remote: ls-remote, fetch, credentials, last pull), the artifact fetcher, the SOPS
  * keys and the stores. The controller writes the returned status once; before the work starts it
- * may also be told, through `world.progress`, that the SMC is `Pending` or `Syncing`.
+ * may also be told, through `world.progress`, that the SMC is `Pending` or `Syncing`. Where the
+ * files come from (a Flux artifact, an Argo CD Application's Git source) is `source-plan.ts`.
  */
 import type { InputLimits } from '../limits/input.js';
 import {
@@ -13,7 +14,7 @@ import {
   parseSpec,
   specIntervals,
 } from '../api/index.js';
-import { type ErrorCode, SmcError } from '../errors.js';
+import { classifyError } from '../errors.js';
 import type { SopsKeyring } from '../sops/index.js';
 import type { ArgoGitSource, GitCredentials } from '../source/argo-git.js';
 import type { FluxArtifactRef } from '../source/flux-artifact.js';
@@ -28,8 +29,9 @@ import {
   computeStatus,
   progressStatus,
 } from './status.js';
-import { type ArgoApplicationObject, gitSourceKey, selectArgoGitSource } from './argo-source.js';
-import { type PullRecord, effectivePullIntervalMs, nextPullInMs, pullDue } from './git-pulls.js';
+import type { ArgoApplicationObject } from './argo-source.js';
+import type { PullRecord } from './git-pulls.js';
+import { argoSourcePlan, fluxSourcePlan, type SourcePlan } from './source-plan.js';
 import { explainKeyFailure } from './keys.js';
 
 /** The parts of a SecretManagerConfig object the reconciler reads (as it comes from the API server). */
@@ -150,47 +152,6 @@ export interface ReconcileOutcome {
   drift?: DriftFindings;
 }
 
-/** Errors that retrying without a change to Git, the spec or a key cannot fix (kstatus `Stalled`). */
-const STALLED: ReadonlySet<string> = new Set<ErrorCode | string>([
-  'InvalidSpec',
-  'ParseError',
-  'DuplicateKey',
-  'NameCollision',
-  'InvalidName',
-  'TooMany',
-  'SopsNoMatchingKey',
-  'SopsWrongKey',
-  'SopsMacMismatch',
-  'SopsMacMissing',
-  'SopsCorruptValue',
-  'SopsUnsupportedKeyType',
-  'SopsInvalidFile',
-  'SopsDisabled',
-  'SecretsNotEncrypted',
-  'EnvironmentNotFound',
-  'PruneAllRefused',
-  'KustomizeNotFound',
-  'KustomizeFailed',
-  'AccessDenied',
-  'ProviderAuthFailed',
-  'UnsafeArchive',
-  'ArtifactDigestMismatch',
-  'UnsupportedSource',
-]);
-
-const SOURCE_ERRORS: ReadonlySet<string> = new Set([
-  'SourceNotFound',
-  'GitFetchFailed',
-  'GitAuthFailed',
-  'GitRevisionNotFound',
-  'SourceNotReady',
-  'ArtifactNotFound',
-  'ArtifactFetchFailed',
-  'ArtifactDigestMismatch',
-  'UnsafeArchive',
-  'UnsupportedSource',
-]);
-
 /** How an SMC lifts the pipeline's refusals (quoted in their errors). */
 const SPEC_ALLOW_SWITCHES = {
   pruneAll: 'spec.allowPruneAll: true',
@@ -203,19 +164,6 @@ export function requestedReconcile(annotations: Record<string, string> | undefin
     (v): v is string => v !== undefined && v !== '',
   );
   return values.length ? values.join(' ').slice(0, 256) : undefined;
-}
-
-/** `Ready` condition of a Flux source: ready, with a value-free reason when not. */
-export function fluxSourceReadiness(src: FluxSourceObject | undefined): {
-  ready: boolean;
-  message: string;
-} {
-  if (!src) return { ready: false, message: 'not found' };
-  const cond = src.status?.conditions?.find((c) => c.type === 'Ready');
-  if (!src.status?.artifact) return { ready: false, message: cond?.message ?? 'no artifact yet' };
-  if (cond && cond.status === 'False' && !src.status.artifact)
-    return { ready: false, message: cond.message ?? 'not ready' };
-  return { ready: true, message: 'ready' };
 }
 
 export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<ReconcileOutcome> {
@@ -250,7 +198,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
     spec = parseSpec(smc.spec, where);
     intervalMs = specIntervals(spec).reconcileMs;
   } catch (e) {
-    return finish({ kind: 'failed', ...classify(e), revision: undefined }, 0);
+    return finish({ kind: 'failed', ...classifyError(e), revision: undefined }, 0);
   }
   intervalMs = Math.max(intervalMs, world.minReconcileIntervalMs);
 
@@ -394,8 +342,9 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       prefix: spec.secrets.prefix,
       suffix: spec.secrets.suffix,
       sops: { enabled: spec.secrets.sops.enabled, keyring },
-      secretStore: guard ? guard.wrap(stores.secretStore) : stores.secretStore,
-      configStore: stores.configStore && guard ? guard.wrap(stores.configStore) : stores.configStore,
+      secretStore: stores.secretStore,
+      configStore: stores.configStore,
+      ...(guard ? { review: guard.review } : {}),
       deletionPolicy: spec.deletionPolicy,
       triggerUpdate: spec.triggerUpdate,
       adopt: smc.metadata.annotations?.[ANNOTATIONS.adopt] === 'true',
@@ -406,7 +355,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       ...(world.inputLimits ? { limits: world.inputLimits } : {}),
     });
   } catch (e) {
-    return finish({ kind: 'failed', ...classify(explainKeyFailure(e, keyring)), revision }, 0);
+    return finish({ kind: 'failed', ...classifyError(explainKeyFailure(e, keyring)), revision }, 0);
   } finally {
     // The tree may be pruned from the source cache from now on (never while it was rendered).
     checkout?.release?.();
@@ -460,131 +409,4 @@ export function syncCause(input: {
       // Pending, Syncing (a pass that did not finish: the controller stopped), Suspended, none.
       return synced ? 'interrupted' : 'first';
   }
-}
-
-type FailedVerdict = Extract<ReconcileVerdict, { kind: 'failed' }>;
-
-/** Where this reconcile's files come from: a revision and how to fetch it, or why not. */
-type SourcePlan = ({ failed: FailedVerdict } | { revision: string; fetch: () => Promise<SourceCheckout> }) & {
-  /** Argo sources: time to the next `git ls-remote`. */
-  pullInMs?: number;
-  /** A value-free note for the status description (suspendGitPulls). */
-  note?: string;
-};
-
-function sourceFailure(reason: string, message: string, stalled: boolean): { failed: FailedVerdict } {
-  return { failed: { kind: 'failed', reason, message, stalled, sourceProblem: true } };
-}
-
-/** The referenced source does not exist (yet): say what the SMC waits for; retried, and its creation triggers a reconcile. */
-function sourceNotFound(sourceName: string): { failed: FailedVerdict } {
-  return sourceFailure(
-    'SourceNotFound',
-    `waiting for ${sourceName}: not found (create it, or fix spec.sourceRef)`,
-    false,
-  );
-}
-
-/** A Flux source: its artifact (suspending or resuming the source for `suspendGitPulls` first). */
-async function fluxSourcePlan(
-  world: ReconcileWorld,
-  spec: SecretManagerConfigSpec,
-  sourceName: string,
-): Promise<SourcePlan> {
-  const note = await world.suspendFluxSource?.(spec.suspendGitPulls);
-  const readiness = fluxSourceReadiness(world.source);
-  const artifact = world.source?.status?.artifact;
-  if (!readiness.ready || !artifact) {
-    return {
-      ...(world.source
-        ? sourceFailure('SourceNotReady', `${sourceName}: ${readiness.message}`, false)
-        : sourceNotFound(sourceName)),
-      note,
-    };
-  }
-  return {
-    revision: artifact.revision ?? artifact.digest ?? artifact.url,
-    fetch: () => world.fetchArtifact(artifact, sourceName),
-    note,
-  };
-}
-
-/**
- * An Argo CD Application: its Git source's commit — asked from the remote (`git ls-remote`) when a
- * pull is due (`gitRepositoryPullInterval`, or `forcedPull`), else the last pull's answer — and a
- * fetch of exactly that commit. Credentials are read only when the remote is contacted.
- */
-async function argoSourcePlan(
-  argo: ArgoWorld | undefined,
-  spec: SecretManagerConfigSpec,
-  sourceName: string,
-  now: number,
-  forcedPull: boolean,
-): Promise<SourcePlan> {
-  if (!argo)
-    return sourceFailure('UnsupportedSource', `${sourceName}: Argo CD sources are not available here`, true);
-  if (!argo.application) return sourceNotFound(sourceName);
-  const src = selectArgoGitSource(argo.application);
-  if (!src) {
-    return sourceFailure(
-      'UnsupportedSource',
-      `${sourceName}: has no Git source (spec.source / spec.sources[] with a repoURL and no chart)`,
-      true,
-    );
-  }
-  const intervalMs = effectivePullIntervalMs(specIntervals(spec).gitPullMs, argo.minPullIntervalMs);
-  const suspended = spec.suspendGitPulls;
-  const note = suspended ? 'periodic Git pulls are suspended (spec.suspendGitPulls)' : undefined;
-  await argo.pullsSuspended?.(suspended);
-  const sourceKey = gitSourceKey(src);
-  let credentials: Promise<GitCredentials | undefined> | undefined;
-  const creds = () => (credentials ??= argo.credentials(src.repoURL));
-  let last = argo.lastPull;
-  try {
-    if (pullDue({ last, sourceKey, now, intervalMs, suspended, forced: forcedPull })) {
-      last = { sourceKey, revision: await argo.lsRemote(src, await creds()), at: now };
-      argo.recordPull(last);
-    }
-  } catch (e) {
-    const c = classify(e);
-    return {
-      failed: { kind: 'failed', ...c, message: `${sourceName}: ${c.message}`, sourceProblem: true },
-      pullInMs: nextPullInMs(last, now, intervalMs, suspended),
-      note,
-    };
-  }
-  const revision = last!.revision;
-  return {
-    revision,
-    fetch: async () => {
-      try {
-        return await argo.fetch(src, revision, await creds());
-      } catch (e) {
-        if (e instanceof SmcError) throw new SmcError(e.code, `${sourceName}: ${e.message}`);
-        throw e;
-      }
-    },
-    pullInMs: nextPullInMs(last, now, intervalMs, suspended),
-    note,
-  };
-}
-
-/** A thrown error → reason and value-free message. Unknown errors are transient `ReconcileError`s. */
-function classify(e: unknown): { reason: string; message: string; stalled: boolean; sourceProblem: boolean } {
-  if (e instanceof SmcError) {
-    return {
-      reason: e.code,
-      message: e.message,
-      stalled: STALLED.has(e.code),
-      sourceProblem: SOURCE_ERRORS.has(e.code),
-    };
-  }
-  // Not one of ours: keep the error class only; its message could quote anything.
-  const name = e instanceof Error ? e.name : 'Error';
-  return {
-    reason: 'ReconcileError',
-    message: `unexpected ${name} during reconcile`,
-    stalled: false,
-    sourceProblem: false,
-  };
 }

@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { durationMs, formatDuration } from '../api/index.js';
 import { DEFAULT_INPUT_LIMITS } from '../limits/input.js';
 import { CONTROLLER_LOG_LEVELS, LOG_FORMATS } from '../observability/logger.js';
+import type { StoreTarget } from '../stores/provider.js';
+import { SMC_PROVIDERS, allowlistForm } from '../stores/registry.js';
 
 // ---------------------------------------------------------------------------------------------
 // store_allowlist
@@ -37,22 +39,13 @@ export interface StoreAllowRule {
 }
 
 export interface StoreTargetPattern {
-  provider: StoreProvider;
+  provider: string;
   /** Segments after the provider (`*` matches any); empty for `kubernetes`. */
   segments: string[];
 }
 
-export const STORE_PROVIDERS = ['gcp', 'aws', 'azure', 'kubernetes'] as const;
-export type StoreProvider = (typeof STORE_PROVIDERS)[number];
-const SEGMENTS: Record<StoreProvider, number> = { gcp: 1, aws: 2, azure: 1, kubernetes: 0 };
-
-/** Where an SMC wants to write, as the allowlist sees it. */
-export type StoreTarget =
-  | { provider: 'gcp'; projectId: string }
-  /** `accountId` undefined when not known: then only rules with account `*` match. */
-  | { provider: 'aws'; accountId?: string; region: string }
-  | { provider: 'azure'; vaultHost: string }
-  | { provider: 'kubernetes' };
+/** Where an SMC wants to write, as the allowlist sees it (declared beside the stores' face). */
+export type { StoreTarget };
 
 const NAMESPACE_RE = /^(\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/;
 const SEGMENT_RE = /^(\*|[A-Za-z0-9][A-Za-z0-9._:-]{0,254})$/;
@@ -77,28 +70,23 @@ export function parseStoreAllowlist(text: string): StoreAllowRule[] {
       .map((t) => t.trim())
       .filter((t) => t !== '')
       .map((t, j) => {
-        const [provider, ...segments] = t.split('/');
-        if (!STORE_PROVIDERS.includes(provider as StoreProvider))
+        const [provider = '', ...segments] = t.split('/');
+        const form = allowlistForm(provider);
+        if (!form) {
           throw new Error(
-            `${where}, target ${j + 1}: the provider must be one of ${STORE_PROVIDERS.join(', ')}`,
+            `${where}, target ${j + 1}: the provider must be one of ${SMC_PROVIDERS.join(', ')}`,
           );
-        const p = provider as StoreProvider;
-        if (segments.length !== SEGMENTS[p] || !segments.every((s) => SEGMENT_RE.test(s)))
-          throw new Error(`${where}, target ${j + 1}: expected ${TARGET_SYNTAX[p]}`);
-        return { provider: p, segments };
+        }
+        const wanted = form.syntax.split('/').length - 1;
+        if (segments.length !== wanted || !segments.every((s) => SEGMENT_RE.test(s)))
+          throw new Error(`${where}, target ${j + 1}: expected ${form.syntax}`);
+        return { provider, segments };
       });
     if (targets.length === 0) throw new Error(`${where}: no target`);
     rules.push({ namespace, targets });
   });
   return rules;
 }
-
-const TARGET_SYNTAX: Record<StoreProvider, string> = {
-  gcp: 'gcp/<projectId>',
-  aws: 'aws/<accountId>/<region>',
-  azure: 'azure/<vault host>',
-  kubernetes: 'kubernetes',
-};
 
 /** Whether an SMC in `namespace` may write to `target` (always true with an empty allowlist). */
 export function isStoreAllowed(
@@ -107,7 +95,7 @@ export function isStoreAllowed(
   target: StoreTarget,
 ): boolean {
   if (rules.length === 0) return true;
-  const wanted = targetSegments(target);
+  const wanted = allowlistForm(target.provider)?.segments(target) ?? [];
   return rules.some(
     (r) =>
       (r.namespace === '*' || r.namespace === namespace) &&
@@ -117,19 +105,6 @@ export function isStoreAllowed(
           t.segments.every((s, i) => s === '*' || (wanted[i] !== undefined && s === wanted[i])),
       ),
   );
-}
-
-function targetSegments(t: StoreTarget): (string | undefined)[] {
-  switch (t.provider) {
-    case 'gcp':
-      return [t.projectId];
-    case 'aws':
-      return [t.accountId, t.region];
-    case 'azure':
-      return [t.vaultHost.toLowerCase()];
-    case 'kubernetes':
-      return [];
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,24 +1,12 @@
 import type { NamedEntry } from '../entry.js';
 import { SmcError } from '../errors.js';
 import type { ActionResult } from '../plan/actions.js';
-import type { StoreLimits } from '../stores/store.js';
-import type { StoreType } from './store-rules.js';
 
-/**
- * Documented per-value limits, in bytes. App Configuration counts key + value (use `countNameBytes`);
- * a Kubernetes Secret's 1 MiB is for the whole object (use `maxTotalBytes`). The `local` store copies
- * the Kubernetes bound so a directory behaves like the Secret volume it imitates.
- */
-export const STORE_LIMITS: Readonly<Record<StoreType | 'ssm-advanced', StoreLimits>> = {
-  local: { maxValueBytes: 1024 * 1024 },
-  gcp: { maxValueBytes: 64 * 1024 },
-  aws: { maxValueBytes: 65_536 },
-  'azure-keyvault': { maxValueBytes: 25 * 1024 },
-  ssm: { maxValueBytes: 4 * 1024 },
-  'ssm-advanced': { maxValueBytes: 8 * 1024 },
-  appconfig: { maxValueBytes: 10 * 1024 },
-  k8s: { maxValueBytes: 1024 * 1024 },
-};
+/** A store's size bound, declared by each store beside its naming rule (`src/stores/<type>/naming.ts`). */
+export interface StoreLimits {
+  /** Largest value in bytes (UTF-8) the store accepts. */
+  maxValueBytes: number;
+}
 
 export interface LimitOptions {
   /** Store label for messages, e.g. `gcp`. */

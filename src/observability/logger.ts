@@ -6,7 +6,7 @@
  */
 import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
-import { isSmcError } from '../errors.js';
+import { isSmcError, isSourceError } from '../errors.js';
 import type { StageHook } from '../sync.js';
 import type { SecretStore } from '../stores/store.js';
 import {
@@ -270,8 +270,7 @@ const PROVIDER_REASONS: ReadonlySet<string> = new Set([
 export function areaOfReason(reason: string): LoggingArea {
   if (reason.startsWith('Sops')) return 'sops';
   if (reason.startsWith('Kustomize')) return 'kustomize';
-  if (/^(Git|Source|Artifact)/.test(reason) || reason === 'UnsafeArchive' || reason === 'UnsupportedSource')
-    return 'git';
+  if (isSourceError(reason)) return 'git';
   if (PROVIDER_REASONS.has(reason)) return 'provider';
   return 'reconciliation';
 }

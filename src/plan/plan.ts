@@ -69,6 +69,7 @@ export function planActions(input: PlanInput): Action[] {
       actions.push({
         ...base,
         type: 'noop',
+        cause: 'removed',
         enabled: a.enabled,
         reason: 'retained: key removed from source',
       });
@@ -76,6 +77,7 @@ export function planActions(input: PlanInput): Action[] {
       actions.push({
         ...base,
         type: 'noop',
+        cause: 'removed',
         enabled: false,
         reason: 'already disabled: key removed from source',
       });
@@ -83,6 +85,7 @@ export function planActions(input: PlanInput): Action[] {
       actions.push({
         ...base,
         type: 'prune',
+        cause: 'removed',
         deletion: deletionPolicy,
         reason: `key removed from source (deletionPolicy ${deletionPolicy})`,
       });
@@ -104,6 +107,7 @@ function planEntry(
     return {
       ...base,
       type: 'create',
+      cause: 'missing',
       value: d.value,
       enabled: d.enabled,
       reason: d.enabled ? 'missing from store' : 'missing from store (created disabled: key commented out)',
@@ -142,6 +146,7 @@ function planEntry(
     return {
       ...base,
       type: 'update',
+      cause: 'adopted',
       value: d.value,
       enabled: d.enabled,
       reason: `adopting: ${held}${valueDiffers ? ', value changed' : ''}`,
@@ -160,13 +165,23 @@ function planEntry(
   }
 
   if (valueDiffers && triggerUpdate) {
-    const why = a.value === undefined ? 'value unknown to store' : 'value changed';
+    const unknown = a.value === undefined;
+    const why = unknown ? 'value unknown to store' : 'value changed';
+    const cause = unknown ? 'unreadable' : 'changed';
     if (enabledDiffers && d.enabled) {
-      return { ...base, type: 'enable', value: d.value, enabled: true, reason: `${why}; enabled in source` };
+      return {
+        ...base,
+        type: 'enable',
+        cause,
+        value: d.value,
+        enabled: true,
+        reason: `${why}; enabled in source`,
+      };
     }
     return {
       ...base,
       type: 'update',
+      cause,
       value: d.value,
       enabled: d.enabled,
       reason: enabledDiffers ? `${why}; disabled in source` : why,
@@ -174,12 +189,22 @@ function planEntry(
   }
   const skipped = valueDiffers ? 'value differs, not updated: triggerUpdate is false' : '';
   if (enabledDiffers) {
-    return {
-      ...base,
-      type: d.enabled ? 'enable' : 'disable',
-      enabled: d.enabled,
-      reason: `${d.enabled ? 'enabled in source (key uncommented)' : 'disabled in source (key commented out)'}${skipped ? `; ${skipped}` : ''}`,
-    };
+    const also = skipped ? `; ${skipped}` : '';
+    return d.enabled
+      ? {
+          ...base,
+          type: 'enable',
+          cause: 'disabled',
+          enabled: true,
+          reason: `enabled in source (key uncommented)${also}`,
+        }
+      : {
+          ...base,
+          type: 'disable',
+          cause: 'disabled',
+          enabled: false,
+          reason: `disabled in source (key commented out)${also}`,
+        };
   }
   return { ...base, type: 'noop', enabled: d.enabled, reason: skipped || `up to date (${state})` };
 }

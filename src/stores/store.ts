@@ -1,4 +1,5 @@
 import type { EntryKind } from '../entry.js';
+import type { StoreLimits } from '../naming/limits.js';
 import type { NamingRule } from '../naming/rules.js';
 import type { Action, ActionResult } from '../plan/actions.js';
 
@@ -22,10 +23,7 @@ export interface StoredEntry {
   version?: string;
 }
 
-export interface StoreLimits {
-  /** Largest value in bytes (UTF-8) the store accepts. */
-  maxValueBytes: number;
-}
+export type { StoreLimits };
 
 /**
  * One interface for every store. A store reads its state for planning and applies a plan.

@@ -14,7 +14,7 @@ import type { ArgoApplicationObject } from '../../src/controller/argo-source.js'
 import { GitPullTracker } from '../../src/controller/git-pulls.js';
 import { type ReconcileWorld, type SmcObject, reconcile } from '../../src/controller/reconcile.js';
 import { type GitCredentials, fetchArgoGit, lsRemoteRevision } from '../../src/source/argo-git.js';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import type { SecretStore } from '../../src/stores/store.js';
 import { type GitRepo, type GitServer, startGitServer } from '../peers/gitops/git-server.js';
 

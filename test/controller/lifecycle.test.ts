@@ -1,5 +1,5 @@
 /**
- * Finalizer pruning (src/controller/finalizer.ts) and the drift guard (src/controller/drift.ts) on
+ * Finalizer pruning (src/sync.ts `pruneOwned`, src/controller/finalizer.ts) and the drift guard (src/controller/drift.ts) on
  * an in-memory store, and the status they produce (src/controller/status.ts).
  */
 import { describe, expect, it } from 'vitest';
@@ -12,12 +12,12 @@ import {
   handleLifecycle,
   hasFinalizer,
   isDeleting,
-  pruneOwned,
 } from '../../src/controller/finalizer.js';
 import { SmcError } from '../../src/errors.js';
 import { computeStatus } from '../../src/controller/status.js';
 import type { Action, ActionResult } from '../../src/plan/actions.js';
 import type { Owner, SecretStore, StoredEntry } from '../../src/stores/store.js';
+import { applyPlan, pruneOwned } from '../../src/sync.js';
 
 const OWNER: Owner = { namespace: 'ns', name: 'app' };
 
@@ -83,11 +83,26 @@ describe('finalizer: pruneOwned', () => {
 
 describe('drift guard', () => {
   const actions: Action[] = [
-    { type: 'update', storeName: 'changed', kind: 'secret', value: 'git', reason: 'value changed' },
-    { type: 'create', storeName: 'missing', kind: 'secret', value: 'git', reason: 'missing from store' },
+    {
+      type: 'update',
+      cause: 'changed',
+      storeName: 'changed',
+      kind: 'secret',
+      value: 'git',
+      reason: 'value changed',
+    },
+    {
+      type: 'create',
+      cause: 'missing',
+      storeName: 'missing',
+      kind: 'secret',
+      value: 'git',
+      reason: 'missing from store',
+    },
     { type: 'noop', storeName: 'same', kind: 'secret', reason: 'up to date (enabled)' },
     {
       type: 'update',
+      cause: 'adopted',
       storeName: 'adopted',
       kind: 'secret',
       value: 'git',
@@ -98,14 +113,20 @@ describe('drift guard', () => {
   it('classifies drift actions', () => {
     expect(actions.map(isDriftAction)).toEqual([true, false, false, false]);
     expect(
-      isDriftAction({ type: 'disable', storeName: 'x', kind: 'secret', reason: 'disabled in source' }),
+      isDriftAction({
+        type: 'disable',
+        cause: 'disabled',
+        storeName: 'x',
+        kind: 'secret',
+        reason: 'disabled in source',
+      }),
     ).toBe(true);
   });
 
   it('Report: records the drift, holds its write, passes a re-create', async () => {
     const m = memoryStore([]);
     const guard = new DriftGuard('Report');
-    const results = await guard.wrap(m.store).apply(OWNER, actions);
+    const results = await applyPlan(m.store, OWNER, actions, guard.review);
     expect(results.map((r) => [r.action.storeName, r.action.type])).toEqual([
       ['changed', 'noop'],
       ['missing', 'create'],
@@ -121,7 +142,7 @@ describe('drift guard', () => {
   it('Correct: records and applies', async () => {
     const m = memoryStore([]);
     const guard = new DriftGuard('Correct');
-    const results = await guard.wrap(m.store).apply(OWNER, actions);
+    const results = await applyPlan(m.store, OWNER, actions, guard.review);
     expect(results.map((r) => r.action.type)).toEqual(['update', 'create', 'noop', 'update']);
     expect(m.applied[0]).toHaveLength(4);
     expect(guard.entries[0]).toMatchObject({ storeName: 'changed', corrected: true });

@@ -11,7 +11,7 @@ import { computeStatus, entriesFromOutcomes, statusChanged } from '../../src/con
 import { SmcError } from '../../src/errors.js';
 import { ProviderError } from '../../src/stores/provider-error.js';
 import { createKeyring } from '../../src/sops/index.js';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import type { SecretStore } from '../../src/stores/store.js';
 import { repoRoot } from '../peers.js';
 import { mkdtemp, readFile } from 'node:fs/promises';

@@ -14,7 +14,7 @@ import { mergeConditions } from '../../src/controller/conditions.js';
 import { type ReconcileWorld, type SmcObject, reconcile, syncCause } from '../../src/controller/reconcile.js';
 import { computeStatus, progressStatus } from '../../src/controller/status.js';
 import { createKeyring } from '../../src/sops/index.js';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import type { SecretStore } from '../../src/stores/store.js';
 import { repoRoot } from '../peers.js';
 

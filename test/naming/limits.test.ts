@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { NamedEntry } from '../../src/entry.js';
 import { isSmcError } from '../../src/errors.js';
-import { STORE_LIMITS, checkLimits, rejectionResult } from '../../src/naming/limits.js';
+import { checkLimits, rejectionResult } from '../../src/naming/limits.js';
+import { STORE_LIMITS } from '../../src/stores/registry.js';
 
 function named(key: string, value: string): NamedEntry {
   return { key, value, kind: 'secret', enabled: true, origin: 'app/secrets.env', storeName: `p-${key}` };
@@ -28,7 +29,7 @@ describe('checkLimits', () => {
   it('rejects only the oversize entry, with a message naming key, file and limit', () => {
     const big = named('BIG', 'x'.repeat(65_537));
     const small = named('SMALL', 'ok');
-    const { accepted, rejected } = checkLimits([big, small], STORE_LIMITS.gcp, { store: 'gcp' });
+    const { accepted, rejected } = checkLimits([big, small], STORE_LIMITS.gcp!, { store: 'gcp' });
     expect(accepted).toEqual([small]);
     expect(rejected).toHaveLength(1);
     expect(rejected[0]?.entry).toBe(big);
@@ -38,7 +39,7 @@ describe('checkLimits', () => {
   });
 
   it('applies max_secret_size_bytes when it is tighter than the store', () => {
-    const { rejected } = checkLimits([named('K', 'x'.repeat(200))], STORE_LIMITS.aws, {
+    const { rejected } = checkLimits([named('K', 'x'.repeat(200))], STORE_LIMITS.aws!, {
       maxSecretSizeBytes: 100,
     });
     expect(rejected[0]?.message).toContain('max_secret_size_bytes (100)');
@@ -56,8 +57,8 @@ describe('checkLimits', () => {
 
   it('fails the resource with TooMany over maxSecretsPerResource', () => {
     const entries = [named('a', '1'), named('b', '2'), named('c', '3')];
-    expect(checkLimits(entries, STORE_LIMITS.gcp, { maxSecretsPerResource: 3 }).accepted).toHaveLength(3);
-    const err = caught(() => checkLimits(entries, STORE_LIMITS.gcp, { maxSecretsPerResource: 2 }));
+    expect(checkLimits(entries, STORE_LIMITS.gcp!, { maxSecretsPerResource: 3 }).accepted).toHaveLength(3);
+    const err = caught(() => checkLimits(entries, STORE_LIMITS.gcp!, { maxSecretsPerResource: 2 }));
     expect(isSmcError(err, 'TooMany')).toBe(true);
     expect((err as Error).message).toMatch(/3 entries .* max_secrets_per_resource \(2\)/);
   });
@@ -66,7 +67,7 @@ describe('checkLimits', () => {
     const entries = [named('a', 'x'.repeat(60)), named('b', 'y'.repeat(60))];
     expect(
       isSmcError(
-        caught(() => checkLimits(entries, STORE_LIMITS.k8s, { maxTotalBytes: 100 })),
+        caught(() => checkLimits(entries, STORE_LIMITS.k8s!, { maxTotalBytes: 100 })),
         'TooLarge',
       ),
     ).toBe(true);

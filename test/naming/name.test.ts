@@ -3,7 +3,10 @@ import type { Entry } from '../../src/entry.js';
 import { SmcError } from '../../src/errors.js';
 import { nameEntries } from '../../src/naming/name.js';
 import type { NamingRule } from '../../src/naming/rules.js';
-import { azureKeyVaultNaming, gcpNaming, localNaming, ssmNaming } from '../../src/naming/store-rules.js';
+import { ssmNaming } from '../../src/stores/aws/naming.js';
+import { azureKeyVaultNaming } from '../../src/stores/azure/naming.js';
+import { gcpNaming } from '../../src/stores/gcp/naming.js';
+import { localNaming } from '../../src/stores/local/naming.js';
 
 function entry(
   key: string,

@@ -1,18 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { isSmcError } from '../../src/errors.js';
 import { nameProblem } from '../../src/naming/name.js';
-import {
-  appConfigNaming,
-  awsNaming,
-  azureKeyVaultNaming,
-  gcpNaming,
-  joinNameParts,
-  k8sNaming,
-  localNaming,
-  namingRuleFor,
-  ssmNaming,
-  type StoreNamingRule,
-} from '../../src/naming/store-rules.js';
+import { joinNameParts, type StoreNamingRule } from '../../src/naming/store-rules.js';
+import { awsNaming, ssmNaming } from '../../src/stores/aws/naming.js';
+import { appConfigNaming, azureKeyVaultNaming } from '../../src/stores/azure/naming.js';
+import { gcpNaming } from '../../src/stores/gcp/naming.js';
+import { k8sNaming } from '../../src/stores/kubernetes/naming.js';
+import { localNaming } from '../../src/stores/local/naming.js';
+import { namingRuleFor } from '../../src/stores/registry.js';
 
 function finalName(rule: StoreNamingRule, key: string, prefix?: string, suffix?: string): string {
   const parts = { key, prefix, suffix };

@@ -202,6 +202,7 @@ describe('reconcile lines', () => {
   const actions: Action[] = [
     {
       type: 'create',
+      cause: 'missing',
       key: 'API_KEY',
       storeName: 'app-api-key',
       kind: 'secret',
@@ -211,13 +212,22 @@ describe('reconcile lines', () => {
     { type: 'noop', key: 'DB_URL', storeName: 'app-db-url', kind: 'secret', reason: 'unchanged' },
     {
       type: 'update',
+      cause: 'changed',
       key: 'timeout',
       storeName: 'app-timeout',
       kind: 'config',
       value: CANARY,
       reason: 'value changed',
     },
-    { type: 'update', key: 'X', storeName: 'broken', kind: 'secret', value: CANARY, reason: 'value changed' },
+    {
+      type: 'update',
+      cause: 'changed',
+      key: 'X',
+      storeName: 'broken',
+      kind: 'secret',
+      value: CANARY,
+      reason: 'value changed',
+    },
   ];
 
   it('per-entry debug lines name key, store name, action and result, never the value', async () => {

@@ -13,7 +13,7 @@ import { createControllerMetrics } from '../../src/observability/metrics.js';
 import { stageMetricsHook } from '../../src/observability/stage-metrics.js';
 import { Tracing, resolveTraceTarget, traceReconcile, tracesUrl } from '../../src/observability/tracing.js';
 import { createKeyring } from '../../src/sops/keyring.js';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import { type SyncRequest, renderSource, sync, withStageHook } from '../../src/sync.js';
 import { repoRoot } from '../peers.js';
 import { newAgeKey, sopsEncryptInPlace } from '../render/sops-fixtures.js';

@@ -49,6 +49,7 @@ describe('planActions: entries in the source', () => {
   it('creates a missing entry, enabled', () => {
     expect(one([want('a', 'v1')], [])).toEqual({
       type: 'create',
+      cause: 'missing',
       key: 'K_a',
       storeName: 'a',
       kind: 'secret',
@@ -272,7 +273,7 @@ describe('passiveResult / isWrite', () => {
       message: 'conflict: unmanaged entry exists',
     });
     expect(isWrite(noop) || isWrite(conflict)).toBe(false);
-    expect(isWrite({ ...noop, type: 'prune' })).toBe(true);
+    expect(isWrite({ ...noop, type: 'prune', cause: 'removed', deletion: 'Delete' })).toBe(true);
   });
 });
 

@@ -8,13 +8,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NamedEntry } from '../../src/entry.js';
 import { isSmcError } from '../../src/errors.js';
-import { pruneOwned } from '../../src/controller/finalizer.js';
 import type { DeletionPolicy } from '../../src/plan/actions.js';
 import { planActions } from '../../src/plan/plan.js';
 import { pruneCensus, prunesAll, refusePruneAll } from '../../src/plan/prune-guard.js';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import type { Owner, StoredEntry } from '../../src/stores/store.js';
-import { type SyncRequest, sync } from '../../src/sync.js';
+import { type SyncRequest, pruneOwned, sync } from '../../src/sync.js';
 import { makeTree, removeTree } from '../render/helpers.js';
 
 const me: Owner = { namespace: 'team-a', name: 'app' };

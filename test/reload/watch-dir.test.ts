@@ -15,7 +15,7 @@ import {
   type SecretWatcher,
   type WatchSecretDirOptions,
 } from '../../src/reload/app/index.js';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import { entries, syncTo } from '../stores/local-helpers.js';
 import { AtomicWriterSim, tempBase, waitFor } from './fs-writers.js';
 

@@ -183,6 +183,7 @@ describe('Secrets Manager through the fault proxy', () => {
     obs.calls.length = 0;
     const action: Action = {
       type: 'create',
+      cause: 'missing',
       key: 'K',
       storeName: `auth-${randomBytes(3).toString('hex')}`,
       kind: 'secret',

@@ -128,6 +128,7 @@ describe('AwsSecretsManagerStore', () => {
     expect(await store.read(owner, [name])).toEqual([]);
     const create: Action = {
       type: 'create',
+      cause: 'missing',
       key: 'K',
       storeName: name,
       kind: 'secret',
@@ -148,6 +149,7 @@ describe('AwsSecretsManagerStore', () => {
     const [result] = await store.apply(me(), [
       {
         type: 'create',
+        cause: 'missing',
         key: 'BIG',
         storeName: `big-${rand()}`,
         kind: 'secret',
@@ -165,14 +167,17 @@ describe('AwsSecretsManagerStore', () => {
     const store = smStore();
     const owner = me();
     const names = [0, 1, 2, 3, 4].map((i) => `order-${rand()}-${i}`);
-    const actions: Action[] = names.map((storeName, i) => ({
-      type: i === 2 ? 'conflict' : i === 4 ? 'noop' : 'create',
-      key: `K${i}`,
-      storeName,
-      kind: 'secret',
-      ...(i === 2 || i === 4 ? {} : { value: canaryValue(`o${i}`), enabled: true }),
-      reason: i === 2 ? 'unmanaged entry exists' : 'missing from store',
-    }));
+    const actions: Action[] = names.map(
+      (storeName, i) =>
+        ({
+          type: i === 2 ? 'conflict' : i === 4 ? 'noop' : 'create',
+          key: `K${i}`,
+          storeName,
+          kind: 'secret',
+          ...(i === 2 || i === 4 ? {} : { cause: 'missing', value: canaryValue(`o${i}`), enabled: true }),
+          reason: i === 2 ? 'unmanaged entry exists' : 'missing from store',
+        }) as Action,
+    );
     const results = await store.apply(owner, actions);
     expect(results.map((r) => r.action)).toEqual(actions);
     expect(results.map((r) => r.ok)).toEqual([true, true, false, true, true]);

@@ -331,6 +331,7 @@ describe('AzureKeyVaultStore', () => {
       const results = await h.store.apply(h.owner, [
         {
           type: 'create',
+          cause: 'missing',
           storeName: h.name('X'),
           key: 'X',
           kind: 'secret',

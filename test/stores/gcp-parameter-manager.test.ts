@@ -313,7 +313,15 @@ describe('GcpParameterManagerStore: faults', () => {
     const w = world();
     const long = 'K'.repeat(64);
     const results = await w.store.apply(owner, [
-      { type: 'create', key: long, storeName: long, kind: 'config', value: value('x'), reason: 'r' },
+      {
+        type: 'create',
+        cause: 'missing',
+        key: long,
+        storeName: long,
+        kind: 'config',
+        value: value('x'),
+        reason: 'r',
+      },
     ]);
     expect(results[0]).toMatchObject({ ok: false, wrote: false });
     expect(results[0]?.message).toMatch(/not a valid GCP parameter id: name is 64 characters/);

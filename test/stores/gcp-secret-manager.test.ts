@@ -259,9 +259,17 @@ describe('GcpSecretManagerStore: requests', () => {
     const w = world();
     await w.oob.createUnmanaged('THEIRS', value('t'));
     const stale: Action[] = [
-      { type: 'disable', key: 'THEIRS', storeName: 'THEIRS', kind: 'secret', reason: 'stale' },
+      {
+        type: 'disable',
+        cause: 'disabled',
+        key: 'THEIRS',
+        storeName: 'THEIRS',
+        kind: 'secret',
+        reason: 'stale',
+      },
       {
         type: 'prune',
+        cause: 'removed',
         key: 'THEIRS',
         storeName: 'THEIRS',
         kind: 'secret',
@@ -270,6 +278,7 @@ describe('GcpSecretManagerStore: requests', () => {
       },
       {
         type: 'create',
+        cause: 'missing',
         key: 'THEIRS',
         storeName: 'THEIRS',
         kind: 'secret',
@@ -351,7 +360,15 @@ describe('GcpSecretManagerStore: faults between the client and the emulator', ()
     expect(op(w, 'ListSecrets')).toHaveLength(1);
     proxy.inject({ method: 'POST', path: /\/secrets$/, status: 401 });
     const results = await w.store.apply(owner, [
-      { type: 'create', key: 'K', storeName: 'K', kind: 'secret', value: value('k'), reason: 'r' },
+      {
+        type: 'create',
+        cause: 'missing',
+        key: 'K',
+        storeName: 'K',
+        kind: 'secret',
+        value: value('k'),
+        reason: 'r',
+      },
     ]);
     expect(results[0]).toMatchObject({ ok: false, wrote: false });
     expect(results[0]?.message).toMatch(/CreateSecret .* UNAUTHENTICATED \(HTTP 401\)/);

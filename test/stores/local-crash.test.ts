@@ -3,7 +3,7 @@ import { readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import { crashContent, crashOwner, type ContentSet } from './fixtures/local-crash-content.js';
 import { payloadDirs, syncTo, tempDir } from './local-helpers.js';
 

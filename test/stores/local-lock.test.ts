@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import { withDirLock } from '../../src/stores/local/lock.js';
 import { tempDir } from './local-helpers.js';
 

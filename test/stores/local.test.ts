@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSmcError } from '../../src/errors.js';
 import type { Action } from '../../src/plan/actions.js';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import type { Owner } from '../../src/stores/store.js';
 import { entries, fingerprint, payloadDirs, syncTo, tempDir } from './local-helpers.js';
 
@@ -236,9 +236,9 @@ describe('LocalDirStore: ownership', () => {
     const store = new LocalDirStore(dir);
     await syncTo(store, other, entries({ T: 't' }));
     const results = await store.apply(me, [
-      { type: 'disable', storeName: 'T', kind: 'secret', reason: 'x' },
-      { type: 'prune', deletion: 'Delete', storeName: 'T', kind: 'secret', reason: 'x' },
-      { type: 'create', storeName: 'T', kind: 'secret', value: 'v', reason: 'x' },
+      { type: 'disable', cause: 'disabled', storeName: 'T', kind: 'secret', reason: 'x' },
+      { type: 'prune', cause: 'removed', deletion: 'Delete', storeName: 'T', kind: 'secret', reason: 'x' },
+      { type: 'create', cause: 'missing', storeName: 'T', kind: 'secret', value: 'v', reason: 'x' },
     ]);
     expect(results.map((r) => r.ok)).toEqual([false, false, false]);
     expect(results[0]?.message).toContain('owned by team-b/other');
@@ -267,19 +267,21 @@ describe('LocalDirStore: per-action failures', () => {
   it('fails a bad action alone and applies the rest', async () => {
     const store = new LocalDirStore(dir);
     const actions: Action[] = [
-      { type: 'create', storeName: '../escape', kind: 'secret', value: 'v', reason: 'x' },
-      { type: 'create', storeName: 'OK', kind: 'secret', value: 'ok', reason: 'x' },
-      { type: 'update', storeName: 'NOVALUE', kind: 'secret', reason: 'x' },
-      { type: 'enable', storeName: 'MISSING', kind: 'secret', reason: 'x' },
+      { type: 'create', cause: 'missing', storeName: '../escape', kind: 'secret', value: 'v', reason: 'x' },
+      { type: 'create', cause: 'missing', storeName: 'OK', kind: 'secret', value: 'ok', reason: 'x' },
+      // @ts-expect-error an update without a value, as an untyped caller may send one
+      { type: 'update', cause: 'changed', storeName: 'NOVALUE', kind: 'secret', reason: 'x' },
+      { type: 'enable', cause: 'disabled', storeName: 'MISSING', kind: 'secret', reason: 'x' },
       {
         type: 'create',
+        cause: 'missing',
         key: 'BIG',
         storeName: 'BIG',
         kind: 'secret',
         value: 'x'.repeat(store.limits.maxValueBytes + 1),
         reason: 'x',
       },
-      { type: 'prune', storeName: 'GONE', kind: 'secret', deletion: 'Delete', reason: 'x' },
+      { type: 'prune', cause: 'removed', storeName: 'GONE', kind: 'secret', deletion: 'Delete', reason: 'x' },
     ];
     const results = await store.apply(me, actions);
     expect(results.map((r) => [r.action.storeName, r.ok, r.wrote])).toEqual([
@@ -301,7 +303,7 @@ describe('LocalDirStore: per-action failures', () => {
     const store = new LocalDirStore(dir);
     expect(await store.read(me, ['A'])).toEqual([{ storeName: 'A', enabled: true, value: undefined }]);
     const results = await store.apply(me, [
-      { type: 'update', storeName: 'A', kind: 'secret', value: 'v', reason: 'x' },
+      { type: 'update', cause: 'changed', storeName: 'A', kind: 'secret', value: 'v', reason: 'x' },
     ]);
     expect(results[0]).toMatchObject({ ok: false, wrote: false });
     expect(results[0]?.message).toMatch(/directory or special file/);
@@ -313,7 +315,7 @@ describe('LocalDirStore: per-action failures', () => {
     const store = new LocalDirStore(dir);
     await expect(store.read(me, [])).rejects.toSatisfy((e) => isSmcError(e, 'StoreError'));
     const results = await store.apply(me, [
-      { type: 'create', storeName: 'A', kind: 'secret', value: 'v', reason: 'x' },
+      { type: 'create', cause: 'missing', storeName: 'A', kind: 'secret', value: 'v', reason: 'x' },
     ]);
     expect(results[0]).toMatchObject({ ok: false, wrote: false });
     expect(results[0]?.message).toMatch(/cannot read local store .*ENOTDIR/);
@@ -386,7 +388,15 @@ describe('LocalDirStore: leftovers, locking, concurrency', () => {
     const b = new LocalDirStore(dir);
     const writes = Array.from({ length: 8 }, (_, i) =>
       (i % 2 ? a : b).apply(me, [
-        { type: 'create', key: `K${i}`, storeName: `K${i}`, kind: 'secret', value: `v${i}`, reason: 'x' },
+        {
+          type: 'create',
+          cause: 'missing',
+          key: `K${i}`,
+          storeName: `K${i}`,
+          kind: 'secret',
+          value: `v${i}`,
+          reason: 'x',
+        },
       ]),
     );
     const results = (await Promise.all(writes)).flat();

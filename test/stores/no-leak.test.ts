@@ -6,10 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry, NamedEntry } from '../../src/entry.js';
 import { checkLimits, rejectionResult } from '../../src/naming/limits.js';
 import { nameEntries } from '../../src/naming/name.js';
-import { azureKeyVaultNaming, gcpNaming } from '../../src/naming/store-rules.js';
+import { azureKeyVaultNaming } from '../../src/stores/azure/naming.js';
+import { gcpNaming } from '../../src/stores/gcp/naming.js';
 import type { Action, ActionResult } from '../../src/plan/actions.js';
 import { planActions } from '../../src/plan/plan.js';
-import { LocalDirStore } from '../../src/stores/local.js';
+import { LocalDirStore } from '../../src/stores/local/index.js';
 import type { Owner, StoredEntry } from '../../src/stores/store.js';
 import { syncTo, tempDir } from './local-helpers.js';
 
@@ -152,24 +153,25 @@ describe('no secret value in any message', () => {
     await writeFile(join(dir, 'HANDMADE'), CANARY);
     all.push(...(await syncTo(store, me, [src('A'), src('HANDMADE')])).results); // conflict with a file
     const bad: Action[] = [
-      { type: 'create', storeName: '../x', kind: 'secret', value: CANARY, reason: 'r' },
+      { type: 'create', cause: 'missing', storeName: '../x', kind: 'secret', value: CANARY, reason: 'r' },
       {
         type: 'create',
+        cause: 'missing',
         storeName: 'HUGE',
         key: 'HUGE',
         kind: 'secret',
         value: CANARY.repeat(40_000),
         reason: 'r',
       },
-      { type: 'enable', storeName: 'NONE', kind: 'secret', value: CANARY, reason: 'r' },
-      { type: 'create', storeName: 'A', kind: 'secret', value: CANARY, reason: 'r' },
+      { type: 'enable', cause: 'disabled', storeName: 'NONE', kind: 'secret', value: CANARY, reason: 'r' },
+      { type: 'create', cause: 'missing', storeName: 'A', kind: 'secret', value: CANARY, reason: 'r' },
     ];
     all.push(...(await store.apply(other, bad)));
     // A live lock holder (ourselves, seen as another host) makes the writes fail.
     await writeFile(join(dir, '..smc_lock'), JSON.stringify({ pid: process.pid, host: `not-${hostname()}` }));
     all.push(
       ...(await store.apply(me, [
-        { type: 'update', storeName: 'A', kind: 'secret', value: CANARY2, reason: 'r' },
+        { type: 'update', cause: 'changed', storeName: 'A', kind: 'secret', value: CANARY2, reason: 'r' },
       ])),
     );
     await writeFile(join(dir, '..smc_lock'), '');
@@ -186,7 +188,9 @@ describe('no secret value in any message', () => {
     expectNoLeak('damaged manifest (read)', err);
     expectNoLeak(
       'damaged manifest (apply)',
-      await store.apply(me, [{ type: 'update', storeName: 'A', kind: 'secret', value: CANARY, reason: 'r' }]),
+      await store.apply(me, [
+        { type: 'update', cause: 'changed', storeName: 'A', kind: 'secret', value: CANARY, reason: 'r' },
+      ]),
     );
   });
 

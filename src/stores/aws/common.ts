@@ -2,10 +2,17 @@
  * Plumbing shared by the AWS stores: one observed request per provider call, retries through the
  * shared retry policy, a token bucket on writes, tag helpers and client settings.
  */
-import { passiveResult } from '../../plan/results.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
-import { sameOwner } from '../../plan/plan.js';
-import { OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
+import { SmcError } from '../../errors.js';
+import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
+import {
+  type StoreBasics,
+  type VerbResult,
+  type WriteLog,
+  applyActions,
+  sizeRefusal,
+  targetEnabled,
+} from '../apply.js';
+import { OWNERSHIP_TAGS, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import type { Owner, StoreObserver } from '../store.js';
@@ -151,28 +158,11 @@ export class AwsCaller {
 export { mapLimit } from '../map-limit.js';
 
 /** Tracks whether an action has written anything yet, so a later failure still reports `wrote`. */
-export interface ApplyProgress {
-  wrote: boolean;
-}
+export type ApplyProgress = WriteLog;
 
-/** Run one action; a thrown error becomes a failed result whose message is the (value-free) error message. */
-export async function applyAction(
-  action: Action,
-  run: (progress: ApplyProgress) => Promise<Omit<ActionResult, 'action'>>,
-): Promise<ActionResult> {
-  if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
-  const progress: ApplyProgress = { wrote: false };
-  try {
-    return { action, ...(await run(progress)) };
-  } catch (e) {
-    const message =
-      e instanceof ProviderError
-        ? e.message
-        : e instanceof Error && e.name === 'SmcError'
-          ? e.message
-          : `${action.type} of "${action.storeName}" failed unexpectedly`;
-    return { action, ok: false, message, wrote: progress.wrote };
-  }
+/** The value-free message of a failed action: our own errors say it; anything else is unexpected. */
+export function awsFailure(e: unknown, action: WriteAction): string {
+  return e instanceof SmcError ? e.message : `${action.type} of "${action.storeName}" failed unexpectedly`;
 }
 
 /** A failed action whose cause is known: a ProviderError with our own message. */
@@ -185,32 +175,9 @@ export function ownerLabel(o: Owner): string {
   return `${o.namespace}/${o.name}`;
 }
 
-/**
- * What a write action wants, as both AWS stores read it: whether the entry ends enabled (the
- * `disabled` tag) and its value; a create or update without a value is refused.
- */
-export function desiredState(action: Action): { enabled: boolean; value: string | undefined } {
-  const enabled =
-    action.type === 'disable' ? false : action.type === 'enable' ? true : (action.enabled ?? true);
-  if ((action.type === 'create' || action.type === 'update') && action.value === undefined) {
-    refuse('InvalidRequest', `${action.type} of "${action.storeName}" carries no value`);
-  }
-  return { enabled, value: action.value };
-}
-
-/**
- * Before converging an existing entry (`what`: `"x"`, `parameter "x"`): another SMC's entry is a
- * Conflict, and so is an unowned one unless the action is an `update` (the plan makes one only
- * when adoption was asked for).
- */
-export function checkHolder(tags: TagRecord, owner: Owner, action: Action, what: string): void {
-  const holder = ownerFromTags(tags);
-  if (holder && !sameOwner(holder, owner)) {
-    refuse('Conflict', `${what} is owned by ${ownerLabel(holder)}; left untouched`);
-  }
-  if (!holder && action.type !== 'update') {
-    refuse('Conflict', `${what} exists and carries no ownership marker; left untouched`);
-  }
+/** What a write action wants, as both AWS stores read it: whether the entry ends enabled, and its value. */
+export function desiredState(action: WriteAction): { enabled: boolean; value: string | undefined } {
+  return { enabled: targetEnabled(action), value: 'value' in action ? action.value : undefined };
 }
 
 /** Go from `current` to `desired` tags with the service's own tag calls; marks the progress written. */
@@ -229,6 +196,26 @@ export async function applyTagChanges(
     await calls.remove(remove);
     progress.wrote = true;
   }
+}
+
+/** `apply` as both AWS stores run it: one path for every write, one for prunes. */
+export function applyAwsActions(
+  actions: readonly Action[],
+  o: StoreBasics & {
+    /** How a size refusal names the entry (default `"NAME"`). */
+    what?(name: string): string;
+    write(action: Exclude<WriteAction, PruneAction>, progress: ApplyProgress): Promise<VerbResult>;
+    prune(action: PruneAction, progress: ApplyProgress): Promise<VerbResult>;
+  },
+): Promise<ActionResult[]> {
+  return applyActions(actions, {
+    naming: o.naming,
+    nameKind: o.nameKind,
+    concurrency: o.concurrency,
+    refuse: (a) => sizeRefusal(a, o.limits, o.what?.(a.storeName)),
+    handlers: { create: o.write, update: o.write, enable: o.write, disable: o.write, prune: o.prune },
+    failure: awsFailure,
+  });
 }
 
 export { TokenBucket };

@@ -1,8 +1,9 @@
 import {
   parseRetryAfter,
   ProviderError,
-  reasonForHttpStatus,
   type ProviderErrorReason,
+  reasonForHttpStatus,
+  SOCKET_ERROR_CODES,
 } from '../provider-error.js';
 
 /** Where an AWS call failed: service, operation and (when there is one) the entry's name. Never a value. */
@@ -98,15 +99,8 @@ const UNAVAILABLE = new Set([
 
 /** Node/undici network error codes: the request may not have reached AWS, or its answer was lost. */
 const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
+  ...SOCKET_ERROR_CODES,
   'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
   'ERR_STREAM_PREMATURE_CLOSE',

@@ -28,19 +28,17 @@ import {
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
 import { SmcError } from '../../errors.js';
-import { STORE_LIMITS, utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
-import { awsNaming } from '../../naming/store-rules.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
+import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
+import { checkOwnership } from '../apply.js';
 import { ProviderError } from '../provider-error.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
 import {
-  applyAction,
+  applyAwsActions,
   applyTagChanges,
-  checkHolder,
   desiredState,
   AwsCaller,
   baseClientConfig,
@@ -55,6 +53,7 @@ import {
   type AwsStoreOptions,
   type TagRecord,
 } from './common.js';
+import { AWS_SECRET_LIMITS, awsNaming } from './naming.js';
 import { awsCredentials } from './credentials.js';
 
 export interface AwsSecretsManagerStoreOptions extends AwsStoreOptions {
@@ -81,7 +80,7 @@ export class AwsSecretsManagerStore implements SecretStore {
   readonly type = 'aws';
   readonly target: string;
   readonly naming = awsNaming;
-  readonly limits: StoreLimits = STORE_LIMITS.aws;
+  readonly limits: StoreLimits = AWS_SECRET_LIMITS;
   private readonly client: SecretsManagerClient;
   private readonly caller: AwsCaller;
   private readonly environment: string;
@@ -201,31 +200,24 @@ export class AwsSecretsManagerStore implements SecretStore {
   // ---- apply ----
 
   apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return mapLimit(actions, this.concurrency, (action) =>
-      applyAction(action, (progress) => this.applyOne(owner, action, progress)),
-    );
+    return applyAwsActions(actions, {
+      naming: this.naming,
+      limits: this.limits,
+      concurrency: this.concurrency,
+      nameKind: 'Secrets Manager name',
+      write: (a, progress) => this.applyOne(owner, a, progress),
+      prune: (a, progress) => this.prune(owner, a, progress),
+    });
   }
 
   private async applyOne(
     owner: Owner,
-    action: Action,
+    action: Exclude<WriteAction, PruneAction>,
     progress: ApplyProgress,
   ): Promise<Omit<ActionResult, 'action'>> {
     const name = action.storeName;
-    const problem = nameProblem(awsNaming, name);
-    if (problem !== undefined)
-      refuse('InvalidRequest', `"${name}" is not a valid Secrets Manager name: ${problem}`);
-
-    if (action.type === 'prune') return this.prune(owner, action, progress);
 
     const { enabled, value } = desiredState(action);
-    if (value !== undefined && utf8Bytes(value) > this.limits.maxValueBytes) {
-      // checkLimits refuses these before planning; never send one anyway.
-      refuse(
-        'TooLarge',
-        `"${name}" value is ${utf8Bytes(value)} bytes, over the limit of ${this.limits.maxValueBytes}`,
-      );
-    }
 
     if (action.type === 'create') {
       const created = await this.create(owner, name, value as string, enabled, progress);
@@ -240,7 +232,7 @@ export class AwsSecretsManagerStore implements SecretStore {
       if (created) return created;
       refuse('Conflict', `"${name}" appeared and disappeared while being written; retry`);
     }
-    checkHolder(info.tags, owner, action, `"${name}"`);
+    checkOwnership(ownerFromTags(info.tags), owner, action, `"${name}"`);
     if (info.deleted) {
       await this.caller.call('RestoreSecret', true, name, () =>
         this.client.send(new RestoreSecretCommand({ SecretId: name })),
@@ -323,7 +315,7 @@ export class AwsSecretsManagerStore implements SecretStore {
 
   private async prune(
     owner: Owner,
-    action: Action,
+    action: PruneAction,
     progress: ApplyProgress,
   ): Promise<Omit<ActionResult, 'action'>> {
     const name = action.storeName;
@@ -348,9 +340,6 @@ export class AwsSecretsManagerStore implements SecretStore {
         );
       });
       return { ok: true, wrote: true };
-    }
-    if (action.deletion !== 'Disable') {
-      refuse('InvalidRequest', `prune of "${name}" has no deletion (Disable or Delete)`);
     }
     if (isDisabledByTag(info.tags)) return { ok: true, wrote: false };
     await this.setTags(name, info.tags, desiredTags(owner, this.environment, false), progress);

@@ -30,19 +30,19 @@ import {
   type SSMClientConfig,
 } from '@aws-sdk/client-ssm';
 import { SmcError } from '../../errors.js';
-import { STORE_LIMITS, utf8Bytes } from '../../naming/limits.js';
+import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
-import { ssmNaming, type StoreNamingRule } from '../../naming/store-rules.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
+import type { StoreNamingRule } from '../../naming/store-rules.js';
+import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
+import { checkOwnership } from '../apply.js';
 import { ProviderError } from '../provider-error.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { TokenBucket } from '../token-bucket.js';
 import {
-  applyAction,
+  applyAwsActions,
   applyTagChanges,
-  checkHolder,
   desiredState,
   AwsCaller,
   baseClientConfig,
@@ -58,6 +58,7 @@ import {
   type AwsStoreOptions,
   type TagRecord,
 } from './common.js';
+import { SSM_ADVANCED_LIMITS, SSM_LIMITS, ssmNaming } from './naming.js';
 import { awsCredentials } from './credentials.js';
 
 export type SsmParameterType = 'String' | 'SecureString';
@@ -76,7 +77,7 @@ export interface AwsSsmParameterStoreOptions extends AwsStoreOptions {
 }
 
 const SERVICE = 'ssm';
-const STANDARD_MAX_BYTES = STORE_LIMITS.ssm.maxValueBytes;
+const STANDARD_MAX_BYTES = SSM_LIMITS.maxValueBytes;
 /**
  * Default write rate. The Parameter Store TPS quotas are on the "Systems Manager endpoints and quotas"
  * page, not verified here (research/anchors.md); this is deliberately conservative. Configurable.
@@ -110,7 +111,7 @@ export class AwsSsmParameterStore implements SecretStore {
     this.parameterType = opts.parameterType ?? 'SecureString';
     if (opts.kmsKeyId) this.kmsKeyId = opts.kmsKeyId;
     this.allowAdvanced = opts.allowAdvancedTier ?? true;
-    this.limits = this.allowAdvanced ? STORE_LIMITS['ssm-advanced'] : STORE_LIMITS.ssm;
+    this.limits = this.allowAdvanced ? SSM_ADVANCED_LIMITS : SSM_LIMITS;
     this.target = `ssm:${opts.region}${this.path}`;
     this.environment = opts.environment;
     this.concurrency = opts.concurrency ?? 8;
@@ -252,24 +253,25 @@ export class AwsSsmParameterStore implements SecretStore {
   // ---- apply ----
 
   apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return mapLimit(actions, this.concurrency, (action) =>
-      applyAction(action, (progress) => this.applyOne(owner, action, progress)),
-    );
+    return applyAwsActions(actions, {
+      naming: this.naming,
+      limits: this.limits,
+      concurrency: this.concurrency,
+      nameKind: 'parameter name',
+      what: (name) => `parameter "${name}"`,
+      write: (a, progress) => this.applyOne(owner, a, progress),
+      prune: (a, progress) => this.prune(owner, a, progress),
+    });
   }
 
   private async applyOne(
     owner: Owner,
-    action: Action,
+    action: Exclude<WriteAction, PruneAction>,
     progress: ApplyProgress,
   ): Promise<Omit<ActionResult, 'action'>> {
     const name = action.storeName;
-    const problem = nameProblem(this.naming, name);
-    if (problem !== undefined)
-      refuse('InvalidRequest', `"${name}" is not a valid parameter name: ${problem}`);
-    if (action.type === 'prune') return this.prune(owner, action, progress);
 
     const { enabled, value } = desiredState(action);
-    if (value !== undefined) this.checkSize(name, value);
 
     if (action.type === 'create') {
       const created = await this.create(owner, name, value as string, enabled, progress);
@@ -283,20 +285,10 @@ export class AwsSsmParameterStore implements SecretStore {
       if (created) return created;
       refuse('Conflict', `parameter "${name}" appeared and disappeared while being written; retry`);
     }
-    checkHolder(info.tags, owner, action, `parameter "${name}"`);
+    checkOwnership(ownerFromTags(info.tags), owner, action, `parameter "${name}"`);
     const version = value !== undefined ? await this.overwriteIfChanged(name, value, progress) : undefined;
     await this.setTags(name, info.tags, desiredTags(owner, this.environment, enabled), progress);
     return { ok: true, wrote: progress.wrote, ...(version ? { version } : {}) };
-  }
-
-  private checkSize(name: string, value: string): void {
-    const size = utf8Bytes(value);
-    if (size > this.limits.maxValueBytes) {
-      refuse(
-        'TooLarge',
-        `parameter "${name}" value is ${size} bytes, over the limit of ${this.limits.maxValueBytes}`,
-      );
-    }
   }
 
   private tierFor(value: string, current?: string): 'Standard' | 'Advanced' {
@@ -397,7 +389,7 @@ export class AwsSsmParameterStore implements SecretStore {
 
   private async prune(
     owner: Owner,
-    action: Action,
+    action: PruneAction,
     progress: ApplyProgress,
   ): Promise<Omit<ActionResult, 'action'>> {
     const name = action.storeName;
@@ -424,9 +416,6 @@ export class AwsSsmParameterStore implements SecretStore {
         }
       });
       return { ok: true, wrote: deleted };
-    }
-    if (action.deletion !== 'Disable') {
-      refuse('InvalidRequest', `prune of "${name}" has no deletion (Disable or Delete)`);
     }
     if (isDisabledByTag(info.tags)) return { ok: true, wrote: false };
     await this.setTags(name, info.tags, desiredTags(owner, this.environment, false), progress);

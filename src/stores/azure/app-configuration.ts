@@ -35,26 +35,29 @@ import {
   isRestError,
 } from '@azure/app-configuration';
 import { SmcError } from '../../errors.js';
-import { STORE_LIMITS, utf8Bytes } from '../../naming/limits.js';
-import { nameProblem } from '../../naming/name.js';
-import { appConfigNaming, type StoreNamingRule } from '../../naming/store-rules.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
+import { utf8Bytes } from '../../naming/limits.js';
+import type { StoreNamingRule } from '../../naming/store-rules.js';
+import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
-import { passiveResult } from '../../plan/results.js';
+import { applyActions } from '../apply.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
-import { ProviderError, parseRetryAfter, reasonForHttpStatus } from '../provider-error.js';
+import { ProviderError } from '../provider-error.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
 import { mapLimit } from '../map-limit.js';
+import { APPCONFIG_LIMITS, APPCONFIG_MAX_KEY_VALUE_BYTES, appConfigNaming } from './naming.js';
+import {
+  appConfigOperation,
+  appConfigProviderError,
+  endpointOf,
+  escapeFilter,
+  isPrecondition,
+} from './app-configuration-calls.js';
 import { observerPolicy } from './observer-policy.js';
 
 /** Tag holding the source key an entry was created for. */
 export const APPCONFIG_KEY_TAG = 'smc-key';
-/** The service's limit on one key-value: key, label, content type, tags and value together. */
-export const APPCONFIG_MAX_KEY_VALUE_BYTES = STORE_LIMITS.appconfig.maxValueBytes;
-/** Bytes kept back from the value budget for key, label, content type and tags. */
-export const APPCONFIG_ATTRIBUTE_RESERVE_BYTES = 1024;
 const OUR_TAGS = new Set<string>([...Object.values(OWNERSHIP_TAGS), APPCONFIG_KEY_TAG]);
 const KEY_TAG_MAX = 256;
 
@@ -106,122 +109,11 @@ function sameTags(a: Record<string, string>, b: Record<string, string>): boolean
 
 const isDisabled = (tags: Record<string, string>) => tags[OWNERSHIP_TAGS.disabled] === 'true';
 
-/** `/kv/{key}`, `/kv`, `/locks/{key}` → the REST operation name, and whether it writes. */
-export function appConfigOperation(method: string, url: string): { operation: string; write: boolean } {
-  const [root, key] = new URL(url).pathname.split('/').filter((p) => p !== '');
-  const m = method.toUpperCase();
-  if (root === 'kv') {
-    if (key === undefined)
-      return { operation: m === 'HEAD' ? 'CheckKeyValues' : 'GetKeyValues', write: false };
-    if (m === 'PUT') return { operation: 'PutKeyValue', write: true };
-    if (m === 'DELETE') return { operation: 'DeleteKeyValue', write: true };
-    if (m === 'HEAD') return { operation: 'CheckKeyValue', write: false };
-    return { operation: 'GetKeyValue', write: false };
-  }
-  if (root === 'locks') return { operation: m === 'DELETE' ? 'DeleteLock' : 'PutLock', write: true };
-  return { operation: `${m} ${root ?? '/'}`, write: m !== 'GET' && m !== 'HEAD' };
-}
-
-/** A ProviderError that keeps the HTTP status (never a message from the service). */
-export class AppConfigProviderError extends ProviderError {
-  constructor(
-    reason: ProviderError['reason'],
-    message: string,
-    readonly status: number,
-    retryAfterMs?: number,
-  ) {
-    super(reason, message, retryAfterMs !== undefined ? { retryAfterMs } : undefined);
-  }
-}
-
-const CODE = /^[A-Za-z0-9_.-]{1,64}$/;
-const NETWORK_CODES = new Set([
-  'REQUEST_SEND_ERROR',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
-/**
- * Map what `@azure/app-configuration` (or the credential) threw to a ProviderError. Messages name the
- * operation, the key, the HTTP status and the error code — never the service's or the SDK's message
- * text, and never the request.
- */
-export function appConfigProviderError(e: unknown, operation: string, key: string): ProviderError {
-  if (e instanceof ProviderError) return e;
-  const what = key
-    ? `Azure App Configuration ${operation} of "${key}"`
-    : `Azure App Configuration ${operation}`;
-  if (isRestError(e)) {
-    const status = e.statusCode;
-    const code = typeof e.code === 'string' && CODE.test(e.code) ? e.code : undefined;
-    if (status === undefined) {
-      const network = code !== undefined && NETWORK_CODES.has(code);
-      return new ProviderError(
-        network ? 'ProviderUnavailable' : 'StoreError',
-        `${what} failed: ${network ? 'store unreachable' : 'no response'}${code ? ` (${code})` : ''}`,
-      );
-    }
-    const ms = Number(e.response?.headers.get('retry-after-ms') ?? Number.NaN);
-    const retryAfterMs = Number.isFinite(ms) ? ms : parseRetryAfter(e.response?.headers.get('retry-after'));
-    let hint = '';
-    if (status === 401 || status === 403) {
-      hint =
-        '; check the connection string, or that the identity has the App Configuration Data Owner role on the store';
-    } else if (status === 409) {
-      hint = '; the key-value is read-only (locked): unlock it in the store';
-    } else if (status === 412) {
-      hint = '; the key-value changed since it was read';
-    }
-    return new AppConfigProviderError(
-      reasonForHttpStatus(status),
-      `${what} failed: HTTP ${status}${code && code !== String(status) ? ` ${code}` : ''}${hint}`,
-      status,
-      retryAfterMs,
-    );
-  }
-  const errName = e instanceof Error ? e.name : typeof e;
-  if (
-    errName === 'AuthenticationError' ||
-    errName === 'CredentialUnavailableError' ||
-    errName === 'AggregateAuthenticationError'
-  ) {
-    return new ProviderError('ProviderAuthFailed', `${what} failed: no access token (${errName})`);
-  }
-  const code = (e as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) {
-    return new ProviderError('ProviderUnavailable', `${what} failed: store unreachable (${code})`);
-  }
-  return new ProviderError('StoreError', `${what} failed (${errName})`);
-}
-
-function endpointOf(connectionString: string): string {
-  const m = /(?:^|;)\s*Endpoint=([^;]+)/i.exec(connectionString);
-  if (
-    !m ||
-    !/(?:^|;)\s*Id=[^;]+/i.test(connectionString) ||
-    !/(?:^|;)\s*Secret=[^;]+/i.test(connectionString)
-  ) {
-    throw new SmcError(
-      'InvalidSpec',
-      'Azure App Configuration connection string is not of the form Endpoint=…;Id=…;Secret=…',
-    );
-  }
-  return m[1]!.trim();
-}
-
 export class AzureAppConfigurationStore implements SecretStore {
   readonly type = 'appconfig';
   readonly target: string;
   readonly naming: StoreNamingRule;
-  readonly limits: StoreLimits = {
-    maxValueBytes: APPCONFIG_MAX_KEY_VALUE_BYTES - APPCONFIG_ATTRIBUTE_RESERVE_BYTES,
-  };
+  readonly limits: StoreLimits = APPCONFIG_LIMITS;
   private readonly client: AppConfigurationClient;
   private readonly policy: RetryPolicy;
   private readonly bucket: TokenBucket;
@@ -346,75 +238,35 @@ export class AzureAppConfigurationStore implements SecretStore {
   // ---- applying ----
 
   async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    const results: ActionResult[] = [];
+    const run = async (a: WriteAction, ctx: Ctx, target: (known?: Current) => Target) => {
+      const known = this.known.get(a.storeName);
+      await this.converge(ctx, owner, a.storeName, target(known), known);
+    };
+    const write = (a: CreateAction | UpdateAction, ctx: Ctx) =>
+      run(a, ctx, (known) => {
+        const enabled = a.enabled ?? (known ? !isDisabled(known.tags) : true);
+        return { value: a.value, disabled: !enabled, key: a.key };
+      });
+    const disable = (a: WriteAction, ctx: Ctx) => run(a, ctx, () => ({ disabled: true, key: a.key }));
     try {
-      for (const action of actions) results.push(await this.applyOne(owner, action));
+      return await applyActions(actions, {
+        naming: this.naming,
+        nameKind: 'App Configuration key',
+        handlers: {
+          create: write,
+          update: write,
+          enable: (a, ctx) => run(a, ctx, () => ({ value: a.value, disabled: false, key: a.key })),
+          disable,
+          prune: (a, ctx) =>
+            a.deletion === 'Disable'
+              ? disable(a, ctx)
+              : this.remove(ctx, owner, a.storeName, this.known.get(a.storeName)),
+        },
+        failure: (e, a) =>
+          e instanceof SmcError ? e.message : appConfigProviderError(e, a.type, a.storeName).message,
+      });
     } finally {
       this.known.clear(); // values read for this plan are not kept longer than needed
-    }
-    return results;
-  }
-
-  private async applyOne(owner: Owner, action: Action): Promise<ActionResult> {
-    if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
-    const name = action.storeName;
-    const problem = nameProblem(this.naming, name);
-    if (problem !== undefined) {
-      return {
-        action,
-        ok: false,
-        message: `"${name}" is not a valid App Configuration key: ${problem}`,
-        wrote: false,
-      };
-    }
-    const ctx: Ctx = { wrote: false };
-    const known = this.known.get(name);
-    try {
-      switch (action.type) {
-        case 'create':
-        case 'update': {
-          if (action.value === undefined) {
-            throw new SmcError('InvalidRequest', `${action.type} of "${name}" carries no value`);
-          }
-          const enabled = action.enabled ?? (known ? !isDisabled(known.tags) : true);
-          await this.converge(
-            ctx,
-            owner,
-            name,
-            { value: action.value, disabled: !enabled, key: action.key },
-            known,
-          );
-          break;
-        }
-        case 'enable':
-          await this.converge(
-            ctx,
-            owner,
-            name,
-            { value: action.value, disabled: false, key: action.key },
-            known,
-          );
-          break;
-        case 'disable':
-          await this.converge(ctx, owner, name, { disabled: true, key: action.key }, known);
-          break;
-        case 'prune':
-          if (action.deletion === 'Delete') {
-            await this.remove(ctx, owner, name, known);
-          } else if (action.deletion === 'Disable') {
-            await this.converge(ctx, owner, name, { disabled: true, key: action.key }, known);
-          } else {
-            throw new SmcError('InvalidRequest', `prune of "${name}" has no deletion (Disable or Delete)`);
-          }
-          break;
-        default:
-          throw new SmcError('InvalidRequest', `unknown action type for "${name}"`);
-      }
-      return { action, ok: true, wrote: ctx.wrote };
-    } catch (e) {
-      const message =
-        e instanceof SmcError ? e.message : appConfigProviderError(e, action.type, name).message;
-      return { action, ok: false, message, wrote: ctx.wrote };
     }
   }
 
@@ -582,14 +434,4 @@ function current(s: ConfigurationSetting): Current {
     ...(s.contentType ? { contentType: s.contentType } : {}),
     tags: { ...(s.tags ?? {}) },
   };
-}
-
-/** Filters treat `*`, `,` and a backslash as syntax; the service takes them literally when backslash-escaped. */
-function escapeFilter(s: string): string {
-  return s.replace(/[\\*,]/g, '\\$&');
-}
-
-/** A 412 (the etag condition failed), as opposed to a 409 (locked). */
-function isPrecondition(e: unknown): boolean {
-  return e instanceof AppConfigProviderError && e.status === 412;
 }

@@ -1,5 +1,10 @@
 import { isRestError } from '@azure/keyvault-secrets';
-import { ProviderError, parseRetryAfter, reasonForHttpStatus } from '../provider-error.js';
+import {
+  parseRetryAfter,
+  ProviderError,
+  reasonForHttpStatus,
+  SOCKET_ERROR_CODES,
+} from '../provider-error.js';
 
 /** Key Vault error codes are identifiers; anything else (never expected) is left out of messages. */
 const CODE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -53,17 +58,7 @@ export function isDeletedButRecoverable(e: unknown): boolean {
 }
 
 const TRANSIENT_CONFLICTS = new Set(['ObjectIsBeingDeleted', 'ObjectIsBeingRecovered']);
-const NETWORK_CODES = new Set([
-  'REQUEST_SEND_ERROR',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
+const NETWORK_CODES = new Set([...SOCKET_ERROR_CODES, 'REQUEST_SEND_ERROR']);
 
 /** The Node TLS verification code (e.g. `DEPTH_ZERO_SELF_SIGNED_CERT`) in an error or its causes. */
 function tlsErrorCode(e: unknown): string | undefined {

@@ -4,7 +4,6 @@ export {
   AZURE_KEY_TAG,
   AzureKeyVaultStore,
   type AzureKeyVaultStoreOptions,
-  keyVaultOperation,
 } from './keyvault-store.js';
 export {
   AZURE_CLIENT_SECRET_KEY,
@@ -14,12 +13,21 @@ export {
 } from './credentials.js';
 export { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';
 export {
-  APPCONFIG_ATTRIBUTE_RESERVE_BYTES,
   APPCONFIG_KEY_TAG,
-  APPCONFIG_MAX_KEY_VALUE_BYTES,
-  AppConfigProviderError,
   AzureAppConfigurationStore,
   type AzureAppConfigurationStoreOptions,
+} from './app-configuration.js';
+export {
+  APPCONFIG_ATTRIBUTE_RESERVE_BYTES,
+  APPCONFIG_LIMITS,
+  APPCONFIG_MAX_KEY_VALUE_BYTES,
+  KEYVAULT_LIMITS,
+  appConfigNaming,
+  azureKeyVaultNaming,
+} from './naming.js';
+export { keyVaultOperation } from './keyvault-observer.js';
+export {
+  AppConfigProviderError,
   appConfigOperation,
   appConfigProviderError,
-} from './app-configuration.js';
+} from './app-configuration-calls.js';

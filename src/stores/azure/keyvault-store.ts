@@ -32,12 +32,9 @@ import { rootCertificates } from 'node:tls';
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions, type SecretProperties } from '@azure/keyvault-secrets';
 import { SmcError } from '../../errors.js';
-import { STORE_LIMITS } from '../../naming/limits.js';
-import { nameProblem } from '../../naming/name.js';
-import { azureKeyVaultNaming } from '../../naming/store-rules.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
+import type { Action, ActionResult, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
-import { passiveResult } from '../../plan/results.js';
+import { applyActions } from '../apply.js';
 import { OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
@@ -45,7 +42,8 @@ import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
 import { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';
 import { mapLimit } from '../map-limit.js';
-import { defaultVerdict, observerPolicy, type PipelinePolicy } from './observer-policy.js';
+import { KEYVAULT_LIMITS, azureKeyVaultNaming } from './naming.js';
+import { keyVaultObserverPolicy } from './keyvault-observer.js';
 
 /** Tag holding the source key an entry was created for (Key Vault names lose `_` and `.`). */
 export const AZURE_KEY_TAG = 'smc-key';
@@ -98,72 +96,11 @@ function sameTags(a: Record<string, string> | undefined, b: Record<string, strin
   return kx.length === Object.keys(b).length && kx.every((k) => b[k] === x[k]);
 }
 
-/** `/secrets/{name}`… relative to the vault → the REST operation name, and whether it writes. */
-export function keyVaultOperation(
-  method: string,
-  url: string,
-  vaultPath: string,
-): { operation: string; write: boolean } {
-  let path = new URL(url).pathname;
-  if (path.startsWith(vaultPath)) path = path.slice(vaultPath.length);
-  const [root, name, third, fourth] = path.split('/').filter((p) => p !== '');
-  const m = method.toUpperCase();
-  if (root === 'secrets') {
-    if (name === undefined) return { operation: 'GetSecrets', write: false };
-    if (third === 'versions' && fourth === undefined) return { operation: 'GetSecretVersions', write: false };
-    if (m === 'PUT') return { operation: 'SetSecret', write: true };
-    if (m === 'PATCH') return { operation: 'UpdateSecret', write: true };
-    if (m === 'DELETE') return { operation: 'DeleteSecret', write: true };
-    if (m === 'GET') return { operation: 'GetSecret', write: false };
-  }
-  if (root === 'deletedsecrets') {
-    if (name === undefined) return { operation: 'GetDeletedSecrets', write: false };
-    if (third === 'recover') return { operation: 'RecoverDeletedSecret', write: true };
-    if (m === 'DELETE') return { operation: 'PurgeDeletedSecret', write: true };
-    if (m === 'GET') return { operation: 'GetDeletedSecret', write: false };
-  }
-  return { operation: `${m} ${root ?? '/'}`, write: m !== 'GET' && m !== 'HEAD' };
-}
-
-/**
- * Reports every HTTP request the client sends (after the SDK's auth policy, so the unauthenticated
- * challenge probe and the authorised request are two calls). `404` on a read and `403 SecretDisabled`
- * are answers ("absent", "disabled"), not failures.
- */
-function keyVaultObserverPolicy(observer: StoreObserver, vaultPath: string): PipelinePolicy {
-  return observerPolicy(observer, {
-    name: 'smcObserverPolicy',
-    describe: (r) => keyVaultOperation(r.method, r.url, vaultPath),
-    classify(res, call, request) {
-      if (
-        res.status === 401 &&
-        !request.headers.has('authorization') &&
-        res.headers.get('www-authenticate')
-      ) {
-        return { operation: 'AuthChallenge', write: false };
-      }
-      if (!call.write && isDisabledAnswer(res.status, res.bodyAsText)) return 'ok';
-      return defaultVerdict(res.status, call);
-    },
-    errorReason: (e, operation) => azureProviderError(e, operation, '').reason,
-  });
-}
-
-function isDisabledAnswer(status: number, body: string | null | undefined): boolean {
-  if (status !== 403 || !body) return false;
-  try {
-    const parsed = JSON.parse(body) as { error?: { innererror?: { code?: unknown } } };
-    return parsed.error?.innererror?.code === 'SecretDisabled';
-  } catch {
-    return false;
-  }
-}
-
 export class AzureKeyVaultStore implements SecretStore {
   readonly type = 'azure-keyvault';
   readonly target: string;
   readonly naming = azureKeyVaultNaming;
-  readonly limits: StoreLimits = STORE_LIMITS['azure-keyvault'];
+  readonly limits: StoreLimits = KEYVAULT_LIMITS;
   private readonly client: SecretClient;
   private readonly policy: RetryPolicy;
   private readonly bucket: TokenBucket;
@@ -290,72 +227,51 @@ export class AzureKeyVaultStore implements SecretStore {
   // ---- applying ----
 
   async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    const results: ActionResult[] = [];
+    const known = (a: WriteAction) => this.known.get(a.storeName.toLowerCase());
+    const tags = (a: WriteAction) => {
+      const k = known(a);
+      return this.tagsFor(owner, a.key ?? k?.tags[AZURE_KEY_TAG], k?.tags);
+    };
+    const disable = (a: WriteAction, ctx: Ctx) => this.patch(ctx, a.storeName, false, tags(a));
     try {
-      for (const action of actions) results.push(await this.applyOne(owner, action));
+      return await applyActions(actions, {
+        naming: azureKeyVaultNaming,
+        nameKind: 'Key Vault secret name',
+        handlers: {
+          create: (a, ctx) =>
+            this.createOrRecover(
+              ctx,
+              owner,
+              a.storeName,
+              a.value,
+              a.enabled ?? known(a)?.enabled ?? true,
+              tags(a),
+            ),
+          update: (a, ctx) => {
+            const k = known(a);
+            const owned = k === undefined || sameOwner(ownerFromTags(k.tags), owner);
+            return this.converge(
+              ctx,
+              a.storeName,
+              a.value,
+              a.enabled ?? k?.enabled ?? true,
+              tags(a),
+              k,
+              owned,
+            );
+          },
+          enable: (a, ctx) =>
+            a.value !== undefined
+              ? this.converge(ctx, a.storeName, a.value, true, tags(a), known(a), true)
+              : this.patch(ctx, a.storeName, true, tags(a)),
+          disable,
+          prune: (a, ctx) => (a.deletion === 'Delete' ? this.softDelete(ctx, a.storeName) : disable(a, ctx)),
+        },
+        failure: (e, a) =>
+          e instanceof SmcError ? e.message : azureProviderError(e, a.type, a.storeName).message,
+      });
     } finally {
       this.known.clear(); // values read for this plan are not kept longer than needed
-    }
-    return results;
-  }
-
-  private async applyOne(owner: Owner, action: Action): Promise<ActionResult> {
-    if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
-    const name = action.storeName;
-    const problem = nameProblem(azureKeyVaultNaming, name);
-    if (problem !== undefined) {
-      return {
-        action,
-        ok: false,
-        message: `"${name}" is not a valid Key Vault secret name: ${problem}`,
-        wrote: false,
-      };
-    }
-    const ctx: Ctx = { wrote: false };
-    const lower = name.toLowerCase();
-    const known = this.known.get(lower);
-    const tags = this.tagsFor(owner, action.key ?? known?.tags[AZURE_KEY_TAG], known?.tags);
-    try {
-      switch (action.type) {
-        case 'create':
-        case 'update': {
-          if (action.value === undefined)
-            throw new SmcError('InvalidRequest', `${action.type} of "${name}" carries no value`);
-          const enabled = action.enabled ?? known?.enabled ?? true;
-          if (action.type === 'create') {
-            await this.createOrRecover(ctx, owner, name, action.value, enabled, tags);
-          } else {
-            const owned = known === undefined || sameOwner(ownerFromTags(known.tags), owner);
-            await this.converge(ctx, name, action.value, enabled, tags, known, owned);
-          }
-          break;
-        }
-        case 'enable':
-          if (action.value !== undefined) {
-            await this.converge(ctx, name, action.value, true, tags, known, true);
-          } else {
-            await this.patch(ctx, name, true, tags);
-          }
-          break;
-        case 'disable':
-          await this.patch(ctx, name, false, tags);
-          break;
-        case 'prune':
-          if (action.deletion === 'Delete') {
-            await this.softDelete(ctx, name);
-          } else if (action.deletion === 'Disable') {
-            await this.patch(ctx, name, false, tags);
-          } else {
-            throw new SmcError('InvalidRequest', `prune of "${name}" has no deletion (Disable or Delete)`);
-          }
-          break;
-        default:
-          throw new SmcError('InvalidRequest', `unknown action type for "${name}"`);
-      }
-      return { action, ok: true, wrote: ctx.wrote };
-    } catch (e) {
-      const message = e instanceof SmcError ? e.message : azureProviderError(e, action.type, name).message;
-      return { action, ok: false, message, wrote: ctx.wrote };
     }
   }
 

@@ -1,12 +1,11 @@
 import { SmcError } from '../../errors.js';
-import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
 import type { NamingRule } from '../../naming/rules.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
-import { passiveResult } from '../../plan/results.js';
+import type { Action, ActionResult, CreateAction, WriteAction } from '../../plan/actions.js';
+import { type StoreBasics, type WriteLog, applyActions, sizeRefusal, versioned } from '../apply.js';
 import { mapLimit } from '../map-limit.js';
 import type { RetryPolicy } from '../retry.js';
-import type { StoreLimits, StoreObserver, StoredEntry } from '../store.js';
+import type { StoreObserver, StoredEntry } from '../store.js';
 import { gcpProviderError } from './errors.js';
 
 /** Options both GCP stores take. */
@@ -31,10 +30,7 @@ export interface GcpStoreCommonOptions {
   concurrency?: number;
 }
 
-/** Tracks whether an action changed the store, also when it fails half-way. */
-export interface WriteLog {
-  wrote: boolean;
-}
+export type { WriteLog };
 
 /** The value of a version that exists but cannot be read (disabled): compared when it is enabled again. */
 export const UNREADABLE = Symbol('unreadable');
@@ -50,32 +46,6 @@ export function checkLocation(location: string): void {
   if (!/^[a-z][a-z0-9-]{0,62}$/.test(location)) {
     throw new SmcError('InvalidSpec', `GCP location "${location}" is not valid`);
   }
-}
-
-/**
- * The failed result for an action the store refuses before any call: a name the store cannot hold,
- * or a value over its size limit. Undefined when the action may go ahead.
- */
-export function refuseBeforeCall(
-  action: Action,
-  naming: NamingRule,
-  limits: StoreLimits,
-  what: string,
-): ActionResult | undefined {
-  const id = action.storeName;
-  const problem = nameProblem(naming, id);
-  if (problem !== undefined) {
-    return { action, ok: false, wrote: false, message: `"${id}" is not a valid ${what} id: ${problem}` };
-  }
-  if (action.value !== undefined && utf8Bytes(action.value) > limits.maxValueBytes) {
-    return {
-      action,
-      ok: false,
-      wrote: false,
-      message: `key "${action.key ?? id}" as "${id}" is ${utf8Bytes(action.value)} bytes, over the ${naming.store} limit of ${limits.maxValueBytes} bytes per value`,
-    };
-  }
-  return undefined;
 }
 
 export function byStoreName(a: StoredEntry, b: StoredEntry): number {
@@ -112,35 +82,36 @@ export async function readResources<R>(o: {
   return entries.sort(byStoreName);
 }
 
+/** The value-free message for a failure of an action on the GCP resource `name`. */
+export function gcpFailure(e: unknown, name: string): string {
+  return e instanceof SmcError ? e.message : gcpProviderError('apply', name, e).message;
+}
+
 /**
- * One action as both GCP stores apply it: noop/conflict answered without a call, a name or size
- * the store refuses failed before any call, else `create` or `converge`; a failure becomes a
- * value-free result that still says whether something was written.
+ * `apply` as both GCP stores run it: `create` makes the resource (and its first version), every
+ * other verb brings the existing one to what the action asks (`converge`).
  */
-export async function applyGcpAction(
-  action: Action,
-  o: {
-    naming: NamingRule;
-    limits: StoreLimits;
-    /** `GCP secret`, `GCP parameter`: for messages. */
-    what: string;
+export function applyGcpActions(
+  actions: readonly Action[],
+  o: StoreBasics & {
     resourceName(id: string): string;
-    create(log: WriteLog): Promise<string | undefined>;
-    converge(log: WriteLog): Promise<string | undefined>;
+    create(action: CreateAction, log: WriteLog): Promise<string | undefined>;
+    converge(action: WriteAction, log: WriteLog): Promise<string | undefined>;
   },
-): Promise<ActionResult> {
-  if (action.type === 'noop' || action.type === 'conflict') return passiveResult(action);
-  const refused = refuseBeforeCall(action, o.naming, o.limits, o.what);
-  if (refused) return refused;
-  const log: WriteLog = { wrote: false };
-  try {
-    const version = action.type === 'create' ? await o.create(log) : await o.converge(log);
-    return { action, ok: true, wrote: log.wrote, ...(version !== undefined ? { version } : {}) };
-  } catch (e) {
-    const message =
-      e instanceof SmcError
-        ? e.message
-        : gcpProviderError('apply', o.resourceName(action.storeName), e).message;
-    return { action, ok: false, wrote: log.wrote, message };
-  }
+): Promise<ActionResult[]> {
+  const converge = (a: WriteAction, log: WriteLog) => o.converge(a, log).then(versioned);
+  return applyActions(actions, {
+    naming: o.naming,
+    nameKind: o.nameKind,
+    concurrency: o.concurrency,
+    refuse: (a) => sizeRefusal(a, o.limits),
+    handlers: {
+      create: (a, log) => o.create(a, log).then(versioned),
+      update: converge,
+      enable: converge,
+      disable: converge,
+      prune: converge,
+    },
+    failure: (e, a) => gcpFailure(e, o.resourceName(a.storeName)),
+  });
 }

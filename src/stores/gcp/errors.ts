@@ -1,4 +1,9 @@
-import { ProviderError, reasonForHttpStatus, type ProviderErrorReason } from '../provider-error.js';
+import {
+  ProviderError,
+  type ProviderErrorReason,
+  reasonForHttpStatus,
+  SOCKET_ERROR_CODES,
+} from '../provider-error.js';
 
 /** gRPC status codes by number, as Google APIs report them over gRPC and in REST error bodies. */
 const GRPC_STATUS = [
@@ -43,14 +48,7 @@ const REASON_BY_STATUS: Partial<Record<GrpcStatusName, ProviderErrorReason>> = {
 
 /** Network failures below HTTP/gRPC: the request may not have reached Google; worth a retry. */
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
+  ...SOCKET_ERROR_CODES,
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',

@@ -6,11 +6,10 @@ export {
 } from './secret-manager.js';
 export {
   GcpParameterManagerStore,
-  GCP_PARAMETER_LIMITS,
-  gcpParameterNaming,
   newParameterVersionId,
   type GcpParameterManagerStoreOptions,
 } from './parameter-manager.js';
+export { GCP_PARAMETER_LIMITS, GCP_SECRET_LIMITS, gcpNaming, gcpParameterNaming } from './naming.js';
 export type { GcpStoreCommonOptions } from './common.js';
 export {
   ENDPOINT_ENV,

@@ -1,43 +1,30 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ParameterManagerClient, protos } from '@google-cloud/parametermanager';
 import { SmcError } from '../../errors.js';
-import type { StoreNamingRule } from '../../naming/store-rules.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
+import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
+import { checkOwnership, targetEnabled } from '../apply.js';
 import { ownerFromTags } from '../ownership.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
-import { GcpCaller, NO_GAX_RETRY, listAll, mapLimit, payloadText, projectWriteBucket } from './calls.js';
+import { GcpCaller, NO_GAX_RETRY, listAll, payloadText, projectWriteBucket } from './calls.js';
 import { gcpClientOptions } from './client-options.js';
 import {
   UNREADABLE,
   checkLocation,
   checkProjectId,
   lastSegment,
-  applyGcpAction,
+  applyGcpActions,
   readResources,
   type GcpStoreCommonOptions,
   type WriteLog,
 } from './common.js';
 import { GcpProviderError } from './errors.js';
+import { GCP_PARAMETER_LIMITS, gcpParameterNaming } from './naming.js';
 import { checkEnvironmentLabel, hasLabels, ownerFilter, ownerLabels } from './labels.js';
 
 type IParameter = protos.google.cloud.parametermanager.v1.IParameter;
 type IParameterVersion = protos.google.cloud.parametermanager.v1.IParameterVersion;
 type ClientOptions = NonNullable<ConstructorParameters<typeof ParameterManagerClient>[0]>;
-
-/**
- * Parameter ids: letters, digits, `_` and `-`, at most 63 characters (like Secret Manager's alphabet,
- * with the shorter length of a resource id). Anything else becomes `_`.
- */
-export const gcpParameterNaming: StoreNamingRule = {
-  store: 'gcp-pm',
-  maxLength: 63,
-  pattern: /^[A-Za-z0-9_-]+$/,
-  sanitize: (candidate) => candidate.replace(/[^A-Za-z0-9_-]/gu, '_'),
-};
-
-/** A parameter version's payload may be up to 1 MiB. */
-export const GCP_PARAMETER_LIMITS: StoreLimits = { maxValueBytes: 1024 * 1024 };
 
 export interface GcpParameterManagerStoreOptions extends GcpStoreCommonOptions {
   /** `global` (default) or a region (regional parameters, regional endpoint). */
@@ -203,26 +190,26 @@ export class GcpParameterManagerStore implements SecretStore {
 
   // ---- apply ----
 
-  async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return mapLimit(actions, this.concurrency, (a) => this.applyOne(owner, a));
-  }
-
-  private applyOne(owner: Owner, action: Action): Promise<ActionResult> {
-    return applyGcpAction(action, {
+  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
+    return applyGcpActions(actions, {
       naming: this.naming,
       limits: this.limits,
-      what: 'GCP parameter',
+      concurrency: this.concurrency,
+      nameKind: 'GCP parameter id',
       resourceName: (id) => this.parameterName(id),
-      create: (log) => this.create(owner, action, log),
-      converge: (log) => this.converge(owner, action, log),
+      create: (a, log) => this.create(owner, a, log),
+      converge: (a, log) => this.converge(owner, a, log),
     });
   }
 
-  private async create(owner: Owner, action: Action, log: WriteLog, depth = 0): Promise<string | undefined> {
+  private async create(
+    owner: Owner,
+    action: CreateAction | UpdateAction,
+    log: WriteLog,
+    depth = 0,
+  ): Promise<string | undefined> {
     const id = action.storeName;
     const name = this.parameterName(id);
-    if (action.value === undefined)
-      throw new SmcError('InvalidRequest', `${action.type} of "${id}" carries no value`);
     const requestId = randomUUID();
     const parameter: IParameter = { labels: ownerLabels(owner, this.environment), format: 'UNFORMATTED' };
     try {
@@ -245,7 +232,7 @@ export class GcpParameterManagerStore implements SecretStore {
 
   private async converge(
     owner: Owner,
-    action: Action,
+    action: WriteAction,
     log: WriteLog,
     depth = 0,
   ): Promise<string | undefined> {
@@ -257,16 +244,8 @@ export class GcpParameterManagerStore implements SecretStore {
       if (action.type === 'update' && depth === 0) return this.create(owner, action, log, depth + 1);
       throw new SmcError('NotFound', `"${id}" does not exist in ${this.target}`);
     }
-    const current = ownerFromTags(p.labels ?? undefined);
-    if (current && !sameOwner(current, owner)) {
-      throw new SmcError(
-        'Conflict',
-        `"${id}" in ${this.target} is owned by ${current.namespace}/${current.name}`,
-      );
-    }
-    if (!current && action.type !== 'update') {
-      throw new SmcError('Conflict', `"${id}" already exists in ${this.target} and was not created by us`);
-    }
+    // Only an update takes an unowned entry over (adoption, decided by the plan).
+    checkOwnership(ownerFromTags(p.labels ?? undefined), owner, action, `"${id}" in ${this.target}`);
     const versions = await this.listVersions(name);
 
     if (action.type === 'prune') {
@@ -283,9 +262,6 @@ export class GcpParameterManagerStore implements SecretStore {
         log.wrote = true;
         return undefined;
       }
-      if (action.deletion !== 'Disable') {
-        throw new SmcError('InvalidRequest', `prune of "${id}" has no deletion (Disable or Delete)`);
-      }
     }
 
     await this.ensureLabels(p, owner, log);
@@ -295,8 +271,9 @@ export class GcpParameterManagerStore implements SecretStore {
       return newest ? lastSegment(newest.name) : undefined;
     }
 
-    const enable = action.type === 'enable' || action.enabled !== false;
-    if (action.value !== undefined) {
+    const enable = targetEnabled(action);
+    const value = 'value' in action ? action.value : undefined;
+    if (value !== undefined) {
       let current: string | undefined | typeof UNREADABLE;
       if (!newest) current = undefined;
       else if (!newest.disabled) current = await this.payload(newest);
@@ -304,8 +281,8 @@ export class GcpParameterManagerStore implements SecretStore {
         newest = await this.setDisabled(newest, false, log);
         current = await this.payload(newest);
       } else current = UNREADABLE;
-      if (current !== UNREADABLE && current !== action.value) {
-        newest = await this.addVersion(name, action.value, !enable, log);
+      if (current !== UNREADABLE && current !== value) {
+        newest = await this.addVersion(name, value, !enable, log);
         versions.push(newest);
       }
     }

@@ -1,25 +1,25 @@
 import { SecretManagerServiceClient, protos } from '@google-cloud/secret-manager';
 import type { EntryKind } from '../../entry.js';
 import { SmcError } from '../../errors.js';
-import { STORE_LIMITS } from '../../naming/limits.js';
-import { gcpNaming } from '../../naming/store-rules.js';
-import type { Action, ActionResult } from '../../plan/actions.js';
+import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
+import { checkOwnership, targetEnabled } from '../apply.js';
 import { ownerFromTags } from '../ownership.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
-import { GcpCaller, NO_GAX_RETRY, listAll, mapLimit, payloadText, projectWriteBucket } from './calls.js';
+import { GcpCaller, NO_GAX_RETRY, listAll, payloadText, projectWriteBucket } from './calls.js';
 import { gcpClientOptions } from './client-options.js';
 import {
   UNREADABLE,
   checkLocation,
   checkProjectId,
   lastSegment,
-  applyGcpAction,
+  applyGcpActions,
   readResources,
   type GcpStoreCommonOptions,
   type WriteLog,
 } from './common.js';
 import { GcpProviderError } from './errors.js';
+import { GCP_SECRET_LIMITS, gcpNaming } from './naming.js';
 import { checkEnvironmentLabel, hasLabels, ownerFilter, ownerLabels } from './labels.js';
 
 type ISecret = protos.google.cloud.secretmanager.v1.ISecret;
@@ -57,7 +57,7 @@ export class GcpSecretManagerStore implements SecretStore {
   readonly type = 'gcp';
   readonly target: string;
   readonly naming = gcpNaming;
-  readonly limits: StoreLimits = STORE_LIMITS.gcp;
+  readonly limits: StoreLimits = GCP_SECRET_LIMITS;
   readonly projectId: string;
   readonly location?: string;
   private readonly environment: string;
@@ -192,26 +192,26 @@ export class GcpSecretManagerStore implements SecretStore {
 
   // ---- apply ----
 
-  async apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return mapLimit(actions, this.concurrency, (a) => this.applyOne(owner, a));
-  }
-
-  private applyOne(owner: Owner, action: Action): Promise<ActionResult> {
-    return applyGcpAction(action, {
+  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
+    return applyGcpActions(actions, {
       naming: this.naming,
       limits: this.limits,
-      what: 'GCP secret',
+      concurrency: this.concurrency,
+      nameKind: 'GCP secret id',
       resourceName: (id) => this.secretName(id),
-      create: (log) => this.create(owner, action, log),
-      converge: (log) => this.converge(owner, action, log),
+      create: (a, log) => this.create(owner, a, log),
+      converge: (a, log) => this.converge(owner, a, log),
     });
   }
 
-  private async create(owner: Owner, action: Action, log: WriteLog, depth = 0): Promise<string | undefined> {
+  private async create(
+    owner: Owner,
+    action: CreateAction | UpdateAction,
+    log: WriteLog,
+    depth = 0,
+  ): Promise<string | undefined> {
     const id = action.storeName;
     const name = this.secretName(id);
-    if (action.value === undefined)
-      throw new SmcError('InvalidRequest', `${action.type} of "${id}" carries no value`);
     const secret: ISecret = {
       labels: ownerLabels(owner, this.environment),
       annotations: this.annotationsFor(action),
@@ -238,7 +238,7 @@ export class GcpSecretManagerStore implements SecretStore {
   /** Bring an existing secret to what `action` asks for. */
   private async converge(
     owner: Owner,
-    action: Action,
+    action: WriteAction,
     log: WriteLog,
     depth = 0,
   ): Promise<string | undefined> {
@@ -250,17 +250,8 @@ export class GcpSecretManagerStore implements SecretStore {
       if (action.type === 'update' && depth === 0) return this.create(owner, action, log, depth + 1);
       throw new SmcError('NotFound', `"${id}" does not exist in ${this.target}`);
     }
-    const current = ownerFromTags(secret.labels ?? undefined);
-    if (current && !sameOwner(current, owner)) {
-      throw new SmcError(
-        'Conflict',
-        `"${id}" in ${this.target} is owned by ${current.namespace}/${current.name}`,
-      );
-    }
-    // Only an update takes an unowned secret over (adoption, decided by the plan).
-    if (!current && action.type !== 'update') {
-      throw new SmcError('Conflict', `"${id}" already exists in ${this.target} and was not created by us`);
-    }
+    // Only an update takes an unowned entry over (adoption, decided by the plan).
+    checkOwnership(ownerFromTags(secret.labels ?? undefined), owner, action, `"${id}" in ${this.target}`);
 
     if (action.type === 'prune') {
       if (action.deletion === 'Delete') {
@@ -269,9 +260,6 @@ export class GcpSecretManagerStore implements SecretStore {
         );
         log.wrote = true;
         return undefined;
-      }
-      if (action.deletion !== 'Disable') {
-        throw new SmcError('InvalidRequest', `prune of "${id}" has no deletion (Disable or Delete)`);
       }
     }
 
@@ -284,8 +272,9 @@ export class GcpSecretManagerStore implements SecretStore {
       return newest ? String(newest.number) : undefined;
     }
 
-    const enable = action.type === 'enable' || action.enabled !== false;
-    if (action.value !== undefined) {
+    const enable = targetEnabled(action);
+    const value = 'value' in action ? action.value : undefined;
+    if (value !== undefined) {
       let current: string | undefined | typeof UNREADABLE;
       if (!newest) current = undefined;
       else if (newest.state === 'ENABLED') current = await this.access(newest);
@@ -293,8 +282,8 @@ export class GcpSecretManagerStore implements SecretStore {
         newest = await this.setState(newest, 'ENABLED', log);
         current = await this.access(newest);
       } else current = UNREADABLE; // stays disabled; compared when it is enabled again
-      if (current !== UNREADABLE && current !== action.value) {
-        newest = await this.addVersion(name, action.value, maxNumber(versions), log);
+      if (current !== UNREADABLE && current !== value) {
+        newest = await this.addVersion(name, value, maxNumber(versions), log);
         versions.push(newest);
       }
     }

@@ -1,16 +1,14 @@
 import { ApiException } from '@kubernetes/client-node';
-import { ProviderError, parseRetryAfter, reasonForHttpStatus } from '../provider-error.js';
+import {
+  parseRetryAfter,
+  ProviderError,
+  reasonForHttpStatus,
+  SOCKET_ERROR_CODES,
+} from '../provider-error.js';
 
 /** Network-level failures worth another attempt (the API server restarting, a dropped connection). */
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
+  ...SOCKET_ERROR_CODES,
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',

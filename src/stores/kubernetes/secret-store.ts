@@ -32,46 +32,44 @@
  * holds nothing, by a delete whose preconditions are the uid and resourceVersion it was read at.
  * A Secret someone else created is only ever emptied.
  */
-import { createHash } from 'node:crypto';
-import { CoreV1Api, type KubeConfig, type V1OwnerReference, type V1Secret } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, KIND } from '../../api/constants.js';
-import { utf8Bytes } from '../../naming/limits.js';
-import { nameProblem } from '../../naming/name.js';
-import { k8sNaming } from '../../naming/store-rules.js';
+import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { passiveResult } from '../../plan/results.js';
-import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
+import { applyActions } from '../apply.js';
+import { type HeldEntry, entryMapHandlers, refusalMessage } from '../entry-map.js';
 import { ProviderError } from '../provider-error.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
 import { kubeProviderError } from './errors.js';
+import { K8S_LIMITS, K8S_SECRET_MAX_BYTES, k8sNaming } from './naming.js';
+import { type SecretTarget, desiredDisabled, desiredMain, emptied } from './secret-bodies.js';
+import {
+  DEFAULT_FIELD_MANAGER,
+  K8S_ANNOTATIONS_MAX_BYTES,
+  KUBE_LABELS,
+  type Deletion,
+  type Next,
+  type Snapshot,
+  annotationBytes,
+  createdByUs,
+  dataBytes,
+  disabledSecretName,
+  ownerKey,
+  viewOf,
+} from './secret-layout.js';
 
-/** The API server's limit on a Secret's `data`: the sum of every key's and value's length. */
-export const K8S_SECRET_MAX_BYTES = 1024 * 1024;
+export {
+  DEFAULT_FIELD_MANAGER,
+  KUBE_ANNOTATIONS,
+  KUBE_LABELS,
+  KUBE_LABEL_PREFIX,
+  disabledSecretName,
+  ownerFromLabels,
+  ownershipLabels,
+} from './secret-layout.js';
+
 /** The API server's limit on all annotations of one object together. */
-const K8S_ANNOTATIONS_MAX_BYTES = 256 * 1024;
-
-/** Ownership labels on a Secret: the keys of `ownership.ts`, under our API group. */
-export const KUBE_LABEL_PREFIX = `${API_GROUP}/`;
-export const KUBE_LABELS = {
-  managedBy: `${KUBE_LABEL_PREFIX}${OWNERSHIP_TAGS.managedBy}`,
-  namespace: `${KUBE_LABEL_PREFIX}${OWNERSHIP_TAGS.namespace}`,
-  name: `${KUBE_LABEL_PREFIX}${OWNERSHIP_TAGS.name}`,
-  environment: `${KUBE_LABEL_PREFIX}${OWNERSHIP_TAGS.environment}`,
-  /** `disabled-values` on the Secret that holds the values of disabled entries. */
-  role: `${KUBE_LABEL_PREFIX}role`,
-} as const;
-export const KUBE_ANNOTATIONS = {
-  /** `{"<namespace>/<name>": [keys…]}`: which SecretManagerConfig owns which key. Names only. */
-  owners: `${KUBE_LABEL_PREFIX}owners`,
-  /** On the disabled-values Secret: the Secret whose disabled entries it holds. */
-  disabledValuesOf: `${KUBE_LABEL_PREFIX}disabled-values-of`,
-} as const;
-const DISABLED_ROLE = 'disabled-values';
-const DISABLED_SUFFIX = '-smc-disabled';
-export const DEFAULT_FIELD_MANAGER = 'secret-manager-controller';
-
 export interface KubernetesSecretStoreOptions {
   /** Credentials and server (in the controller: in-cluster ServiceAccount; CLI: the kubeconfig). */
   kubeConfig: KubeConfig;
@@ -99,37 +97,6 @@ export interface KubernetesSecretStoreOptions {
   maxConflictRetries?: number;
 }
 
-interface Snapshot {
-  main?: V1Secret;
-  disabled?: V1Secret;
-}
-
-/** The state of the two Secrets as entries. */
-interface View {
-  status: 'absent' | 'managed' | 'unmanaged';
-  /** Owner named by the Secret's labels (who created or adopted it). */
-  primary?: Owner;
-  data: Map<string, string>;
-  owners: Map<string, Owner>;
-  /** Values of disabled entries: owned keys that are not in `data`. */
-  disabled: Map<string, string>;
-  /** Everything the disabled-values Secret holds (orphans included), to see whether it must be rewritten. */
-  disabledRaw: Map<string, string>;
-  disabledStatus: 'absent' | 'ours' | 'foreign';
-}
-
-interface Next {
-  data: Map<string, string>;
-  owners: Map<string, Owner>;
-  disabled: Map<string, string>;
-}
-
-/** A Secret to delete: the one read at `resourceVersion` (a precondition of the delete). */
-interface Deletion {
-  deleteAt: { uid: string; resourceVersion: string };
-  name: string;
-}
-
 interface Resolution {
   results: ActionResult[];
   /** Per result: which Secrets its change touches. */
@@ -140,139 +107,11 @@ interface Resolution {
   disabledFirst: boolean;
 }
 
-const ownerKey = (o: Owner) => `${o.namespace}/${o.name}`;
-
-function parseOwnerKey(s: string): Owner | undefined {
-  const i = s.indexOf('/');
-  if (i <= 0 || i === s.length - 1) return undefined;
-  return { namespace: s.slice(0, i), name: s.slice(i + 1) };
-}
-
-function decodeData(data: Record<string, string> | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(data ?? {})) out.set(k, Buffer.from(v, 'base64').toString('utf8'));
-  return out;
-}
-
-function encodeData(data: Map<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of [...data.keys()].sort()) out[k] = Buffer.from(data.get(k)!, 'utf8').toString('base64');
-  return out;
-}
-
-function sameMap<V>(a: Map<string, V>, b: Map<string, V>, eq: (x: V, y: V) => boolean): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) {
-    const w = b.get(k);
-    if (w === undefined || !eq(v, w)) return false;
-  }
-  return true;
-}
-
-function ownersAnnotation(owners: Map<string, Owner>): string {
-  const byOwner = new Map<string, string[]>();
-  for (const [key, o] of owners) {
-    const k = ownerKey(o);
-    byOwner.set(k, [...(byOwner.get(k) ?? []), key]);
-  }
-  const sorted: Record<string, string[]> = {};
-  for (const k of [...byOwner.keys()].sort()) sorted[k] = byOwner.get(k)!.sort();
-  return JSON.stringify(sorted);
-}
-
-/** `undefined` when the annotation is malformed (then no key counts as owned). */
-function parseOwners(text: string): Map<string, Owner> | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-  const out = new Map<string, Owner>();
-  for (const [k, keys] of Object.entries(parsed as Record<string, unknown>)) {
-    const o = parseOwnerKey(k);
-    if (!o || !Array.isArray(keys)) return undefined;
-    for (const key of keys) {
-      if (typeof key !== 'string') return undefined;
-      out.set(key, o);
-    }
-  }
-  return out;
-}
-
-/** Kubernetes label value syntax (empty allowed). */
-function isLabelValue(v: string): boolean {
-  return v.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v);
-}
-
-/** The owner recorded in a Secret's labels (our prefixed keys), read with `ownerFromTags`. */
-export function ownerFromLabels(labels: Record<string, string> | undefined): Owner | undefined {
-  if (!labels) return undefined;
-  const tags: Record<string, string> = {};
-  for (const [k, v] of Object.entries(labels)) {
-    if (k.startsWith(KUBE_LABEL_PREFIX)) tags[k.slice(KUBE_LABEL_PREFIX.length)] = v;
-  }
-  return ownerFromTags(tags);
-}
-
-/** Ownership labels for `owner` (a value that is no valid label value is left out; the owners annotation has it). */
-export function ownershipLabels(owner: Owner, environment?: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(ownershipTags(owner, environment))) {
-    if (isLabelValue(v)) out[`${KUBE_LABEL_PREFIX}${k}`] = v;
-  }
-  return out;
-}
-
-/** Name of the Secret holding disabled values: `<secretName>-smc-disabled`, shortened with a hash past 253. */
-export function disabledSecretName(secretName: string): string {
-  const full = `${secretName}${DISABLED_SUFFIX}`;
-  if (full.length <= 253) return full;
-  const hash = createHash('sha256').update(secretName).digest('hex').slice(0, 8);
-  const head = secretName.slice(0, 253 - DISABLED_SUFFIX.length - hash.length - 1).replace(/[.-]+$/, '');
-  return `${head}-${hash}${DISABLED_SUFFIX}`;
-}
-
-/**
- * Whether this controller created the Secret: it sets `app.kubernetes.io/managed-by` only when it
- * creates one, never when it adopts the keys of a Secret someone else made.
- */
-function createdByUs(secret: V1Secret | undefined): boolean {
-  const labels = secret?.metadata?.labels ?? {};
-  return (
-    labels['app.kubernetes.io/managed-by'] === MANAGED_BY && labels[KUBE_LABELS.managedBy] === MANAGED_BY
-  );
-}
-
-function dataBytes(data: Map<string, string>): number {
-  let n = 0;
-  for (const [k, v] of data) n += utf8Bytes(k) + utf8Bytes(v);
-  return n;
-}
-
-function annotationBytes(annotations: Record<string, string>): number {
-  let n = 0;
-  for (const [k, v] of Object.entries(annotations)) n += utf8Bytes(k) + utf8Bytes(v);
-  return n;
-}
-
-function sameRecord(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  const x = a ?? {};
-  const y = b ?? {};
-  const kx = Object.keys(x);
-  return kx.length === Object.keys(y).length && kx.every((k) => y[k] === x[k]);
-}
-
 export class KubernetesSecretStore implements SecretStore {
   readonly type = 'k8s';
   readonly target: string;
   readonly naming = k8sNaming;
-  /**
-   * Per value: what always fits in the Secret beside the longest key. The whole Secret's 1 MiB
-   * (`K8S_SECRET_MAX_BYTES`, keys and values together) is checked when applying.
-   */
-  readonly limits: StoreLimits = { maxValueBytes: K8S_SECRET_MAX_BYTES - k8sNaming.maxLength };
+  readonly limits: StoreLimits = K8S_LIMITS;
   readonly namespace: string;
   readonly secretName: string;
   readonly disabledSecretName: string;
@@ -280,6 +119,8 @@ export class KubernetesSecretStore implements SecretStore {
   private readonly opts: KubernetesSecretStoreOptions;
   private readonly policy: RetryPolicy;
   private readonly fieldManager: string;
+  /** What the Secret bodies are built for (secret-bodies.ts). */
+  private readonly bodies: SecretTarget;
   /** The state `read` saw, used (once) by the next `apply` instead of reading again. */
   private cached?: Snapshot;
 
@@ -292,12 +133,22 @@ export class KubernetesSecretStore implements SecretStore {
     this.api = options.kubeConfig.makeApiClient(CoreV1Api);
     this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.fieldManager = options.fieldManager ?? DEFAULT_FIELD_MANAGER;
+    const { labels, annotations, environment, ownerReference } = options;
+    this.bodies = {
+      namespace: this.namespace,
+      secretName: this.secretName,
+      disabledSecretName: this.disabledSecretName,
+      labels,
+      annotations,
+      environment,
+      ownerReference,
+    };
   }
 
   async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
     const snap = await this.load();
     this.cached = snap;
-    const v = this.view(snap);
+    const v = viewOf(snap);
     const wanted = new Set(names);
     const out = new Map<string, StoredEntry>();
     for (const [key, o] of v.owners) {
@@ -335,7 +186,7 @@ export class KubernetesSecretStore implements SecretStore {
         );
       }
       this.cached = undefined;
-      const res = this.resolve(snap, owner, actions);
+      const res = await this.resolve(snap, owner, actions);
       const results = res.results.map((r, i) => (wroteBefore[i] && r.ok ? { ...r, wrote: true } : r));
       const order: ('main' | 'disabled')[] = res.disabledFirst ? ['disabled', 'main'] : ['main', 'disabled'];
       const done = { main: res.main === undefined, disabled: res.disabled === undefined };
@@ -370,145 +221,56 @@ export class KubernetesSecretStore implements SecretStore {
 
   // ---- deciding (pure) ----
 
-  private view(snap: Snapshot): View {
-    const v: View = {
-      status: 'absent',
-      data: new Map(),
-      owners: new Map(),
-      disabled: new Map(),
-      disabledRaw: new Map(),
-      disabledStatus: 'absent',
-    };
-    const dl = snap.disabled?.metadata?.labels ?? {};
-    if (snap.disabled) {
-      const ours = dl[KUBE_LABELS.managedBy] === MANAGED_BY && dl[KUBE_LABELS.role] === DISABLED_ROLE;
-      v.disabledStatus = ours ? 'ours' : 'foreign';
-      if (ours) v.disabledRaw = decodeData(snap.disabled.data);
-    }
-    const main = snap.main;
-    if (!main) return v;
-    const labels = main.metadata?.labels ?? {};
-    v.data = decodeData(main.data);
-    if (labels[KUBE_LABELS.managedBy] !== MANAGED_BY) {
-      v.status = 'unmanaged';
-      return v;
-    }
-    v.status = 'managed';
-    v.primary = ownerFromLabels(labels);
-    const text = main.metadata?.annotations?.[KUBE_ANNOTATIONS.owners];
-    if (text !== undefined) {
-      v.owners = parseOwners(text) ?? new Map();
-    } else if (v.primary) {
-      // Labelled but without the owners record (edited by hand): every key belongs to the labelled owner.
-      for (const k of new Set([...v.data.keys(), ...v.disabledRaw.keys()])) v.owners.set(k, v.primary);
-    }
-    for (const [k, value] of v.disabledRaw) {
-      if (v.owners.has(k) && !v.data.has(k)) v.disabled.set(k, value);
-    }
-    return v;
-  }
-
-  private resolve(snap: Snapshot, owner: Owner, actions: readonly Action[]): Resolution {
-    const v = this.view(snap);
-    const next: Next = { data: new Map(v.data), owners: new Map(v.owners), disabled: new Map(v.disabled) };
-    const results: ActionResult[] = [];
-    const touches: Resolution['touches'] = [];
+  private async resolve(snap: Snapshot, owner: Owner, actions: readonly Action[]): Promise<Resolution> {
+    const v = viewOf(snap);
+    // Every key as an entry: unowned keys of the Secret, and owned ones (enabled or disabled).
+    const held = new Map<string, HeldEntry>();
+    for (const [k, value] of v.data) held.set(k, { value, enabled: true, owner: v.owners.get(k) });
+    for (const [k, o] of v.owners)
+      if (!v.data.has(k)) held.set(k, { value: v.disabled.get(k), enabled: false, owner: o });
+    const read = new Map(held);
     // A Secret someone else made is written only when this apply adopts one of its keys.
     const adopting =
       v.status === 'unmanaged' && actions.some((a) => a.type === 'update' && v.data.has(a.storeName));
     const obj = this.target;
-
-    for (const action of actions) {
-      const name = action.storeName;
-      const fail = (message: string) => {
-        results.push({ action, ok: false, message, wrote: false });
-        touches.push({ main: false, disabled: false });
-      };
-      if (action.type === 'noop' || action.type === 'conflict') {
-        results.push(passiveResult(action));
-        touches.push({ main: false, disabled: false });
-        continue;
-      }
-      const problem = nameProblem(k8sNaming, name);
-      if (problem !== undefined) {
-        fail(`"${name}" is not a valid Secret key: ${problem}`);
-        continue;
-      }
-      if (v.status === 'unmanaged' && !adopting) {
-        fail(
-          `Secret ${obj} exists and was not created by secret-manager-controller (no ${KUBE_LABELS.managedBy} label); ` +
-            `not written. Adopt its keys (annotation secret-management.octopilot.io/adopt: "true") or use another secretName`,
-        );
-        continue;
-      }
-      const o = next.owners.get(name);
-      if (o !== undefined && !sameOwner(o, owner)) {
-        fail(`"${name}" in Secret ${obj} is owned by SecretManagerConfig ${ownerKey(o)}`);
-        continue;
-      }
-      const before = { data: next.data.get(name), disabled: next.disabled.get(name), owned: o !== undefined };
-      const put = (value: string, enabled: boolean) => {
-        next.owners.set(name, { namespace: owner.namespace, name: owner.name });
-        if (enabled) {
-          next.data.set(name, value);
-          next.disabled.delete(name);
-        } else {
-          next.disabled.set(name, value);
-          next.data.delete(name);
-        }
-      };
-
-      if (action.type === 'create' || action.type === 'update') {
-        if (action.value === undefined) {
-          fail(`${action.type} of "${name}" carries no value`);
-          continue;
-        }
-        if (o === undefined && before.data !== undefined && action.type === 'create') {
-          fail(`"${name}" already exists in Secret ${obj} and is not managed by secret-manager-controller`);
-          continue;
-        }
-        put(action.value, action.enabled ?? (o !== undefined ? before.data !== undefined : true));
-      } else if (action.type === 'enable' || action.type === 'disable') {
-        const value = (action.type === 'enable' ? action.value : undefined) ?? before.disabled ?? before.data;
-        if (o === undefined || value === undefined) {
-          fail(`"${name}" is not an entry of ours in Secret ${obj}`);
-          continue;
-        }
-        put(value, action.type === 'enable');
-      } else if (action.type === 'prune') {
-        if (o === undefined) {
-          results.push({ action, ok: true, wrote: false });
-          touches.push({ main: false, disabled: false });
-          continue;
-        }
-        if (action.deletion === 'Delete') {
-          next.data.delete(name);
-          next.disabled.delete(name);
-          next.owners.delete(name);
-        } else if (action.deletion === 'Disable') {
-          const value = before.data ?? before.disabled;
-          if (value === undefined) next.owners.delete(name);
-          else put(value, false);
-        } else {
-          fail(`prune of "${name}" has no deletion (Disable or Delete)`);
-          continue;
-        }
-      } else {
-        fail(`unknown action type for "${name}"`);
-        continue;
-      }
-      const after = { data: next.data.get(name), disabled: next.disabled.get(name) };
-      const mainTouched = after.data !== before.data || next.owners.has(name) !== before.owned;
-      const disabledTouched = after.disabled !== before.disabled;
-      results.push({ action, ok: true, wrote: mainTouched || disabledTouched });
-      touches.push({ main: mainTouched, disabled: disabledTouched });
+    const applied = await applyActions(actions, {
+      naming: k8sNaming,
+      nameKind: 'Secret key',
+      refuse: () =>
+        v.status === 'unmanaged' && !adopting
+          ? `Secret ${obj} exists and was not created by secret-manager-controller (no ${KUBE_LABELS.managedBy} label); ` +
+            `not written. Adopt its keys (annotation secret-management.octopilot.io/adopt: "true") or use another secretName`
+          : undefined,
+      handlers: entryMapHandlers(held, owner, {
+        where: `in Secret ${obj}`,
+        changes: (a, b) =>
+          a?.value !== b?.value || a?.enabled !== b?.enabled || ownerKeyOf(a) !== ownerKeyOf(b),
+      }),
+      failure: (e) => refusalMessage(e) ?? this.errorMessage(e),
+    });
+    const next: Next = { data: new Map(), owners: new Map(), disabled: new Map() };
+    for (const [k, e] of held) {
+      // An owned entry left without a value (pruned or disabled so) is no longer recorded.
+      if (e.owner && (e.value !== undefined || read.get(k) === e)) next.owners.set(k, e.owner);
+      if (e.value === undefined) continue;
+      if (e.enabled) next.data.set(k, e.value);
+      else if (e.owner) next.disabled.set(k, e.value);
     }
+    const touches = applied.map(({ action: { storeName: n }, ok }) => ({
+      main: ok && (v.data.get(n) !== next.data.get(n) || v.owners.has(n) !== next.owners.has(n)),
+      disabled: ok && v.disabled.get(n) !== next.disabled.get(n),
+    }));
+    const results = applied.map((r, i) =>
+      r.ok && r.action.type !== 'noop' && r.action.type !== 'conflict'
+        ? { ...r, wrote: touches[i]!.main || touches[i]!.disabled }
+        : r,
+    );
 
     const res: Resolution = { results, touches, disabledFirst: false };
-    const mainBody = this.desiredMain(snap, v, next, owner, adopting);
-    const disabledBody = this.desiredDisabled(snap, v, next, owner);
-    res.main = this.emptied(snap.main, v.status === 'managed' && createdByUs(snap.main), next) ?? mainBody;
-    res.disabled = this.emptied(snap.disabled, v.disabledStatus === 'ours', next) ?? disabledBody;
+    const mainBody = desiredMain(this.bodies, snap, v, next, owner, adopting);
+    const disabledBody = desiredDisabled(this.bodies, snap, v, next, owner);
+    res.main = emptied(snap.main, v.status === 'managed' && createdByUs(snap.main), next) ?? mainBody;
+    res.disabled = emptied(snap.disabled, v.disabledStatus === 'ours', next) ?? disabledBody;
     res.disabledFirst = [...next.disabled].some(([k, val]) => v.disabledRaw.get(k) !== val);
 
     const problems: { which: 'main' | 'disabled'; message: string }[] = [];
@@ -554,116 +316,6 @@ export class KubernetesSecretStore implements SecretStore {
       res.disabled = undefined;
     }
     return res;
-  }
-
-  /**
-   * The deletion of a Secret this controller created, once the apply leaves it holding nothing: no
-   * entry (enabled or disabled) of any SMC and no key of anyone else. An adopted Secret (created by
-   * someone else) is only ever emptied.
-   */
-  private emptied(existing: V1Secret | undefined, ours: boolean, next: Next): Deletion | undefined {
-    if (!existing || !ours) return undefined;
-    if (next.data.size > 0 || next.owners.size > 0 || next.disabled.size > 0) return undefined;
-    const { name, uid, resourceVersion } = existing.metadata ?? {};
-    if (!name || !uid || !resourceVersion) return undefined;
-    return { name, deleteAt: { uid, resourceVersion } };
-  }
-
-  /** The main Secret as it should be written, or undefined when it needs no write. */
-  private desiredMain(
-    snap: Snapshot,
-    v: View,
-    next: Next,
-    owner: Owner,
-    adopting: boolean,
-  ): V1Secret | undefined {
-    const existing = snap.main;
-    if (!existing && next.owners.size === 0) return undefined;
-    if (existing && v.status === 'unmanaged' && !adopting) return undefined;
-    const creating = !existing;
-    const takingOver = creating || v.status === 'unmanaged';
-    const primary = takingOver ? owner : v.primary;
-    // Extra labels and annotations come from the spec of the Secret's own SMC, not from a co-owner's.
-    const acting =
-      primary !== undefined
-        ? sameOwner(primary, owner)
-        : [...next.owners.values()].every((o) => sameOwner(o, owner));
-
-    const labels: Record<string, string> = { ...(existing?.metadata?.labels ?? {}) };
-    if (acting) Object.assign(labels, this.opts.labels ?? {});
-    if (creating) labels['app.kubernetes.io/managed-by'] = MANAGED_BY;
-    labels[KUBE_LABELS.managedBy] = MANAGED_BY;
-    if (takingOver) Object.assign(labels, ownershipLabels(owner, this.opts.environment));
-
-    const annotations: Record<string, string> = { ...(existing?.metadata?.annotations ?? {}) };
-    if (acting) Object.assign(annotations, this.opts.annotations ?? {});
-    annotations[KUBE_ANNOTATIONS.owners] = ownersAnnotation(next.owners);
-
-    const refs = [...(existing?.metadata?.ownerReferences ?? [])];
-    const ref = creating ? this.ownerRef(owner, refs) : undefined;
-    if (ref) refs.push(ref);
-
-    const unchanged =
-      existing !== undefined &&
-      sameMap(v.data, next.data, (a, b) => a === b) &&
-      sameRecord(existing.metadata?.labels, labels) &&
-      sameRecord(existing.metadata?.annotations, annotations);
-    if (unchanged) return undefined;
-
-    const body: V1Secret = existing
-      ? structuredClone(existing)
-      : { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: this.secretName } };
-    body.metadata = { ...body.metadata, namespace: this.namespace, labels, annotations };
-    if (refs.length > 0) body.metadata.ownerReferences = refs;
-    delete body.metadata.managedFields;
-    body.data = encodeData(next.data);
-    return body;
-  }
-
-  /** The disabled-values Secret as it should be written, or undefined when it needs no write. */
-  private desiredDisabled(snap: Snapshot, v: View, next: Next, owner: Owner): V1Secret | undefined {
-    const existing = snap.disabled;
-    if (sameMap(v.disabledRaw, next.disabled, (a, b) => a === b)) {
-      // Nothing changes — unless a foreign Secret of that name sits where a value must go.
-      if (v.disabledStatus !== 'foreign' || next.disabled.size === 0) return undefined;
-    }
-    if (!existing && next.disabled.size === 0) return undefined;
-    const refs = [...(existing?.metadata?.ownerReferences ?? [])];
-    const ref = existing ? undefined : this.ownerRef(owner, refs);
-    if (ref) refs.push(ref);
-    const body: V1Secret = existing
-      ? structuredClone(existing)
-      : { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: this.disabledSecretName } };
-    body.metadata = {
-      ...body.metadata,
-      namespace: this.namespace,
-      labels: {
-        ...(existing?.metadata?.labels ?? {}),
-        [KUBE_LABELS.managedBy]: MANAGED_BY,
-        [KUBE_LABELS.role]: DISABLED_ROLE,
-      },
-      annotations: {
-        ...(existing?.metadata?.annotations ?? {}),
-        [KUBE_ANNOTATIONS.disabledValuesOf]: this.secretName,
-      },
-    };
-    if (refs.length > 0) body.metadata.ownerReferences = refs;
-    delete body.metadata.managedFields;
-    body.data = encodeData(next.disabled);
-    return body;
-  }
-
-  private ownerRef(owner: Owner, existing: V1OwnerReference[]): V1OwnerReference | undefined {
-    const r = this.opts.ownerReference;
-    if (!r || r.name !== owner.name || owner.namespace !== this.namespace) return undefined;
-    if (existing.some((e) => e.uid === r.uid)) return undefined;
-    return {
-      apiVersion: API_VERSION,
-      kind: KIND,
-      name: r.name,
-      uid: r.uid,
-      controller: !existing.some((e) => e.controller),
-    };
   }
 
   // ---- calling the API server ----
@@ -759,4 +411,8 @@ export class KubernetesSecretStore implements SecretStore {
   private errorMessage(e: unknown): string {
     return kubeProviderError(e, 'access', this.target).message;
   }
+}
+
+function ownerKeyOf(e: HeldEntry | undefined): string | undefined {
+  return e?.owner ? ownerKey(e.owner) : undefined;
 }

@@ -1,0 +1,128 @@
+/**
+ * The AWS stores' face (src/stores/provider.ts): Secrets Manager (`aws`) and SSM Parameter Store
+ * (`ssm`), from `--store` or from an SMC's `provider.aws` (configs in Parameter Store).
+ */
+import { SmcError } from '../../errors.js';
+import { PATTERNS as P, matches, refuseTarget, splitTarget } from '../cli-target.js';
+import type { SmcOpenContext, StoreProvider } from '../provider.js';
+import type { AwsAccessKeys, AwsAuth } from './credentials.js';
+import { AWS_SECRET_LIMITS, SSM_LIMITS, awsNaming, ssmNaming } from './naming.js';
+import { AwsSecretsManagerStore } from './secrets-manager.js';
+import { AwsSsmParameterStore } from './ssm.js';
+
+/** Keys of the credentials Secret (`auth.type: accessKeys`, or `assumeRole` with a source identity). */
+export const AWS_ACCESS_KEY_ID = 'AWS_ACCESS_KEY_ID';
+export const AWS_SECRET_ACCESS_KEY = 'AWS_SECRET_ACCESS_KEY';
+export const AWS_SESSION_TOKEN = 'AWS_SESSION_TOKEN';
+
+function awsRegion(region: string): string {
+  if (!matches(P.AWS_REGION, region)) refuseTarget(`"${region}" is not an AWS region (e.g. eu-central-1)`);
+  return region;
+}
+
+/** How the SMC's stores authenticate (`provider.aws.auth`), with keys from its Secret when named. */
+async function awsAuth(ctx: SmcOpenContext): Promise<AwsAuth> {
+  const a = ctx.spec.provider.aws!.auth;
+  if (a.type === 'accessKeys' || (a.type === 'assumeRole' && a.secretRef)) {
+    const ref = a.secretRef;
+    if (!ref) {
+      throw new SmcError(
+        'InvalidSpec',
+        'spec.provider.aws.auth.secretRef: must be set when type is accessKeys',
+      );
+    }
+    const keys = await ctx.credential(ref, 'spec.provider.aws.auth.secretRef', a, (data, where) => {
+      for (const k of [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]) {
+        if (!data[k]) throw new SmcError('InvalidSpec', `${where} has no non-empty key ${k}`);
+      }
+      const out: AwsAccessKeys = {
+        accessKeyId: data[AWS_ACCESS_KEY_ID]!,
+        secretAccessKey: data[AWS_SECRET_ACCESS_KEY]!,
+        ...(data[AWS_SESSION_TOKEN] ? { sessionToken: data[AWS_SESSION_TOKEN] } : {}),
+      };
+      return out;
+    });
+    return a.type === 'accessKeys'
+      ? { type: 'accessKeys', ...keys }
+      : { type: 'assumeRole', roleArn: a.roleArn ?? '', source: keys };
+  }
+  if (a.type === 'assumeRole') return { type: 'assumeRole', roleArn: a.roleArn ?? '' };
+  return { type: 'default' };
+}
+
+export const awsProvider: StoreProvider = {
+  name: 'aws',
+  kinds: [
+    {
+      type: 'aws',
+      naming: awsNaming,
+      limits: AWS_SECRET_LIMITS,
+      cli: {
+        scheme: 'aws',
+        help: ['aws:REGION                AWS Secrets Manager'],
+        parse: (target) => {
+          const { first, remainder } = splitTarget(target);
+          if (remainder !== undefined) refuseTarget('expected aws:REGION');
+          return { region: awsRegion(first) };
+        },
+        open: (t, ctx) => new AwsSecretsManagerStore({ region: t.region!, environment: ctx.environment }),
+      },
+    },
+    {
+      type: 'ssm',
+      naming: (opts) => ssmNaming(opts.parameterPath ?? ''),
+      limits: SSM_LIMITS,
+      cli: {
+        scheme: 'ssm',
+        help: [
+          'ssm:REGION[/PATH]         AWS SSM Parameter Store under PATH (default /<prefix>/<environment>)',
+        ],
+        parse: (target) => {
+          const { first, remainder } = splitTarget(target);
+          const path = remainder === undefined ? undefined : `/${remainder}`;
+          if (path !== undefined && !matches(P.SSM_PATH, path)) {
+            refuseTarget(
+              `"${path}" is not an SSM path (segments of letters, digits, _ . -, e.g. /my-service/prod)`,
+            );
+          }
+          return { region: awsRegion(first), path };
+        },
+        open: (t, ctx) =>
+          new AwsSsmParameterStore({
+            region: t.region!,
+            environment: ctx.environment,
+            parameterPath: t.path ?? `/${ctx.prefix ?? 'default'}/${ctx.environment}`,
+          }),
+      },
+    },
+  ],
+  openForSmc: {
+    provider: 'aws',
+    allowlist: { syntax: 'aws/<accountId>/<region>', segments: (t) => [t.accountId, t.region] },
+    async open(ctx) {
+      const { spec } = ctx;
+      const region = spec.provider.aws!.region;
+      const environment = spec.secrets.environment;
+      ctx.allow({ provider: 'aws', region }, `AWS region ${region}`);
+      const auth = await awsAuth(ctx);
+      const common = {
+        region,
+        environment,
+        auth,
+        maxWritesPerSecond: ctx.maxWritesPerSecond,
+        ...ctx.overrides,
+      };
+      const secretStore = new AwsSecretsManagerStore({ ...common, observer: ctx.observer('aws') });
+      if (!spec.configs.enabled) return { secretStore };
+      const parameterPath =
+        spec.configs.parameterPath ??
+        (spec.secrets.prefix ? `/${spec.secrets.prefix}/${environment}` : `/${environment}`);
+      const configStore = new AwsSsmParameterStore({
+        ...common,
+        parameterPath,
+        observer: ctx.observer('ssm'),
+      });
+      return { secretStore, configStore };
+    },
+  },
+};

@@ -1,0 +1,152 @@
+/**
+ * The Azure stores' face (src/stores/provider.ts): Key Vault (`azure-keyvault`, `--store azure:`)
+ * and App Configuration (`appconfig`), from `--store` or from an SMC's `provider.azure` (configs in
+ * App Configuration at `configs.appConfigEndpoint`).
+ */
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { azureVaultUrl } from '../../api/index.js';
+import { SmcError } from '../../errors.js';
+import { PATTERNS as P, matches, refuseTarget } from '../cli-target.js';
+import type { SmcOpenContext, StoreProvider } from '../provider.js';
+import { AzureAppConfigurationStore } from './app-configuration.js';
+import { AZURE_CLIENT_SECRET_KEY, credentialFor } from './credentials.js';
+import { AzureKeyVaultStore } from './keyvault-store.js';
+import { APPCONFIG_LIMITS, KEYVAULT_LIMITS, appConfigNaming, azureKeyVaultNaming } from './naming.js';
+
+/** The credential `provider.azure.auth` names: a service principal's Secret, or a keyless identity. */
+async function azureCredential(ctx: SmcOpenContext): Promise<TokenCredential> {
+  const a = ctx.spec.provider.azure!.auth;
+  if (a.type !== 'servicePrincipal')
+    return ctx.remember(['azure', JSON.stringify(a)], () => credentialFor(a));
+  const ref = a.secretRef;
+  if (!ref) {
+    throw new SmcError(
+      'InvalidSpec',
+      'spec.provider.azure.auth.secretRef: must be set when type is servicePrincipal',
+    );
+  }
+  return ctx.credential(ref, 'spec.provider.azure.auth.secretRef', a, (data, where) => {
+    if (!data[AZURE_CLIENT_SECRET_KEY]) {
+      throw new SmcError('InvalidSpec', `${where} has no non-empty key ${AZURE_CLIENT_SECRET_KEY}`);
+    }
+    return credentialFor(a, data);
+  });
+}
+
+export const azureProvider: StoreProvider = {
+  name: 'azure',
+  kinds: [
+    {
+      type: 'azure-keyvault',
+      naming: azureKeyVaultNaming,
+      limits: KEYVAULT_LIMITS,
+      cli: {
+        scheme: 'azure',
+        help: [
+          'azure:VAULT_URL           Azure Key Vault (https://<vault>.vault.azure.net/)',
+          'azure:VAULT_NAME          the same, for a vault in the public cloud',
+        ],
+        parse: (target) => {
+          if (matches(P.AZURE_VAULT_NAME, target) && target.length >= 3 && target.length <= 24) {
+            return { vaultUrl: `https://${target}.vault.azure.net/` };
+          }
+          if (!matches(P.HTTPS_URL, target)) {
+            refuseTarget(
+              'expected azure:https://VAULT_URL or azure:VAULT_NAME (3–24 letters, digits and dashes)',
+            );
+          }
+          return { vaultUrl: target };
+        },
+        // The Azure SDK's default chain (environment, workload identity, managed identity, Azure CLI).
+        open: (t, ctx) =>
+          new AzureKeyVaultStore({
+            vaultUrl: t.vaultUrl!,
+            environment: ctx.environment,
+            credential: new DefaultAzureCredential(),
+          }),
+      },
+    },
+    {
+      type: 'appconfig',
+      naming: (opts) => {
+        if (opts.environment === undefined) {
+          throw new SmcError('InvalidSpec', 'appconfig naming needs secrets.environment');
+        }
+        return appConfigNaming({ environment: opts.environment });
+      },
+      limits: APPCONFIG_LIMITS,
+      cli: {
+        scheme: 'appconfig',
+        help: [
+          'appconfig:ENDPOINT        Azure App Configuration (configs; https://<store>.azconfig.io, or the',
+          '                          connection string in AZURE_APPCONFIG_CONNECTION_STRING when ENDPOINT is "env")',
+        ],
+        parse: (target) => {
+          if (target !== 'env' && !matches(P.HTTPS_URL, target)) {
+            refuseTarget('expected appconfig:https://STORE.azconfig.io or appconfig:env');
+          }
+          if (target === 'env' && !process.env.AZURE_APPCONFIG_CONNECTION_STRING) {
+            refuseTarget('appconfig:env needs AZURE_APPCONFIG_CONNECTION_STRING, which is not set');
+          }
+          return { endpoint: target };
+        },
+        open: (t, ctx) => {
+          const connectionString =
+            t.endpoint === 'env' ? process.env.AZURE_APPCONFIG_CONNECTION_STRING : undefined;
+          const run = { environment: ctx.environment, prefix: ctx.prefix };
+          return connectionString
+            ? new AzureAppConfigurationStore({ connectionString, ...run })
+            : new AzureAppConfigurationStore({
+                endpoint: t.endpoint!,
+                credential: new DefaultAzureCredential(),
+                ...run,
+              });
+        },
+      },
+    },
+  ],
+  openForSmc: {
+    provider: 'azure',
+    allowlist: { syntax: 'azure/<vault host>', segments: (t) => [t.vaultHost?.toLowerCase()] },
+    async open(ctx) {
+      const { spec } = ctx;
+      const vaultUrl = azureVaultUrl(spec.provider.azure!);
+      let host: string;
+      try {
+        host = new URL(vaultUrl).host;
+      } catch {
+        throw new SmcError('InvalidSpec', `spec.provider.azure.vaultUrl "${vaultUrl}" is not a URL`);
+      }
+      ctx.allow({ provider: 'azure', vaultHost: host }, `Azure Key Vault ${host}`);
+      const credential = await azureCredential(ctx);
+      const environment = spec.secrets.environment;
+      const rate = ctx.maxWritesPerSecond;
+      const secretStore = new AzureKeyVaultStore({
+        vaultUrl,
+        environment,
+        credential,
+        maxWritesPerSecond: rate,
+        observer: ctx.observer('azure-keyvault'),
+        ...ctx.overrides,
+      });
+      if (!spec.configs.enabled) return { secretStore };
+      const endpoint = spec.configs.appConfigEndpoint;
+      if (!endpoint) {
+        throw new SmcError(
+          'InvalidSpec',
+          'spec.configs.appConfigEndpoint: must be set for the Azure provider when configs.enabled is true',
+        );
+      }
+      const configStore = new AzureAppConfigurationStore({
+        endpoint,
+        credential,
+        environment,
+        prefix: spec.secrets.prefix,
+        maxWritesPerSecond: rate,
+        observer: ctx.observer('appconfig'),
+        ...ctx.overrides,
+      });
+      return { secretStore, configStore };
+    },
+  },
+};
