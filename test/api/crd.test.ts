@@ -160,6 +160,12 @@ describe('generated files', () => {
     expect(text).not.toMatch(/[&*][a-z0-9]+\s*$/m);
     expect(parse(text)).toEqual(JSON.parse(JSON.stringify(crd)));
   });
+
+  it('reads the same as YAML 1.1 (kubectl, Helm): no bare off/on/yes/no that would become a boolean', async () => {
+    const text = await checkedIn(CRD_FILE);
+    // `enum: [auto, annotated, off]` written bare reached the apiserver as [auto, annotated, false].
+    expect(parse(text, { version: '1.1' })).toEqual(JSON.parse(JSON.stringify(crd)));
+  });
 });
 
 describe('CRD identity', () => {

@@ -196,10 +196,10 @@ describe('msmctl list', () => {
     );
     expect(lines).toHaveLength(3);
     expect(lines[1]).toMatch(
-      /^catalog\s+-\s+-\s+-\s+-\s+-\s+GitRepository\/flux-system\/apps\s+kubernetes:catalog-secrets\s+\d+s$/,
+      /^catalog\s+-\s+-\s+-\s+-\s+-\s+GitRepository\/flux-system\/apps\s+kubernetes:catalog-secrets\s+\d+[smh]$/,
     );
     expect(lines[2]).toMatch(
-      /^payments\s+Synced\s+3\s+\d+s\s+True\s+Synced\s+GitRepository\/flux-system\/apps\s+gcp:acme-prod\s+\d+s$/,
+      /^payments\s+Synced\s+3\s+\d+[smh]\s+True\s+Synced\s+GitRepository\/flux-system\/apps\s+gcp:acme-prod\s+\d+[smh]$/,
     );
   });
 
@@ -252,10 +252,10 @@ describe('msmctl status', () => {
     expect(r.stdout).toMatch(/^Phase:\s+Synced$/m);
     expect(r.stdout).toMatch(/^Ready:\s+True \(Synced\)$/m);
     expect(r.stdout).toMatch(/^Revision:\s+main@sha1:0123456789abcdef0123456789abcdef01234567$/m);
-    expect(r.stdout).toMatch(/^Last sync:\s+\d{4}-\d\d-\d\dT[\d:]+Z \(\d+s ago\)$/m);
-    expect(r.stdout).toMatch(/^Ready\s+True\s+Synced\s+\d+s\s+3 secrets synced$/m);
+    expect(r.stdout).toMatch(/^Last sync:\s+\d{4}-\d\d-\d\dT[\d:]+Z \(\d+[smh] ago\)$/m);
+    expect(r.stdout).toMatch(/^Ready\s+True\s+Synced\s+\d+[smh]\s+3 secrets synced$/m);
     expect(r.stdout).toMatch(/^KEY\s+STORE NAME\s+KIND\s+STATE\s+VERSION\s+UPDATED\s+MESSAGE$/m);
-    expect(r.stdout).toMatch(/^DATABASE_URL\s+payments-DATABASE_URL\s+secret\s+Synced\s+3\s+\d+s$/m);
+    expect(r.stdout).toMatch(/^DATABASE_URL\s+payments-DATABASE_URL\s+secret\s+Synced\s+3\s+\d+[smh]$/m);
     expect(r.stdout).toMatch(
       /^LEGACY\s+payments-LEGACY\s+secret\s+Failed\s+-\s+-\s+PERMISSION_DENIED on secret payments-LEGACY$/m,
     );
@@ -285,7 +285,7 @@ describe('msmctl status', () => {
     const failed = run(['status', 'billing', '-n', otherNs]);
     expect(failed.status).toBe(1);
     expect(failed.stdout).toMatch(/^Ready:\s+False \(ProviderAuthFailed\)$/m);
-    expect(failed.stdout).toMatch(/^Ready\s+False\s+ProviderAuthFailed\s+\d+s\s+AWS: invalid credentials$/m);
+    expect(failed.stdout).toMatch(/^Ready\s+False\s+ProviderAuthFailed\s+\d+[smh]\s+AWS: invalid credentials$/m);
 
     const fresh = run(['status', 'catalog', '-n', ns]);
     expect(fresh.status).toBe(1);
