@@ -27,7 +27,7 @@ import {
   type V1Deployment,
   type V1PodSpec,
 } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type ArtifactServer,
   createFluxSource,
@@ -60,6 +60,10 @@ const canaries: string[] = [];
 let serial = 0;
 
 const commit = (n: number): string => n.toString(16).padStart(40, '0');
+// Each test starts or restarts controller processes (8–14 s each on a loaded 2-core machine, more
+// under CI load): the default 60 s is too short for the kill-and-restart case.
+vi.setConfig({ testTimeout: 240_000 });
+
 const revision = (n: number): string => gitRevision('main', commit(n));
 
 /** Write the two services' plain secrets files (allowPlaintext) with fresh canary values where asked. */
