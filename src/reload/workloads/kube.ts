@@ -96,21 +96,7 @@ export class KubeWorkloadApi implements WorkloadApi {
     name: string,
     annotations: Record<string, string>,
   ): Promise<void> {
-    const body = { spec: { template: { metadata: { annotations } } } };
-    switch (kind) {
-      case 'Deployment':
-        await this.apps.patchNamespacedDeployment({ namespace, name, body }, MERGE);
-        return;
-      case 'StatefulSet':
-        await this.apps.patchNamespacedStatefulSet({ namespace, name, body }, MERGE);
-        return;
-      case 'DaemonSet':
-        await this.apps.patchNamespacedDaemonSet({ namespace, name, body }, MERGE);
-        return;
-      case 'Rollout':
-        await this.custom.patchNamespacedCustomObject({ ...ROLLOUTS, namespace, name, body }, MERGE);
-        return;
-    }
+    await this.patch(kind, namespace, name, { spec: { template: { metadata: { annotations } } } });
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<PodInfo[]> {
