@@ -285,7 +285,9 @@ describe('msmctl status', () => {
     const failed = run(['status', 'billing', '-n', otherNs]);
     expect(failed.status).toBe(1);
     expect(failed.stdout).toMatch(/^Ready:\s+False \(ProviderAuthFailed\)$/m);
-    expect(failed.stdout).toMatch(/^Ready\s+False\s+ProviderAuthFailed\s+\d+[smh]\s+AWS: invalid credentials$/m);
+    expect(failed.stdout).toMatch(
+      /^Ready\s+False\s+ProviderAuthFailed\s+\d+[smh]\s+AWS: invalid credentials$/m,
+    );
 
     const fresh = run(['status', 'catalog', '-n', ns]);
     expect(fresh.status).toBe(1);
