@@ -24,32 +24,10 @@ import {
   makeChangeSet,
   readRecord,
 } from '../../src/reload/workloads/index.js';
+import { FakeClock } from './fake-clock.js';
 
 const G = 'secret-management.octopilot.io';
 const NS = 'team';
-
-class FakeClock implements Clock {
-  now = 1_000_000;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private next = 1;
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.timers.push({ at: this.now + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== h);
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    for (;;) {
-      const due = this.timers.filter((t) => t.at <= this.now).sort((a, b) => a.at - b.at)[0];
-      if (!due) return;
-      this.timers = this.timers.filter((t) => t !== due);
-      due.fn();
-    }
-  }
-}
 
 class FakeApi implements WorkloadApi {
   workloads: Workload[] = [];
@@ -137,7 +115,7 @@ function setup(
   limits = { perWorkloadMs: 0, perNamespacePerMinute: 0 },
   syncing?: (cs: ChangeSet) => boolean,
 ) {
-  const clock = new FakeClock();
+  const clock = new FakeClock(1_000_000);
   const api = new FakeApi();
   const reports: (AutoReport & { smc: string })[] = [];
   const counts: string[] = [];
@@ -388,7 +366,7 @@ describe('AutoReloader', () => {
   });
 
   it('evict: stopping the controller ends the wait for a replacement at once (a successor finishes)', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000_000);
     const api = new FakeApi();
     api.workloads.push(envUser('ev', 'DB_PASSWORD', 'app', { [`${G}/reload-strategy`]: 'evict' }));
     api.pods.set('app=ev', [{ name: 'ev-a', ready: true, createdAt: 1 }]);

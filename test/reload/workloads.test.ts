@@ -1,7 +1,6 @@
 /** Workload notification (docs/hot-reload.md): discovery, strategies, coalescing on a fake clock, digests. */
 import { describe, expect, it } from 'vitest';
 import {
-  type Clock,
   type PodInfo,
   RESTARTED_FOR_ANNOTATION,
   type Workload,
@@ -16,31 +15,9 @@ import {
   shouldNotify,
 } from '../../src/reload/workloads/index.js';
 import { parseSettings } from '../../src/controller/settings.js';
+import { FakeClock } from './fake-clock.js';
 
 const G = 'secret-management.octopilot.io';
-
-class FakeClock implements Clock {
-  now = 0;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private next = 1;
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.timers.push({ at: this.now + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== h);
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    for (;;) {
-      const due = this.timers.filter((t) => t.at <= this.now).sort((a, b) => a.at - b.at)[0];
-      if (!due) return;
-      this.timers = this.timers.filter((t) => t !== due);
-      due.fn();
-    }
-  }
-}
 
 class FakeApi implements WorkloadApi {
   workloads: Workload[] = [];

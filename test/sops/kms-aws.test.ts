@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SmcError } from '../../src/errors.js';
-import { createKeyring, decryptSops, formatFromPath } from '../../src/sops/index.js';
+import { createKeyring } from '../../src/sops/index.js';
 import { type KmsCall, KmsKeys, KmsRuntime } from '../../src/sops/kms/index.js';
 import { msmctlAsync } from '../cli/run.js';
 import type { AwsKeys, KmsMoto } from './kms-moto.js';
 import { startKmsMoto } from './kms-moto.js';
+import { decryptWith as decrypt, failure } from './kms-helpers.js';
 
 let aws: KmsMoto;
 let arn: string;
@@ -43,21 +43,6 @@ function keyring(creds: AwsKeys | undefined, runtime = new KmsRuntime(), calls: 
     runtime,
   });
   return createKeyring({ kms });
-}
-
-async function decrypt(content: string, name: string, ring: Awaited<ReturnType<typeof keyring>>) {
-  return Buffer.from(
-    await decryptSops(content, { format: formatFromPath(name), keyring: ring, fileName: name }),
-  );
-}
-
-async function failure(p: Promise<unknown>): Promise<SmcError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(SmcError);
-  return e as SmcError;
 }
 
 const PLAIN: Record<string, string> = {

@@ -15,12 +15,12 @@ import { promisify } from 'node:util';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import { SmcError } from '../../src/errors.js';
 import { ageDecrypt, parseAgeIdentities } from '../../src/sops/age.js';
-import { createKeyring, decryptSops, formatFromPath } from '../../src/sops/index.js';
+import { createKeyring } from '../../src/sops/index.js';
 import { type KmsCall, KmsKeys, KmsRuntime } from '../../src/sops/kms/index.js';
 import { staticTokenCredential } from '../../src/stores/azure/index.js';
 import { type AzureKeysFake, startAzureKeysFake } from '../peers/fakes/azure-keyvault-keys.js';
+import { decryptWith as decrypt, failure } from './kms-helpers.js';
 import { childEnv, peerPath } from './helpers.js';
 
 const run = promisify(execFile);
@@ -90,18 +90,6 @@ function keyring(runtime = new KmsRuntime(), calls: KmsCall[] = []) {
   return createKeyring({
     kms: new KmsKeys({ azureTokenCredential: staticTokenCredential(), ambient: false, runtime }),
   });
-}
-
-const decrypt = async (content: Buffer, name: string, ring: Awaited<ReturnType<typeof keyring>>) =>
-  Buffer.from(await decryptSops(content, { format: formatFromPath(name), keyring: ring, fileName: name }));
-
-async function failure(p: Promise<unknown>): Promise<SmcError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(SmcError);
-  return e as SmcError;
 }
 
 describe('Azure Key Vault key groups (through the fake)', () => {

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SmcError } from '../../src/errors.js';
-import { createKeyring, decryptSops, formatFromPath } from '../../src/sops/index.js';
+import { createKeyring } from '../../src/sops/index.js';
 import { type KmsCall, KmsKeys, KmsRuntime } from '../../src/sops/kms/index.js';
 import { type GcpKmsFake, startGcpKmsFake } from '../peers/fakes/gcp-kms.js';
+import { decryptWith as decrypt, failure } from './kms-helpers.js';
 import { childEnv, peerPath } from './helpers.js';
 
 const run = promisify(execFile);
@@ -56,18 +56,6 @@ function keyring(runtime = new KmsRuntime(), calls: KmsCall[] = []) {
     runtime,
   });
   return createKeyring({ kms });
-}
-
-const decrypt = async (content: Buffer, name: string, ring: Awaited<ReturnType<typeof keyring>>) =>
-  Buffer.from(await decryptSops(content, { format: formatFromPath(name), keyring: ring, fileName: name }));
-
-async function failure(p: Promise<unknown>): Promise<SmcError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(SmcError);
-  return e as SmcError;
 }
 
 describe('GCP KMS key groups made by the real sops (through the fake)', () => {
