@@ -44,7 +44,7 @@ const ref = (namespace: string, name: string) => ({
 
 export const smcLabel = (namespace: string, name: string) => `secretmanagerconfig ${namespace}/${name}`;
 
-const NOT_SERVED = `the API ${API_GROUP}/${API_VERSION_NAME} is not served: is the SecretManagerConfig CRD installed? (msmctl install)`;
+export const NOT_SERVED = `the API ${API_GROUP}/${API_VERSION_NAME} is not served: is the SecretManagerConfig CRD installed? (msmctl install)`;
 
 /**
  * A 404 for the resource itself (no CRD), not for one object: the apiserver's Status then names no

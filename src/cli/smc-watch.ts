@@ -8,8 +8,8 @@
  */
 import { Watch } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION_NAME, PLURAL } from '../api/index.js';
-import { apiStatus, type KubeContext } from './kube.js';
-import type { SmcObject } from './smc-api.js';
+import { apiStatus, CliExit, EXIT_NOT_FOUND, failWith, type KubeContext } from './kube.js';
+import { NOT_SERVED, type SmcObject } from './smc-api.js';
 
 export type SmcEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -40,12 +40,18 @@ const keyOf = (smc: SmcObject) => `${smc.metadata.namespace}/${smc.metadata.name
 
 /** The scope's SMCs and the collection's resourceVersion, the point a watch starts from. */
 export async function listForWatch(k: KubeContext, scope: SmcWatchScope): Promise<SmcListing> {
-  const list = await k.raw.request<{ items: SmcObject[]; metadata: { resourceVersion: string } }>(
-    'GET',
-    collectionPath(scope),
-    { query: fieldSelector(scope) },
-  );
-  return { items: list.items, resourceVersion: list.metadata.resourceVersion };
+  try {
+    const list = await k.raw.request<{ items: SmcObject[]; metadata: { resourceVersion: string } }>(
+      'GET',
+      collectionPath(scope),
+      { query: fieldSelector(scope) },
+    );
+    return { items: list.items, resourceVersion: list.metadata.resourceVersion };
+  } catch (e) {
+    // The same answers as `msmctl list` (exit 3 when the CRD is not installed).
+    if (apiStatus(e) === 404) throw new CliExit(EXIT_NOT_FOUND, NOT_SERVED);
+    failWith(e, scope.namespace ? `secretmanagerconfigs in ${scope.namespace}` : 'secretmanagerconfigs');
+  }
 }
 
 /**

@@ -34,16 +34,19 @@ afterAll(async () => {
 }, 30_000);
 
 describe('msmctl without the SecretManagerConfig CRD', () => {
-  it.each([[['status', 'payments']], [['list']], [['reconcile', 'payments']]])(
-    'msmctl %j: the API is not served (exit 3)',
-    (args) => {
-      const r = msmctl([...args, '-n', 'default'], { env: { KUBECONFIG: cluster.kubeconfigPath } });
-      expect(r.stderr).toBe(
-        'msmctl: the API secret-management.octopilot.io/v1beta1 is not served: is the SecretManagerConfig CRD installed? (msmctl install)\n',
-      );
-      expect(r.status).toBe(3);
-    },
-  );
+  it.each([
+    [['status', 'payments']],
+    [['list']],
+    [['list', '-w']],
+    [['status', 'payments', '-w']],
+    [['reconcile', 'payments']],
+  ])('msmctl %j: the API is not served (exit 3)', (args) => {
+    const r = msmctl([...args, '-n', 'default'], { env: { KUBECONFIG: cluster.kubeconfigPath } });
+    expect(r.stderr).toBe(
+      'msmctl: the API secret-management.octopilot.io/v1beta1 is not served: is the SecretManagerConfig CRD installed? (msmctl install)\n',
+    );
+    expect(r.status).toBe(3);
+  });
 });
 
 describe('an optional API the cluster does not serve', () => {
