@@ -36,7 +36,7 @@ import {
 } from '../observability/logger.js';
 import { type ControllerMetrics, storeMetricsObserver } from '../observability/metrics.js';
 import { type FluxArtifactRef, fetchFluxArtifact } from '../source/flux-artifact.js';
-import { EventRecorder } from './events.js';
+import { EventRecorder } from './runtime/events.js';
 import {
   type WorkloadReloadPolicy,
   changeSetStatus,
@@ -44,10 +44,15 @@ import {
   reloadMode,
   writtenSecret,
 } from '../reload/workloads/index.js';
-import { type Collection, type ResourceType, watchCollection, watchSecretChanges } from './informers.js';
+import {
+  type Collection,
+  type ResourceType,
+  watchCollection,
+  watchSecretChanges,
+} from './runtime/informers.js';
 import { kmsRuntime } from '../sops/kms/index.js';
 import { DEFAULT_SOPS_SECRET, SopsKeyLoader } from './keys.js';
-import { WorkQueue } from './queue.js';
+import { WorkQueue } from './runtime/queue.js';
 import { SmcError } from '../errors.js';
 import { SecretPoller } from './secret-poll.js';
 import {
@@ -415,7 +420,7 @@ export class Controller {
       if (revision && this.revisionSeen.get(key)?.revision !== revision) {
         this.revisionSeen.set(key, { revision, at: now });
       }
-      this.queue.add(key, `${kind} ${ns}/${name}`); // the source's fair lane (src/controller/queue.ts)
+      this.queue.add(key, `${kind} ${ns}/${name}`); // the source's fair lane (src/controller/runtime/queue.ts)
     }
   }
 

@@ -22,7 +22,7 @@ import { SmcError } from '../errors.js';
 import type { DeletionPolicy } from '../plan/actions.js';
 import { pruneOwned } from '../sync.js';
 import type { Logger } from '../observability/logger.js';
-import type { SmcEvent } from './events.js';
+import type { SmcEvent } from './runtime/events.js';
 import type { SmcStores } from './reconcile.js';
 import { computeStatus } from './status.js';
 

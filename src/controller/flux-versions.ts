@@ -6,7 +6,7 @@
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
-import type { ResourceType } from './informers.js';
+import type { ResourceType } from './runtime/informers.js';
 
 export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 /** Preferred first. */

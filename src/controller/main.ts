@@ -13,10 +13,10 @@ import { Tracing } from '../observability/tracing.js';
 import { ensurePrivateBase, privateTmpBase, sweepStaleTempDirs } from '../private-tmp.js';
 import { VERSION } from '../version.js';
 import { Controller } from './controller.js';
-import { EventRecorder } from './events.js';
+import { EventRecorder } from './runtime/events.js';
 import { startHttpServer } from './http-server.js';
 import { type SharedConnectionKubeConfig, loadControllerKubeConfig } from './kube-client.js';
-import { LeaderElector, leaseClient, leaseNameFor } from './leader-election.js';
+import { LeaderElector, leaseClient, leaseNameFor } from './runtime/leader-election.js';
 import {
   changedSettings,
   defaultSettings,

@@ -13,7 +13,7 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION_NAME, PLURAL } from '../api/index.js';
 import type { Logger } from '../observability/logger.js';
-import type { EventRecorder, EventTarget, SmcEvent } from './events.js';
+import type { EventRecorder, EventTarget, SmcEvent } from './runtime/events.js';
 import {
   RESTART_ONLY_SETTINGS,
   type SettingKey,

@@ -15,7 +15,7 @@ import type { Condition, EntryState, EntryStatus, Phase, SecretManagerConfigStat
 import { escapeControlCharacters } from '../control-characters.js';
 import { mentionsThrottling } from '../stores/provider-error.js';
 import type { EntryOutcome } from '../sync.js';
-import { type ConditionInput, mergeConditions, setConditions } from './conditions.js';
+import { type ConditionInput, mergeConditions, setConditions } from './runtime/conditions.js';
 import { type DriftFindings, driftMessage } from './drift.js';
 
 /** What a reconcile concluded, before it is turned into status. */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SecretManagerConfigStatus } from '../../src/api/index.js';
-import { setConditions } from '../../src/controller/conditions.js';
+import { setConditions } from '../../src/controller/runtime/conditions.js';
 import { computeStatus, progressStatus } from '../../src/controller/status.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');

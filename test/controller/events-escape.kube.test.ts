@@ -4,7 +4,7 @@
  */
 import { CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { EventRecorder } from '../../src/controller/events.js';
+import { EventRecorder } from '../../src/controller/runtime/events.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { useKube } from '../peers/kube/use.js';
 

@@ -1,10 +1,10 @@
 /**
- * Restart delays of lists and watches (src/controller/informers.ts): jittered, never 0, and a 429
+ * Restart delays of lists and watches (src/controller/runtime/informers.ts): jittered, never 0, and a 429
  * from API Priority and Fairness waits at least its Retry-After.
  */
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { restartDelayMs } from '../../src/controller/informers.js';
+import { restartDelayMs } from '../../src/controller/runtime/informers.js';
 
 const throttled = (headers: Record<string, string> = {}) =>
   new ApiException(429, 'Too Many Requests', undefined, headers);

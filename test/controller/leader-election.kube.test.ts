@@ -10,7 +10,7 @@ import {
   leaseClient,
   type LeaderElectionOptions,
   type LeaseClient,
-} from '../../src/controller/leader-election.js';
+} from '../../src/controller/runtime/leader-election.js';
 import { useKube } from '../peers/kube/use.js';
 
 const kube = useKube();

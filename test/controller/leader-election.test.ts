@@ -5,7 +5,11 @@
  */
 import type { V1Lease } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaderElector, type LeaseClient, leaseNameFor } from '../../src/controller/leader-election.js';
+import {
+  LeaderElector,
+  type LeaseClient,
+  leaseNameFor,
+} from '../../src/controller/runtime/leader-election.js';
 
 class MemoryLeases {
   lease: V1Lease | undefined;

@@ -9,7 +9,7 @@ import { createHmac } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DriftFindings } from '../../src/controller/drift.js';
-import { EventRecorder } from '../../src/controller/events.js';
+import { EventRecorder } from '../../src/controller/runtime/events.js';
 import { Notifier, type NotifiableOutcome } from '../../src/controller/notifications/index.js';
 import {
   DRIFT_ANNOTATION,

@@ -7,12 +7,12 @@
  * - the controller's watch of an optional API (Argo CD Applications here; the Flux and Rollouts
  *   types go through the same code) is not started while discovery says the CRD is absent: one
  *   info line, no `watch failed; restarting` every 2 s; once the CRD is installed, the next
- *   discovery starts the watch and its objects arrive (src/controller/optional-api.ts).
+ *   discovery starts the watch and its objects arrive (src/controller/runtime/optional-api.ts).
  */
 import { PassThrough } from 'node:stream';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { watchCollection } from '../../src/controller/informers.js';
+import { watchCollection } from '../../src/controller/runtime/informers.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { msmctl } from '../cli/run.js';
 import { type KubePeer, applyCrds, defaultCrdFiles, startKube } from '../peers/kube/index.js';

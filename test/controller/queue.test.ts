@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { WorkQueue, type QueueClock, type RunContext, type RunResult } from '../../src/controller/queue.js';
+import {
+  WorkQueue,
+  type QueueClock,
+  type RunContext,
+  type RunResult,
+} from '../../src/controller/runtime/queue.js';
 
 /** A manual clock: timers fire only when the test advances time. */
 class FakeClock implements QueueClock {

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SecretManagerConfigStatus } from '../../src/api/index.js';
-import { setConditions } from '../../src/controller/conditions.js';
+import { setConditions } from '../../src/controller/runtime/conditions.js';
 import { type ReconcileWorld, type SmcObject, reconcile } from '../../src/controller/reconcile.js';
 import { computeStatus, entriesFromOutcomes, statusChanged } from '../../src/controller/status.js';
 import { SmcError } from '../../src/errors.js';

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { startHttpServer } from '../../src/controller/http-server.js';
 import { describe, expect, it } from 'vitest';
-import type { EventTarget, SmcEvent } from '../../src/controller/events.js';
+import type { EventTarget, SmcEvent } from '../../src/controller/runtime/events.js';
 import { type Settings, type SettingKey, parseSettings } from '../../src/controller/settings.js';
 import {
   type ConfigMapReloadStatus,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Condition, SecretManagerConfigStatus } from '../../src/api/index.js';
-import { mergeConditions } from '../../src/controller/conditions.js';
+import { mergeConditions } from '../../src/controller/runtime/conditions.js';
 import { type ReconcileWorld, type SmcObject, reconcile, syncCause } from '../../src/controller/reconcile.js';
 import { computeStatus, progressStatus } from '../../src/controller/status.js';
 import { createKeyring } from '../../src/sops/index.js';

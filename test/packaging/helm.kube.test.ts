@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leaseNameFor } from '../../src/controller/leader-election.js';
+import { leaseNameFor } from '../../src/controller/runtime/leader-election.js';
 import { SETTING_KEYS, parseSettings } from '../../src/controller/settings.js';
 import { EXIT_ERROR } from '../../src/cli/commands/common.js';
 import { msmctl } from '../cli/run.js';

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { API_VERSION, CRD_NAME, DEFAULT_SETTINGS_CONFIGMAP } from '../../api/index.js';
-import { leaseNameFor } from '../../controller/leader-election.js';
+import { leaseNameFor } from '../../controller/runtime/leader-election.js';
 import { VERSION } from '../../version.js';
 import {
   addKubeOptions,

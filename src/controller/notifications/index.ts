@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { ArgoSubscription } from '../../api/index.js';
 import type { Logger } from '../../observability/logger.js';
-import type { EventTarget, SmcEvent } from '../events.js';
+import type { EventTarget, SmcEvent } from '../runtime/events.js';
 import {
   type ApplicationRef,
   ArgoApplicationAnnotator,

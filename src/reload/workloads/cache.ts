@@ -11,7 +11,7 @@
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../../observability/logger.js';
-import { type Collection, type ResourceType, watchCollection } from '../../controller/informers.js';
+import { type Collection, type ResourceType, watchCollection } from '../../controller/runtime/informers.js';
 import type { Workload, WorkloadKind } from './notifier.js';
 
 const TYPES: Record<WorkloadKind, ResourceType> = {

@@ -14,7 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from '../../observability/logger.js';
 import type { ControllerMetrics } from '../../observability/metrics.js';
-import type { EventRecorder } from '../../controller/events.js';
+import type { EventRecorder } from '../../controller/runtime/events.js';
 import { API_GROUP, API_VERSION_NAME, PLURAL } from '../../api/constants.js';
 import { WorkloadCache } from './cache.js';
 import { type AutoResult, AutoReloader } from './auto.js';

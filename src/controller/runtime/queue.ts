@@ -19,7 +19,7 @@
  *
  * Time is injected (`clock`), so tests run deterministically without real timers.
  */
-import { backoffDelay, type RetryPolicy } from '../stores/retry.js';
+import { backoffDelay, type RetryPolicy } from '../../stores/retry.js';
 
 export interface QueueClock {
   now(): number;

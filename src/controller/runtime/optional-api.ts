@@ -7,7 +7,7 @@
  * goes back to that state instead of restarting the watch every few seconds.
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../observability/logger.js';
 
 export const OPTIONAL_API_RECHECK_MS = 180_000;
 

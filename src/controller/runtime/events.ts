@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
-import { API_VERSION, KIND } from '../api/index.js';
-import { escapeControlCharacters } from '../control-characters.js';
-import type { Logger } from '../observability/logger.js';
+import { API_VERSION, KIND } from '../../api/index.js';
+import { escapeControlCharacters } from '../../control-characters.js';
+import type { Logger } from '../../observability/logger.js';
 
 export const EVENT_COMPONENT = 'secret-manager-controller';
 

@@ -2,8 +2,8 @@
  * kstatus conditions: set one condition in a list, keeping `lastTransitionTime` unless `status`
  * changes (docs/crd-reference.md). Pure.
  */
-import type { Condition, ConditionType } from '../api/index.js';
-import { escapeControlCharacters } from '../control-characters.js';
+import type { Condition, ConditionType } from '../../api/index.js';
+import { escapeControlCharacters } from '../../control-characters.js';
 
 export interface ConditionInput {
   type: ConditionType;

@@ -30,7 +30,7 @@ import {
   Watch,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../observability/logger.js';
 import { OptionalApiGate } from './optional-api.js';
 
 export interface ResourceType {
@@ -62,7 +62,7 @@ export interface CollectionOptions<T extends KubernetesObject> {
   logger: Logger;
   /**
    * A resource type the cluster may not serve (e.g. the Flux or Argo CD CRDs are not installed):
-   * not watched, and empty, while discovery says it is not served (src/controller/optional-api.ts).
+   * not watched, and empty, while discovery says it is not served (src/controller/runtime/optional-api.ts).
    */
   optional?: boolean;
   /** How often discovery is asked again while an optional type is not served (default 3 min). */
