@@ -6,7 +6,7 @@ import type { z } from 'zod';
  * `parseSpec` (so the CLI and the controller refuse the same spec with the same message).
  *
  * `cel` and `holds` are the same predicate in two languages; `test/api` checks them against the same
- * cases, and the two always sit next to each other in `schema.ts`.
+ * cases, and the two always sit next to each other in the modules under `schema/`.
  */
 export interface CrossFieldRule<T> {
   /** CEL with `self` bound to the object the rule is attached to. Must stay cheap (no unbounded loops). */
