@@ -239,7 +239,8 @@ export class AwsSsmParameterStore implements SecretStore {
     }
   }
 
-  private async currentTier(name: string): Promise<string | undefined> {
+  /** The parameter's tier and type (DescribeParameters answers both, GetParameter neither's tier). */
+  private async describeOne(name: string): Promise<{ tier?: string; type?: string }> {
     const page = await this.caller.call('DescribeParameters', false, name, () =>
       this.client.send(
         new DescribeParametersCommand({
@@ -247,7 +248,8 @@ export class AwsSsmParameterStore implements SecretStore {
         }),
       ),
     );
-    return page.Parameters?.find((p) => p.Name === name)?.Tier;
+    const p = page.Parameters?.find((x) => x.Name === name);
+    return { ...(p?.Tier ? { tier: p.Tier } : {}), ...(p?.Type ? { type: p.Type } : {}) };
   }
 
   // ---- apply ----
@@ -286,7 +288,10 @@ export class AwsSsmParameterStore implements SecretStore {
       refuse('Conflict', `parameter "${name}" appeared and disappeared while being written; retry`);
     }
     checkOwnership(ownerFromTags(info.tags), owner, action, `parameter "${name}"`);
-    const version = value !== undefined ? await this.overwriteIfChanged(name, value, progress) : undefined;
+    // A value the plan found changed is written without reading it again (docs/performance.md, "Store calls").
+    const compare = !(action.type === 'update' && action.cause === 'changed');
+    const version =
+      value !== undefined ? await this.overwriteIfChanged(name, value, compare, progress) : undefined;
     await this.setTags(name, info.tags, desiredTags(owner, this.environment, enabled), progress);
     return { ok: true, wrote: progress.wrote, ...(version ? { version } : {}) };
   }
@@ -329,18 +334,24 @@ export class AwsSsmParameterStore implements SecretStore {
     }
   }
 
-  /** Overwrite when the value differs; a retry first checks whether the previous attempt landed. */
+  /**
+   * Overwrite when the value differs (`compare`: read it first; otherwise the caller knows it
+   * does); a retry first checks whether the previous attempt landed.
+   */
   private async overwriteIfChanged(
     name: string,
     value: string,
+    compare: boolean,
     progress: ApplyProgress,
   ): Promise<string | undefined> {
-    const current = await this.getParameter(name);
-    if (current?.value === value) return current.version;
-    const tier =
-      utf8Bytes(value) > STANDARD_MAX_BYTES ? 'Advanced' : this.tierFor(value, await this.currentTier(name));
+    if (compare) {
+      const current = await this.getParameter(name);
+      if (current?.value === value) return current.version;
+    }
+    const described = await this.describeOne(name);
+    const tier = this.tierFor(value, described.tier);
     const type =
-      current?.type === 'String' || current?.type === 'SecureString' ? current.type : this.parameterType;
+      described.type === 'String' || described.type === 'SecureString' ? described.type : this.parameterType;
     return this.caller.retry(async (attempt) => {
       if (attempt > 1) {
         const now = await this.getParameter(name);

@@ -276,6 +276,10 @@ export class GcpParameterManagerStore implements SecretStore {
     if (value !== undefined) {
       let current: string | undefined | typeof UNREADABLE;
       if (!newest) current = undefined;
+      // A value the plan found changed is written without reading it again (docs/performance.md,
+      // "Store calls").
+      else if (!newest.disabled && action.type === 'update' && action.cause === 'changed')
+        current = undefined;
       else if (!newest.disabled) current = await this.payload(newest);
       else if (enable) {
         newest = await this.setDisabled(newest, false, log);

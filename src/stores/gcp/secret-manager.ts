@@ -140,28 +140,59 @@ export class GcpSecretManagerStore implements SecretStore {
 
   private async toStored(secret: ISecret): Promise<StoredEntry> {
     const id = idOf(secret);
-    const newest = newestVersion(await this.listVersions(secret.name ?? this.secretName(id)));
-    let value: string | undefined;
-    let enabled = true; // a secret with no readable version yet: rewritten by the next apply
-    if (newest?.state === 'ENABLED') {
-      const v = await this.access(newest);
-      value = v === UNREADABLE ? undefined : v;
-      enabled = v !== UNREADABLE;
-    } else if (newest) {
-      enabled = false;
-    }
+    const { newest, value } = await this.current(secret.name ?? this.secretName(id));
+    // A secret with no readable version yet is enabled: rewritten by the next apply.
+    const enabled = newest ? newest.state === 'ENABLED' && value !== UNREADABLE : true;
     const annotations = secret.annotations ?? {};
     const kind = annotations[GCP_ANNOTATIONS.kind];
     const owner = ownerFromTags(secret.labels ?? undefined);
     return {
       storeName: id,
       enabled,
-      ...(value !== undefined ? { value } : {}),
+      ...(typeof value === 'string' ? { value } : {}),
       ...(owner ? { owner } : {}),
       ...(annotations[GCP_ANNOTATIONS.key] ? { key: annotations[GCP_ANNOTATIONS.key] } : {}),
       ...(kind === 'secret' || kind === 'config' ? { kind: kind as EntryKind } : {}),
       ...(newest ? { version: String(newest.number) } : {}),
     };
+  }
+
+  /**
+   * The newest version and its value, in one call when it is enabled: AccessSecretVersion on
+   * `latest` answers the payload and the version's number (docs/performance.md, "Store calls").
+   * When `latest` cannot be read (disabled, destroyed, or no version) the versions are listed to
+   * find the newest one that still holds data, and it is read only if enabled. `versions` is set
+   * only when they were listed.
+   */
+  private async current(secretName: string): Promise<{
+    newest: Version | undefined;
+    value: string | undefined | typeof UNREADABLE;
+    versions?: Version[];
+  }> {
+    const latest = await this.accessLatest(secretName);
+    if (latest) return { newest: latest.version, value: latest.value };
+    const versions = await this.listVersions(secretName);
+    const newest = newestVersion(versions);
+    if (newest?.state !== 'ENABLED') return { newest, value: newest ? UNREADABLE : undefined, versions };
+    return { newest, value: await this.access(newest), versions };
+  }
+
+  /** The `latest` version's payload and number; undefined when it cannot be read. */
+  private async accessLatest(secretName: string): Promise<{ version: Version; value: string } | undefined> {
+    const name = `${secretName}/versions/latest`;
+    try {
+      const [res] = await this.caller.call('AccessSecretVersion', false, name, () =>
+        this.client.accessSecretVersion({ name }, NO_GAX_RETRY),
+      );
+      const version = toVersion({ name: res.name, state: 'ENABLED' });
+      if (!version) return undefined;
+      return { version, value: payloadText(res.payload?.data) ?? '' };
+    } catch (e) {
+      if (e instanceof GcpProviderError && (e.status === 'FAILED_PRECONDITION' || e.reason === 'NotFound')) {
+        return undefined;
+      }
+      throw e;
+    }
   }
 
   private async listVersions(secretName: string): Promise<Version[]> {
@@ -264,32 +295,42 @@ export class GcpSecretManagerStore implements SecretStore {
     }
 
     await this.ensureLabels(secret, owner, action, log);
-    const versions = await this.listVersions(name);
-    let newest = newestVersion(versions);
 
     if (action.type === 'disable' || action.type === 'prune') {
+      const versions = await this.listVersions(name);
       await this.disableAll(versions, log);
+      const newest = newestVersion(versions);
       return newest ? String(newest.number) : undefined;
     }
 
+    // The newest version (and its value when enabled): one call unless `latest` is unreadable.
+    const found = await this.current(name);
+    let newest = found.newest;
     const enable = targetEnabled(action);
     const value = 'value' in action ? action.value : undefined;
+    let added = false;
     if (value !== undefined) {
-      let current: string | undefined | typeof UNREADABLE;
-      if (!newest) current = undefined;
-      else if (newest.state === 'ENABLED') current = await this.access(newest);
-      else if (enable) {
+      let current = found.value;
+      if (newest && newest.state !== 'ENABLED' && enable) {
         newest = await this.setState(newest, 'ENABLED', log);
         current = await this.access(newest);
-      } else current = UNREADABLE; // stays disabled; compared when it is enabled again
+      }
+      // Disabled and staying so: compared when it is enabled again.
       if (current !== UNREADABLE && current !== value) {
-        newest = await this.addVersion(name, value, maxNumber(versions), log);
-        versions.push(newest);
+        newest = await this.addVersion(
+          name,
+          value,
+          maxNumber(found.versions ?? (newest ? [newest] : [])),
+          log,
+        );
+        added = true;
       }
     }
     if (enable) {
       if (newest && newest.state !== 'ENABLED') newest = await this.setState(newest, 'ENABLED', log);
     } else {
+      const versions = found.versions ?? (await this.listVersions(name));
+      if (added && newest && !versions.some((v) => v.number === newest?.number)) versions.push(newest);
       await this.disableAll(versions, log);
     }
     return newest ? String(newest.number) : undefined;

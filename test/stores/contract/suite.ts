@@ -16,6 +16,7 @@ import { nameEntries, nameProblem } from '../../../src/naming/name.js';
 import type { Action, ActionResult, DeletionPolicy } from '../../../src/plan/actions.js';
 import { planActions } from '../../../src/plan/plan.js';
 import type { Owner, ProviderCall, StoredEntry } from '../../../src/stores/store.js';
+import { CALL_BUDGET, measureCalls } from './call-budget.js';
 import type { StoreTarget, StoreUnderTest } from './target.js';
 
 export type { OutOfBand, StoreTarget, StoreUnderTest } from './target.js';
@@ -546,6 +547,28 @@ export function runStoreContract(target: StoreTarget): void {
       expect(await w.sut.outOfBand.exists(w.name('THEIRS_C'))).toBe(true);
       expect(await w.sut.outOfBand.exists(unmanaged)).toBe(true);
       expect(await w.sut.store.read(w.owner, [])).toEqual([]);
+    });
+
+    it('call budget: ≤ 3 calls per created or changed value, ≤ 1 per re-verified unchanged entry', async () => {
+      const w = await world();
+      const figures = await measureCalls({
+        store: w.sut.store,
+        owner: w.owner,
+        prefix: w.prefix,
+        seen: w.seen,
+        agree: () => void w.sut.calls.reads(),
+        value: canaryValue,
+      });
+      const shown = JSON.stringify(figures);
+      expect(figures.unchangedWrites, shown).toBe(0);
+      expect(figures.verify, shown).toBeLessThanOrEqual(
+        target.callBudget?.perVerifiedEntry ?? CALL_BUDGET.perVerifiedEntry,
+      );
+      expect(figures.change, shown).toBeLessThanOrEqual(CALL_BUDGET.perChangedValue);
+      expect(figures.create, shown).toBeLessThanOrEqual(CALL_BUDGET.perCreatedValue);
+      // A pass's fixed cost (listing what the owner holds; SSM: two queries and a batch read) stays
+      // a few calls, whatever the size.
+      expect(figures.unchangedSmall - 3 * figures.verify, shown).toBeLessThanOrEqual(3);
     });
 
     it('never leaks: no observer call across the suite carries any piece of a value', () => {
