@@ -10,47 +10,30 @@
  * this process has reached the remote with those credentials (a fetch, an `ls-remote`, or an access
  * check made just for that). Other credentials, or none, never see another identity's tree.
  *
- * Credentials never appear in URLs, argv, `.git/config`, logs or error messages:
- *  - HTTPS user/password or token: a `GIT_ASKPASS` helper script (in a private temp dir) prints them
- *    from environment variables of the git child process only; git asks for them only when the server
- *    challenges, and only for that server.
- *  - SSH: the private key goes to a 0600 temp file used through `GIT_SSH_COMMAND`
- *    (`IdentitiesOnly`, `BatchMode`), with `UserKnownHostsFile` + `StrictHostKeyChecking=yes` when
- *    known_hosts is given (or the system known_hosts otherwise); the temp dir is removed afterwards.
- * git runs with no system/global config, `GIT_TERMINAL_PROMPT=0`, `GIT_ALLOW_PROTOCOL=http:https:ssh`
- * (no `ext::`/`file://` tricks through `repoURL`) and `core.symlinks=false` (a symlink in the repository
- * is checked out as a plain file, so it can never point the renderer outside the tree). Its stderr
- * is scrubbed of credentials and URL userinfo before it reaches an error message.
+ * Credentials never appear in URLs, argv, `.git/config`, logs or error messages: git runs in the
+ * isolated environment of `git/environment.ts` (askpass helper, 0600 SSH key file, no system or global
+ * config, only http/https/ssh, no symlinks checked out), through `git/command.ts`, which scrubs its
+ * stderr of credentials and URL userinfo before it reaches an error message. What the user names is
+ * checked first (`git/inputs.ts`).
  */
-import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SmcError } from '../errors.js';
-import { makeTempDir, removeTempDir } from '../private-tmp.js';
+import { GitCommandError, type GitRunOptions, runGit, toSmcError } from './git/command.js';
+import { type GitContext, type GitCredentials, gitContext } from './git/environment.js';
+import { checkPath, displayRepoURL, validateRepoURL, validateRevision } from './git/inputs.js';
 import type { SourceCheckout } from './source.js';
 
-export type GitCredentials =
-  | { username: string; password: string }
-  /** A token sent as the basic-auth password; username defaults to `x-access-token` (GitHub style). */
-  | { token: string; username?: string }
-  | {
-      sshPrivateKey: string;
-      /** known_hosts lines for the server; without them the system known_hosts is used (strict). */
-      knownHosts?: string;
-      /** Accept any host key (Argo's `insecure`); off by default. */
-      insecureIgnoreHostKey?: boolean;
-    };
+export { scrubGitOutput } from './git/command.js';
+export type { GitCredentials } from './git/environment.js';
+export { displayRepoURL } from './git/inputs.js';
 
-export interface GitSourceOptions {
+export interface GitSourceOptions extends GitRunOptions {
   repoURL: string;
   /** Branch, tag, `HEAD`, full ref (`refs/...`) or a full commit SHA. Default `HEAD`. */
   targetRevision?: string;
   credentials?: GitCredentials;
-  /** Timeout for one git command. Default 120 s. */
-  timeoutMs?: number;
-  /** Observer of every git invocation (argv without the binary, and the names of extra env vars). */
-  trace?: (argv: readonly string[], envNames: readonly string[]) => void;
   /**
    * Where per-call helper files (askpass script, SSH key, known_hosts) are created, in a private
    * 0700 directory removed afterwards. Must allow executing the askpass script. Default:
@@ -78,274 +61,6 @@ export interface GitCheckout extends SourceCheckout {
 }
 
 const SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-
-/** A repository URL safe to show: no userinfo, query or fragment. */
-export function displayRepoURL(repoURL: string): string {
-  const scp = /^([^@/\s]+@)?([^:/\s]+):(?!\/\/)(.*)$/.exec(repoURL);
-  if (scp && !/^[a-z][a-z0-9+.-]*:\/\//i.test(repoURL)) return `${scp[2]}:${scp[3]}`;
-  try {
-    const u = new URL(repoURL);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '<invalid repoURL>';
-  }
-}
-
-function validateRepoURL(repoURL: string): void {
-  const shown = displayRepoURL(repoURL);
-  if (repoURL.startsWith('-') || /\s/.test(repoURL)) {
-    throw new SmcError('InvalidSpec', `repoURL ${shown} is not a valid Git URL`);
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repoURL)) {
-    let u: URL;
-    try {
-      u = new URL(repoURL);
-    } catch {
-      throw new SmcError('InvalidSpec', `repoURL ${shown} is not a valid URL`);
-    }
-    if (!['http:', 'https:', 'ssh:'].includes(u.protocol)) {
-      throw new SmcError('InvalidSpec', `repoURL ${shown}: only https, http and ssh URLs are supported`);
-    }
-    if (u.password || (u.username && u.protocol !== 'ssh:')) {
-      throw new SmcError(
-        'InvalidSpec',
-        `repoURL ${shown} carries credentials; put them in gitCredentials / a repository Secret instead`,
-      );
-    }
-    return;
-  }
-  if (!/^[^@/\s]+@[^:/\s]+:/.test(repoURL)) {
-    throw new SmcError(
-      'InvalidSpec',
-      `repoURL ${shown} is not a valid Git URL (https, http, ssh or user@host:path)`,
-    );
-  }
-}
-
-function validateRevision(rev: string): void {
-  if (
-    rev === '' ||
-    rev.startsWith('-') ||
-    /[\s~^:?*[\\\0]|\.\.|@\{|\/\/|\/$|\.lock$/.test(rev) ||
-    rev.length > 255
-  ) {
-    throw new SmcError(
-      'InvalidSpec',
-      `targetRevision ${JSON.stringify(rev.slice(0, 100))} is not a valid Git revision`,
-    );
-  }
-}
-
-/** Normalise Argo `path`: relative, no `..`. '' for the root. */
-function checkPath(p: string | undefined): string {
-  const raw = (p ?? '').trim();
-  if (raw.startsWith('/') || /^[a-zA-Z]:/.test(raw)) {
-    throw new SmcError(
-      'InvalidSpec',
-      `source path ${JSON.stringify(raw)} must be relative to the repository root`,
-    );
-  }
-  const parts = raw.split('/').filter((s) => s !== '' && s !== '.');
-  if (parts.includes('..')) {
-    throw new SmcError('InvalidSpec', `source path ${JSON.stringify(raw)} must not contain '..'`);
-  }
-  return parts.join('/');
-}
-
-interface GitContext {
-  env: NodeJS.ProcessEnv;
-  extraEnvNames: string[];
-  secrets: string[];
-  dispose(): Promise<void>;
-}
-
-const ASKPASS = `#!/bin/sh
-case "$1" in
-  Username*|username*) printf '%s\\n' "$SMC_GIT_USERNAME" ;;
-  *) printf '%s\\n' "$SMC_GIT_PASSWORD" ;;
-esac
-`;
-
-function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-async function gitContext(
-  credentials: GitCredentials | undefined,
-  extraConfig: Record<string, string> = {},
-  baseTmp?: string,
-): Promise<GitContext> {
-  // Private (0700), under SMC_PRIVATE_TMP_DIR unless the caller names a base; swept if we are killed.
-  const dir = await makeTempDir('smc-gitcred-', baseTmp);
-  const config: [string, string][] = [
-    ['credential.helper', ''],
-    ['core.symlinks', 'false'],
-    ['core.hooksPath', '/dev/null'],
-    ['protocol.version', '2'],
-    ['advice.detachedHead', 'false'],
-    ['init.defaultBranch', 'main'],
-    ['core.logAllRefUpdates', 'false'],
-    ['gc.auto', '256'],
-    ...Object.entries(extraConfig),
-  ];
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    LANG: 'C',
-    LC_ALL: 'C',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_ALLOW_PROTOCOL: 'http:https:ssh',
-    // Empty: git asks no helper (and, with GIT_TERMINAL_PROMPT=0, fails with "terminal prompts
-    // disabled"). Not `/bin/false`: the image has no coreutils, and git would first print
-    // "cannot run /bin/false" into the error the user reads.
-    GIT_ASKPASS: '',
-    SSH_ASKPASS: '',
-    GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o StrictHostKeyChecking=yes',
-  };
-  if (process.env.NO_PROXY ?? process.env.no_proxy)
-    env.NO_PROXY = process.env.NO_PROXY ?? process.env.no_proxy;
-  for (const k of [
-    'HTTPS_PROXY',
-    'https_proxy',
-    'HTTP_PROXY',
-    'http_proxy',
-    'SSL_CERT_FILE',
-    'GIT_SSL_CAINFO',
-  ]) {
-    if (process.env[k]) env[k] = process.env[k];
-  }
-  const extra: string[] = [];
-  const secrets: string[] = [];
-  try {
-    if (credentials && 'sshPrivateKey' in credentials) {
-      const key = path.join(dir, 'id');
-      await writeFile(
-        key,
-        credentials.sshPrivateKey.endsWith('\n')
-          ? credentials.sshPrivateKey
-          : `${credentials.sshPrivateKey}\n`,
-        {
-          mode: 0o600,
-        },
-      );
-      const opts = ['-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'IdentityAgent=none'];
-      if (credentials.knownHosts) {
-        const kh = path.join(dir, 'known_hosts');
-        await writeFile(
-          kh,
-          credentials.knownHosts.endsWith('\n') ? credentials.knownHosts : `${credentials.knownHosts}\n`,
-          {
-            mode: 0o600,
-          },
-        );
-        opts.push('-o', `UserKnownHostsFile=${kh}`, '-o', 'StrictHostKeyChecking=yes');
-      } else if (credentials.insecureIgnoreHostKey) {
-        opts.push('-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no');
-      } else {
-        opts.push('-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes');
-      }
-      env.GIT_SSH_COMMAND = ['ssh', ...opts].map((a) => (/^[\w./=-]+$/.test(a) ? a : shQuote(a))).join(' ');
-      env.GIT_SSH_VARIANT = 'ssh';
-      extra.push('GIT_SSH_COMMAND');
-      secrets.push(
-        ...credentials.sshPrivateKey.split('\n').filter((l) => l.length > 16 && !l.startsWith('-----')),
-      );
-    } else if (credentials) {
-      const username =
-        'password' in credentials ? credentials.username : (credentials.username ?? 'x-access-token');
-      const password = 'password' in credentials ? credentials.password : credentials.token;
-      const script = path.join(dir, 'askpass.sh');
-      await writeFile(script, ASKPASS, { mode: 0o700 });
-      env.GIT_ASKPASS = script;
-      env.SMC_GIT_USERNAME = username;
-      env.SMC_GIT_PASSWORD = password;
-      extra.push('GIT_ASKPASS', 'SMC_GIT_USERNAME', 'SMC_GIT_PASSWORD');
-      if (password) secrets.push(password, encodeURIComponent(password));
-    }
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    throw e;
-  }
-  env.GIT_CONFIG_COUNT = String(config.length);
-  config.forEach(([k, v], i) => {
-    env[`GIT_CONFIG_KEY_${i}`] = k;
-    env[`GIT_CONFIG_VALUE_${i}`] = v;
-  });
-  return {
-    env,
-    extraEnvNames: extra,
-    secrets: secrets.filter((s) => s.length > 0),
-    dispose: () => removeTempDir(dir),
-  };
-}
-
-/** Remove credentials and URL userinfo from git output; bounded length. */
-export function scrubGitOutput(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (s) out = out.split(s).join('***');
-  }
-  out = out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]*@/gi, '$1***@');
-  out = out
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !/^(hint:|remote: (Counting|Compressing|Enumerating|Total))/.test(l))
-    .join('; ');
-  return out.length > 600 ? `${out.slice(0, 600)}…` : out;
-}
-
-class GitCommandError extends Error {
-  constructor(
-    readonly stderr: string,
-    readonly exitCode: number | null,
-    readonly timedOut: boolean,
-  ) {
-    super(stderr);
-  }
-}
-
-function runGit(ctx: GitContext, args: string[], opts: GitSourceOptions, cwd?: string): Promise<string> {
-  opts.trace?.(args, ctx.extraEnvNames);
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 120_000);
-    child.stdout.on('data', (d: Buffer) => {
-      if (stdout.length < 16 * 1024 * 1024) stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 64 * 1024) stderr += d.toString();
-    });
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(
-        new GitCommandError(`cannot run git: ${(e as NodeJS.ErrnoException).code ?? e.message}`, null, false),
-      );
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0 && !timedOut) resolve(stdout);
-      else reject(new GitCommandError(scrubGitOutput(stderr, ctx.secrets), code, timedOut));
-    });
-  });
-}
-
-function toSmcError(e: unknown, what: string): SmcError {
-  if (e instanceof SmcError) return e;
-  if (!(e instanceof GitCommandError)) return new SmcError('GitFetchFailed', `${what}: ${String(e)}`);
-  if (e.timedOut) return new SmcError('GitFetchFailed', `${what}: timed out`);
-  const auth =
-    /Authentication failed|could not read (Username|Password)|terminal prompts disabled|HTTP (401|403)|Permission denied \(publickey|Host key verification failed|invalid credentials/i;
-  const code = auth.test(e.stderr) ? 'GitAuthFailed' : 'GitFetchFailed';
-  return new SmcError(code, `${what}: ${e.stderr || `git exited with ${e.exitCode}`}`);
-}
 
 async function resolveWith(ctx: GitContext, opts: GitSourceOptions): Promise<{ sha: string; ref?: string }> {
   const rev = (opts.targetRevision ?? '').trim() || 'HEAD';
