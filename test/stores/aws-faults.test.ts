@@ -164,6 +164,32 @@ describe('Secrets Manager through the fault proxy', () => {
     expect(await secretsManagerOutOfBand(smDirect).readValue(name)).toBe(canaryValue('r2'));
   });
 
+  it('values are read 20 a call with BatchGetSecretValue; credentials refused it fall back to GetSecretValue per secret', async () => {
+    const { store, obs } = smStore();
+    const me = owner();
+    const src = entries({ A: canaryValue('b-a'), B: canaryValue('b-b'), C: canaryValue('b-c') });
+    await syncTo(store, me, src);
+    proxy.reset();
+    const again = await syncTo(store, me, src);
+    expect(again.results.map((r) => r.action.type)).toEqual(['noop', 'noop', 'noop']);
+    expect(proxy.count('BatchGetSecretValue')).toBe(1);
+    expect(proxy.count('GetSecretValue')).toBe(0);
+
+    // An IAM policy without secretsmanager:BatchGetSecretValue: one refused batch, then one by one.
+    const refused = smStore(observed());
+    proxy.reset();
+    proxy.inject({
+      match: 'BatchGetSecretValue',
+      times: 1,
+      fault: { kind: 'respond', status: 400, errorType: 'AccessDeniedException' },
+    });
+    const fallback = await syncTo(refused.store, me, src);
+    expect(fallback.results.map((r) => r.action.type)).toEqual(['noop', 'noop', 'noop']);
+    expect(proxy.count('BatchGetSecretValue')).toBe(1);
+    expect(proxy.count('GetSecretValue')).toBe(3);
+    expectNoCanary('observer calls', [...obs.calls, ...refused.obs.calls]);
+  });
+
   it('an auth failure fails fast: one call, reason ProviderAuthFailed, no SDK text, no credentials', async () => {
     const { store, obs } = smStore();
     proxy.inject(authFailure(undefined, 100));
