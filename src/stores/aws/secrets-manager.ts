@@ -32,6 +32,7 @@ import { SmcError } from '../../errors.js';
 import { nameProblem } from '../../naming/name.js';
 import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
+import { ownClient } from '../client-cache.js';
 import { OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
 import { checkOwnership } from '../apply.js';
 import { ProviderError } from '../provider-error.js';
@@ -85,6 +86,7 @@ export class AwsSecretsManagerStore implements SecretStore {
   readonly naming = awsNaming;
   readonly limits: StoreLimits = AWS_SECRET_LIMITS;
   private readonly client: SecretsManagerClient;
+  private readonly release: () => unknown;
   private readonly caller: AwsCaller;
   private readonly environment: string;
   private readonly concurrency: number;
@@ -109,21 +111,27 @@ export class AwsSecretsManagerStore implements SecretStore {
     this.environment = opts.environment;
     this.concurrency = opts.concurrency ?? 8;
     if (opts.kmsKeyId) this.kmsKeyId = opts.kmsKeyId;
-    const credentials = opts.credentials ?? awsCredentials(opts.auth, { region: opts.region });
-    const config: SecretsManagerClientConfig = {
-      ...baseClientConfig(opts, credentials),
-      ...specEndpointAlias(opts),
+    // Built once per shared client: its credential provider keeps its tokens between reconciles.
+    const make = () => {
+      const credentials = opts.credentials ?? awsCredentials(opts.auth, { region: opts.region });
+      const config: SecretsManagerClientConfig = {
+        ...baseClientConfig(opts, credentials),
+        ...specEndpointAlias(opts),
+      };
+      return opts.clientFactory ? opts.clientFactory(config) : new SecretsManagerClient(config);
     };
-    this.client = opts.clientFactory ? opts.clientFactory(config) : new SecretsManagerClient(config);
+    const lease = opts.client ? opts.client(make, (c) => c.destroy()) : ownClient(make(), (c) => c.destroy());
+    this.client = lease.client;
+    this.release = lease.release;
     const rate = opts.maxWritesPerSecond ?? PROVIDER_QUOTAS.aws.ratePerSecond;
     const burst =
       opts.writeBurst ?? (opts.maxWritesPerSecond === undefined ? PROVIDER_QUOTAS.aws.burst : undefined);
     this.caller = new AwsCaller(SERVICE, opts.observer, opts.retryPolicy, new TokenBucket(rate, burst));
   }
 
-  /** Close the SDK client's sockets. */
+  /** Close the SDK client's sockets (or give a shared client back). */
   async close(): Promise<void> {
-    this.client.destroy();
+    await this.release();
   }
 
   // ---- read ----
