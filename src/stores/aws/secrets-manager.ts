@@ -208,7 +208,7 @@ export class AwsSecretsManagerStore implements SecretStore {
     const out = new Map<string, { value?: string; version?: string }>();
     const chunks: string[][] = [];
     for (let i = 0; i < names.length; i += BATCH_SIZE) chunks.push(names.slice(i, i + BATCH_SIZE));
-    await mapLimit(chunks, this.concurrency, async (chunk) => {
+    const batch = async (chunk: string[]) => {
       if (!this.batchAllowed) return;
       let page;
       try {
@@ -229,7 +229,11 @@ export class AwsSecretsManagerStore implements SecretStore {
           ...(v.VersionId ? { version: v.VersionId } : {}),
         });
       }
-    });
+    };
+    // The first batch alone: a refusal is learned once, not once per batch in flight.
+    const [first, ...rest] = chunks;
+    if (first) await batch(first);
+    await mapLimit(rest, this.concurrency, batch);
     return out;
   }
 
