@@ -7,12 +7,18 @@
  * reconcile. Credential material lives in memory only and never appears in a message or a log line.
  * Which stores a provider opens, and from which keys of the Secret, is the provider's own business
  * (src/stores/<provider>/provider.ts, found through src/stores/registry.ts).
+ *
+ * Cloud SDK clients are built once per store configuration and credentials and shared across
+ * reconciles (src/stores/client-cache.ts): a store opened here borrows its client and gives it back
+ * on `close()`. A client no SMC's latest open used (its spec or credentials changed; `forget` on
+ * deletion) is closed once the last store holding it is closed; so is one idle for 30 minutes.
  */
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, KubeConfig, V1Secret } from '@kubernetes/client-node';
 import { type ProviderName, type SecretManagerConfigSpec, selectedProvider } from '../api/index.js';
 import { SmcError } from '../errors.js';
 import type { SecretKeyRefLike } from '../stores/provider.js';
+import { ClientCache, type ClientCacheOptions, type Lease } from '../stores/client-cache.js';
 import { smcProvider } from '../stores/registry.js';
 import type { StoreObserver } from '../stores/store.js';
 import { checkSecretRef } from './keys.js';
@@ -40,6 +46,8 @@ export interface StoreFactoryOptions {
   observer?: (storeType: string) => StoreObserver | undefined;
   /** Test seams: extra options merged into each store's constructor options. */
   overrides?: Partial<Record<ProviderName, Record<string, unknown>>>;
+  /** Bounds of the shared client cache (tests). */
+  clientCache?: ClientCacheOptions;
 }
 
 export interface StorePolicy {
@@ -55,19 +63,39 @@ const CACHE_MAX = 256;
 
 export class StoreFactory {
   private readonly cache = new Map<string, unknown>();
+  private readonly clients: ClientCache;
 
-  constructor(private readonly o: StoreFactoryOptions) {}
+  constructor(private readonly o: StoreFactoryOptions) {
+    this.clients = new ClientCache(o.clientCache);
+  }
 
   /** Number of cached credentials (tests). */
   get cachedCredentials(): number {
     return this.cache.size;
   }
 
+  /** Number of cached SDK clients (tests). */
+  get cachedClients(): number {
+    return this.clients.size;
+  }
+
+  /** The SMC is gone: the clients only it used are closed (once no open store holds them). */
+  forget(smc: StoreOwner): void {
+    this.clients.forget(userOf(smc));
+  }
+
+  /** Close every cached client (shutdown); those held by open stores close when the stores do. */
+  close(): void {
+    this.clients.closeAll();
+  }
+
   async open(smc: StoreOwner, spec: SecretManagerConfigSpec): Promise<SmcStores> {
     const provider = selectedProvider(spec).name;
     const { namespace, name } = smc;
     const policy = this.o.policy();
-    return smcProvider(provider).open({
+    const used = new Set<string>();
+    const leases: Lease<unknown>[] = [];
+    const opening = smcProvider(provider).open({
       smc,
       spec,
       allow: (target, what) => {
@@ -83,8 +111,28 @@ export class StoreFactory {
       maxWritesPerSecond: policy.maxWritesPerSecond,
       observer: (t) => this.o.observer?.(t),
       overrides: this.o.overrides?.[provider] ?? {},
+      clients: (parts) => {
+        const key = this.clients.key(parts);
+        used.add(key);
+        return (make, close) => {
+          const lease = this.clients.lease(key, make, close);
+          leases.push(lease);
+          return lease;
+        };
+      },
       ...(this.o.kubeConfig ? { kubeConfig: this.o.kubeConfig } : {}),
     });
+    let stores: SmcStores;
+    try {
+      stores = await opening;
+    } catch (e) {
+      // A store made before the failure is never returned, so never closed: give its client back.
+      for (const lease of leases) lease.release();
+      this.clients.dropUnused(used);
+      throw e;
+    }
+    this.clients.setUses(userOf(smc), used);
+    return stores;
   }
 
   /**
@@ -147,6 +195,10 @@ export class StoreFactory {
       throw new SmcError('StoreError', `${where}: reading it failed (HTTP ${code ?? 'error'})`);
     }
   }
+}
+
+function userOf(smc: StoreOwner): string {
+  return `${smc.namespace}/${smc.name}`;
 }
 
 function fingerprint(parts: readonly unknown[]): string {

@@ -114,7 +114,7 @@ function planEntry(
     };
   }
 
-  const valueDiffers = a.value === undefined || a.value !== d.value;
+  const valueDiffers = a.holds ? !a.holds(d.value) : a.value === undefined || a.value !== d.value;
   const enabledDiffers = a.enabled !== d.enabled;
   const state = d.enabled ? 'enabled' : 'disabled';
 
@@ -155,7 +155,7 @@ function planEntry(
 
   // Stores such as GCP and Key Vault cannot read a disabled value. An entry that is disabled and
   // should stay disabled is left alone; its value is compared when the key is re-enabled.
-  if (a.value === undefined && !a.enabled && !d.enabled) {
+  if (a.value === undefined && !a.holds && !a.enabled && !d.enabled) {
     return {
       ...base,
       type: 'noop',
@@ -165,7 +165,7 @@ function planEntry(
   }
 
   if (valueDiffers && triggerUpdate) {
-    const unknown = a.value === undefined;
+    const unknown = a.value === undefined && !a.holds;
     const why = unknown ? 'value unknown to store' : 'value changed';
     const cause = unknown ? 'unreadable' : 'changed';
     if (enabledDiffers && d.enabled) {

@@ -9,6 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ProviderName, SecretManagerConfigSpec } from '../api/index.js';
 import type { StoreLimits } from '../naming/limits.js';
 import type { StoreNamingRule } from '../naming/store-rules.js';
+import type { ClientLease } from './client-cache.js';
 import type { SecretStore, StoreObserver } from './store.js';
 
 /** What a naming rule may depend on: SSM's parameter path, App Configuration's environment. */
@@ -88,6 +89,12 @@ export interface SmcOpenContext {
   ): Promise<T>;
   /** Cache a credential that needs no Secret, under a key made of `parts`. */
   remember<T>(parts: readonly unknown[], make: () => T): T;
+  /**
+   * The SDK client of one store configuration, shared across reconciles (src/stores/client-cache.ts):
+   * `parts` name the configuration — strings, and credential objects (as `credential`/`remember`
+   * return them), compared by identity. Absent: each store builds its own client.
+   */
+  clients?(parts: readonly unknown[]): ClientLease;
   /** `provider_max_rps`. */
   maxWritesPerSecond?: number;
   /** Metrics observer for a store type. */

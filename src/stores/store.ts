@@ -14,6 +14,11 @@ export interface StoredEntry {
   storeName: string;
   /** Current value; undefined when the store cannot tell (then the entry is always rewritten). */
   value?: string;
+  /**
+   * Instead of `value`: whether the entry holds a given value, for a store that can tell without
+   * reading it (src/stores/version-digests.ts). Set only on entries whose `value` is unset.
+   */
+  holds?(value: string): boolean;
   enabled: boolean;
   /** Undefined for an entry that carries no ownership marker (not created by us). */
   owner?: Owner;

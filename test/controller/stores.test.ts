@@ -27,6 +27,7 @@ function factory(
 ) {
   const reads: string[] = [];
   const captured: { credentials?: unknown; endpoint?: unknown }[] = [];
+  let destroyed = 0;
   const f = new StoreFactory({
     core: {
       readNamespacedSecret: (async (req: { namespace: string; name: string }) => {
@@ -46,13 +47,18 @@ function factory(
       aws: {
         clientFactory: (config: { credentials?: unknown }) => {
           captured.push(config);
-          return { destroy() {}, send: async () => ({}) };
+          return {
+            destroy() {
+              destroyed++;
+            },
+            send: async () => ({}),
+          };
         },
       },
     },
     ...over,
   });
-  return { f, reads, captured };
+  return { f, reads, captured, destroyed: () => destroyed };
 }
 
 const SMC = { namespace: 'team-a', name: 'app' };
@@ -186,7 +192,9 @@ describe('StoreFactory', () => {
     );
     await f.open(SMC, s);
     expect(f.cachedCredentials).toBe(2);
-    const creds = captured[2]!.credentials as () => Promise<{ accessKeyId: string }>;
+    // The second open reused the first one's client; the rotation built a new one.
+    expect(captured).toHaveLength(2);
+    const creds = captured[1]!.credentials as () => Promise<{ accessKeyId: string }>;
     expect((await creds()).accessKeyId).toBe('AKIAROTATED');
   });
 
@@ -266,5 +274,69 @@ describe('StoreFactory', () => {
     const e = await failure(f.open(SMC, spec(provider, { configs: { enabled: true } })));
     expect(e.code).toBe('InvalidSpec');
     expect(e.message).toContain('appConfigEndpoint');
+  });
+
+  it('builds a store client once per configuration and credentials; a client nobody uses any more is closed', async () => {
+    const secrets: Record<string, V1Secret> = {
+      'team-a/aws-keys': secretOf({ AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK }, '1'),
+    };
+    const { f, captured, destroyed } = factory(secrets);
+    const s = spec(
+      { aws: { region: 'eu-central-1', auth: { type: 'accessKeys', secretRef: { name: 'aws-keys' } } } },
+      { configs: { enabled: true } },
+    );
+    const close = (x: Awaited<ReturnType<StoreFactory['open']>>) =>
+      Promise.all([x.secretStore.close?.(), x.configStore?.close?.()]);
+    // Three reconciles: one Secrets Manager client and one SSM client, never closed in between.
+    for (let i = 0; i < 3; i++) await close(await f.open(SMC, s));
+    expect(captured).toHaveLength(2);
+    expect(destroyed()).toBe(0);
+    expect(f.cachedClients).toBe(2);
+    // Another SMC with the same credentials and region shares them.
+    await close(await f.open({ namespace: 'team-a', name: 'other' }, s));
+    expect(captured).toHaveLength(2);
+
+    // Rotated credentials: new clients; the old ones close once no SMC's latest open used them and
+    // no store holds them.
+    secrets['team-a/aws-keys'] = secretOf({ AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK }, '2');
+    const held = await f.open(SMC, s);
+    expect(captured).toHaveLength(4);
+    expect(destroyed()).toBe(0); // 'other' still uses them
+    await close(await f.open({ namespace: 'team-a', name: 'other' }, s));
+    expect(destroyed()).toBe(2);
+    // Deleted SMCs: their clients close when the last store holding them does.
+    f.forget(SMC);
+    f.forget({ namespace: 'team-a', name: 'other' });
+    expect(destroyed()).toBe(2);
+    await close(held);
+    expect(destroyed()).toBe(4);
+    expect(f.cachedClients).toBe(0);
+  });
+
+  it('a failed open closes the clients of the stores it made before failing', async () => {
+    let made = 0;
+    let destroyed = 0;
+    const { f } = factory(
+      {},
+      {},
+      {
+        overrides: {
+          aws: {
+            // The second client (SSM's) cannot be built: the open fails after Secrets Manager's.
+            clientFactory: () => {
+              if (made++ === 1) throw new SmcError('InvalidSpec', 'no SSM client here');
+              return { destroy: () => void destroyed++, send: async () => ({}) };
+            },
+          },
+        },
+      },
+    );
+    const e = await failure(
+      f.open(SMC, spec({ aws: { region: 'eu-central-1' } }, { configs: { enabled: true } })),
+    );
+    expect(e.message).toBe('no SSM client here');
+    expect(made).toBe(2);
+    expect(destroyed).toBe(1);
+    expect(f.cachedClients).toBe(0);
   });
 });

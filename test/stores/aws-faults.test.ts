@@ -164,6 +164,35 @@ describe('Secrets Manager through the fault proxy', () => {
     expect(await secretsManagerOutOfBand(smDirect).readValue(name)).toBe(canaryValue('r2'));
   });
 
+  it('values are read 20 a call with BatchGetSecretValue; credentials refused it fall back to GetSecretValue per secret', async () => {
+    const { store, obs } = smStore();
+    const me = owner();
+    // 21 secrets: two batches (20 + 1).
+    const many = entries(
+      Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`K${i}`, canaryValue(`b${i}`)])),
+    );
+    await syncTo(store, me, many);
+    proxy.reset();
+    const again = await syncTo(store, me, many);
+    expect(new Set(again.results.map((r) => r.action.type))).toEqual(new Set(['noop']));
+    expect(proxy.count('BatchGetSecretValue')).toBe(2);
+    expect(proxy.count('GetSecretValue')).toBe(0);
+
+    // An IAM policy without secretsmanager:BatchGetSecretValue: one refused batch, then one by one.
+    const refused = smStore(observed());
+    proxy.reset();
+    proxy.inject({
+      match: 'BatchGetSecretValue',
+      times: 1,
+      fault: { kind: 'respond', status: 400, errorType: 'AccessDeniedException' },
+    });
+    const fallback = await syncTo(refused.store, me, many);
+    expect(new Set(fallback.results.map((r) => r.action.type))).toEqual(new Set(['noop']));
+    expect(proxy.count('BatchGetSecretValue')).toBe(1);
+    expect(proxy.count('GetSecretValue')).toBe(21);
+    expectNoCanary('observer calls', [...obs.calls, ...refused.obs.calls]);
+  });
+
   it('an auth failure fails fast: one call, reason ProviderAuthFailed, no SDK text, no credentials', async () => {
     const { store, obs } = smStore();
     proxy.inject(authFailure(undefined, 100));

@@ -14,6 +14,7 @@ import {
 } from '../apply.js';
 import { OWNERSHIP_TAGS, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
+import type { ClientLease } from '../client-cache.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import type { Owner, StoreObserver } from '../store.js';
 import { TokenBucket } from '../token-bucket.js';
@@ -44,6 +45,8 @@ export interface AwsStoreOptions {
   requestTimeoutMs?: number;
   /** Parallel requests while reading and applying; default 8. */
   concurrency?: number;
+  /** A shared client (src/stores/client-cache.ts); default: the store builds and destroys its own. */
+  client?: ClientLease;
 }
 
 /** Value of the disabled marker tag (docs/providers.md "Disable": no native disable in SSM / Secrets Manager). */

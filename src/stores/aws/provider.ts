@@ -20,8 +20,12 @@ function awsRegion(region: string): string {
   return region;
 }
 
-/** How the SMC's stores authenticate (`provider.aws.auth`), with keys from its Secret when named. */
-async function awsAuth(ctx: SmcOpenContext): Promise<AwsAuth> {
+/**
+ * How the SMC's stores authenticate (`provider.aws.auth`), with keys from its Secret when named;
+ * `identity` names those credentials for the client cache (the keys object, cached per Secret
+ * version, compared by identity — never the keys themselves).
+ */
+async function awsAuth(ctx: SmcOpenContext): Promise<{ auth: AwsAuth; identity: unknown[] }> {
   const a = ctx.spec.provider.aws!.auth;
   if (a.type === 'accessKeys' || (a.type === 'assumeRole' && a.secretRef)) {
     const ref = a.secretRef;
@@ -43,11 +47,16 @@ async function awsAuth(ctx: SmcOpenContext): Promise<AwsAuth> {
       return out;
     });
     return a.type === 'accessKeys'
-      ? { type: 'accessKeys', ...keys }
-      : { type: 'assumeRole', roleArn: a.roleArn ?? '', source: keys };
+      ? { auth: { type: 'accessKeys', ...keys }, identity: [a.type, keys] }
+      : {
+          auth: { type: 'assumeRole', roleArn: a.roleArn ?? '', source: keys },
+          identity: [a.type, a.roleArn ?? '', keys],
+        };
   }
-  if (a.type === 'assumeRole') return { type: 'assumeRole', roleArn: a.roleArn ?? '' };
-  return { type: 'default' };
+  if (a.type === 'assumeRole') {
+    return { auth: { type: 'assumeRole', roleArn: a.roleArn ?? '' }, identity: [a.type, a.roleArn ?? ''] };
+  }
+  return { auth: { type: 'default' }, identity: ['default'] };
 }
 
 export const awsProvider: StoreProvider = {
@@ -104,7 +113,7 @@ export const awsProvider: StoreProvider = {
       const region = spec.provider.aws!.region;
       const environment = spec.secrets.environment;
       ctx.allow({ provider: 'aws', region }, `AWS region ${region}`);
-      const auth = await awsAuth(ctx);
+      const { auth, identity } = await awsAuth(ctx);
       const common = {
         region,
         environment,
@@ -112,7 +121,13 @@ export const awsProvider: StoreProvider = {
         maxWritesPerSecond: ctx.maxWritesPerSecond,
         ...ctx.overrides,
       };
-      const secretStore = new AwsSecretsManagerStore({ ...common, observer: ctx.observer('aws') });
+      // One client per service, region and credentials, shared across reconciles and SMCs.
+      const client = (service: string) => ctx.clients?.(['aws', service, region, ...identity]);
+      const secretStore = new AwsSecretsManagerStore({
+        ...common,
+        observer: ctx.observer('aws'),
+        client: client('secretsmanager'),
+      });
       if (!spec.configs.enabled) return { secretStore };
       const parameterPath =
         spec.configs.parameterPath ??
@@ -121,6 +136,7 @@ export const awsProvider: StoreProvider = {
         ...common,
         parameterPath,
         observer: ctx.observer('ssm'),
+        client: client('ssm'),
       });
       return { secretStore, configStore };
     },

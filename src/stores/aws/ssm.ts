@@ -35,6 +35,7 @@ import { nameProblem } from '../../naming/name.js';
 import type { StoreNamingRule } from '../../naming/store-rules.js';
 import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
+import { ownClient } from '../client-cache.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
 import { checkOwnership } from '../apply.js';
 import { ProviderError } from '../provider-error.js';
@@ -95,6 +96,7 @@ export class AwsSsmParameterStore implements SecretStore {
   readonly naming: StoreNamingRule;
   readonly limits: StoreLimits;
   private readonly client: SSMClient;
+  private readonly release: () => unknown;
   private readonly caller: AwsCaller;
   private readonly environment: string;
   private readonly concurrency: number;
@@ -115,18 +117,24 @@ export class AwsSsmParameterStore implements SecretStore {
     this.target = `ssm:${opts.region}${this.path}`;
     this.environment = opts.environment;
     this.concurrency = opts.concurrency ?? 8;
-    const credentials = opts.credentials ?? awsCredentials(opts.auth, { region: opts.region });
-    const config: SSMClientConfig = baseClientConfig(opts, credentials);
-    this.client = opts.clientFactory ? opts.clientFactory(config) : new SSMClient(config);
+    // Built once per shared client: its credential provider keeps its tokens between reconciles.
+    const make = () => {
+      const credentials = opts.credentials ?? awsCredentials(opts.auth, { region: opts.region });
+      const config: SSMClientConfig = baseClientConfig(opts, credentials);
+      return opts.clientFactory ? opts.clientFactory(config) : new SSMClient(config);
+    };
+    const lease = opts.client ? opts.client(make, (c) => c.destroy()) : ownClient(make(), (c) => c.destroy());
+    this.client = lease.client;
+    this.release = lease.release;
     const rate = opts.maxWritesPerSecond ?? SSM_DEFAULT_WRITES.ratePerSecond;
     const burst =
       opts.writeBurst ?? (opts.maxWritesPerSecond === undefined ? SSM_DEFAULT_WRITES.burst : undefined);
     this.caller = new AwsCaller(SERVICE, opts.observer, opts.retryPolicy, new TokenBucket(rate, burst));
   }
 
-  /** Close the SDK client's sockets. */
+  /** Close the SDK client's sockets (or give a shared client back). */
   async close(): Promise<void> {
-    this.client.destroy();
+    await this.release();
   }
 
   // ---- read ----

@@ -40,6 +40,7 @@ import type { StoreNamingRule } from '../../naming/store-rules.js';
 import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { applyActions } from '../apply.js';
+import { type ClientLease, ownClient } from '../client-cache.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
@@ -81,6 +82,11 @@ export interface AzureAppConfigurationStoreOptions {
   retryPolicy?: RetryPolicy;
   /** Write rate for this store; default the Azure quota of the token bucket. */
   maxWritesPerSecond?: number;
+  /**
+   * A shared client (src/stores/client-cache.ts; the observer is the first store's, so share only
+   * between stores of one observer); default: the store builds its own.
+   */
+  client?: ClientLease;
 }
 
 /** What the store holds for one key (from a list or GET). */
@@ -115,6 +121,7 @@ export class AzureAppConfigurationStore implements SecretStore {
   readonly naming: StoreNamingRule;
   readonly limits: StoreLimits = APPCONFIG_LIMITS;
   private readonly client: AppConfigurationClient;
+  private release: () => unknown = () => undefined;
   private readonly policy: RetryPolicy;
   private readonly bucket: TokenBucket;
   private readonly observer?: StoreObserver;
@@ -169,7 +176,8 @@ export class AzureAppConfigurationStore implements SecretStore {
     if (options.connectionString) {
       endpoint = endpointOf(options.connectionString);
       try {
-        this.client = new AppConfigurationClient(options.connectionString, clientOptions);
+        const connectionString = options.connectionString;
+        this.client = this.lease(options, () => new AppConfigurationClient(connectionString, clientOptions));
       } catch {
         throw new SmcError(
           'InvalidSpec',
@@ -183,7 +191,11 @@ export class AzureAppConfigurationStore implements SecretStore {
       } catch {
         throw new SmcError('InvalidSpec', `Azure App Configuration endpoint "${endpoint}" is not a URL`);
       }
-      this.client = new AppConfigurationClient(endpoint, options.credential, clientOptions);
+      const credential = options.credential;
+      this.client = this.lease(
+        options,
+        () => new AppConfigurationClient(endpoint, credential, clientOptions),
+      );
     } else {
       throw new SmcError(
         'InvalidSpec',
@@ -191,6 +203,21 @@ export class AzureAppConfigurationStore implements SecretStore {
       );
     }
     this.target = `${endpoint.replace(/\/+$/, '')}${this.label !== undefined ? ` (label ${this.label})` : ''}`;
+  }
+
+  /** The client, shared or the store's own; the SDK client has nothing to close (keep-alive sockets end when idle). */
+  private lease(
+    options: AzureAppConfigurationStoreOptions,
+    make: () => AppConfigurationClient,
+  ): AppConfigurationClient {
+    const lease = options.client ? options.client(make, () => undefined) : ownClient(make(), () => undefined);
+    this.release = lease.release;
+    return lease.client;
+  }
+
+  /** Give a shared client back. */
+  async close(): Promise<void> {
+    await this.release();
   }
 
   // ---- reading ----

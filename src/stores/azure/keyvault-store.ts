@@ -35,6 +35,7 @@ import { SmcError } from '../../errors.js';
 import type { Action, ActionResult, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { applyActions } from '../apply.js';
+import { type ClientLease, ownClient } from '../client-cache.js';
 import { OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
@@ -68,6 +69,11 @@ export interface AzureKeyVaultStoreOptions {
   maxWritesPerSecond?: number;
   /** Where `SMC_AZURE_KEYVAULT_*` settings are read; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * A shared client (src/stores/client-cache.ts; the observer is the first store's, so share only
+   * between stores of one observer); default: the store builds its own.
+   */
+  client?: ClientLease;
 }
 
 /** What the last `read` learned about one secret, for the `apply` that follows. */
@@ -102,6 +108,7 @@ export class AzureKeyVaultStore implements SecretStore {
   readonly naming = azureKeyVaultNaming;
   readonly limits: StoreLimits = KEYVAULT_LIMITS;
   private readonly client: SecretClient;
+  private readonly release: () => unknown;
   private readonly policy: RetryPolicy;
   private readonly bucket: TokenBucket;
   private readonly observer?: StoreObserver;
@@ -175,7 +182,16 @@ export class AzureKeyVaultStore implements SecretStore {
     if (env[AZURE_KEYVAULT_DISABLE_CHALLENGE_VERIFICATION_ENV] === 'true') {
       clientOptions.disableChallengeResourceVerification = true;
     }
-    this.client = new SecretClient(options.vaultUrl, options.credential, clientOptions);
+    const make = () => new SecretClient(options.vaultUrl, options.credential, clientOptions);
+    // The SDK client has nothing to close: its keep-alive sockets end when idle.
+    const lease = options.client ? options.client(make, () => undefined) : ownClient(make(), () => undefined);
+    this.client = lease.client;
+    this.release = lease.release;
+  }
+
+  /** Give a shared client back. */
+  async close(): Promise<void> {
+    await this.release();
   }
 
   // ---- reading ----

@@ -121,6 +121,7 @@ export const azureProvider: StoreProvider = {
       const credential = await azureCredential(ctx);
       const environment = spec.secrets.environment;
       const rate = ctx.maxWritesPerSecond;
+      // One client per vault or configuration store and credential, shared across reconciles and SMCs.
       const secretStore = new AzureKeyVaultStore({
         vaultUrl,
         environment,
@@ -128,6 +129,7 @@ export const azureProvider: StoreProvider = {
         maxWritesPerSecond: rate,
         observer: ctx.observer('azure-keyvault'),
         ...ctx.overrides,
+        client: ctx.clients?.(['azure', 'keyvault', vaultUrl, credential]),
       });
       if (!spec.configs.enabled) return { secretStore };
       const endpoint = spec.configs.appConfigEndpoint;
@@ -145,6 +147,7 @@ export const azureProvider: StoreProvider = {
         maxWritesPerSecond: rate,
         observer: ctx.observer('appconfig'),
         ...ctx.overrides,
+        client: ctx.clients?.(['azure', 'appconfig', endpoint, credential]),
       });
       return { secretStore, configStore };
     },

@@ -4,6 +4,7 @@ import type { NamingRule } from '../../naming/rules.js';
 import type { Action, ActionResult, CreateAction, WriteAction } from '../../plan/actions.js';
 import { type StoreBasics, type WriteLog, applyActions, sizeRefusal, versioned } from '../apply.js';
 import { mapLimit } from '../map-limit.js';
+import type { ClientLease } from '../client-cache.js';
 import type { RetryPolicy } from '../retry.js';
 import type { StoreObserver, StoredEntry } from '../store.js';
 import { gcpProviderError } from './errors.js';
@@ -28,6 +29,8 @@ export interface GcpStoreCommonOptions {
   maxWritesPerSecond?: number;
   /** Entries read or applied in parallel. Default 4. */
   concurrency?: number;
+  /** A shared client (src/stores/client-cache.ts); default: the store builds and closes its own. */
+  client?: ClientLease;
 }
 
 export type { WriteLog };

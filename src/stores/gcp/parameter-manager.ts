@@ -7,6 +7,8 @@ import { checkOwnership, targetEnabled } from '../apply.js';
 import { ownerFromTags } from '../ownership.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { GcpCaller, NO_GAX_RETRY, listAll, payloadText, projectWriteBucket } from './calls.js';
+import { ownClient } from '../client-cache.js';
+import { VersionDigests } from '../version-digests.js';
 import { gcpClientOptions } from './client-options.js';
 import {
   UNREADABLE,
@@ -69,6 +71,7 @@ export class GcpParameterManagerStore implements SecretStore {
   private readonly environment: string;
   private readonly parent: string;
   private readonly client: ParameterManagerClient;
+  private readonly release: () => unknown;
   private readonly caller: GcpCaller;
   private readonly concurrency: number;
 
@@ -82,14 +85,20 @@ export class GcpParameterManagerStore implements SecretStore {
     this.parent = `projects/${this.projectId}/locations/${this.location}`;
     this.target = `gcp-pm:${this.projectId}/${this.location}`;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
-    this.client = new ParameterManagerClient(
-      gcpClientOptions('parametermanager', {
-        location: this.location,
-        endpoint: options.endpoint,
-        credentials: options.credentials,
-        clientOptions: options.clientOptions,
-      }) as ClientOptions,
-    );
+    const make = () =>
+      new ParameterManagerClient(
+        gcpClientOptions('parametermanager', {
+          location: this.location,
+          endpoint: options.endpoint,
+          credentials: options.credentials,
+          clientOptions: options.clientOptions,
+        }) as ClientOptions,
+      );
+    const lease = options.client
+      ? options.client(make, (c) => c.close())
+      : ownClient(make(), (c) => c.close());
+    this.client = lease.client;
+    this.release = lease.release;
     this.caller = new GcpCaller({
       observer: options.observer,
       retryPolicy: options.retryPolicy,
@@ -97,8 +106,9 @@ export class GcpParameterManagerStore implements SecretStore {
     });
   }
 
+  /** Release the client's connections (or give a shared client back). */
   async close(): Promise<void> {
-    await this.client.close();
+    await this.release();
   }
 
   // ---- read ----
@@ -145,11 +155,16 @@ export class GcpParameterManagerStore implements SecretStore {
     const newest = newestVersion(await this.listVersions(this.parameterName(id)));
     let value: string | undefined;
     let enabled = true; // no version yet: the next apply writes one
-    if (newest && !newest.disabled) {
+    // A version is immutable: one this process wrote or read is compared by digest, not read again.
+    const holds = newest && !newest.disabled ? DIGESTS.holds(versionKey(newest)) : undefined;
+    if (newest && !newest.disabled && !holds) {
       const v = await this.payload(newest);
       if (v === UNREADABLE) enabled = false;
-      else value = v;
-    } else if (newest) {
+      else {
+        value = v;
+        DIGESTS.remember(versionKey(newest), v);
+      }
+    } else if (newest?.disabled) {
       enabled = false;
     }
     const owner = ownerFromTags(p.labels ?? undefined);
@@ -158,6 +173,7 @@ export class GcpParameterManagerStore implements SecretStore {
       enabled,
       kind: 'config',
       ...(value !== undefined ? { value } : {}),
+      ...(holds ? { holds } : {}),
       ...(owner ? { owner } : {}),
       ...(newest ? { version: lastSegment(newest.name) } : {}),
     };
@@ -343,7 +359,9 @@ export class GcpParameterManagerStore implements SecretStore {
           ),
         );
         log.wrote = true;
-        return toVersion(v) ?? { name: versionName, disabled, created: [Date.now() / 1000, 0] };
+        const made = toVersion(v);
+        if (made) DIGESTS.remember(versionKey(made), value);
+        return made ?? { name: versionName, disabled, created: [Date.now() / 1000, 0] };
       } catch (e) {
         if (retry && e instanceof GcpProviderError && e.status === 'ALREADY_EXISTS') {
           log.wrote = true;
@@ -386,6 +404,14 @@ export class GcpParameterManagerStore implements SecretStore {
   private parameterName(id: string): string {
     return `${this.parent}/parameters/${id}`;
   }
+}
+
+/** Digests of the versions this process wrote or read (src/stores/version-digests.ts). */
+const DIGESTS = new VersionDigests();
+
+/** A version's identity: its name and creation time (a version deleted and made again under the same id is another). */
+function versionKey(v: Version): string {
+  return `${v.name}@${v.created[0]}.${v.created[1]}`;
 }
 
 function toVersion(v: IParameterVersion | null | undefined): Version | undefined {

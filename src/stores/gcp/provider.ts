@@ -98,12 +98,24 @@ export const gcpProvider: StoreProvider = {
         maxWritesPerSecond: ctx.maxWritesPerSecond,
         ...ctx.overrides,
       };
-      const secretStore = new GcpSecretManagerStore({ ...common, observer: ctx.observer('gcp') });
+      // One client per API, location and credentials, shared across reconciles and SMCs.
+      const client = (api: string) => ctx.clients?.(['gcp', api, gcp.location, credentials ?? 'adc']);
+      const sm = () =>
+        new GcpSecretManagerStore({
+          ...common,
+          observer: ctx.observer('gcp'),
+          client: client('secretmanager'),
+        });
+      const secretStore = sm();
       if (!spec.configs.enabled) return { secretStore };
       const configStore =
         spec.configs.store === 'ParameterManager'
-          ? new GcpParameterManagerStore({ ...common, observer: ctx.observer('gcp-pm') })
-          : new GcpSecretManagerStore({ ...common, observer: ctx.observer('gcp') });
+          ? new GcpParameterManagerStore({
+              ...common,
+              observer: ctx.observer('gcp-pm'),
+              client: client('parametermanager'),
+            })
+          : sm();
       return { secretStore, configStore };
     },
   },

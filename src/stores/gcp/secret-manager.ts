@@ -7,6 +7,7 @@ import { checkOwnership, targetEnabled } from '../apply.js';
 import { ownerFromTags } from '../ownership.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
 import { GcpCaller, NO_GAX_RETRY, listAll, payloadText, projectWriteBucket } from './calls.js';
+import { ownClient } from '../client-cache.js';
 import { gcpClientOptions } from './client-options.js';
 import {
   UNREADABLE,
@@ -63,6 +64,7 @@ export class GcpSecretManagerStore implements SecretStore {
   private readonly environment: string;
   private readonly parent: string;
   private readonly client: SecretManagerServiceClient;
+  private readonly release: () => unknown;
   private readonly caller: GcpCaller;
   private readonly concurrency: number;
 
@@ -78,14 +80,20 @@ export class GcpSecretManagerStore implements SecretStore {
       : `projects/${this.projectId}`;
     this.target = this.location ? `gcp:${this.projectId}/${this.location}` : `gcp:${this.projectId}`;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
-    this.client = new SecretManagerServiceClient(
-      gcpClientOptions('secretmanager', {
-        location: this.location,
-        endpoint: options.endpoint,
-        credentials: options.credentials,
-        clientOptions: options.clientOptions,
-      }) as ClientOptions,
-    );
+    const make = () =>
+      new SecretManagerServiceClient(
+        gcpClientOptions('secretmanager', {
+          location: this.location,
+          endpoint: options.endpoint,
+          credentials: options.credentials,
+          clientOptions: options.clientOptions,
+        }) as ClientOptions,
+      );
+    const lease = options.client
+      ? options.client(make, (c) => c.close())
+      : ownClient(make(), (c) => c.close());
+    this.client = lease.client;
+    this.release = lease.release;
     this.caller = new GcpCaller({
       observer: options.observer,
       retryPolicy: options.retryPolicy,
@@ -93,9 +101,9 @@ export class GcpSecretManagerStore implements SecretStore {
     });
   }
 
-  /** Release the client's connections. */
+  /** Release the client's connections (or give a shared client back). */
   async close(): Promise<void> {
-    await this.client.close();
+    await this.release();
   }
 
   // ---- read ----

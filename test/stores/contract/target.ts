@@ -25,11 +25,6 @@ export interface StoreTarget {
   name: string;
   /** True when the peer is a fake written from the API reference. */
   fake?: boolean;
-  /**
-   * A budget this store cannot keep (call-budget.ts `CALL_BUDGET`), with the reason; the contract
-   * asserts this one instead and docs/performance.md ("Store calls") says why.
-   */
-  callBudget?: { perVerifiedEntry: number; why: string };
   /** newStore: isolated namespace/prefix per test. */
   start(): Promise<{
     newStore(opts: { observer?: StoreObserver }): Promise<StoreUnderTest>;

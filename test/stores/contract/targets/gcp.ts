@@ -331,10 +331,6 @@ export function gcpParameterManagerTarget(): StoreTarget {
   return {
     name: 'gcp-parameter-manager',
     fake: true,
-    callBudget: {
-      perVerifiedEntry: 2,
-      why: 'Parameter Manager has no `latest` alias and lists versions without payloads: list, then read the newest',
-    },
     async start() {
       process.env.METADATA_SERVER_DETECTION = 'none';
       const fake = await startFakeParameterManager();
