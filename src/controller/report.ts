@@ -1,8 +1,8 @@
 /**
  * The report after a reconcile, once its status is written (docs/architecture.md, "The
  * controller", Report): metrics, drift findings, Events, Flux Provider and Argo CD notifications,
- * workload reload, and the reconcile's closing log line. Names, counts and error codes only: no
- * value reaches any of them (docs/architecture.md, Invariants).
+ * workload reload, and the reconcile's closing log line. All of it value-free: names, counts,
+ * error codes and the reconcile's value-free messages (docs/architecture.md, Invariants).
  */
 import type { LoggingArea } from '../api/index.js';
 import { type SmcLogger, areaOfReason } from '../observability/logger.js';

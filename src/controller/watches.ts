@@ -118,7 +118,7 @@ export class Watches {
       this.o.gone(obj, view, event === 'delete');
       return;
     }
-    const before = old && this.views.of(old);
+    const before = old ? this.views.of(old) : undefined;
     if (old && before && before.sourceKey !== view.sourceKey) this.o.sourceChanged(old, before);
     if (
       event === 'add' ||
@@ -137,9 +137,10 @@ export class Watches {
   private following(kind: string, namespace: string | undefined, name: string | undefined): SmcView[] {
     const out: SmcView[] = [];
     for (const smc of this.smcs.list()) {
-      const { source } = this.views.of(smc);
+      const view = this.views.of(smc);
+      const { source } = view;
       if (source.kind !== kind || source.name !== name || source.namespace !== namespace) continue;
-      if (this.inShard(smc)) out.push(this.views.of(smc));
+      if (this.inShard(smc)) out.push(view);
     }
     return out;
   }
