@@ -4,7 +4,7 @@
  * with its Git remote: ls-remote, fetch, credentials, last pull), the artifact fetcher, the SOPS
  * keys and the stores. The controller writes the returned status once; before the work starts it
  * may also be told, through `world.progress`, that the SMC is `Pending` or `Syncing`. Where the
- * files come from (a Flux artifact, an Argo CD Application's Git source) is `source-plan.ts`.
+ * files come from (a Flux artifact, an Argo CD Application's Git source) is `sources/source-plan.ts`.
  */
 import type { InputLimits } from '../limits/input.js';
 import {
@@ -29,9 +29,9 @@ import {
   computeStatus,
   progressStatus,
 } from './status.js';
-import type { ArgoApplicationObject } from './argo-source.js';
-import type { PullRecord } from './git-pulls.js';
-import { argoSourcePlan, fluxSourcePlan, type SourcePlan } from './source-plan.js';
+import type { ArgoApplicationObject } from './sources/argo-source.js';
+import type { PullRecord } from './sources/git-pulls.js';
+import { type SourcePlan, planSource } from './sources/source-plan.js';
 import { explainKeyFailure } from './keys.js';
 
 /** The parts of a SecretManagerConfig object the reconciler reads (as it comes from the API server). */
@@ -280,16 +280,13 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
     );
   }
 
-  const plan =
-    ref.kind === 'Application'
-      ? await argoSourcePlan(
-          world.argo,
-          spec,
-          sourceName,
-          now.getTime(),
-          forced || previous?.observedGeneration !== generation,
-        )
-      : await fluxSourcePlan(world, spec, sourceName);
+  const plan = await planSource(
+    world,
+    spec,
+    sourceName,
+    now.getTime(),
+    forced || previous?.observedGeneration !== generation,
+  );
   source.pullInMs = plan.pullInMs;
   source.note = plan.note;
   if ('failed' in plan) return finish(plan.failed, 0);

@@ -197,7 +197,7 @@ export class SmcLoggerCache {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A reconcile's lines by area (src/controller/controller.ts): names, counts and error codes only.
+// A reconcile's lines by area (src/controller/traced-reconcile.ts, report.ts): names, counts and error codes only.
 
 /** One reconcile's loggers, and the area of the first step that failed. */
 export interface ReconcileSteps {

@@ -6,8 +6,8 @@
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GitCredentialResolver } from '../../src/controller/argo-source.js';
-import { discoverFluxSources, fluxSourceTypes } from '../../src/controller/flux-versions.js';
+import { GitCredentialResolver } from '../../src/controller/sources/argo-source.js';
+import { discoverFluxSources, fluxSourceTypes } from '../../src/controller/sources/flux-versions.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { useKube } from '../peers/kube/use.js';
 import { grantArgoRepositorySecrets, removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';

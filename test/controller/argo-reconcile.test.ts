@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecretManagerConfigStatus } from '../../src/api/index.js';
-import type { ArgoApplicationObject } from '../../src/controller/argo-source.js';
-import { GitPullTracker } from '../../src/controller/git-pulls.js';
+import type { ArgoApplicationObject } from '../../src/controller/sources/argo-source.js';
+import { SmcMemory } from '../../src/controller/smc-memory.js';
 import { type ReconcileWorld, type SmcObject, reconcile } from '../../src/controller/reconcile.js';
 import { type GitCredentials, fetchArgoGit, lsRemoteRevision } from '../../src/source/argo-git.js';
 import { LocalDirStore } from '../../src/stores/local/index.js';
@@ -58,7 +58,7 @@ function argoWorld(opts: {
   cacheDir: string;
 }) {
   const calls = { lsRemote: 0, fetch: 0, stores: 0 };
-  const pulls = new GitPullTracker();
+  const memory = new SmcMemory();
   let at = 0;
   const world = (): ReconcileWorld => ({
     now: () => new Date(T0 + at),
@@ -88,14 +88,14 @@ function argoWorld(opts: {
           ...(credentials ? { credentials } : {}),
         });
       },
-      lastPull: pulls.get('team-a/payments'),
-      recordPull: (rec) => void pulls.record('team-a/payments', rec),
+      lastPull: memory.peek('team-a/payments')?.lastPull,
+      recordPull: (rec) => memory.recordPull('team-a/payments', rec),
       minPullIntervalMs: opts.minPullIntervalMs ?? 1_000,
     },
   });
   return {
     calls,
-    pulls,
+    memory,
     world,
     at: (ms: number) => {
       at = ms;
@@ -188,7 +188,7 @@ describe('reconcile: Argo CD Application source', () => {
   it('an Application change (a forgotten pull) and a reconcile request pull at once', async () => {
     const r = argoWorld({ app: application(repo.url), ...(await dirs()) });
     const first = await reconcile(smc({}), r.world());
-    r.pulls.forget('team-a/payments');
+    r.memory.forgetPull('team-a/payments');
     r.at(1_000);
     await reconcile(smc({}, first.status), r.world());
     expect(r.calls.lsRemote).toBe(2);

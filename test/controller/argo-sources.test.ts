@@ -10,14 +10,14 @@ import {
   credentialsFromSecret,
   normalizeRepoURL,
   selectArgoGitSource,
-} from '../../src/controller/argo-source.js';
-import { chooseFluxVersion, fluxSourceTypes } from '../../src/controller/flux-versions.js';
+} from '../../src/controller/sources/argo-source.js';
+import { chooseFluxVersion, fluxSourceTypes } from '../../src/controller/sources/flux-versions.js';
 import {
   SUSPENDED_BY_ANNOTATION,
   type SuspendableSource,
   suspendAction,
-} from '../../src/controller/flux-suspend.js';
-import { effectivePullIntervalMs, nextPullInMs, pullDue } from '../../src/controller/git-pulls.js';
+} from '../../src/controller/sources/flux-suspend.js';
+import { effectivePullIntervalMs, nextPullInMs, pullDue } from '../../src/controller/sources/git-pulls.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const secret = (data: Record<string, string>): V1Secret => ({

@@ -7,9 +7,9 @@
  * message: errors name the Secret and the key, never a value.
  */
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
-import { SmcError } from '../errors.js';
-import { type ArgoGitSource, type GitCredentials, argoGitSources } from '../source/argo-git.js';
-import { type KeyPolicy, checkSecretRef } from './keys.js';
+import { SmcError } from '../../errors.js';
+import { type ArgoGitSource, type GitCredentials, argoGitSources } from '../../source/argo-git.js';
+import { type KeyPolicy, checkSecretRef } from '../keys.js';
 
 export const ARGO_GROUP = 'argoproj.io';
 export const ARGO_VERSION = 'v1alpha1';

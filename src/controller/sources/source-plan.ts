@@ -3,15 +3,15 @@
  * artifact, or an Argo CD Application's Git source at the commit its remote names — a revision and
  * how to fetch it, or the value-free reason why not.
  */
-import type { SecretManagerConfigSpec } from '../api/index.js';
-import { specIntervals } from '../api/index.js';
-import { type ErrorCode, SmcError, classifyError } from '../errors.js';
-import type { GitCredentials } from '../source/argo-git.js';
-import type { SourceCheckout } from '../source/source.js';
+import type { SecretManagerConfigSpec } from '../../api/index.js';
+import { specIntervals } from '../../api/index.js';
+import { type ErrorCode, SmcError, classifyError } from '../../errors.js';
+import type { GitCredentials } from '../../source/argo-git.js';
+import type { SourceCheckout } from '../../source/source.js';
 import { gitSourceKey, selectArgoGitSource } from './argo-source.js';
 import { effectivePullIntervalMs, nextPullInMs, pullDue } from './git-pulls.js';
-import type { ArgoWorld, FluxSourceObject, ReconcileWorld } from './reconcile.js';
-import type { ReconcileVerdict } from './status.js';
+import type { ArgoWorld, FluxSourceObject, ReconcileWorld } from '../reconcile.js';
+import type { ReconcileVerdict } from '../status.js';
 
 /** `Ready` condition of a Flux source: ready, with a value-free reason when not. */
 export function fluxSourceReadiness(src: FluxSourceObject | undefined): {
@@ -133,4 +133,20 @@ export async function argoSourcePlan(
     pullInMs: nextPullInMs(last, now, intervalMs, suspended),
     note,
   };
+}
+
+/**
+ * Where this reconcile's files come from, by `spec.sourceRef.kind`. `forcedPull` (a reconcile
+ * request, a spec change or a forced run) makes an Argo CD source ask its remote at once.
+ */
+export function planSource(
+  world: ReconcileWorld,
+  spec: SecretManagerConfigSpec,
+  sourceName: string,
+  now: number,
+  forcedPull: boolean,
+): Promise<SourcePlan> {
+  return spec.sourceRef.kind === 'Application'
+    ? argoSourcePlan(world.argo, spec, sourceName, now, forcedPull)
+    : fluxSourcePlan(world, spec, sourceName);
 }

@@ -5,8 +5,8 @@
  * installed), `v1` is watched as an optional resource and simply stays empty.
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from '../observability/logger.js';
-import type { ResourceType } from './runtime/informers.js';
+import type { Logger } from '../../observability/logger.js';
+import type { ResourceType } from '../runtime/informers.js';
 
 export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 /** Preferred first. */

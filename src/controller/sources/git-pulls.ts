@@ -7,7 +7,8 @@
  * Scheduling goes through the work queue's requeue (the reconcile returns the time to the next
  * pull), not a separate timer: pulls then share the queue's per-object serialisation (a pull never
  * races a reconcile of the same SMC) and its bounded concurrency, and an SMC that is deleted or
- * leaves the shard stops being pulled with no extra bookkeeping.
+ * leaves the shard stops being pulled with no extra bookkeeping. The last pull is kept in memory
+ * with the SMC's other per-SMC state (`../smc-memory.ts`): after a restart the first reconcile pulls.
  */
 
 /** One `git ls-remote` result. */
@@ -18,27 +19,6 @@ export interface PullRecord {
   revision: string;
   /** When it was asked (epoch ms). */
   at: number;
-}
-
-/** The last pull per SMC (`namespace/name`), in memory: after a restart the first reconcile pulls. */
-export class GitPullTracker {
-  private readonly last = new Map<string, PullRecord>();
-
-  get(smc: string): PullRecord | undefined {
-    return this.last.get(smc);
-  }
-
-  /** Record a pull; returns true when the revision differs from the previous pull's. */
-  record(smc: string, rec: PullRecord): boolean {
-    const prev = this.last.get(smc);
-    this.last.set(smc, rec);
-    return prev?.revision !== rec.revision;
-  }
-
-  /** Forget an SMC's pull (its Application changed, or it is gone): the next reconcile pulls. */
-  forget(smc: string): void {
-    this.last.delete(smc);
-  }
 }
 
 /** `gitRepositoryPullInterval` raised to the `min_git_pull_interval_secs` floor. */

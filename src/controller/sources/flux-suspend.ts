@@ -7,8 +7,8 @@
  * suspend set by a human (or by another SMC) is never undone.
  */
 import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { API_GROUP } from '../api/index.js';
-import type { ResourceType } from './runtime/informers.js';
+import { API_GROUP } from '../../api/index.js';
+import type { ResourceType } from '../runtime/informers.js';
 
 export const SUSPENDED_BY_ANNOTATION = `${API_GROUP}/git-pulls-suspended-by`;
 
