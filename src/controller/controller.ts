@@ -82,8 +82,6 @@ import { discoverFluxSources, fluxSourceTypes } from './flux-versions.js';
 import { type SuspendableSource, patchSuspend, suspendAction } from './flux-suspend.js';
 import { GitPullTracker } from './git-pulls.js';
 
-export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
-
 /**
  * A Git authentication failure with no credentials found: say where credentials come from (the
  * controller may not list Argo CD's repository Secrets unless granted, docs/security.md).

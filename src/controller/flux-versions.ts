@@ -6,9 +6,9 @@
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import { FLUX_SOURCE_GROUP } from '../api/foreign-apis.js';
 import type { ResourceType } from './informers.js';
 
-export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 /** Preferred first. */
 export const FLUX_SOURCE_VERSIONS = ['v1', 'v1beta2'] as const;
 

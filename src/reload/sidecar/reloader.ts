@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { coalesce } from '../app/coalesce.js';
 import { describeError } from '../app/describe-error.js';
 import { watchSecretDir, type SecretWatcher } from '../app/watch-secret-dir.js';
-import { describeDeliveryError, withRetries, type ReloadTarget, type RetryPolicy } from './delivery.js';
+import type { RetryPolicy } from '../../backoff.js';
+import { describeDeliveryError, withRetries, type ReloadTarget } from './delivery.js';
 import { createReloaderMetrics, type ReloaderMetrics } from './metrics.js';
 import { startStatusServer, type StatusServer } from './status-server.js';
 

@@ -16,6 +16,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { ControllerMetrics } from '../../observability/metrics.js';
 import type { EventRecorder } from '../../controller/events.js';
 import { API_GROUP, API_VERSION_NAME, PLURAL } from '../../api/constants.js';
+import { ARGO_GROUP, ARGO_VERSION } from '../../api/foreign-apis.js';
 import { WorkloadCache } from './cache.js';
 import { type AutoResult, AutoReloader } from './auto.js';
 import { WorkloadReloadPolicy } from './policy.js';
@@ -32,7 +33,7 @@ import {
   type WorkloadPatch,
 } from './notifier.js';
 
-const ROLLOUTS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts' } as const;
+const ROLLOUTS = { group: ARGO_GROUP, version: ARGO_VERSION, plural: 'rollouts' } as const;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 function codeOf(e: unknown): number | undefined {

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ANNOTATIONS, API_GROUP } from '../../api/constants.js';
+import { backoffDelayMs } from '../../backoff.js';
 import type { PodSpecLike } from './consumption.js';
 import { type EvictOptions, evictOldPods } from './evict.js';
 
@@ -431,7 +432,7 @@ export class WorkloadNotifier {
       } catch {
         // network error or timeout: retry
       }
-      if (i + 1 < attempts) await new Promise((r) => setTimeout(r, base * 2 ** i));
+      if (i + 1 < attempts) await new Promise((r) => setTimeout(r, backoffDelayMs({ baseMs: base }, i + 1)));
     }
     return false;
   }
