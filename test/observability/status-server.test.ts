@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHttpServer, type ControllerHttpServer } from '../../src/controller/http-server.js';
+import { startStatusServer, type StatusServer } from '../../src/observability/status-server.js';
 import { createControllerMetrics } from '../../src/observability/metrics.js';
 
-const servers: ControllerHttpServer[] = [];
+const servers: StatusServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function start(opts: Parameters<typeof startHttpServer>[0]) {
-  const s = await startHttpServer({ host: '127.0.0.1', port: 0, ...opts });
+async function start(opts: Parameters<typeof startStatusServer>[0]) {
+  const s = await startStatusServer({ host: '127.0.0.1', port: 0, ...opts });
   servers.push(s);
   return s;
 }
@@ -60,14 +60,23 @@ describe('controller HTTP server', () => {
     expect((await fetch(`${s.url}/metrics`)).status).toBe(500);
   });
 
+  it('serves /readyz only when given isReady (the reloader sidecar has none)', async () => {
+    let running = true;
+    const s = await start({ isHealthy: () => running });
+    expect((await fetch(`${s.url}/readyz`)).status).toBe(404);
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+    running = false;
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(503);
+  });
+
   it('binds the requested host and refuses a taken port', async () => {
     const s = await start({});
     expect(s.server.address()).toMatchObject({ address: '127.0.0.1' });
-    await expect(startHttpServer({ host: '127.0.0.1', port: s.port })).rejects.toThrow(/EADDRINUSE/);
+    await expect(startStatusServer({ host: '127.0.0.1', port: s.port })).rejects.toThrow(/EADDRINUSE/);
   });
 
   it('closes promptly with a keep-alive connection open', async () => {
-    const s = await startHttpServer({ host: '127.0.0.1', port: 0 });
+    const s = await startStatusServer({ host: '127.0.0.1', port: 0 });
     await fetch(`${s.url}/healthz`, { keepalive: true });
     const t0 = Date.now();
     await s.close();

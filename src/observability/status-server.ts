@@ -1,8 +1,10 @@
 /**
- * The controller's one HTTP port (docs/operations.md, default 5000 from `metrics_port`): `/metrics`
- * (Prometheus text from the controller's registry), `/healthz` (the process is serving) and
- * `/readyz` (caches synced and leading or standing by, as the injected `isReady()` says).
- * Binds 0.0.0.0 by default so kubelet probes and Prometheus reach it; tests pass `host: '127.0.0.1'`.
+ * The one HTTP status port of a process: `/metrics` (Prometheus text from its registry), `/healthz`
+ * (the process is serving, as `isHealthy()` says) and `/readyz` (as `isReady()` says). The
+ * controller serves it on `metrics_port` (docs/operations.md, default 5000; `/readyz`: caches
+ * synced and leading or standing by), the reloader sidecar on `--metrics-port` (docs/hot-reload.md;
+ * `/healthz` 503 while it stops). GET and HEAD only. Binds 0.0.0.0 by default so kubelet probes and
+ * Prometheus reach it; tests and the sidecar's default pass `host: '127.0.0.1'`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +16,7 @@ export interface ReadinessReport {
   reason?: string;
 }
 
-export interface ControllerHttpServerOptions {
+export interface StatusServerOptions {
   /** Default 5000; 0 picks a free port (tests). */
   port?: number;
   /** Default `0.0.0.0`. */
@@ -24,13 +26,13 @@ export interface ControllerHttpServerOptions {
    * function is asked on each request (hot reload can toggle `metrics_enabled`).
    */
   registry?: Registry | (() => Registry | undefined);
-  /** Readiness for `/readyz`; default: always ready. */
+  /** Readiness for `/readyz`; without it `/readyz` is not served (404: the reloader sidecar). */
   isReady?: () => boolean | ReadinessReport;
   /** Liveness for `/healthz`; default: always healthy while the server answers. */
   isHealthy?: () => boolean;
 }
 
-export interface ControllerHttpServer {
+export interface StatusServer {
   /** The bound port (the real one when `port: 0`). */
   readonly port: number;
   readonly url: string;
@@ -39,9 +41,7 @@ export interface ControllerHttpServer {
 }
 
 /** Start listening; resolves once bound (rejects when the port is taken). */
-export async function startHttpServer(
-  options: ControllerHttpServerOptions = {},
-): Promise<ControllerHttpServer> {
+export async function startStatusServer(options: StatusServerOptions = {}): Promise<StatusServer> {
   const host = options.host ?? '0.0.0.0';
   const server = createServer((req, res) => {
     handle(options, req, res).catch(() => {
@@ -73,7 +73,7 @@ export async function startHttpServer(
 }
 
 async function handle(
-  options: ControllerHttpServerOptions,
+  options: StatusServerOptions,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -94,7 +94,8 @@ async function handle(
       return send(res, healthy ? 200 : 503, healthy ? 'ok\n' : 'unhealthy\n');
     }
     case '/readyz': {
-      const r = options.isReady?.() ?? true;
+      if (!options.isReady) return send(res, 404, 'not found\n');
+      const r = options.isReady();
       const report: ReadinessReport = typeof r === 'boolean' ? { ready: r } : r;
       return report.ready
         ? send(res, 200, 'ok\n')
