@@ -18,7 +18,8 @@ import type { EventRecorder } from '../../controller/events.js';
 import { API_GROUP, API_VERSION_NAME, PLURAL } from '../../api/constants.js';
 import { ARGO_GROUP, ARGO_VERSION } from '../../api/foreign-apis.js';
 import { WorkloadCache } from './cache.js';
-import { type AutoResult, AutoReloader } from './auto.js';
+import { AutoReloader } from './auto.js';
+import type { AutoResult } from './auto-report.js';
 import { WorkloadReloadPolicy } from './policy.js';
 import type { ChangeSet } from './change-set.js';
 import {
