@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { type ConfigMapSnapshot, kubernetesSettingsSource } from '../../src/controller/settings-source.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { useKube } from '../peers/kube/use.js';
-import { waitFor } from './e2e/controller-process.js';
+import { waitFor } from '../e2e/controller-process.js';
 
 const kube = useKube();
 const logger = createLogger({ level: 'silent', format: 'json' });

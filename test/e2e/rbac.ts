@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import { parse, parseAllDocuments } from 'yaml';
-import type { KubeCluster, ServiceAccountAccess } from '../../peers/kube/index.js';
-import { repoRoot } from '../../peers.js';
+import type { KubeCluster, ServiceAccountAccess } from '../peers/kube/index.js';
+import { repoRoot } from '../peers.js';
 
 async function rulesOf(file: string): Promise<V1PolicyRule[]> {
   const doc = parse(await readFile(join(repoRoot, 'config/rbac', file), 'utf8')) as { rules: V1PolicyRule[] };

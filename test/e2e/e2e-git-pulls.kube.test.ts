@@ -18,9 +18,9 @@ import {
   startArtifactServer,
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { smcClient } from './smc.js';
 
 const kube = useKube();
 const ANNOTATION = 'secret-management.octopilot.io/git-pulls-suspended-by';

@@ -33,10 +33,10 @@ import {
   startArtifactServer,
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { condition, smcClient } from './e2e/smc.js';
-import { type AgeKey, type PgpKey, SopsEncryptor, freshAgeKey, freshPgpKey } from './e2e/sops-fixtures.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { condition, smcClient } from './smc.js';
+import { type AgeKey, type PgpKey, SopsEncryptor, freshAgeKey, freshPgpKey } from './sops-fixtures.js';
 
 const kube = useKube();
 const ENV_FILE = 'svc/deployment-configuration/profiles/dev/application.secrets.env';

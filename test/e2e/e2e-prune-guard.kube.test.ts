@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GcpSecretManagerPeer } from '../peers/cloud/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController } from './e2e/controller-process.js';
-import { type ExampleSource, commit, setUpExampleSource } from './e2e/example-source.js';
-import { type SmcStatusView, condition, smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController } from './controller-process.js';
+import { type ExampleSource, commit, setUpExampleSource } from './example-source.js';
+import { type SmcStatusView, condition, smcClient } from './smc.js';
 
 const kube = useKube();
 const NAME = 'guarded';

@@ -9,7 +9,7 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, expect, it } from 'vitest';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, freePort, startController, waitFor } from './e2e/controller-process.js';
+import { type ControllerProcess, freePort, startController, waitFor } from './controller-process.js';
 
 const kube = useKube();
 let controller: ControllerProcess | undefined;

@@ -4,8 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../../peers/free-port.js';
-import { repoRoot } from '../../peers.js';
+import { freePort } from '../peers/free-port.js';
+import { repoRoot } from '../peers.js';
 
 export { freePort };
 

@@ -9,7 +9,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import type { KubeCluster } from '../../peers/kube/index.js';
+import type { KubeCluster } from '../peers/kube/index.js';
 import { waitFor } from './controller-process.js';
 
 export const GROUP = 'secret-management.octopilot.io';

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
-import type { KubeCluster } from '../../peers/kube/index.js';
+import type { KubeCluster } from '../peers/kube/index.js';
 
 const CONTAINER = { name: 'app', image: 'registry.example/app:1' };
 

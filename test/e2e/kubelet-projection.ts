@@ -5,8 +5,8 @@
  * directory removed). Like the kubelet, a payload identical to the one on disk is not written.
  */
 import { CoreV1Api } from '@kubernetes/client-node';
-import type { KubeCluster } from '../../peers/kube/index.js';
-import { AtomicWriterSim } from '../../reload/fs-writers.js';
+import type { KubeCluster } from '../peers/kube/index.js';
+import { AtomicWriterSim } from '../reload/fs-writers.js';
 
 export interface Projection {
   /** Every write: when the test saw the new Secret and when `..data` was swapped (Date.now()). */

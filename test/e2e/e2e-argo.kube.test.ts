@@ -19,9 +19,9 @@ import {
   startGitServer,
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { grantArgoRepositorySecrets, removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { condition, smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { grantArgoRepositorySecrets, removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { condition, smcClient } from './smc.js';
 
 const kube = useKube();
 const ENV_FILE = 'config/payments/deployment-configuration/profiles/dev/application.secrets.env';

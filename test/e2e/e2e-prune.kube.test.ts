@@ -20,9 +20,9 @@ import {
   startArtifactServer,
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { type SmcStatusView, condition, smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { type SmcStatusView, condition, smcClient } from './smc.js';
 
 const kube = useKube();
 const ENV_FILE = 'svc/deployment-configuration/profiles/dev/application.secrets.env';

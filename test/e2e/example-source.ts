@@ -9,7 +9,7 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { type GcpSecretManagerPeer, startGcpSecretManager } from '../../peers/cloud/index.js';
+import { type GcpSecretManagerPeer, startGcpSecretManager } from '../peers/cloud/index.js';
 import {
   type ArtifactServer,
   type FluxArtifact,
@@ -17,9 +17,9 @@ import {
   gitRevision,
   setFluxArtifact,
   startArtifactServer,
-} from '../../peers/gitops/index.js';
-import type { KubeCluster } from '../../peers/kube/cluster.js';
-import { repoRoot } from '../../peers.js';
+} from '../peers/gitops/index.js';
+import type { KubeCluster } from '../peers/kube/cluster.js';
+import { repoRoot } from '../peers.js';
 import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
 
 export interface ExampleSource {

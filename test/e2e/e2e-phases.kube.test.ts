@@ -28,9 +28,9 @@ import {
 import { useKube } from '../peers/kube/use.js';
 import { repoRoot } from '../peers.js';
 import { FaultProxy, gcpThrottle, hold } from '../stores/fault-proxy.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { GROUP, type SmcStatusView, VERSION, condition, smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { GROUP, type SmcStatusView, VERSION, condition, smcClient } from './smc.js';
 
 const kube = useKube();
 const PROPS = 'payments/deployment-configuration/profiles/dev/application.properties';

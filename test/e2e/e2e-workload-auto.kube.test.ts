@@ -36,9 +36,9 @@ import {
   startArtifactServer,
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { createPod } from './e2e/workloads.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { createPod } from './workloads.js';
 
 const kube = useKube();
 const GROUP = 'secret-management.octopilot.io';

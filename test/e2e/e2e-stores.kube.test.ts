@@ -25,8 +25,8 @@ import {
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
 import { repoRoot } from '../peers.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
 
 const kube = useKube();
 const GROUP = 'secret-management.octopilot.io';

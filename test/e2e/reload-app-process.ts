@@ -1,7 +1,7 @@
 /** The hot-reload e2e test's application (./reload-app.ts) as a separate process, its JSON lines kept. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '../../peers.js';
+import { repoRoot } from '../peers.js';
 import { waitFor } from './controller-process.js';
 
 export interface AppEvent {
@@ -25,7 +25,7 @@ export interface ReloadApp {
 export async function startReloadApp(dir: string, key: string): Promise<ReloadApp> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'test/controller/e2e/reload-app.ts'), '--dir', dir, '--key', key],
+    ['--import', 'tsx', join(repoRoot, 'test/e2e/reload-app.ts'), '--dir', dir, '--key', key],
     { cwd: repoRoot, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const events: AppEvent[] = [];

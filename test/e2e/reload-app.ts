@@ -7,7 +7,7 @@
  *   tsx reload-app.ts --dir DIR --key KEY
  */
 import { parseArgs } from 'node:util';
-import { createReloadable, readSecretDir, watchSecretDir } from '../../../src/reload/app/index.js';
+import { createReloadable, readSecretDir, watchSecretDir } from '../../src/reload/app/index.js';
 
 const { values: args } = parseArgs({ options: { dir: { type: 'string' }, key: { type: 'string' } } });
 const dir = args.dir!;

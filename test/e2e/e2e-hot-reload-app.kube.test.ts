@@ -19,12 +19,12 @@ import {
   startArtifactServer,
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { smcClient } from './e2e/smc.js';
+import { smcClient } from './smc.js';
 import { repoRoot } from '../peers.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { type Projection, projectSecret } from './e2e/kubelet-projection.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { type ReloadApp, startReloadApp } from './e2e/reload-app-process.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { type Projection, projectSecret } from './kubelet-projection.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { type ReloadApp, startReloadApp } from './reload-app-process.js';
 
 const kube = useKube();
 const GROUP = 'secret-management.octopilot.io';

@@ -29,9 +29,9 @@ import {
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
 import { repoRoot } from '../peers.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { GROUP, VERSION, condition, smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { GROUP, VERSION, condition, smcClient } from './smc.js';
 
 const kube = useKube();
 const CATALOG_YAML = 'catalog/deployment-configuration/profiles/dev/application.secrets.yaml';

@@ -12,9 +12,9 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/c
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GcpSecretManagerPeer } from '../peers/cloud/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { type ExampleSource, setUpExampleSource } from './e2e/example-source.js';
-import { GROUP, VERSION, smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { type ExampleSource, setUpExampleSource } from './example-source.js';
+import { GROUP, VERSION, smcClient } from './smc.js';
 
 const kube = useKube();
 const RECONCILE = 'secret-management.octopilot.io/reconcile';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { generateKey, readKey } from 'openpgp';
-import { peerPath } from '../../peers.js';
+import { peerPath } from '../peers.js';
 
 export interface PgpKey {
   /** Upper-case hex, as sops records it. */

@@ -9,9 +9,9 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GcpSecretManagerPeer } from '../peers/cloud/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { type ExampleSource, setUpExampleSource } from './e2e/example-source.js';
-import { condition, smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { type ExampleSource, setUpExampleSource } from './example-source.js';
+import { condition, smcClient } from './smc.js';
 
 const kube = useKube();
 const FINALIZER = 'secret-management.octopilot.io/finalizer';

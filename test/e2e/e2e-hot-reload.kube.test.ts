@@ -9,8 +9,8 @@
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
 
 const kube = useKube();
 const GROUP = 'secret-management.octopilot.io';

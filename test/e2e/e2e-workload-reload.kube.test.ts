@@ -18,18 +18,18 @@ import {
   startArtifactServer,
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { smcClient } from './e2e/smc.js';
+import { smcClient } from './smc.js';
 import { repoRoot } from '../peers.js';
 import { contentDigest } from '../../src/reload/workloads/index.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
 import {
   type ReloadServer,
   createDeployment,
   createPod,
   readDeployment,
   startReloadServer,
-} from './e2e/workloads.js';
+} from './workloads.js';
 
 const kube = useKube();
 const GROUP = 'secret-management.octopilot.io';

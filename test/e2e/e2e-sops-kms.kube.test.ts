@@ -35,9 +35,9 @@ import { useKube } from '../peers/kube/use.js';
 import { type VaultTransitFake, startVaultTransitFake } from '../peers/fakes/vault-transit.js';
 import { childEnv, peerPath } from '../sops/helpers.js';
 import { type KmsMoto, startKmsMoto } from '../sops/kms-moto.js';
-import { type ControllerProcess, startController } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { condition, smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { condition, smcClient } from './smc.js';
 
 const kube = useKube();
 const run = promisify(execFile);

@@ -40,10 +40,10 @@ import {
 } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
 import { FaultProxy } from '../stores/fault-proxy.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { condition, smcClient } from './e2e/smc.js';
-import { type TlsRecordingProxy, startTlsRecordingProxy } from './e2e/tls-recording-proxy.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { condition, smcClient } from './smc.js';
+import { type TlsRecordingProxy, startTlsRecordingProxy } from './tls-recording-proxy.js';
 
 const kube = useKube();
 const ENV_FILE = 'svc/deployment-configuration/profiles/dev/application.secrets.env';

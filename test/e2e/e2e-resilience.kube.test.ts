@@ -27,9 +27,9 @@ import {
 import { type KubePeer, startKube } from '../peers/kube/index.js';
 import { repoRoot } from '../peers.js';
 import { FaultProxy, gcpThrottle } from '../stores/fault-proxy.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { shippedRbacAccess } from './e2e/rbac.js';
-import { GROUP, VERSION, condition, smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { shippedRbacAccess } from './rbac.js';
+import { GROUP, VERSION, condition, smcClient } from './smc.js';
 
 const PROPS = 'payments/deployment-configuration/profiles/dev/application.properties';
 const WRITE_OPS = [

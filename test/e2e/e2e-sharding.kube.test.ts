@@ -13,9 +13,9 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitRevision } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { type ExampleSource, commit, setUpExampleSource } from './e2e/example-source.js';
-import { smcClient } from './e2e/smc.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { type ExampleSource, commit, setUpExampleSource } from './example-source.js';
+import { smcClient } from './smc.js';
 
 const kube = useKube();
 const SHARD_LABEL = 'sharding.secret-management.octopilot.io/key';

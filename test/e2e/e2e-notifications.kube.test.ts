@@ -23,10 +23,10 @@ import {
 import { useKube } from '../peers/kube/use.js';
 import { repoRoot } from '../peers.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../observability/tracing-otlp-receiver.js';
-import { type ControllerProcess, startController, waitFor } from './e2e/controller-process.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
-import { smcClient } from './e2e/smc.js';
-import { type WebhookReceiver, startWebhookReceiver } from './notifications-receiver.js';
+import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
+import { smcClient } from './smc.js';
+import { type WebhookReceiver, startWebhookReceiver } from '../controller/notifications-receiver.js';
 
 const kube = useKube();
 
