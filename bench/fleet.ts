@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import pMap from 'p-map';
-import { removeShippedRbac, shippedRbacAccess } from '../test/controller/e2e/rbac.js';
+import { removeShippedRbac, shippedRbacAccess } from '../test/e2e/rbac.js';
 import { freePort } from '../test/peers/free-port.js';
 import {
   createFluxSource,

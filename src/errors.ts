@@ -58,6 +58,22 @@ export function isSmcError(e: unknown, code?: ErrorCode): e is SmcError {
 }
 
 /**
+ * A notification that did not arrive: a reload signal or POST to an application (the reloader
+ * sidecar), an event POSTed to a Flux notification Provider. The message names the target (pid
+ * file, process name, Provider) and never a value, a token or an address's secret part.
+ */
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    /** False when trying again cannot help (permission denied, HTTP 4xx other than 429…). */
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'DeliveryError';
+  }
+}
+
+/**
  * Errors that retrying without a change to Git, the spec or a key cannot fix: the controller reports
  * them as stalled (kstatus `Stalled`) instead of retrying with backoff. Every other code is transient.
  */

@@ -4,35 +4,11 @@
  * an SMC holds none.
  */
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import {
-  API_GROUP,
-  API_VERSION_NAME,
-  PLURAL,
-  type Condition,
-  type SecretManagerConfigStatus,
-} from '../api/index.js';
+import { API_GROUP, API_VERSION_NAME, PLURAL, type Condition } from '../api/index.js';
+import type { SmcObject } from '../api/smc-object.js';
 import { apiStatus, CliExit, EXIT_NOT_FOUND, failWith, type KubeContext } from './kube.js';
 
-export interface SmcObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    generation?: number;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    annotations?: Record<string, string>;
-  };
-  spec: {
-    sourceRef?: { kind?: string; name?: string; namespace?: string };
-    provider?: Record<string, Record<string, unknown> | undefined>;
-    suspend?: boolean;
-    suspendGitPulls?: boolean;
-    [k: string]: unknown;
-  };
-  status?: SecretManagerConfigStatus;
-}
+export type { SmcObject };
 
 const ref = (namespace: string, name: string) => ({
   group: API_GROUP,
@@ -132,14 +108,14 @@ export function readyOf(smc: SmcObject): string {
 
 /** `GitRepository/flux-system/apps` (namespace shown only when it is not the SMC's). */
 export function sourceOf(smc: SmcObject): string {
-  const s = smc.spec.sourceRef ?? {};
+  const s = smc.spec?.sourceRef ?? {};
   const ns = s.namespace && s.namespace !== smc.metadata.namespace ? `${s.namespace}/` : '';
   return `${s.kind ?? 'GitRepository'}/${ns}${s.name ?? '?'}`;
 }
 
 /** `gcp:my-project`, `aws:eu-west-1`, `azure:https://v.vault.azure.net/`, `kubernetes:app-secrets`. */
 export function providerOf(smc: SmcObject): string {
-  const p = smc.spec.provider ?? {};
+  const p = smc.spec?.provider ?? {};
   if (p.gcp)
     return `gcp:${String(p.gcp.projectId ?? '?')}${p.gcp.location ? `/${String(p.gcp.location)}` : ''}`;
   if (p.aws) return `aws:${String(p.aws.region ?? '?')}`;

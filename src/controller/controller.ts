@@ -208,6 +208,7 @@ export class Controller {
     await Promise.all([this.watches.smcs.stop(), this.argo.stop(), this.flux.stop()]);
     const r = await this.queue.shutdown({ drainMs });
     await this.workloads.stop();
+    this.worlds.close();
     if (r.abandoned.length)
       this.o.logger.warn({ abandoned: r.abandoned }, 'reconciles abandoned at shutdown');
   }
@@ -229,6 +230,7 @@ export class Controller {
       this.notifier.forget(namespace, name);
       this.workloads.forget(smc.metadata);
       this.argo.forget(smc.metadata);
+      this.worlds.forget(smc);
       this.flux.release(view, () => this.smcLog(smc, view));
     }
     this.memory.forget(view.key);

@@ -18,6 +18,7 @@ import {
   type SecretManagerConfigStatus,
   parseSpec,
 } from '../api/index.js';
+import { backoffDelayMs } from '../backoff.js';
 import { SmcError } from '../errors.js';
 import type { DeletionPolicy } from '../plan/actions.js';
 import { pruneOwned } from '../sync.js';
@@ -172,7 +173,7 @@ export class FinalizerWriter {
             },
           );
         }
-        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        await new Promise((r) => setTimeout(r, backoffDelayMs({ baseMs: 100 }, attempt)));
       }
     }
   }

@@ -9,12 +9,12 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_SETTINGS_CONFIGMAP, type HotReloadSpec } from '../api/index.js';
 import { createLogger, setLogLevel } from '../observability/logger.js';
 import { createControllerMetrics } from '../observability/metrics.js';
+import { startStatusServer } from '../observability/status-server.js';
 import { Tracing } from '../observability/tracing.js';
 import { ensurePrivateBase, privateTmpBase, sweepStaleTempDirs } from '../private-tmp.js';
 import { VERSION } from '../version.js';
 import { Controller } from './controller.js';
 import { EventRecorder } from './runtime/events.js';
-import { startHttpServer } from './http-server.js';
 import { type SharedConnectionKubeConfig, loadControllerKubeConfig } from './kube-client.js';
 import { LeaderElector, leaseClient, leaseNameFor } from './runtime/leader-election.js';
 import {
@@ -210,7 +210,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       })
     : undefined;
 
-  const http = await startHttpServer({
+  const http = await startStatusServer({
     port: settings.metrics_port,
     host: env.METRICS_HOST || undefined,
     registry: () => (reloader.current.metrics_enabled ? metrics.registry : undefined),

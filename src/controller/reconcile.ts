@@ -6,6 +6,7 @@
  * may also be told, through `world.progress`, that the SMC is `Pending` or `Syncing`. Where the
  * files come from (a Flux artifact, an Argo CD Application's Git source) is `sources/source-plan.ts`.
  */
+import type { SmcObject } from '../api/smc-object.js';
 import type { InputLimits } from '../limits/input.js';
 import {
   ANNOTATIONS,
@@ -34,18 +35,8 @@ import type { PullRecord } from './sources/git-pulls.js';
 import { type SourcePlan, planSource } from './sources/source-plan.js';
 import { explainKeyFailure } from './keys.js';
 
-/** The parts of a SecretManagerConfig object the reconciler reads (as it comes from the API server). */
-export interface SmcObject {
-  metadata: {
-    name: string;
-    namespace: string;
-    uid?: string;
-    generation?: number;
-    annotations?: Record<string, string>;
-  };
-  spec?: unknown;
-  status?: SecretManagerConfigStatus;
-}
+/** The SecretManagerConfig object the reconciler reads (as it comes from the API server). */
+export type { SmcObject };
 
 /** A Flux source object (GitRepository, OCIRepository, Bucket), as far as the reconciler cares. */
 export interface FluxSourceObject {

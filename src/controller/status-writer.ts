@@ -5,17 +5,15 @@
  */
 import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION_NAME, PLURAL, type SecretManagerConfigStatus } from '../api/index.js';
+import { type Backoff, backoffDelayMs } from '../backoff.js';
 import { statusChanged } from './status.js';
 
 /**
  * The status write's own retry, on a conflict, throttling or a 5xx: at most this many attempts,
- * `statusWriteDelayMs(attempt)` apart (hand-written; to be replaced by the shared backoff module).
+ * 200 ms after the first, doubling (the shared formula, src/backoff.ts).
  */
 const STATUS_WRITE_ATTEMPTS = 5;
-
-function statusWriteDelayMs(attempt: number): number {
-  return 100 * 2 ** attempt;
-}
+const STATUS_WRITE_BACKOFF: Backoff = { baseMs: 200 };
 
 export class StatusWriter {
   constructor(private readonly custom: CustomObjectsApi) {}
@@ -61,7 +59,7 @@ export class StatusWriter {
         if (code === 404) return; // deleted meanwhile
         const retriable = code === 409 || code === 429 || (code !== undefined && code >= 500);
         if (!retriable || attempt >= STATUS_WRITE_ATTEMPTS) throw e;
-        await new Promise((r) => setTimeout(r, statusWriteDelayMs(attempt)));
+        await new Promise((r) => setTimeout(r, backoffDelayMs(STATUS_WRITE_BACKOFF, attempt)));
       }
     }
   }

@@ -83,6 +83,16 @@ export class ReconcileWorlds {
     };
   }
 
+  /** The SMC is gone: the store clients only it used are closed. */
+  forget(smc: SmcObject): void {
+    this.storeFactory?.forget(smc.metadata);
+  }
+
+  /** Shutdown: every cached store client is closed (those in use once their stores close). */
+  close(): void {
+    this.storeFactory?.close();
+  }
+
   /** The SMC's stores, each logging its per-entry results (`secrets` / `properties` areas). */
   async openStores({ smc, log }: WorldSubject, spec: SecretManagerConfigSpec): Promise<SmcStores> {
     const { secretStore, configStore } = await this.openStoresOf(smc, spec);

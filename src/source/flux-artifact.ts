@@ -18,6 +18,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { backoffDelayMs } from '../backoff.js';
 import { SmcError } from '../errors.js';
 import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, extractTarGzSafely } from './archive.js';
 import type { SourceCheckout } from './source.js';
@@ -157,7 +158,7 @@ export async function fetchFluxArtifact(opts: FetchFluxArtifactOptions): Promise
       return await fetchOnce(artifact, opts);
     } catch (e) {
       if (!(e instanceof SmcError && e.code === 'ArtifactNotFound') || attempt >= attempts) throw e;
-      await sleep(baseDelay * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4));
+      await sleep(backoffDelayMs({ baseMs: baseDelay, jitter: { spread: 0.2 } }, attempt));
       if (opts.resolveArtifact) {
         const fresh = await opts.resolveArtifact();
         if (!fresh) {

@@ -1,13 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { backoffDelayMs, type RetryPolicy } from '../backoff.js';
 import { ProviderError } from './provider-error.js';
 
-/** One retry policy for every store: exponential backoff with full jitter, capped. */
-export interface RetryPolicy {
-  /** Attempts in all, including the first. */
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
+/** Every store retries with exponential backoff, full jitter, capped (the policy is src/backoff.ts's). */
+export type { RetryPolicy };
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000 };
 
@@ -30,8 +26,11 @@ export function backoffDelay(
   retryAfterMs?: number,
   random = Math.random,
 ): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  const jittered = Math.round(random() * ceiling);
+  const jittered = backoffDelayMs(
+    { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: 'full' },
+    attempt,
+    random,
+  );
   return retryAfterMs !== undefined
     ? Math.max(jittered, Math.min(retryAfterMs, policy.maxDelayMs * 6))
     : jittered;

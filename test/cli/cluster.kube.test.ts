@@ -10,7 +10,7 @@ import path from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { waitFor } from '../controller/e2e/controller-process.js';
+import { waitFor } from '../e2e/controller-process.js';
 import { freePort } from '../peers/free-port.js';
 import { useKube } from '../peers/kube/use.js';
 import { msmctl, msmctlAsync, msmctlProcess, type CliProcess, type CliRun } from './run.js';

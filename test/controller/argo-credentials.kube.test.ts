@@ -10,7 +10,7 @@ import { GitCredentialResolver } from '../../src/controller/sources/argo-source.
 import { discoverFluxSources, fluxSourceTypes } from '../../src/controller/sources/flux-versions.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { useKube } from '../peers/kube/use.js';
-import { grantArgoRepositorySecrets, removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
+import { grantArgoRepositorySecrets, removeShippedRbac, shippedRbacAccess } from '../e2e/rbac.js';
 
 const kube = useKube();
 const CANARY = 'canary-cred-pw-91d2e7';

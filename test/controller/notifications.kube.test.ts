@@ -19,7 +19,7 @@ import {
 import { createLogger } from '../../src/observability/logger.js';
 import { createArgoApplication } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
-import { removeShippedRbac, shippedRbacAccess } from './e2e/rbac.js';
+import { removeShippedRbac, shippedRbacAccess } from '../e2e/rbac.js';
 import { type WebhookReceiver, startWebhookReceiver } from './notifications-receiver.js';
 
 const kube = useKube();

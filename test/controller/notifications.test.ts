@@ -17,12 +17,8 @@ import {
   subscriptionPatch,
 } from '../../src/controller/notifications/argo-annotations.js';
 import { fluxEvent, hmacSignature, parseHeaders } from '../../src/controller/notifications/flux-event.js';
-import {
-  type Delivery,
-  DeliveryError,
-  post,
-  postWithRetry,
-} from '../../src/controller/notifications/flux-provider.js';
+import { type Delivery, post, postWithRetry } from '../../src/controller/notifications/flux-provider.js';
+import { DeliveryError } from '../../src/errors.js';
 import { type NotifiableOutcome, NoticeTracker } from '../../src/controller/notifications/notices.js';
 import { type WebhookReceiver, startWebhookReceiver } from './notifications-receiver.js';
 

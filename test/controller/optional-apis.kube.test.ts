@@ -16,7 +16,7 @@ import { watchCollection } from '../../src/controller/runtime/informers.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { msmctl } from '../cli/run.js';
 import { type KubePeer, applyCrds, defaultCrdFiles, startKube } from '../peers/kube/index.js';
-import { waitFor } from './e2e/controller-process.js';
+import { waitFor } from '../e2e/controller-process.js';
 
 let cluster: KubePeer;
 let argoCrd: string;

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { startHttpServer } from '../../src/controller/http-server.js';
+import { startStatusServer } from '../../src/observability/status-server.js';
 import { describe, expect, it } from 'vitest';
 import type { EventTarget, SmcEvent } from '../../src/controller/runtime/events.js';
 import { type Settings, type SettingKey, parseSettings } from '../../src/controller/settings.js';
@@ -231,7 +231,7 @@ describe('SettingsReloader', () => {
   it('metrics_enabled toggles /metrics live (the server asks on each request)', async () => {
     let enabled = true;
     const registry = new Registry();
-    const server = await startHttpServer({
+    const server = await startStatusServer({
       host: '127.0.0.1',
       port: 0,
       registry: () => (enabled ? registry : undefined),

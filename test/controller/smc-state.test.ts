@@ -14,7 +14,7 @@ import { type SmcResource, SmcViews, readSmcView } from '../../src/controller/sm
 function smc(spec: unknown, labels?: Record<string, string>): SmcResource {
   return {
     metadata: { namespace: 'team-a', name: 'payments', uid: 'u1', ...(labels ? { labels } : {}) },
-    spec,
+    spec: spec as SmcResource['spec'],
   };
 }
 

@@ -2,7 +2,7 @@
  * The reloader sidecar of docs/hot-reload.md in front of the doc's own programs, end to end on the
  * real kube-apiserver: a Git change → the controller (a process, its ServiceAccount, the shipped
  * RBAC) → the Kubernetes Secret → two Secret volumes projected the way the kubelet does
- * (test/controller/e2e/kubelet-projection.ts, with `items` mapping the Secret key
+ * (test/e2e/kubelet-projection.ts, with `items` mapping the Secret key
  * `payments-properties` to the file `DB_PASSWORD` the programs read) →
  *
  * - `msmctl reloader --signal HUP --pid-file …` in front of the Go program (built from the doc);
@@ -28,10 +28,10 @@ import {
 import { freePort } from '../peers/free-port.js';
 import { useKube } from '../peers/kube/use.js';
 import { repoRoot } from '../peers.js';
-import { type ControllerProcess, startController } from '../controller/e2e/controller-process.js';
-import { type Projection, projectSecret } from '../controller/e2e/kubelet-projection.js';
-import { removeShippedRbac, shippedRbacAccess } from '../controller/e2e/rbac.js';
-import { smcClient } from '../controller/e2e/smc.js';
+import { type ControllerProcess, startController } from '../e2e/controller-process.js';
+import { type Projection, projectSecret } from '../e2e/kubelet-projection.js';
+import { removeShippedRbac, shippedRbacAccess } from '../e2e/rbac.js';
+import { smcClient } from '../e2e/smc.js';
 import { buildGoProgram, pythonBin, writePythonPrograms } from './doc-programs.js';
 import { msmctlEntry } from './msmctl-entry.js';
 import { type Program, startProgram } from './program.js';

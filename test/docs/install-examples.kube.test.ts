@@ -14,7 +14,7 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peerPath } from '../peers.js';
 import { type KubePeer, startKube } from '../peers/kube/index.js';
-import { startController } from '../controller/e2e/controller-process.js';
+import { startController } from '../e2e/controller-process.js';
 import { docBlock } from './doc-blocks.js';
 import { type Sandbox, mismatches, runScript, runTranscript, sandbox } from './transcript.js';
 

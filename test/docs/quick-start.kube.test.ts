@@ -22,8 +22,8 @@ import {
   startArtifactServer,
 } from '../peers/gitops/index.js';
 import { type KubePeer, defaultCrdFiles, startKube } from '../peers/kube/index.js';
-import { type ControllerProcess, startController } from '../controller/e2e/controller-process.js';
-import { smcClient } from '../controller/e2e/smc.js';
+import { type ControllerProcess, startController } from '../e2e/controller-process.js';
+import { smcClient } from '../e2e/smc.js';
 import { docBlock } from './doc-blocks.js';
 import { type Sandbox, mismatches, runTranscript, sandbox } from './transcript.js';
 

@@ -18,7 +18,7 @@ import { type SyncRequest, renderSource, sync, withStageHook } from '../../src/s
 import { repoRoot } from '../peers.js';
 import { newAgeKey, sopsEncryptInPlace } from '../render/sops-fixtures.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './tracing-otlp-receiver.js';
-import { waitFor } from '../controller/e2e/controller-process.js';
+import { waitFor } from '../e2e/controller-process.js';
 
 const CANARY = `canary-${Math.random().toString(36).slice(2)}-value`;
 const demoKey = readFileSync(path.join(repoRoot, 'examples/keys/demo.agekey'), 'utf8');

@@ -30,9 +30,9 @@ import { freePort } from '../peers/free-port.js';
 import { type GitServer, createArgoApplication, startGitServer } from '../peers/gitops/index.js';
 import { useKube } from '../peers/kube/use.js';
 import { peerDir, peerPath, repoRoot } from '../peers.js';
-import { waitFor } from '../controller/e2e/controller-process.js';
-import { type ExampleSource, setUpExampleSource } from '../controller/e2e/example-source.js';
-import { condition, smcClient } from '../controller/e2e/smc.js';
+import { waitFor } from '../e2e/controller-process.js';
+import { type ExampleSource, setUpExampleSource } from '../e2e/example-source.js';
+import { condition, smcClient } from '../e2e/smc.js';
 
 const run = promisify(execFile);
 const kube = useKube();

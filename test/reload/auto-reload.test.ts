@@ -3,7 +3,7 @@
  * and an in-memory workload API — restart exactly the workloads a changed key needs, once per
  * change-set, never again for a recorded change-set, rate limits that defer and report rather than
  * drop, and the evict strategy's PodDisruptionBudget retries. The real apiserver runs the same
- * paths in test/controller/e2e-workload-auto.kube.test.ts.
+ * paths in test/e2e/e2e-workload-auto.kube.test.ts.
  */
 import { describe, expect, it, vi } from 'vitest';
 import {

@@ -21,7 +21,7 @@ import {
   WorkloadNotifier,
   makeChangeSet,
 } from '../../src/reload/workloads/index.js';
-import { createDeployment } from '../controller/e2e/workloads.js';
+import { createDeployment } from '../e2e/workloads.js';
 import { useKube } from '../peers/kube/use.js';
 
 const kube = useKube();

@@ -35,7 +35,6 @@ export type NotificationsSpec = NonNullable<SecretManagerConfigSpec['notificatio
 export type ArgoSubscription = NonNullable<NotificationsSpec['argocd']>['subscriptions'][number];
 export type HotReloadSpec = SecretManagerConfigSpec['hotReload'];
 export type DriftPolicy = SecretManagerConfigSpec['driftPolicy'];
-export type DeletionPolicy = SecretManagerConfigSpec['deletionPolicy'];
 export type Phase = (typeof PHASES)[number];
 export type Condition = z.output<typeof ConditionSchema>;
 export type ConditionType = (typeof CONDITION_TYPES)[number];

@@ -65,7 +65,7 @@ function rowOf(s: SmcObject) {
     reason: condition(s, 'Ready')?.reason ?? null,
     source: sourceOf(s),
     provider: providerOf(s),
-    suspended: s.spec.suspend === true,
+    suspended: s.spec?.suspend === true,
     creationTimestamp: s.metadata.creationTimestamp ?? null,
   };
 }

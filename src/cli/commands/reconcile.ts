@@ -36,7 +36,7 @@ export function registerReconcile(program: Command): void {
       const k = connect(opts);
       const what = smcLabel(k.namespace, name);
       const before = await getSmc(k, name);
-      if (before.spec.suspend === true) {
+      if (before.spec?.suspend === true) {
         throw new CliExit(
           EXIT_NOT_READY,
           `${what} is suspended (spec.suspend: true): the controller will not reconcile it; run msmctl resume ${name} first`,

@@ -125,7 +125,7 @@ function parseOptions(opts: ReloaderOptions) {
   return {
     dirs: opts.watch,
     targets,
-    retry: { retries, baseDelayMs, maxDelayMs },
+    retry: { maxAttempts: retries + 1, baseDelayMs, maxDelayMs },
     debounceMs: parseDuration(opts.debounce, { field: '--debounce', allowZero: true }),
     pollIntervalMs: parseDuration(opts.pollInterval, { field: '--poll-interval' }),
     status,

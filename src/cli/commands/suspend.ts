@@ -55,7 +55,7 @@ export function registerSuspend(program: Command): void {
       const k = connect(opts);
       const what = smcLabel(k.namespace, name);
       const before = await getSmc(k, name);
-      if ((before.spec[t.field] === true) === t.value) {
+      if ((before.spec?.[t.field] === true) === t.value) {
         writeLines(process.stdout, `${what}: already ${t.done} (spec.${t.field}: ${t.value})`);
         return;
       }

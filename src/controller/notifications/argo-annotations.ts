@@ -17,10 +17,9 @@
 import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ArgoSubscription } from '../../api/index.js';
 import { API_GROUP } from '../../api/index.js';
+import { ARGO_GROUP, ARGO_VERSION } from '../../api/foreign-apis.js';
 import type { Notice } from './notices.js';
 
-export const ARGO_GROUP = 'argoproj.io';
-export const ARGO_VERSION = 'v1alpha1';
 export const ARGO_SUBSCRIBE_PREFIX = 'notifications.argoproj.io/subscribe.';
 export const SUBSCRIPTIONS_ANNOTATION = `${API_GROUP}/notification-subscriptions`;
 export const DRIFT_ANNOTATION = `${API_GROUP}/drift`;

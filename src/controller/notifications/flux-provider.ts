@@ -11,10 +11,12 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { FLUX_NOTIFICATION_GROUP } from '../../api/foreign-apis.js';
+import { backoffDelayMs } from '../../backoff.js';
 import { durationMs } from '../../api/index.js';
+import { DeliveryError } from '../../errors.js';
 import { REPORTING_CONTROLLER, hmacSignature, parseHeaders } from './flux-event.js';
 
-export const FLUX_NOTIFICATION_GROUP = 'notification.toolkit.fluxcd.io';
 export const FLUX_PROVIDER_VERSION = 'v1beta3';
 export const SUPPORTED_PROVIDER_TYPES = ['generic', 'generic-hmac'] as const;
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -181,17 +183,6 @@ export class FluxProviderClient {
   }
 }
 
-/** Thrown by `post`: `retriable` for network errors, timeouts, 429 and 5xx. Message is value-free. */
-export class DeliveryError extends Error {
-  constructor(
-    message: string,
-    readonly retriable: boolean,
-  ) {
-    super(message);
-    this.name = 'DeliveryError';
-  }
-}
-
 /** POST `body` (the event JSON) as notification-controller would for the Provider's type. */
 export function post(delivery: Delivery, body: string): Promise<void> {
   const headers: Record<string, string> = {
@@ -253,8 +244,8 @@ export async function postWithRetry(
     try {
       return await post(delivery, body);
     } catch (e) {
-      if (!(e instanceof DeliveryError) || !e.retriable || i >= attempts) throw e;
-      await new Promise((r) => setTimeout(r, (opts.baseMs ?? 500) * 2 ** (i - 1)));
+      if (!(e instanceof DeliveryError) || !e.retryable || i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, backoffDelayMs({ baseMs: opts.baseMs ?? 500 }, i)));
     }
   }
 }

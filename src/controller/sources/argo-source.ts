@@ -11,8 +11,7 @@ import { SmcError } from '../../errors.js';
 import { type ArgoGitSource, type GitCredentials, argoGitSources } from '../../source/argo-git.js';
 import { type KeyPolicy, checkSecretRef } from '../keys.js';
 
-export const ARGO_GROUP = 'argoproj.io';
-export const ARGO_VERSION = 'v1alpha1';
+export { ARGO_GROUP, ARGO_VERSION } from '../../api/foreign-apis.js';
 export const ARGO_APPLICATIONS = 'applications';
 /** Label of Argo CD's repository Secrets and its value for one repository / a credential template. */
 export const ARGO_SECRET_TYPE_LABEL = 'argocd.argoproj.io/secret-type';

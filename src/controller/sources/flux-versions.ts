@@ -5,10 +5,10 @@
  * installed), `v1` is watched as an optional resource and simply stays empty.
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { FLUX_SOURCE_GROUP } from '../../api/foreign-apis.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ResourceType } from '../runtime/informers.js';
 
-export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 /** Preferred first. */
 export const FLUX_SOURCE_VERSIONS = ['v1', 'v1beta2'] as const;
 

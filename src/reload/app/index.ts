@@ -13,7 +13,8 @@
  * Nothing here logs, returns or counts a secret value or a digest of one: callbacks get key names,
  * and the values only through `SecretChange.files` or the application's own loader.
  *
- * This module depends on nothing but Node's standard library and the project's error type.
+ * This module depends on nothing but Node's standard library, the project's error type and the
+ * kubelet volume contract it shares with the local store (src/kubelet-volume.ts, `..data`).
  */
 export { watchSecretDir } from './watch-secret-dir.js';
 export type {

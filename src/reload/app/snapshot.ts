@@ -7,9 +7,8 @@ import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { DATA_LINK } from '../../kubelet-volume.js';
 
-/** The kubelet's AtomicWriter link to the current payload directory. */
-export const DATA_LINK = '..data';
 /** Names starting with `..` are reserved by the AtomicWriter (payload dirs, `..data`, `..data_tmp`). */
 const RESERVED_PREFIX = '..';
 /** Nested directories deeper than this are not read (a loop guard; projected keys are shallow). */

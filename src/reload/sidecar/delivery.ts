@@ -1,18 +1,8 @@
 /** What the reloader delivers to, and how a failed delivery is retried. */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs, type RetryPolicy } from '../../backoff.js';
+import { DeliveryError } from '../../errors.js';
 import { describeError } from '../app/describe-error.js';
-
-/** A delivery failure. Its message names the target (pid file, process name, URL) and never a value. */
-export class DeliveryError extends Error {
-  constructor(
-    message: string,
-    /** False when trying again cannot help (permission denied, HTTP 401…). */
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'DeliveryError';
-  }
-}
 
 /** A log-safe description: delivery errors in full (they are written value-free), others as the library does. */
 export function describeDeliveryError(e: unknown): string {
@@ -34,23 +24,10 @@ export interface ReloadTarget {
   deliver(ctx: DeliveryContext): Promise<string>;
 }
 
-export interface RetryPolicy {
-  /** Attempts after the first one. */
-  retries: number;
-  /** Delay before the first retry; doubles on each retry (with jitter) up to `maxDelayMs`. */
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-/** Delay before retry number `attempt` (0-based): exponential, capped, with "equal jitter". */
-export function backoffDelay(policy: RetryPolicy, attempt: number): number {
-  const full = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-  return full / 2 + Math.random() * (full / 2);
-}
-
 /**
- * Run `attempt` until it succeeds, fails with a non-retryable error, or the retries are used up.
- * Waiting between attempts stops when `signal` aborts (then the last error is thrown).
+ * Run `attempt` until it succeeds, fails with a non-retryable error, or `policy.maxAttempts` are used
+ * up. Retry n waits base·2^(n−1), capped, with equal jitter (src/backoff.ts). Waiting between
+ * attempts stops when `signal` aborts (then the last error is thrown).
  */
 export async function withRetries<T>(
   attempt: (n: number) => Promise<T>,
@@ -63,8 +40,11 @@ export async function withRetries<T>(
       return await attempt(n);
     } catch (e) {
       const retryable = !(e instanceof DeliveryError) || e.retryable;
-      if (!retryable || n >= policy.retries || signal.aborted) throw e;
-      const delay = backoffDelay(policy, n);
+      if (!retryable || n + 1 >= policy.maxAttempts || signal.aborted) throw e;
+      const delay = backoffDelayMs(
+        { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: 'equal' },
+        n + 1,
+      );
       onRetry(e, n + 1, delay);
       try {
         await sleep(delay, undefined, { signal });

@@ -1,7 +1,7 @@
 /** HTTP delivery: POST to the application's reload endpoint, with an optional bearer token. */
 import { readFile } from 'node:fs/promises';
-import { SmcError } from '../../errors.js';
-import { DeliveryError, type DeliveryContext, type ReloadTarget } from './delivery.js';
+import { DeliveryError, SmcError } from '../../errors.js';
+import type { DeliveryContext, ReloadTarget } from './delivery.js';
 import { errnoOf } from './signal-target.js';
 
 export interface HttpTargetOptions {

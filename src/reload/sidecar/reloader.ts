@@ -6,9 +6,10 @@ import type { Logger } from 'pino';
 import { coalesce } from '../app/coalesce.js';
 import { describeError } from '../app/describe-error.js';
 import { watchSecretDir, type SecretWatcher } from '../app/watch-secret-dir.js';
-import { describeDeliveryError, withRetries, type ReloadTarget, type RetryPolicy } from './delivery.js';
+import type { RetryPolicy } from '../../backoff.js';
+import { startStatusServer, type StatusServer } from '../../observability/status-server.js';
+import { describeDeliveryError, withRetries, type ReloadTarget } from './delivery.js';
 import { createReloaderMetrics, type ReloaderMetrics } from './metrics.js';
-import { startStatusServer, type StatusServer } from './status-server.js';
 
 export interface ReloaderConfig {
   dirs: string[];
@@ -118,7 +119,7 @@ export async function startReloader(config: ReloaderConfig): Promise<RunningRelo
       server = await startStatusServer({
         ...config.status,
         registry: metrics.registry,
-        healthy: () => running,
+        isHealthy: () => running,
       });
     }
   } catch (e) {

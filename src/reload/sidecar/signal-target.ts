@@ -4,7 +4,8 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { DeliveryError, type ReloadTarget } from './delivery.js';
+import { DeliveryError } from '../../errors.js';
+import type { ReloadTarget } from './delivery.js';
 
 const NAMESPACE_HINT =
   'a process in another container is visible only with `shareProcessNamespace: true` on the pod';

@@ -18,46 +18,30 @@
  * allowed, never dropped.
  */
 import { ANNOTATIONS } from '../../api/constants.js';
+import { backoffDelayMs } from '../../backoff.js';
+import { AutoReporter, type AutoReportSinks, type Reported } from './auto-report.js';
+import { annotatedFor, restartRefusal, workloadVerdict } from './auto-verdict.js';
 import { type ChangeSet, readRecord, recordAnnotations } from './change-set.js';
-import { affectedBy, classifyConsumption } from './consumption.js';
+import { classifyConsumption } from './consumption.js';
 import { evictOldPods, podsToEvict, type EvictOptions } from './evict.js';
+import { postToPods } from './http-reload.js';
 import {
-  type Clock,
   type HttpPost,
   type PodInfo,
   RESTARTED_FOR_ANNOTATION,
-  type ReloadResult,
   type ReloadStrategy,
-  type SmcRef,
   WORKLOAD_KINDS,
   type Workload,
   type WorkloadApi,
   type WorkloadKind,
   parseReloadHttp,
   reloadStrategy,
-  reloadTargets,
   selectorOf,
 } from './notifier.js';
+import { type Clock, PendingReloads, realClock } from './pending.js';
 import { type RestartLimits, RestartRateLimiter } from './rate-limit.js';
 
-export type AutoResult = 'restarted' | 'evicted' | 'notified' | 'skipped' | 'failed';
-
-/** What one evaluation of one workload did, for Events, status and metrics. Names only. */
-export interface AutoReport {
-  /** `Kind/name`. */
-  workload: string;
-  result: AutoResult;
-  /** `env var DB_PASSWORD; subPath mount /etc/app/key`, `rate limited: …`. */
-  reason: string;
-  /** How: `restart` (pod template), `evict`, `http`, `live` (the kubelet updates the files), `none`. */
-  strategy: ReloadStrategy | 'live';
-  /** The change-sets this evaluation carried. */
-  changeSets: string[];
-  /** Skipped because every change-set was already applied (a resume): logged and counted, not announced. */
-  alreadyApplied?: boolean;
-}
-
-export interface AutoReloaderOptions {
+export interface AutoReloaderOptions extends AutoReportSinks {
   api: WorkloadApi;
   post?: HttpPost;
   /** Debounce (ms) from the first change reaching a workload; asked at each scheduling. */
@@ -78,23 +62,11 @@ export interface AutoReloaderOptions {
   evict?: EvictOptions;
   /** POST attempts for `http`; default 3, 200 ms apart doubling, 5 s timeout each. */
   httpAttempts?: number;
-  /** Each evaluation's report, to every SMC whose change-set it carried. */
-  report?: (smc: SmcRef, report: AutoReport) => void | Promise<void>;
-  /** `workload_reloads_total{strategy,result}`. */
-  count?: (strategy: string, result: ReloadResult) => void;
-  log?: (level: 'info' | 'warn' | 'debug', fields: Record<string, unknown>, msg: string) => void;
 }
 
-interface Pending {
-  kind: WorkloadKind;
-  namespace: string;
-  name: string;
-  changeSets: Map<string, ChangeSet>;
-  timer: unknown;
+interface Pending extends Reported {
   /** When the first change reached it (the waiting for other SMCs is bounded from here). */
   firstAt: number;
-  /** Skipped reports already sent for these change-sets (rate limited, blocked), not repeated. */
-  announced: Set<string>;
   /** `evict`: the eviction started (counted by the rate limit once), and how many pods went so far. */
   evicting?: boolean;
   evicted?: number;
@@ -102,32 +74,24 @@ interface Pending {
   errors?: number;
 }
 
-const realClock: Clock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
 const key = (kind: WorkloadKind, ns: string, name: string) => `${kind}/${ns}/${name}`;
 
 /** An evaluation that throws (the API failed) is tried this many times, 5 s then 10 s apart. */
 const ERROR_ATTEMPTS = 3;
-const ERROR_RETRY_MS = 5000;
-
-/** Whether `w` names `smc` in its `reload` annotation. */
-function annotatedFor(w: Workload, smc: SmcRef): boolean {
-  return reloadTargets(w.metadata.annotations).includes(smc.name);
-}
+const ERROR_RETRY = { baseMs: 5000 };
 
 export class AutoReloader {
-  private readonly pending = new Map<string, Pending>();
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly pending: PendingReloads<Pending>;
+  /** The injected timers (a test shares them with a second reloader). */
   private readonly clock: Clock;
   private readonly now: () => number;
   private readonly limiter: RestartRateLimiter;
-  private stopped = false;
+  private readonly reports: AutoReporter;
 
   constructor(private readonly o: AutoReloaderOptions) {
+    this.reports = new AutoReporter(o);
     this.clock = o.clock ?? realClock;
+    this.pending = new PendingReloads(this.clock, (k) => this.fire(k));
     this.now = o.now ?? Date.now;
     this.limiter = new RestartRateLimiter(o.limits, this.now);
   }
@@ -161,9 +125,9 @@ export class AutoReloader {
    * workload that uses the Secret. One already pending takes the change-set into its evaluation.
    */
   async changed(cs: ChangeSet): Promise<number> {
-    if (this.stopped) return 0;
+    if (this.pending.stopped) return 0;
     const workloads = await this.discover(cs);
-    if (this.stopped) return 0;
+    if (this.pending.stopped) return 0;
     for (const w of workloads) {
       const k = key(w.kind, w.metadata.namespace, w.metadata.name);
       const p = this.pending.get(k);
@@ -176,12 +140,10 @@ export class AutoReloader {
         namespace: w.metadata.namespace,
         name: w.metadata.name,
         changeSets: new Map([[cs.id, cs]]),
-        timer: undefined,
         firstAt: this.now(),
         announced: new Set(),
       };
-      this.pending.set(k, entry);
-      this.schedule(k, entry, this.o.windowMs());
+      this.pending.schedule(k, entry, this.o.windowMs());
     }
     return workloads.length;
   }
@@ -191,25 +153,18 @@ export class AutoReloader {
   }
 
   /** Wait for running evaluations. */
-  async idle(): Promise<void> {
-    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+  idle(): Promise<void> {
+    return this.pending.idle();
   }
 
   /** Cancel pending evaluations (a successor resumes them from the SMCs' status); wait for running ones. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    for (const p of this.pending.values()) this.clock.clearTimeout(p.timer);
-    this.pending.clear();
-    await this.idle();
-  }
-
-  private schedule(k: string, p: Pending, ms: number): void {
-    p.timer = this.clock.setTimeout(() => this.fire(k), ms);
+  stop(): Promise<void> {
+    return this.pending.stop();
   }
 
   private fire(k: string): void {
     const p = this.pending.get(k);
-    if (!p || this.stopped) return;
+    if (!p || this.pending.stopped) return;
     const window = this.o.windowMs();
     const waited = this.now() - p.firstAt;
     if (
@@ -218,10 +173,10 @@ export class AutoReloader {
       [...p.changeSets.values()].some((cs) => this.o.syncing!(cs))
     ) {
       // The rest of this change-set is still being written by other SMCs: wait for it.
-      this.schedule(k, p, Math.max(window, 100));
+      this.pending.schedule(k, p, Math.max(window, 100));
       return;
     }
-    this.pending.delete(k);
+    this.pending.take(k);
     const run = this.evaluate(p)
       .catch((e: unknown) => {
         p.errors = (p.errors ?? 0) + 1;
@@ -231,10 +186,10 @@ export class AutoReloader {
           { workload: k, err: (e as Error).message, attempt: p.errors, retry: again },
           'workload reload failed',
         );
-        return again ? ERROR_RETRY_MS * 2 ** (p.errors - 1) : undefined;
+        return again ? backoffDelayMs(ERROR_RETRY, p.errors) : undefined;
       })
       .then((retryInMs) => {
-        if (retryInMs === undefined || this.stopped) return;
+        if (retryInMs === undefined || this.pending.stopped) return;
         // Not dropped: back in the queue, merged with whatever arrived meanwhile.
         const again = this.pending.get(k);
         if (again) {
@@ -244,11 +199,9 @@ export class AutoReloader {
           again.evicted = (again.evicted ?? 0) + (p.evicted ?? 0);
           return;
         }
-        this.pending.set(k, p);
-        this.schedule(k, p, retryInMs);
-      })
-      .finally(() => this.inflight.delete(run));
-    this.inflight.add(run);
+        this.pending.schedule(k, p, retryInMs);
+      });
+    this.pending.track(run);
   }
 
   /** The workload as the cache has it now (it may have changed or gone since the change). */
@@ -267,7 +220,7 @@ export class AutoReloader {
     const workload = `${w.kind}/${w.metadata.name}`;
     const base = { workload, changeSets: all.map((c) => c.id) };
     if (strategy === undefined) {
-      return this.finish(p, {
+      return this.reports.finish(p, {
         ...base,
         strategy: 'none',
         result: 'failed',
@@ -279,16 +232,16 @@ export class AutoReloader {
     // Change-sets the workload records were applied already (by this or another controller).
     const record = readRecord(w.metadata.annotations);
     const fresh = all.filter((cs) => !record.ids.includes(cs.id));
-    const verdict = this.verdict(w, fresh);
+    const verdict = workloadVerdict(w, fresh);
     if (verdict.restart.length === 0 && verdict.live.length === 0) {
-      if (fresh.length < all.length && this.verdict(w, all).restart.length > 0)
-        this.alreadyDone(strategy, base);
+      if (fresh.length < all.length && workloadVerdict(w, all).restart.length > 0)
+        this.reports.alreadyDone(strategy, base);
       return undefined;
     }
     if (verdict.restart.length === 0) return this.notifyLive(p, w, strategy, verdict.live, base);
     const why = verdict.restart.join('; ');
-    const refused = this.refusal(w, strategy, why);
-    if (refused) return this.finish(p, { ...base, ...refused });
+    const refused = restartRefusal(w, strategy, why);
+    if (refused) return this.reports.finish(p, { ...base, ...refused });
     const rate = this.limiter.take(
       w.metadata.namespace,
       key(w.kind, w.metadata.namespace, w.metadata.name),
@@ -307,14 +260,14 @@ export class AutoReloader {
         },
       });
     } catch (e) {
-      return this.finish(p, {
+      return this.reports.finish(p, {
         ...base,
         strategy: 'restart',
         result: 'failed',
         reason: `patch failed: ${(e as Error).message}`,
       });
     }
-    return this.finish(p, { ...base, strategy: 'restart', result: 'restarted', reason: why });
+    return this.reports.finish(p, { ...base, strategy: 'restart', result: 'restarted', reason: why });
   }
 
   /**
@@ -330,28 +283,28 @@ export class AutoReloader {
     all: readonly ChangeSet[],
     base: { workload: string; changeSets: string[] },
   ): Promise<number | undefined> {
-    const verdict = this.verdict(w, all);
+    const verdict = workloadVerdict(w, all);
     if (verdict.restart.length === 0) {
       if (verdict.live.length === 0) return undefined;
       return this.notifyLive(p, w, 'evict', verdict.live, base);
     }
     const why = verdict.restart.join('; ');
-    const refused = this.refusal(w, 'evict', why);
-    if (refused) return this.finish(p, { ...base, ...refused });
+    const refused = restartRefusal(w, 'evict', why);
+    if (refused) return this.reports.finish(p, { ...base, ...refused });
     // `creationTimestamp` has second precision: a pod created in the second of the change counts as
     // old, and evictions start only once that second is over, so no replacement ever does.
     const cutoff = Math.ceil(Math.max(...all.map((cs) => Date.parse(cs.at))) / 1000) * 1000;
     if (this.now() < cutoff) return cutoff - this.now() + 10;
     const old = await this.oldPods(w, cutoff);
     if (old === undefined)
-      return this.finish(p, {
+      return this.reports.finish(p, {
         ...base,
         strategy: 'evict',
         result: 'failed',
         reason: `pod list failed (${why})`,
       });
     if (old.length === 0) {
-      if (!p.evicting) this.alreadyDone('evict', base);
+      if (!p.evicting) this.reports.alreadyDone('evict', base);
       return undefined;
     }
     if (!p.evicting) {
@@ -365,23 +318,6 @@ export class AutoReloader {
     return this.evict(p, w, base, why, cutoff);
   }
 
-  /** Why a needed restart is not made, if it is not. */
-  private refusal(
-    w: Workload,
-    strategy: ReloadStrategy,
-    why: string,
-  ): Pick<AutoReport, 'strategy' | 'result' | 'reason'> | undefined {
-    if (strategy === 'none')
-      return { strategy, result: 'skipped', reason: `reload-strategy none (needs a restart: ${why})` };
-    if (w.spec?.template === undefined)
-      return {
-        strategy,
-        result: 'skipped',
-        reason: `no pod template (workloadRef) (needs a restart: ${why})`,
-      };
-    return undefined;
-  }
-
   /** Updates live: the kubelet swaps the files; an http endpoint is told. */
   private async notifyLive(
     p: Pending,
@@ -393,20 +329,14 @@ export class AutoReloader {
     const reason = `updates live: ${live.join('; ')}`;
     if (strategy === 'http') {
       const r = await this.http(w);
-      return this.finish(p, {
+      return this.reports.finish(p, {
         ...base,
         strategy,
         result: r.ok ? 'notified' : 'failed',
         reason: `${reason}; ${r.detail}`,
       });
     }
-    return this.finish(p, { ...base, strategy: 'live', result: 'notified', reason });
-  }
-
-  /** Every change-set was applied before (a resumed fan-out): counted and logged, not announced. */
-  private alreadyDone(strategy: ReloadStrategy, base: { workload: string; changeSets: string[] }): void {
-    this.o.count?.(strategy === 'evict' ? 'evict' : 'restart', 'skipped');
-    this.o.log?.('info', base, 'workload already reloaded for these change-sets');
+    return this.reports.finish(p, { ...base, strategy: 'live', result: 'notified', reason });
   }
 
   private async rateLimited(
@@ -417,27 +347,8 @@ export class AutoReloader {
     why: string,
   ): Promise<number> {
     const reason = `${rate.reason}; retry in ${Math.ceil(rate.retryInMs / 1000)}s (needs a restart: ${why})`;
-    await this.announceOnce(p, 'rate', { ...base, strategy, result: 'skipped', reason });
+    await this.reports.announceOnce(p, 'rate', { ...base, strategy, result: 'skipped', reason });
     return rate.retryInMs;
-  }
-
-  /** Union over change-sets of the uses of their changed keys (plus the `reload` annotation's opt-in). */
-  private verdict(w: Workload, changeSets: readonly ChangeSet[]): { restart: string[]; live: string[] } {
-    if (changeSets.length === 0) return { restart: [], live: [] };
-    const changed = new Map<string, Set<string>>();
-    for (const cs of changeSets) {
-      const keys = changed.get(cs.secret) ?? new Set<string>();
-      for (const k of cs.keys) keys.add(k);
-      changed.set(cs.secret, keys);
-    }
-    const uses = classifyConsumption(w.spec?.template?.spec, new Set(changed.keys()));
-    const v = affectedBy(uses, changed);
-    if (v.restart.length === 0 && uses.length === 0 && changeSets.some((cs) => annotatedFor(w, cs.smc))) {
-      // Opted in by annotation without reading the Secret from its pod template (e.g. over the API).
-      const strategy = reloadStrategy(w.metadata.annotations);
-      (strategy === 'http' ? v.live : v.restart).push(`${ANNOTATIONS.reload} annotation`);
-    }
-    return v;
   }
 
   /** The pods of `w` created before `cutoff`; undefined when they cannot be listed. */
@@ -458,10 +369,13 @@ export class AutoReloader {
     why: string,
     cutoff: number,
   ): Promise<number | undefined> {
-    const r = await evictOldPods(this.o.api, w, cutoff, { ...this.o.evict, stopping: () => this.stopped });
+    const r = await evictOldPods(this.o.api, w, cutoff, {
+      ...this.o.evict,
+      stopping: () => this.pending.stopped,
+    });
     const evicted = (p.evicted = (p.evicted ?? 0) + r.evicted);
     if (r.result === 'blocked') {
-      await this.announceOnce(p, 'pdb', {
+      await this.reports.announceOnce(p, 'pdb', {
         ...base,
         strategy: 'evict',
         result: 'skipped',
@@ -471,48 +385,19 @@ export class AutoReloader {
     }
     if (r.result === 'stopped') return undefined; // a successor resumes the change-set
     if (r.result === 'error')
-      return this.finish(p, { ...base, strategy: 'evict', result: 'failed', reason: `${r.detail} (${why})` });
+      return this.reports.finish(p, {
+        ...base,
+        strategy: 'evict',
+        result: 'failed',
+        reason: `${r.detail} (${why})`,
+      });
     if (evicted === 0) return undefined; // gone meanwhile
-    return this.finish(p, {
+    return this.reports.finish(p, {
       ...base,
       strategy: 'evict',
       result: 'evicted',
       reason: `${evicted} pod(s) evicted (${why})`,
     });
-  }
-
-  /** A skip that will be retried: counted and announced once per pending evaluation, not at every retry. */
-  private async announceOnce(p: Pending, what: string, report: AutoReport): Promise<void> {
-    if (p.announced.has(what)) return;
-    p.announced.add(what);
-    this.o.count?.(report.strategy, 'skipped');
-    await this.send(p, report);
-  }
-
-  private async finish(p: Pending, report: AutoReport): Promise<undefined> {
-    this.o.count?.(
-      report.strategy,
-      report.result === 'failed' ? 'error' : report.result === 'skipped' ? 'skipped' : 'success',
-    );
-    await this.send(p, report);
-    return undefined;
-  }
-
-  private async send(p: Pending, report: AutoReport): Promise<void> {
-    this.o.log?.(
-      report.result === 'failed' ? 'warn' : 'info',
-      { ...report, workload: `${p.kind}/${p.namespace}/${p.name}` },
-      'workload reload',
-    );
-    const smcs = new Map<string, SmcRef>();
-    for (const cs of p.changeSets.values()) smcs.set(`${cs.smc.namespace}/${cs.smc.name}`, cs.smc);
-    for (const smc of smcs.values()) {
-      try {
-        await this.o.report?.(smc, report);
-      } catch {
-        // reporting is best effort
-      }
-    }
   }
 
   private async http(w: Workload): Promise<{ ok: boolean; detail: string }> {
@@ -523,25 +408,9 @@ export class AutoReloader {
     const pods = (await this.o.api.listPods(w.metadata.namespace, selector).catch(() => [])).filter(
       (x) => x.ready && x.podIP,
     );
-    const failed: string[] = [];
-    await Promise.all(
-      pods.map(async (pod) => {
-        const host = pod.podIP!.includes(':') ? `[${pod.podIP}]` : pod.podIP!;
-        let ok = false;
-        for (let i = 0; i < (this.o.httpAttempts ?? 3) && !ok; i++) {
-          if (i > 0) await new Promise((r) => setTimeout(r, 200 * 2 ** (i - 1)));
-          const code = await this.o.post!(`http://${host}:${target.port}${target.path}`, 5000).catch(() => 0);
-          ok = code >= 200 && code < 300;
-          if (code >= 400 && code < 500 && code !== 408 && code !== 429) break;
-        }
-        if (!ok) failed.push(pod.name);
-      }),
-    );
+    const failed = await postToPods(this.o.post, pods, target, { attempts: this.o.httpAttempts });
     if (failed.length)
-      return {
-        ok: false,
-        detail: `POST ${target.port}${target.path} failed for ${failed.sort().join(', ')}`,
-      };
+      return { ok: false, detail: `POST ${target.port}${target.path} failed for ${failed.join(', ')}` };
     return { ok: true, detail: `POST ${target.port}${target.path} to ${pods.length} ready pod(s)` };
   }
 }

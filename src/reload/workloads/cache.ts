@@ -10,6 +10,7 @@
  * not (a cluster may install Argo Rollouts later).
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { ARGO_GROUP, ARGO_VERSION } from '../../api/foreign-apis.js';
 import type { Logger } from '../../observability/logger.js';
 import { type Collection, type ResourceType, watchCollection } from '../../controller/runtime/informers.js';
 import type { Workload, WorkloadKind } from './notifier.js';
@@ -18,7 +19,7 @@ const TYPES: Record<WorkloadKind, ResourceType> = {
   Deployment: { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' },
   StatefulSet: { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet' },
   DaemonSet: { group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet' },
-  Rollout: { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', kind: 'Rollout' },
+  Rollout: { group: ARGO_GROUP, version: ARGO_VERSION, plural: 'rollouts', kind: 'Rollout' },
 };
 
 /** How long "the Rollouts CRD is not served" is believed before asking again. */

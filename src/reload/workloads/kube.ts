@@ -16,8 +16,10 @@ import type { Logger } from '../../observability/logger.js';
 import type { ControllerMetrics } from '../../observability/metrics.js';
 import type { EventRecorder } from '../../controller/runtime/events.js';
 import { API_GROUP, API_VERSION_NAME, PLURAL } from '../../api/constants.js';
+import { ARGO_GROUP, ARGO_VERSION } from '../../api/foreign-apis.js';
 import { WorkloadCache } from './cache.js';
-import { type AutoResult, AutoReloader } from './auto.js';
+import { AutoReloader } from './auto.js';
+import type { AutoResult } from './auto-report.js';
 import { WorkloadReloadPolicy } from './policy.js';
 import type { ChangeSet } from './change-set.js';
 import {
@@ -32,7 +34,7 @@ import {
   type WorkloadPatch,
 } from './notifier.js';
 
-const ROLLOUTS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts' } as const;
+const ROLLOUTS = { group: ARGO_GROUP, version: ARGO_VERSION, plural: 'rollouts' } as const;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 function codeOf(e: unknown): number | undefined {

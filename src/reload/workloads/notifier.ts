@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
 import { ANNOTATIONS, API_GROUP } from '../../api/constants.js';
 import type { PodSpecLike } from './consumption.js';
 import { type EvictOptions, evictOldPods } from './evict.js';
+import { postToPods } from './http-reload.js';
+import { type Clock, PendingReloads, realClock } from './pending.js';
 
 /** Pod-template annotation written by the `restart` strategy: `<smc>@<digest>`. */
 export const RESTARTED_FOR_ANNOTATION = `${API_GROUP}/restartedFor`;
@@ -78,11 +80,6 @@ export interface WorkloadPatch {
 /** POST with a timeout; resolves to the HTTP status code. */
 export type HttpPost = (url: string, timeoutMs: number) => Promise<number>;
 
-export interface Clock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 export interface SmcRef {
   namespace: string;
   name: string;
@@ -124,11 +121,6 @@ export interface WorkloadNotifierOptions {
   onStop?: () => Promise<void>;
   log?: (level: 'info' | 'warn' | 'debug', fields: Record<string, unknown>, msg: string) => void;
 }
-
-const realClock: Clock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
 
 /** SMC names listed in a workload's `reload` annotation (comma/space separated, deduplicated). */
 export function reloadTargets(annotations: Record<string, string> | undefined): string[] {
@@ -194,20 +186,16 @@ interface Pending {
   smc: SmcRef;
   smcs: Map<string, SmcRef>;
   digest: string;
-  timer: unknown;
   /** When the latest change reached it (`evict`: pods created before are replaced). */
   at: number;
 }
 
 export class WorkloadNotifier {
-  private readonly pending = new Map<string, Pending>();
-  private readonly inflight = new Set<Promise<void>>();
-  private readonly clock: Clock;
+  private readonly pending: PendingReloads<Pending>;
   private readonly windowMs: () => number;
-  private stopped = false;
 
   constructor(private readonly o: WorkloadNotifierOptions) {
-    this.clock = o.clock ?? realClock;
+    this.pending = new PendingReloads(o.clock ?? realClock, (key) => this.fire(key));
     const w = o.windowMs ?? 2000;
     this.windowMs = typeof w === 'function' ? w : () => w;
   }
@@ -238,9 +226,9 @@ export class WorkloadNotifier {
    * workload. A workload already pending keeps its timer and takes the latest digest.
    */
   async notify(smc: SmcRef, digest: string): Promise<number> {
-    if (this.stopped) return 0;
+    if (this.pending.stopped) return 0;
     const workloads = await this.discover(smc);
-    if (this.stopped) return 0;
+    if (this.pending.stopped) return 0;
     const smcKey = `${smc.namespace}/${smc.name}`;
     for (const w of workloads) {
       const key = `${w.kind}/${w.metadata.namespace}/${w.metadata.name}`;
@@ -253,16 +241,8 @@ export class WorkloadNotifier {
         p.at = Date.now();
         continue;
       }
-      const entry: Pending = {
-        workload: w,
-        smc,
-        smcs: new Map([[smcKey, smc]]),
-        digest,
-        timer: undefined,
-        at: Date.now(),
-      };
-      entry.timer = this.clock.setTimeout(() => this.fire(key), this.windowMs());
-      this.pending.set(key, entry);
+      const entry: Pending = { workload: w, smc, smcs: new Map([[smcKey, smc]]), digest, at: Date.now() };
+      this.pending.schedule(key, entry, this.windowMs());
     }
     return workloads.length;
   }
@@ -273,29 +253,24 @@ export class WorkloadNotifier {
   }
 
   /** Wait for reloads that already started. */
-  async idle(): Promise<void> {
-    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+  idle(): Promise<void> {
+    return this.pending.idle();
   }
 
   /** Cancel pending reloads; wait for running ones. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const p of this.pending.values()) this.clock.clearTimeout(p.timer);
-    this.pending.clear();
-    await this.idle();
+    await this.pending.stop();
     await this.o.onStop?.();
   }
 
   private fire(key: string): void {
-    const p = this.pending.get(key);
+    const p = this.pending.take(key);
     if (!p) return;
-    this.pending.delete(key);
-    const run = this.reload(p)
-      .catch((e: unknown) => {
+    this.pending.track(
+      this.reload(p).catch((e: unknown) => {
         this.o.log?.('warn', { workload: key, err: (e as Error).message }, 'workload reload failed');
-      })
-      .finally(() => this.inflight.delete(run));
-    this.inflight.add(run);
+      }),
+    );
   }
 
   private async reload(p: Pending): Promise<void> {
@@ -365,7 +340,10 @@ export class WorkloadNotifier {
     if (Date.now() < cutoff) await new Promise((resolve) => setTimeout(resolve, cutoff - Date.now() + 10));
     let evicted = 0;
     for (let attempt = 0; ; attempt++) {
-      const r = await evictOldPods(this.o.api, w, cutoff, { ...this.o.evict, stopping: () => this.stopped });
+      const r = await evictOldPods(this.o.api, w, cutoff, {
+        ...this.o.evict,
+        stopping: () => this.pending.stopped,
+      });
       evicted += r.evicted;
       if (r.result === 'stopped')
         return {
@@ -377,7 +355,7 @@ export class WorkloadNotifier {
           ? { result: 'success', detail: `${evicted} pod(s) evicted` }
           : { result: 'skipped', detail: 'no pod started before the change' };
       if (r.result === 'error') return { result: 'error', detail: r.detail };
-      if (attempt >= 12 || this.stopped)
+      if (attempt >= 12 || this.pending.stopped)
         return {
           result: 'skipped',
           detail: `eviction of pod ${r.pod} refused by a PodDisruptionBudget for a minute; ${r.left} pod(s) left`,
@@ -404,35 +382,13 @@ export class WorkloadNotifier {
     }
     const ready = pods.filter((pod) => pod.ready && pod.podIP);
     if (ready.length === 0) return { result: 'skipped', detail: 'no ready pods' };
-    const failed: string[] = [];
-    await Promise.all(
-      ready.map(async (pod) => {
-        const host = pod.podIP!.includes(':') ? `[${pod.podIP}]` : pod.podIP!;
-        const url = `http://${host}:${target.port}${target.path}`;
-        if (!(await this.postWithRetries(url))) failed.push(pod.name);
-      }),
-    );
+    const failed = await postToPods(this.o.post, ready, target, {
+      attempts: this.o.httpAttempts,
+      retryBaseMs: this.o.httpRetryBaseMs,
+      timeoutMs: this.o.httpTimeoutMs,
+    });
     if (failed.length)
-      return {
-        result: 'error',
-        detail: `POST ${target.port}${target.path} failed for ${failed.sort().join(', ')}`,
-      };
+      return { result: 'error', detail: `POST ${target.port}${target.path} failed for ${failed.join(', ')}` };
     return { result: 'success', detail: `POST ${target.port}${target.path} to ${ready.length} ready pod(s)` };
-  }
-
-  private async postWithRetries(url: string): Promise<boolean> {
-    const attempts = this.o.httpAttempts ?? 3;
-    const base = this.o.httpRetryBaseMs ?? 200;
-    for (let i = 0; i < attempts; i++) {
-      try {
-        const code = await this.o.post!(url, this.o.httpTimeoutMs ?? 5000);
-        if (code >= 200 && code < 300) return true;
-        if (code >= 400 && code < 500 && code !== 408 && code !== 429) return false;
-      } catch {
-        // network error or timeout: retry
-      }
-      if (i + 1 < attempts) await new Promise((r) => setTimeout(r, base * 2 ** i));
-    }
-    return false;
   }
 }

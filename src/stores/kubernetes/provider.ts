@@ -3,7 +3,8 @@
  * current kubeconfig context) or an SMC's `provider.kubernetes` (the controller's own credentials).
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import type { DeletionPolicy, KubernetesProvider } from '../../api/schema.js';
+import type { KubernetesProvider } from '../../api/schema.js';
+import type { DeletionPolicy } from '../../plan/actions.js';
 import { SmcError } from '../../errors.js';
 import { PATTERNS as P, matches, refuseTarget, splitTarget } from '../cli-target.js';
 import type { StoreProvider } from '../provider.js';

@@ -7,8 +7,8 @@ import { chmod, mkdir, readdir, readlink, rename, rm, rmdir, symlink, unlink } f
 import { join } from 'node:path';
 import { SmcError } from '../../errors.js';
 import type { ActionResult } from '../../plan/actions.js';
+import { DATA_LINK } from '../../kubelet-volume.js';
 import {
-  DATA_LINK,
   DATA_TMP_LINK,
   DISABLED_DIR,
   LINK_TMP_PREFIX,

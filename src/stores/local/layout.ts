@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { DATA_LINK } from '../../kubelet-volume.js';
 
 /**
  * The kubelet AtomicWriter layout, plus our bookkeeping inside the payload:
@@ -14,9 +15,9 @@ import { open } from 'node:fs/promises';
  * Bookkeeping lives inside the payload so it swaps atomically with the data: after a crash, the
  * manifest and the files always describe the same state. `.smc` cannot clash with an entry because
  * local names never start with a dot, and it is never linked at the top level, so an application
- * listing DIR sees only its entries.
+ * listing DIR sees only its entries. `..data` is `DATA_LINK`, shared with the reload library
+ * (src/kubelet-volume.ts).
  */
-export const DATA_LINK = '..data';
 export const DATA_TMP_LINK = '..data_tmp';
 export const LOCK_FILE = '..smc_lock';
 export const LINK_TMP_PREFIX = '..smc_link_tmp.';

@@ -9,8 +9,8 @@ import type { EntryKind } from '../../entry.js';
 import { SmcError } from '../../errors.js';
 import { nameProblem } from '../../naming/name.js';
 import type { Owner } from '../store.js';
+import { DATA_LINK } from '../../kubelet-volume.js';
 import {
-  DATA_LINK,
   DATA_TMP_LINK,
   DISABLED_DIR,
   LINK_TMP_PREFIX,

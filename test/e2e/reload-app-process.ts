@@ -1,0 +1,63 @@
+/** The hot-reload e2e test's application (./reload-app.ts) as a separate process, its JSON lines kept. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../peers.js';
+import { waitFor } from './controller-process.js';
+
+export interface AppEvent {
+  event: 'ready' | 'reload';
+  at: number;
+  ok?: boolean;
+  generation?: number;
+  changed?: string[];
+  keys?: string[];
+  value?: string;
+}
+
+export interface ReloadApp {
+  readonly events: AppEvent[];
+  reloads(): AppEvent[];
+  output(): string;
+  waitFor(what: string, match: (e: AppEvent) => boolean, timeoutMs?: number): Promise<AppEvent>;
+  stop(): Promise<number | null>;
+}
+
+export async function startReloadApp(dir: string, key: string): Promise<ReloadApp> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'test/e2e/reload-app.ts'), '--dir', dir, '--key', key],
+    { cwd: repoRoot, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const events: AppEvent[] = [];
+  let out = '';
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    partial += chunk;
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const p of parts) if (p.startsWith('{')) events.push(JSON.parse(p) as AppEvent);
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const app: ReloadApp = {
+    events,
+    reloads: () => events.filter((e) => e.event === 'reload'),
+    output: () => out,
+    waitFor: (what, match, timeoutMs = 20_000) =>
+      waitFor(
+        what,
+        async () => {
+          if (child.exitCode !== null) throw new Error(`app exited (${child.exitCode}):\n${out}`);
+          return events.find(match);
+        },
+        { timeoutMs, intervalMs: 20, log: () => out },
+      ),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+  await app.waitFor('the app to start', (e) => e.event === 'ready');
+  return app;
+}
