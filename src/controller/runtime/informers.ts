@@ -20,6 +20,7 @@
  * 5 minutes (`WATCH_IDLE_MS`); a dead connection is still noticed by TCP keep-alive, and a watch
  * the apiserver ends (every 30–60 min) is restarted at once.
  */
+import { backoffDelayMs } from '../../backoff.js';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -118,7 +119,7 @@ function retryAfterMs(err: unknown): number | undefined {
  * 429 at least its Retry-After (or 1 s), capped at 30 s.
  */
 export function restartDelayMs(err: unknown, delayMs: number, random: () => number = Math.random): number {
-  const jittered = Math.round(delayMs / 2 + (random() * delayMs) / 2);
+  const jittered = backoffDelayMs({ baseMs: delayMs, jitter: 'equal' }, 1, random);
   if (statusOf(err) !== 429) return jittered;
   const after = Math.min(retryAfterMs(err) ?? THROTTLED_MIN_MS, THROTTLED_MAX_MS);
   return Math.max(jittered, after);
