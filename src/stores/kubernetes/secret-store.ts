@@ -18,6 +18,10 @@
  *   them), and are limited to 256 KiB in all; a Secret has the same access control as the data. It is
  *   created only when something is disabled, and never mounted.
  *
+ * Reads: the Secret, then the disabled-values Secret unless the Secret records (annotation
+ * `secret-management.octopilot.io/disabled-values: none`, set at each write) that there was none:
+ * one request per read for an SMC with no disabled entry.
+ *
  * Writes: read both Secrets, decide every action against that state, then write each Secret that
  * changes with one `create` or one `replace` carrying the `resourceVersion` it was read at
  * (optimistic concurrency). A `409` (someone else wrote in between) re-reads and decides again, up to
@@ -54,6 +58,7 @@ import {
   annotationBytes,
   createdByUs,
   dataBytes,
+  disabledMayExist,
   disabledSecretName,
   ownerKey,
   viewOf,
@@ -175,7 +180,8 @@ export class KubernetesSecretStore implements SecretStore {
     for (let attempt = 1; ; attempt++) {
       let snap: Snapshot;
       try {
-        snap = attempt === 1 && this.cached ? this.cached : await this.load();
+        // After a conflict both Secrets are read whatever the record says (it may be what changed).
+        snap = attempt === 1 && this.cached ? this.cached : await this.load(attempt > 1);
       } catch (e) {
         this.cached = undefined;
         const message = this.errorMessage(e);
@@ -267,10 +273,12 @@ export class KubernetesSecretStore implements SecretStore {
     );
 
     const res: Resolution = { results, touches, disabledFirst: false };
-    const mainBody = desiredMain(this.bodies, snap, v, next, owner, adopting);
     const disabledBody = desiredDisabled(this.bodies, snap, v, next, owner);
-    res.main = emptied(snap.main, v.status === 'managed' && createdByUs(snap.main), next) ?? mainBody;
     res.disabled = emptied(snap.disabled, v.disabledStatus === 'ours', next) ?? disabledBody;
+    const disabledAfter =
+      res.disabled !== undefined ? !('deleteAt' in res.disabled) : snap.disabled !== undefined;
+    const mainBody = desiredMain(this.bodies, snap, v, next, owner, adopting, disabledAfter);
+    res.main = emptied(snap.main, v.status === 'managed' && createdByUs(snap.main), next) ?? mainBody;
     res.disabledFirst = [...next.disabled].some(([k, val]) => v.disabledRaw.get(k) !== val);
 
     const problems: { which: 'main' | 'disabled'; message: string }[] = [];
@@ -320,11 +328,14 @@ export class KubernetesSecretStore implements SecretStore {
 
   // ---- calling the API server ----
 
-  private async load(): Promise<Snapshot> {
-    const [main, disabled] = await Promise.all([
-      this.get(this.secretName),
-      this.get(this.disabledSecretName),
-    ]);
+  /**
+   * The Secret, then its disabled-values Secret unless the Secret records that there is none
+   * (`disabledMayExist`; `both`: read it anyway). A record that turns out wrong (someone created that
+   * Secret since) makes the create of it fail with 409, and the retry reads both.
+   */
+  private async load(both = false): Promise<Snapshot> {
+    const main = await this.get(this.secretName);
+    const disabled = both || disabledMayExist(main) ? await this.get(this.disabledSecretName) : undefined;
     return { main, disabled };
   }
 
