@@ -188,6 +188,7 @@ export class Controller {
         noCrossNamespaceRefs: o.settings.no_cross_namespace_refs,
         controllerKeyNamespaces: o.settings.controller_key_namespaces,
         workloadIdentityNamespaces: () => this.o.settings.sops_workload_identity_namespaces,
+        keySecretCacheMs: () => this.o.settings.secret_poll_interval,
       },
       (namespace, name, rv) => this.secretPoll?.observe(namespace, name, rv),
       () => this.o.settings.max_key_file_bytes,
@@ -517,6 +518,7 @@ export class Controller {
 
   private onSecretChange(namespace: string, name: string): void {
     const secret = `${namespace}/${name}`;
+    this.keys.forget(namespace, name); // a SOPS key Secret read earlier is read again
     for (const smc of this.smcs.list()) {
       if (
         !this.inShard(smc) ||
@@ -688,7 +690,8 @@ export class Controller {
           end();
         }
       },
-      sopsKeyring: (sp: SecretManagerConfigSpec) => this.keys.keyringFor(smc.metadata.namespace, sp),
+      sopsKeyring: (sp: SecretManagerConfigSpec, fresh?: boolean) =>
+        this.keys.keyringFor(smc.metadata.namespace, sp, fresh),
       openStores: (sp: SecretManagerConfigSpec) => this.openStores(smc, sp),
       driftCheckIntervalMs: s.drift_check_interval,
       minReconcileIntervalMs: s.min_reconcile_interval_secs * 1000,
@@ -958,7 +961,8 @@ export class Controller {
                 () => world.fetchArtifact(artifact, sourceName),
               ),
             ),
-          sopsKeyring: (sp) => logStep(steps, 'sops', 'SOPS key loading', {}, () => world.sopsKeyring(sp)),
+          sopsKeyring: (sp, fresh) =>
+            logStep(steps, 'sops', 'SOPS key loading', {}, () => world.sopsKeyring(sp, fresh)),
           openStores: (sp) =>
             logStep(steps, 'provider', 'store opening', {}, () => Promise.resolve(world.openStores(sp))),
           ...(argo

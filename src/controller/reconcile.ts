@@ -14,13 +14,13 @@ import {
   parseSpec,
   specIntervals,
 } from '../api/index.js';
-import { classifyError } from '../errors.js';
+import { SmcError, classifyError } from '../errors.js';
 import type { SopsKeyring } from '../sops/index.js';
 import type { ArgoGitSource, GitCredentials } from '../source/argo-git.js';
 import type { FluxArtifactRef } from '../source/flux-artifact.js';
 import type { SourceCheckout } from '../source/source.js';
 import type { SecretStore } from '../stores/store.js';
-import { type EntryOutcome, type SyncResult, sync } from '../sync.js';
+import { type EntryOutcome, type SyncRequest, type SyncResult, sync } from '../sync.js';
 import { DriftGuard, type DriftFindings, verificationDueMs } from './drift.js';
 import {
   type Progress,
@@ -32,7 +32,7 @@ import {
 import type { ArgoApplicationObject } from './argo-source.js';
 import type { PullRecord } from './git-pulls.js';
 import { argoSourcePlan, fluxSourcePlan, type SourcePlan } from './source-plan.js';
-import { explainKeyFailure } from './keys.js';
+import { explainKeyFailure, servedFromCache } from './keys.js';
 
 /** The parts of a SecretManagerConfig object the reconciler reads (as it comes from the API server). */
 export interface SmcObject {
@@ -69,8 +69,11 @@ export interface ReconcileWorld {
   source: FluxSourceObject | undefined;
   /** Download, verify and extract an artifact (cached by digest). */
   fetchArtifact(artifact: FluxArtifactRef, sourceName: string): Promise<SourceCheckout>;
-  /** The SMC's SOPS keys (its `*SecretRef`s, else the controller-wide default); undefined when none. */
-  sopsKeyring(spec: SecretManagerConfigSpec): Promise<SopsKeyring | undefined>;
+  /**
+   * The SMC's SOPS keys (its `*SecretRef`s, else the controller-wide default); undefined when none.
+   * Key Secrets may come from a short-lived cache; `fresh`: read them again.
+   */
+  sopsKeyring(spec: SecretManagerConfigSpec, fresh?: boolean): Promise<SopsKeyring | undefined>;
   /** Stores for the SMC's provider. */
   openStores(spec: SecretManagerConfigSpec): Promise<SmcStores> | SmcStores;
   /** Run the whole pipeline even when nothing seems to have changed (e.g. a SOPS key Secret changed). */
@@ -325,11 +328,11 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   let checkout: SourceCheckout | undefined;
   let keyring: SopsKeyring | undefined;
   try {
-    checkout = await fetchSource();
+    const tree = (checkout = await fetchSource());
     keyring = spec.secrets.sops.enabled ? await world.sopsKeyring(spec) : undefined;
-    stores = await world.openStores(spec);
-    result = await sync({
-      source: { ...checkout, revision },
+    const opened = (stores = await world.openStores(spec));
+    const request = (keys: SopsKeyring | undefined): SyncRequest => ({
+      source: { ...tree, revision },
       owner: { namespace: smc.metadata.namespace, name: smc.metadata.name },
       environment: spec.secrets.environment,
       render: spec.secrets.kustomizePath
@@ -341,9 +344,9 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
         : { mode: 'raw', basePath: spec.secrets.basePath },
       prefix: spec.secrets.prefix,
       suffix: spec.secrets.suffix,
-      sops: { enabled: spec.secrets.sops.enabled, keyring },
-      secretStore: stores.secretStore,
-      configStore: stores.configStore,
+      sops: { enabled: spec.secrets.sops.enabled, keyring: keys },
+      secretStore: opened.secretStore,
+      configStore: opened.configStore,
       ...(guard ? { review: guard.review } : {}),
       deletionPolicy: spec.deletionPolicy,
       triggerUpdate: spec.triggerUpdate,
@@ -353,6 +356,13 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       maxSecretsPerResource: world.maxSecretsPerResource,
       maxSecretSizeBytes: world.maxSecretSizeBytes,
       ...(world.inputLimits ? { limits: world.inputLimits } : {}),
+    });
+    result = await sync(request(keyring)).catch(async (e: unknown) => {
+      // No key opens a file (nothing is written before every file is decrypted): when the keys came
+      // from the cache, the key Secret may have gained a key since; read it again, once.
+      if (!(e instanceof SmcError && e.code === 'SopsNoMatchingKey' && servedFromCache(keyring))) throw e;
+      keyring = await world.sopsKeyring(spec, true);
+      return sync(request(keyring));
     });
   } catch (e) {
     return finish({ kind: 'failed', ...classifyError(explainKeyFailure(e, keyring)), revision }, 0);
