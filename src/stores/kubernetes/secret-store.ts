@@ -112,6 +112,12 @@ interface Resolution {
   disabledFirst: boolean;
 }
 
+/**
+ * `namespace/name` of the disabled-values Secrets this process found at its last read of them: a
+ * hint that decides whether a read fetches both Secrets at once (a store is built per reconcile).
+ */
+const DISABLED_SEEN = new Set<string>();
+
 export class KubernetesSecretStore implements SecretStore {
   readonly type = 'k8s';
   readonly target: string;
@@ -204,6 +210,11 @@ export class KubernetesSecretStore implements SecretStore {
           if ('deleteAt' in body) await this.remove(body);
           else await this.write(body, existing !== undefined);
           done[which] = true;
+          if (which === 'disabled') {
+            const id = `${this.namespace}/${this.disabledSecretName}`;
+            if ('deleteAt' in body) DISABLED_SEEN.delete(id);
+            else DISABLED_SEEN.add(id);
+          }
         }
         return results;
       } catch (e) {
@@ -331,12 +342,25 @@ export class KubernetesSecretStore implements SecretStore {
   /**
    * The Secret, then its disabled-values Secret unless the Secret records that there is none
    * (`disabledMayExist`; `both`: read it anyway). A record that turns out wrong (someone created that
-   * Secret since) makes the create of it fail with 409, and the retry reads both.
+   * Secret since) makes the create of it fail with 409, and the retry reads both. Where this process
+   * last found a disabled-values Secret, both are read at once (one round trip, not two in a row).
    */
   private async load(both = false): Promise<Snapshot> {
-    const main = await this.get(this.secretName);
-    const disabled = both || disabledMayExist(main) ? await this.get(this.disabledSecretName) : undefined;
-    return { main, disabled };
+    const id = `${this.namespace}/${this.disabledSecretName}`;
+    let snap: Snapshot;
+    if (both || DISABLED_SEEN.has(id)) {
+      const [main, disabled] = await Promise.all([
+        this.get(this.secretName),
+        this.get(this.disabledSecretName),
+      ]);
+      snap = { main, disabled };
+    } else {
+      const main = await this.get(this.secretName);
+      snap = { main, disabled: disabledMayExist(main) ? await this.get(this.disabledSecretName) : undefined };
+    }
+    if (snap.disabled) DISABLED_SEEN.add(id);
+    else DISABLED_SEEN.delete(id);
+    return snap;
   }
 
   private async get(name: string): Promise<V1Secret | undefined> {
