@@ -65,6 +65,7 @@ import { StoreFactory, credentialSecretsOf } from './stores.js';
 import { FinalizerWriter, handleLifecycle, isDeleting } from './finalizer.js';
 import { reportDrift } from './drift.js';
 import { statusChanged } from './status.js';
+import { PROGRESS_DELAY_MS } from './progress.js';
 import { Notifier } from './notifications/index.js';
 import { type OtelDestination, type Tracing, traceReconcile } from '../observability/tracing.js';
 import { stageMetricsHook } from '../observability/stage-metrics.js';
@@ -589,6 +590,7 @@ export class Controller {
           await this.writeStatus(namespace, name, onServer, st);
           onServer = st;
         },
+        progressDelayMs: PROGRESS_DELAY_MS,
       });
     } finally {
       end();

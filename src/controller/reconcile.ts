@@ -2,8 +2,9 @@
  * The reconciler: a function of (object, world) → new status (docs/architecture.md). It reads nothing from the
  * cluster itself: the world hands it the source object (a Flux source, or an Argo CD Application
  * with its Git remote: ls-remote, fetch, credentials, last pull), the artifact fetcher, the SOPS
- * keys and the stores. The controller writes the returned status once; before the work starts it
- * may also be told, through `world.progress`, that the SMC is `Pending` or `Syncing`. Where the
+ * keys and the stores. The controller writes the returned status once; while the work runs it
+ * may also be told, through `world.progress`, that the SMC is `Pending` or `Syncing` (in the
+ * controller only for a pass still running after `progressDelayMs`, src/controller/progress.ts). Where the
  * files come from (a Flux artifact, an Argo CD Application's Git source) is `source-plan.ts`.
  */
 import type { InputLimits } from '../limits/input.js';
@@ -33,6 +34,7 @@ import type { ArgoApplicationObject } from './argo-source.js';
 import type { PullRecord } from './git-pulls.js';
 import { argoSourcePlan, fluxSourcePlan, type SourcePlan } from './source-plan.js';
 import { explainKeyFailure, servedFromCache } from './keys.js';
+import { ProgressReporter } from './progress.js';
 
 /** The parts of a SecretManagerConfig object the reconciler reads (as it comes from the API server). */
 export interface SmcObject {
@@ -104,6 +106,11 @@ export interface ReconcileWorld {
    * a failure is ignored (the final status is written anyway).
    */
   progress?(status: SecretManagerConfigStatus): Promise<void>;
+  /**
+   * Write in-progress statuses only for a pass still running this long after it started
+   * (src/controller/progress.ts); default 0: at once, before the work goes on.
+   */
+  progressDelayMs?: number;
   /**
    * The revision this SMC's previous reconcile attempted, when known (the controller remembers it):
    * a retry of the same revision and generation after a failure is not announced as `Syncing`.
@@ -177,17 +184,17 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   const requested = requestedReconcile(smc.metadata.annotations);
   const requestedNow = requested !== undefined && requested !== previous?.lastHandledReconcileAt;
   const forced = world.force === true || requestedNow;
-  /** The status on the server: `previous`, or the in-progress status once one was written. */
-  let current = previous;
-  const report = async (progress: Progress): Promise<void> => {
+  /** In-progress status writes (src/controller/progress.ts): at once, or for a pass still running after a delay. */
+  const progress = new ProgressReporter(
+    (status) => world.progress?.(status) ?? Promise.resolve(),
+    world.progressDelayMs ?? 0,
+  );
+  const report = async (p: Progress): Promise<void> => {
     if (!world.progress) return;
-    const status = progressStatus({ previous: current, generation, progress, now });
-    try {
-      await world.progress(status);
-      current = status;
-    } catch {
-      // Best effort: the final status is written after the work either way.
-    }
+    // On top of the status on the server: `previous`, or the in-progress status once one was written.
+    await progress.report(
+      progressStatus({ previous: progress.written ?? previous, generation, progress: p, now }),
+    );
   };
 
   /**
@@ -205,7 +212,13 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   }
   intervalMs = Math.max(intervalMs, world.minReconcileIntervalMs);
 
-  function finish(verdict: ReconcileVerdict, writes: number, drift?: DriftFindings): ReconcileOutcome {
+  async function finish(
+    verdict: ReconcileVerdict,
+    writes: number,
+    drift?: DriftFindings,
+  ): Promise<ReconcileOutcome> {
+    // The status on the server: `previous`, or the in-progress status written meanwhile.
+    const current = (await progress.settle()) ?? previous;
     const { pullInMs, note } = source;
     const requeueMs = pullInMs === undefined ? intervalMs : Math.min(intervalMs, pullInMs);
     const status = computeStatus({
