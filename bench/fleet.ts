@@ -228,6 +228,8 @@ try {
 
   // 1. Create N SMCs; time until all are Ready.
   log(`creating ${N} SMCs`);
+  const auditBeforeCreate = (await readFile(auditLog, 'utf8')).length;
+  const cpuBeforeCreate = (await procStats(pid)).ticks;
   const tCreate = performance.now();
   await pMap(
     Array.from({ length: N }, (_, i) => `smc-${String(i).padStart(4, '0')}`),
@@ -250,9 +252,12 @@ try {
       }),
     { concurrency: 16 },
   );
-  log(`${N} SMCs created in ${((performance.now() - tCreate) / 1000).toFixed(1)} s`);
+  const created = performance.now() - tCreate;
+  log(`${N} SMCs created in ${(created / 1000).toFixed(1)} s`);
   await waitAll('all Ready', (s) => ready(s) === true && s.status?.lastSyncedRevision === revision);
   const createToReady = performance.now() - tCreate;
+  const createCpuS = ((await procStats(pid)).ticks - cpuBeforeCreate) / CLK_TCK;
+  const createRequests = countByVerb((await readFile(auditLog, 'utf8')).slice(auditBeforeCreate));
   const secrets = (await list())[0]?.status as { secretsCount?: number } | undefined;
   log(
     `all ${N} Ready in ${(createToReady / 1000).toFixed(1)} s (${secrets?.secretsCount ?? '?'} secrets each)`,
@@ -286,6 +291,7 @@ try {
 
   // 3. Fan-out of a new shared revision, with one-SMC changes made meanwhile.
   const auditBeforeFan = (await readFile(auditLog, 'utf8')).length;
+  const cpuBeforeFan = (await procStats(pid)).ticks;
   revision = await publish(2);
   const tFan = performance.now();
   const fanned = waitAll('fan-out', (s) => s.status?.lastSyncedRevision === revision).then(
@@ -295,6 +301,7 @@ try {
   const during: number[] = [];
   for (let i = 0; i < CHANGES; i++) during.push(await change(pick(i + CHANGES)));
   const fanOut = await fanned;
+  const fanCpuS = ((await procStats(pid)).ticks - cpuBeforeFan) / CLK_TCK;
   const fanRequests = countByVerb((await readFile(auditLog, 'utf8')).slice(auditBeforeFan));
   log(
     `fan-out ${(fanOut / 1000).toFixed(1)} s; change during it p95 ${percentile(during, 95).toFixed(0)} ms`,
@@ -330,7 +337,16 @@ try {
   const rows: [string, string][] = [
     ['N (SMCs, one shared GitRepository, Kubernetes store)', String(N)],
     ['create → all Ready', `${(createToReady / 1000).toFixed(1)} s`],
+    ['… of which creating the N SMCs (16 at a time)', `${(created / 1000).toFixed(1)} s`],
+    [
+      'controller CPU, create → all Ready',
+      `${createCpuS.toFixed(1)} s (${((createCpuS * 1000) / N).toFixed(1)} ms per SMC)`,
+    ],
     ['fan-out of a new shared revision', `${(fanOut / 1000).toFixed(1)} s`],
+    [
+      'controller CPU during the fan-out',
+      `${fanCpuS.toFixed(1)} s (${((fanCpuS * 1000) / N).toFixed(1)} ms per SMC)`,
+    ],
     [
       `one-SMC change p50 / p95, alone (${CHANGES})`,
       `${percentile(alone, 50).toFixed(0)} / ${percentile(alone, 95).toFixed(0)} ms`,
@@ -344,6 +360,7 @@ try {
       `${(s1.rssKiB / 1024).toFixed(0)} / ${(Math.max(peakDuringRun, s1.hwmKiB) / 1024).toFixed(0)} MiB`,
     ],
     [`idle CPU (${IDLE_S} s)`, `${((((s1.ticks - s0.ticks) / CLK_TCK) * 100) / idleWallS).toFixed(2)} %`],
+    ['apiserver requests per SMC, create → all Ready, by verb', perSmc(createRequests)],
     [
       'apiserver requests per SMC during the fan-out, by verb',
       [...fanRequests.entries()]
@@ -377,6 +394,15 @@ try {
   await artifacts.stop();
   await kube.stop();
   await rm(work, { recursive: true, force: true });
+}
+
+/** Requests per SMC by verb (watches left out), most frequent first. */
+function perSmc(requests: Map<string, number>): string {
+  return [...requests.entries()]
+    .filter(([k]) => !k.startsWith('watch'))
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k}: ${(n / N).toFixed(2)}`)
+    .join(', ');
 }
 
 /** Audit log lines (JSON, one per request) counted by `verb resource[/subresource]`. */
