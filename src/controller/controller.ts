@@ -109,6 +109,12 @@ type SmcResource = KubernetesObject & SmcObject;
 type FluxResource = KubernetesObject & FluxSourceObject & SuspendableSource;
 type ApplicationResource = KubernetesObject & ArgoApplicationObject;
 
+/** Same generation (spec) and shard label: what an update that changes only status keeps. */
+function sameSpecAndShard(a: SmcResource, b: SmcResource): boolean {
+  const shard = (o: SmcResource) => (o as KubernetesObject).metadata?.labels?.[LABELS.shardKey];
+  return a.metadata.generation === b.metadata.generation && shard(a) === shard(b);
+}
+
 /** Which source an SMC references (kind, namespace, name). */
 function sourceRefKey(smc: SmcResource): string {
   const ref = (smc.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } })?.sourceRef;
@@ -223,7 +229,9 @@ export class Controller {
       logger: o.logger,
       onEvent: (event, obj, old) => {
         this.onSmcEvent(event, obj, old);
-        this.smcsChanged?.(this.shardSmcs());
+        // Hot reload reads specs and shards only: a status write (most events) changes neither, and
+        // handing it all N SMCs on each event made a fleet's sync O(N²) (docs/performance.md).
+        if (event !== 'update' || !old || !sameSpecAndShard(old, obj)) this.smcsChanged?.(this.shardSmcs());
       },
     });
     // Sources may live outside the watched namespaces (the documented layout keeps them in
