@@ -177,6 +177,23 @@ export function requestedReconcile(annotations: Record<string, string> | undefin
 }
 
 export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<ReconcileOutcome> {
+  const progress = new ProgressReporter(
+    (status) => world.progress?.(status) ?? Promise.resolve(),
+    world.progressDelayMs ?? 0,
+  );
+  try {
+    return await reconcileReporting(smc, world, progress);
+  } finally {
+    // Also when the pass threw: no in-progress write may land after it ended.
+    await progress.settle();
+  }
+}
+
+async function reconcileReporting(
+  smc: SmcObject,
+  world: ReconcileWorld,
+  progress: ProgressReporter,
+): Promise<ReconcileOutcome> {
   const now = world.now();
   const where = `${smc.metadata.namespace}/${smc.metadata.name}`;
   const previous = smc.status;
@@ -184,11 +201,7 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   const requested = requestedReconcile(smc.metadata.annotations);
   const requestedNow = requested !== undefined && requested !== previous?.lastHandledReconcileAt;
   const forced = world.force === true || requestedNow;
-  /** In-progress status writes (src/controller/progress.ts): at once, or for a pass still running after a delay. */
-  const progress = new ProgressReporter(
-    (status) => world.progress?.(status) ?? Promise.resolve(),
-    world.progressDelayMs ?? 0,
-  );
+  // In-progress status writes (src/controller/progress.ts): at once, or for a pass still running after a delay.
   const report = async (p: Progress): Promise<void> => {
     if (!world.progress) return;
     // On top of the status on the server: `previous`, or the in-progress status once one was written.

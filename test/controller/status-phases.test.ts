@@ -478,6 +478,21 @@ describe('reconcile with a progress hook', () => {
     });
   });
 
+  it('a pass that throws leaves no in-progress write behind (the delayed Pending is dropped)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { w, written } = await world({
+        progressDelayMs: 1_000,
+        suspendFluxSource: () => Promise.reject(new Error('boom')),
+      });
+      await expect(reconcile(obj(), w)).rejects.toThrow('boom');
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(written).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a failing progress write does not fail the reconcile', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'smc-phases-'));
     const { w } = await world({
