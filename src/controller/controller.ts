@@ -23,6 +23,7 @@ import { kmsRuntime } from '../sops/kms/index.js';
 import { FinalizerWriter, handleLifecycle } from './finalizer.js';
 import { Notifier } from './notifications/index.js';
 import type { ReconcileOutcome, SmcObject } from './reconcile.js';
+import { PROGRESS_DELAY_MS } from './progress.js';
 import { ReconcileReporter } from './report.js';
 import { EventRecorder } from './runtime/events.js';
 import { WorkQueue } from './runtime/queue.js';
@@ -137,6 +138,7 @@ export class Controller {
       gone: (smc, view, deleted) => this.forget(smc, view, deleted),
       sourceChanged: (old, view) => this.flux.release(view, () => this.smcLog(old, view)),
       changed: () => this.smcsChanged?.(this.watches.shardSmcs()),
+      secretChanged: (namespace, name) => this.worlds.forgetKeySecret(namespace, name),
       fluxRevision: (view) => this.flux.sourceOf(view)?.status?.artifact?.revision,
     });
     const sources = { kubeConfig: o.kubeConfig, logger: o.logger, metrics: o.metrics, events: this.events };
@@ -312,6 +314,7 @@ export class Controller {
           ...this.worlds.of(s),
           force: s.force,
           ...(s.written?.revision !== undefined ? { lastAttemptedRevision: s.written.revision } : {}),
+          progressDelayMs: PROGRESS_DELAY_MS,
           progress: async (st) => {
             await this.statusWriter.write(s.namespace, s.name, onServer, st);
             onServer = st;

@@ -4,10 +4,15 @@
  * namespace — which only SMCs in the namespaces listed in `controller_key_namespaces` may use
  * (default: the controller's own), whether they name it or fall back to it. A key Secret in another
  * namespace is refused under `no_cross_namespace_refs` (default true). A refusal is `AccessDenied`
- * naming the setting. The Secrets are read on each reconcile that decrypts; the parsed keyring is
- * kept until their key material changes, so a rotated key is picked up on the next reconcile (and
- * an unrelated edit of the Secret does not re-parse it). Material that does not parse is reported
- * naming the Secret and key.
+ * naming the setting. Material that does not parse is reported naming the Secret and key.
+ *
+ * A key Secret read is reused for `keySecretCacheMs` (the controller: `secret_poll_interval`), so
+ * a fleet of SMCs sharing one key Secret reads it once, not once per reconcile; reads in flight are
+ * shared too. The copy is dropped as soon as a change of the Secret is noticed (`forget`: the watch
+ * of `sops-keys`, the metadata poll of the others), and when a file no cached key opens the
+ * reconcile asks again with `fresh` (docs/security.md "SOPS key Secrets read through a cache"). The
+ * parsed keyring is kept until the key material changes, so an unrelated edit of the Secret does
+ * not re-parse it.
  *
  * The keyring handed out carries the key sources tried (value-free): when a file cannot be
  * decrypted, `explainKeyFailure` names them — a refused controller-wide key, a missing Secret — and
@@ -44,6 +49,11 @@ export interface KeyPolicy {
    * no credentials for the service (`*`: everyone; default: nobody). Read at each reconcile.
    */
   workloadIdentityNamespaces?: () => readonly string[];
+  /**
+   * How long a key Secret once read is used without reading it again (milliseconds, read at each
+   * reconcile; default 0: read on every reconcile). The controller: `secret_poll_interval`.
+   */
+  keySecretCacheMs?: () => number;
 }
 
 interface SecretRef {
@@ -115,6 +125,8 @@ class TracedKeyring implements SopsKeyring {
   constructor(
     private readonly inner: SopsKeyring,
     readonly sources: KeySources,
+    /** Built from at least one key Secret read earlier (the cache), not read for this reconcile. */
+    readonly fromCache = false,
   ) {}
   get age() {
     return this.inner.age;
@@ -164,8 +176,21 @@ export function explainKeyFailure(error: unknown, keyring: SopsKeyring | undefin
   return new SmcError(onlyRefused ? 'AccessDenied' : error.code, message);
 }
 
+/**
+ * Whether `keyring` was built from key Secrets read earlier (`keySecretCacheMs`): a file no key of
+ * it opens is then worth another try with the Secrets read again (`keyringFor(…, fresh)`).
+ */
+export function servedFromCache(keyring: SopsKeyring | undefined): boolean {
+  return keyring instanceof TracedKeyring && keyring.fromCache;
+}
+
+/** What a key Secret read keeps: its data (base64, as served) and resourceVersion; undefined: not found. */
+type KeySecret = Pick<V1Secret, 'data'> & { resourceVersion?: string };
+
 export class SopsKeyLoader {
   private readonly cache = new Map<string, { material: string; keyring: Promise<SopsKeyring> }>();
+  /** Key Secret reads by `namespace/name`: when each started, and its answer (shared while in flight). */
+  private readonly reads = new Map<string, { at: number; secret: Promise<KeySecret | undefined> }>();
   /** Keyrings with no key material: key services only (workload identity, or refused), per namespace. */
   private readonly bare = new Map<string, Promise<SopsKeyring>>();
 
@@ -182,7 +207,7 @@ export class SopsKeyLoader {
    * The keyring for an SMC — possibly empty when no key is configured, found or allowed: a file that
    * needs a key then fails with the sources tried (`explainKeyFailure`).
    */
-  async keyringFor(smcNamespace: string, spec: SecretManagerConfigSpec): Promise<SopsKeyring> {
+  async keyringFor(smcNamespace: string, spec: SecretManagerConfigSpec, fresh = false): Promise<SopsKeyring> {
     const sops = spec.secrets.sops;
     const refs: { ref: SecretRef; kind: 'age' | 'pgp'; field: string; explicit: boolean }[] = [];
     if (sops.ageSecretRef) {
@@ -235,9 +260,12 @@ export class SopsKeyLoader {
     /** Key-service credentials (Flux's `sops.*` keys) of every Secret read, first one per service wins. */
     const kmsData: { data: Record<string, string>; secret: string }[] = [];
     const seen = new Set<string>();
+    let fromCache = false;
     for (const r of refs) {
       if (r.explicit) checkKeyRef(smcNamespace, r.ref, this.policy, r.field);
-      const secret = await this.readSecret(r.ref);
+      const read = await this.readSecret(r.ref, fresh);
+      fromCache ||= read.cached;
+      const secret = read.secret;
       const secretName = `${r.ref.namespace}/${r.ref.name}`;
       if (secret?.data && !seen.has(secretName)) {
         seen.add(secretName);
@@ -291,7 +319,7 @@ export class SopsKeyLoader {
     const cacheKey = `${smcNamespace}\u0002${refs.map((r) => `${r.ref.namespace}/${r.ref.name}/${r.ref.key}`).join(',')}`;
     const version = JSON.stringify([age, pgp, kmsData, ambient]);
     const hit = this.cache.get(cacheKey);
-    if (hit && hit.material === version) return new TracedKeyring(await hit.keyring, sources);
+    if (hit && hit.material === version) return new TracedKeyring(await hit.keyring, sources, fromCache);
     const build = async (): Promise<SopsKeyring> => {
       const credentials: KmsCredentials = {};
       const kmsSources: Partial<Record<KmsService, string>> = {};
@@ -316,7 +344,12 @@ export class SopsKeyLoader {
     const keyring = build();
     this.cache.set(cacheKey, { material: version, keyring });
     keyring.catch(() => this.cache.delete(cacheKey));
-    return new TracedKeyring(await keyring, sources);
+    return new TracedKeyring(await keyring, sources, fromCache);
+  }
+
+  /** A change of Secret `namespace/name` was noticed: its next use reads it again. */
+  forget(namespace: string, name: string): void {
+    this.reads.delete(`${namespace}/${name}`);
   }
 
   /** Whether `smcNamespace` may use the controller's identity for key services, and if not why. */
@@ -351,11 +384,38 @@ export class SopsKeyLoader {
     }
   }
 
-  private async readSecret(ref: SecretRef): Promise<V1Secret | undefined> {
+  /**
+   * A key Secret, from a read made less than `keySecretCacheMs` ago (or in flight) unless `fresh`.
+   * `cached`: the answer came from such an earlier read.
+   */
+  private async readSecret(
+    ref: SecretRef,
+    fresh: boolean,
+  ): Promise<{ secret: KeySecret | undefined; cached: boolean }> {
+    const id = `${ref.namespace}/${ref.name}`;
+    const now = Date.now();
+    const ttl = this.policy.keySecretCacheMs?.() ?? 0;
+    const hit = this.reads.get(id);
+    if (!fresh && hit && now - hit.at < ttl) return { secret: await hit.secret, cached: true };
+    for (const [k, r] of this.reads) if (now - r.at >= ttl) this.reads.delete(k);
+    const secret = this.fetchSecret(ref);
+    if (ttl > 0) {
+      const entry = { at: now, secret };
+      this.reads.set(id, entry);
+      // A failed read is not kept: the next reconcile asks again.
+      secret.catch(() => {
+        if (this.reads.get(id) === entry) this.reads.delete(id);
+      });
+    }
+    return { secret: await secret, cached: false };
+  }
+
+  private async fetchSecret(ref: SecretRef): Promise<KeySecret | undefined> {
     try {
       const secret = await this.core.readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
-      this.onRead?.(ref.namespace, ref.name, secret.metadata?.resourceVersion);
-      return secret;
+      const resourceVersion = secret.metadata?.resourceVersion;
+      this.onRead?.(ref.namespace, ref.name, resourceVersion);
+      return { data: secret.data, resourceVersion };
     } catch (e) {
       const code = (e as { code?: number }).code;
       if (code === 404) {

@@ -2,8 +2,9 @@
  * The reconciler: a function of (object, world) → new status (docs/architecture.md). It reads nothing from the
  * cluster itself: the world hands it the source object (a Flux source, or an Argo CD Application
  * with its Git remote: ls-remote, fetch, credentials, last pull), the artifact fetcher, the SOPS
- * keys and the stores. The controller writes the returned status once; before the work starts it
- * may also be told, through `world.progress`, that the SMC is `Pending` or `Syncing`. Where the
+ * keys and the stores. The controller writes the returned status once; while the work runs it
+ * may also be told, through `world.progress`, that the SMC is `Pending` or `Syncing` (in the
+ * controller only for a pass still running after `progressDelayMs`, src/controller/progress.ts). Where the
  * files come from (a Flux artifact, an Argo CD Application's Git source) is `sources/source-plan.ts`.
  */
 import type { SmcObject } from '../api/smc-object.js';
@@ -15,13 +16,13 @@ import {
   parseSpec,
   specIntervals,
 } from '../api/index.js';
-import { classifyError } from '../errors.js';
+import { SmcError, classifyError } from '../errors.js';
 import type { SopsKeyring } from '../sops/index.js';
 import type { ArgoGitSource, GitCredentials } from '../source/argo-git.js';
 import type { FluxArtifactRef } from '../source/flux-artifact.js';
 import type { SourceCheckout } from '../source/source.js';
 import type { SecretStore } from '../stores/store.js';
-import { type EntryOutcome, type SyncResult, sync } from '../sync.js';
+import { type EntryOutcome, type SyncRequest, type SyncResult, sync } from '../sync.js';
 import { DriftGuard, type DriftFindings, verificationDueMs } from './drift.js';
 import {
   type Progress,
@@ -33,7 +34,8 @@ import {
 import type { ArgoApplicationObject } from './sources/argo-source.js';
 import type { PullRecord } from './sources/git-pulls.js';
 import { type SourcePlan, planSource } from './sources/source-plan.js';
-import { explainKeyFailure } from './keys.js';
+import { explainKeyFailure, servedFromCache } from './keys.js';
+import { ProgressReporter } from './progress.js';
 
 /** The SecretManagerConfig object the reconciler reads (as it comes from the API server). */
 export type { SmcObject };
@@ -60,8 +62,11 @@ export interface ReconcileWorld {
   source: FluxSourceObject | undefined;
   /** Download, verify and extract an artifact (cached by digest). */
   fetchArtifact(artifact: FluxArtifactRef, sourceName: string): Promise<SourceCheckout>;
-  /** The SMC's SOPS keys (its `*SecretRef`s, else the controller-wide default); undefined when none. */
-  sopsKeyring(spec: SecretManagerConfigSpec): Promise<SopsKeyring | undefined>;
+  /**
+   * The SMC's SOPS keys (its `*SecretRef`s, else the controller-wide default); undefined when none.
+   * Key Secrets may come from a short-lived cache; `fresh`: read them again.
+   */
+  sopsKeyring(spec: SecretManagerConfigSpec, fresh?: boolean): Promise<SopsKeyring | undefined>;
   /** Stores for the SMC's provider. */
   openStores(spec: SecretManagerConfigSpec): Promise<SmcStores> | SmcStores;
   /** Run the whole pipeline even when nothing seems to have changed (e.g. a SOPS key Secret changed). */
@@ -92,6 +97,11 @@ export interface ReconcileWorld {
    * a failure is ignored (the final status is written anyway).
    */
   progress?(status: SecretManagerConfigStatus): Promise<void>;
+  /**
+   * Write in-progress statuses only for a pass still running this long after it started
+   * (src/controller/progress.ts); default 0: at once, before the work goes on.
+   */
+  progressDelayMs?: number;
   /**
    * The revision this SMC's previous reconcile attempted, when known (the controller remembers it):
    * a retry of the same revision and generation after a failure is not announced as `Syncing`.
@@ -158,6 +168,23 @@ export function requestedReconcile(annotations: Record<string, string> | undefin
 }
 
 export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<ReconcileOutcome> {
+  const progress = new ProgressReporter(
+    (status) => world.progress?.(status) ?? Promise.resolve(),
+    world.progressDelayMs ?? 0,
+  );
+  try {
+    return await reconcileReporting(smc, world, progress);
+  } finally {
+    // Also when the pass threw: no in-progress write may land after it ended.
+    await progress.settle();
+  }
+}
+
+async function reconcileReporting(
+  smc: SmcObject,
+  world: ReconcileWorld,
+  progress: ProgressReporter,
+): Promise<ReconcileOutcome> {
   const now = world.now();
   const where = `${smc.metadata.namespace}/${smc.metadata.name}`;
   const previous = smc.status;
@@ -165,17 +192,13 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   const requested = requestedReconcile(smc.metadata.annotations);
   const requestedNow = requested !== undefined && requested !== previous?.lastHandledReconcileAt;
   const forced = world.force === true || requestedNow;
-  /** The status on the server: `previous`, or the in-progress status once one was written. */
-  let current = previous;
-  const report = async (progress: Progress): Promise<void> => {
+  // In-progress status writes (src/controller/progress.ts): at once, or for a pass still running after a delay.
+  const report = async (p: Progress): Promise<void> => {
     if (!world.progress) return;
-    const status = progressStatus({ previous: current, generation, progress, now });
-    try {
-      await world.progress(status);
-      current = status;
-    } catch {
-      // Best effort: the final status is written after the work either way.
-    }
+    // On top of the status on the server: `previous`, or the in-progress status once one was written.
+    await progress.report(
+      progressStatus({ previous: progress.written ?? previous, generation, progress: p, now }),
+    );
   };
 
   /**
@@ -193,7 +216,13 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   }
   intervalMs = Math.max(intervalMs, world.minReconcileIntervalMs);
 
-  function finish(verdict: ReconcileVerdict, writes: number, drift?: DriftFindings): ReconcileOutcome {
+  async function finish(
+    verdict: ReconcileVerdict,
+    writes: number,
+    drift?: DriftFindings,
+  ): Promise<ReconcileOutcome> {
+    // The status on the server: `previous`, or the in-progress status written meanwhile.
+    const current = (await progress.settle()) ?? previous;
     const { pullInMs, note } = source;
     const requeueMs = pullInMs === undefined ? intervalMs : Math.min(intervalMs, pullInMs);
     const status = computeStatus({
@@ -313,11 +342,11 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
   let checkout: SourceCheckout | undefined;
   let keyring: SopsKeyring | undefined;
   try {
-    checkout = await fetchSource();
+    const tree = (checkout = await fetchSource());
     keyring = spec.secrets.sops.enabled ? await world.sopsKeyring(spec) : undefined;
-    stores = await world.openStores(spec);
-    result = await sync({
-      source: { ...checkout, revision },
+    const opened = (stores = await world.openStores(spec));
+    const request = (keys: SopsKeyring | undefined): SyncRequest => ({
+      source: { ...tree, revision },
       owner: { namespace: smc.metadata.namespace, name: smc.metadata.name },
       environment: spec.secrets.environment,
       render: spec.secrets.kustomizePath
@@ -329,9 +358,9 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
         : { mode: 'raw', basePath: spec.secrets.basePath },
       prefix: spec.secrets.prefix,
       suffix: spec.secrets.suffix,
-      sops: { enabled: spec.secrets.sops.enabled, keyring },
-      secretStore: stores.secretStore,
-      configStore: stores.configStore,
+      sops: { enabled: spec.secrets.sops.enabled, keyring: keys },
+      secretStore: opened.secretStore,
+      configStore: opened.configStore,
       ...(guard ? { review: guard.review } : {}),
       deletionPolicy: spec.deletionPolicy,
       triggerUpdate: spec.triggerUpdate,
@@ -341,6 +370,13 @@ export async function reconcile(smc: SmcObject, world: ReconcileWorld): Promise<
       maxSecretsPerResource: world.maxSecretsPerResource,
       maxSecretSizeBytes: world.maxSecretSizeBytes,
       ...(world.inputLimits ? { limits: world.inputLimits } : {}),
+    });
+    result = await sync(request(keyring)).catch(async (e: unknown) => {
+      // No key opens a file (nothing is written before every file is decrypted): when the keys came
+      // from the cache, the key Secret may have gained a key since; read it again, once.
+      if (!(e instanceof SmcError && e.code === 'SopsNoMatchingKey' && servedFromCache(keyring))) throw e;
+      keyring = await world.sopsKeyring(spec, true);
+      return sync(request(keyring));
     });
   } catch (e) {
     return finish({ kind: 'failed', ...classifyError(explainKeyFailure(e, keyring)), revision }, 0);

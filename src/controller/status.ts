@@ -7,8 +7,9 @@
  * Phases: `Pending` (taken by the controller, never synced: its first reconcile has started, or
  * its source has nothing to sync yet), `Syncing` (a reconcile is doing real work: a new revision or
  * generation, a requested or forced pass, store verification), `Synced`, `Error`, `Suspended`.
- * `Pending` and `Syncing` while a reconcile runs come from `progressStatus`, written before the
- * work starts; the reconcile's final status replaces them.
+ * `Pending` and `Syncing` while a reconcile runs come from `progressStatus`, written (in the
+ * controller) only for a pass still running a second after it started (src/controller/progress.ts);
+ * the reconcile's final status replaces them.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Condition, EntryState, EntryStatus, Phase, SecretManagerConfigStatus } from '../api/index.js';
@@ -327,7 +328,8 @@ function causeText(cause: SyncCause, generation: number | undefined): string {
 }
 
 /**
- * The status written while a reconcile runs (one merge patch, before any store call):
+ * The status written while a reconcile runs (one merge patch; with no progress delay, before any
+ * store call):
  *  - `Pending`: `Reconciling=True` and `Ready=Unknown` (reason `Progressing`), `Stalled=False`;
  *  - `Syncing`: `Reconciling=True` (reason `Progressing`, the message names the revision and why);
  *    `Ready` stays as it is when it was `True` (a routine re-sync of a ready SMC keeps serving the

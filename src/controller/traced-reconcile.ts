@@ -40,7 +40,8 @@ export async function tracedReconcile(
               world.fetchArtifact(artifact, sourceName),
             ),
           ),
-        sopsKeyring: (sp) => logStep(steps, 'sops', 'SOPS key loading', {}, () => world.sopsKeyring(sp)),
+        sopsKeyring: (sp, fresh) =>
+          logStep(steps, 'sops', 'SOPS key loading', {}, () => world.sopsKeyring(sp, fresh)),
         openStores: (sp) =>
           logStep(steps, 'provider', 'store opening', {}, () => Promise.resolve(world.openStores(sp))),
         ...(argo

@@ -6,7 +6,7 @@
  * syncing?). It decides what is queued, never what a reconcile does.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION_NAME, KIND, PLURAL } from '../api/index.js';
+import { API_GROUP, API_VERSION_NAME, KIND, LABELS, PLURAL } from '../api/index.js';
 import type { Logger, SmcLogger } from '../observability/logger.js';
 import { reloadMode, writtenSecret } from '../reload/workloads/index.js';
 import { isDeleting } from './finalizer.js';
@@ -46,10 +46,18 @@ export interface WatchesOptions {
   gone(smc: SmcResource, view: SmcView, deleted: boolean): void;
   /** The SMC follows another source now: release what it did to the old one. */
   sourceChanged(old: SmcResource, view: SmcView): void;
-  /** Any SMC event (settings hot reload is told of every change). */
+  /** An SMC was added or deleted, or its spec or shard changed (settings hot reload reads those only). */
   changed(): void;
+  /** A Secret an SMC reads changed (a cached copy of it is dropped). */
+  secretChanged(namespace: string, name: string): void;
   /** The revision of the Flux source an SMC follows, when it is one. */
   fluxRevision(view: SmcView): string | undefined;
+}
+
+/** Same generation (spec) and shard label: what an update that changes only status keeps. */
+function sameSpecAndShard(a: SmcResource, b: SmcResource): boolean {
+  const shard = (o: SmcResource) => o.metadata.labels?.[LABELS.shardKey];
+  return a.metadata.generation === b.metadata.generation && shard(a) === shard(b);
 }
 
 export class Watches {
@@ -68,7 +76,9 @@ export class Watches {
       logger: o.logger,
       onEvent: (event, obj, old) => {
         this.onSmcEvent(event, obj, old);
-        o.changed();
+        // A status write (most events) changes neither spec nor shard; handing hot reload all N
+        // SMCs on each event made a fleet's sync O(N²) (docs/performance.md).
+        if (event !== 'update' || !old || !sameSpecAndShard(old, obj)) o.changed();
       },
     });
   }
@@ -194,6 +204,7 @@ export class Watches {
   /** A Secret an SMC reads changed: that SMC runs its whole pipeline once. */
   private onSecretChange(namespace: string, name: string): void {
     const secret = `${namespace}/${name}`;
+    this.o.secretChanged(namespace, name); // a SOPS key Secret read earlier is read again
     for (const smc of this.smcs.list()) {
       if (!this.inShard(smc)) continue;
       const view = this.views.of(smc);

@@ -48,6 +48,7 @@ export class ReconcileWorlds {
         noCrossNamespaceRefs: settings.no_cross_namespace_refs,
         controllerKeyNamespaces: settings.controller_key_namespaces,
         workloadIdentityNamespaces: () => this.o.settings().sops_workload_identity_namespaces,
+        keySecretCacheMs: () => this.o.settings().secret_poll_interval,
       },
       (namespace, name, rv) => o.observeSecret(namespace, name, rv),
       () => this.o.settings().max_key_file_bytes,
@@ -65,7 +66,8 @@ export class ReconcileWorlds {
       source,
       fetchArtifact: (artifact, sourceName) =>
         flux.fetchArtifact(view, artifact, sourceName, s.artifact_max_bytes),
-      sopsKeyring: (sp: SecretManagerConfigSpec) => this.keys.keyringFor(smc.metadata.namespace, sp),
+      sopsKeyring: (sp: SecretManagerConfigSpec, fresh?: boolean) =>
+        this.keys.keyringFor(smc.metadata.namespace, sp, fresh),
       openStores: (sp: SecretManagerConfigSpec) => this.openStores(subject, sp),
       driftCheckIntervalMs: s.drift_check_interval,
       minReconcileIntervalMs: s.min_reconcile_interval_secs * 1000,
@@ -81,6 +83,11 @@ export class ReconcileWorlds {
       ...(view.source.kind === 'Application' ? { argo: argo.world(smc, view, log) } : {}),
       suspendFluxSource: (suspend: boolean) => flux.suspend(smc, view, log, source, suspend),
     };
+  }
+
+  /** A key Secret changed: its cached copy is dropped (read again by the next reconcile that needs it). */
+  forgetKeySecret(namespace: string, name: string): void {
+    this.keys.forget(namespace, name);
   }
 
   /** The SMC is gone: the store clients only it used are closed. */

@@ -2,13 +2,14 @@
  * Phases `Pending` and `Syncing` (docs/crd-reference.md), without a cluster: the in-progress status
  * (`progressStatus`), when the reconciler announces it (`world.progress`, never on the "nothing
  * changed" path nor for a retry of what just failed), `Pending` for an SMC waiting for its first
- * source, and `lastTransitionTime` moving only with a condition's status. The world is the one the
+ * source, and `lastTransitionTime` moving only with a condition's status; with a progress delay
+ * (the controller's), in-progress statuses only for a pass still running after it. The world is the one the
  * reconciler tests use: the example GitOps tree, a real SOPS keyring, a local directory store.
  */
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Condition, SecretManagerConfigStatus } from '../../src/api/index.js';
 import { mergeConditions } from '../../src/controller/runtime/conditions.js';
 import { type ReconcileWorld, type SmcObject, reconcile, syncCause } from '../../src/controller/reconcile.js';
@@ -418,6 +419,78 @@ describe('reconcile with a progress hook', () => {
     written.length = 0;
     await reconcile(obj(r.status), w);
     expect(written).toEqual([]);
+  });
+
+  describe('with a progress delay (the controller runs with one)', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('a pass that ends within the delay writes no in-progress status; the final one builds on the server status', async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'smc-phases-'));
+      const { w, written } = await world({
+        progressDelayMs: 3_600_000,
+        openStores: () => ({ secretStore: new LocalDirStore(dir) as SecretStore }),
+      });
+      const first = await reconcile(obj(), w);
+      expect(written).toEqual([]);
+      expect(first.status.phase).toBe('Synced');
+      // Computed from no status at all, not from an unwritten Syncing: each condition set once.
+      expect(cond(first.status, 'Ready')).toMatchObject({ status: 'True', reason: 'Succeeded' });
+      const rev2 = await reconcile(obj(first.status), { ...w, source: ready('main@sha1:2') });
+      expect(written).toEqual([]);
+      expect(rev2.status.lastSyncedRevision).toBe('main@sha1:2');
+      // Reconciling stayed False on the server: its transition time does not move.
+      expect(cond(rev2.status, 'Reconciling')?.lastTransitionTime).toBe(
+        cond(first.status, 'Reconciling')?.lastTransitionTime,
+      );
+    });
+
+    it('a pass still running after the delay writes its latest in-progress status once: Syncing, not Pending', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const dir = await mkdtemp(path.join(tmpdir(), 'smc-phases-'));
+      let atStore!: () => void;
+      const reached = new Promise<void>((r) => (atStore = r));
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const { w, written } = await world({
+        progressDelayMs: 1_000,
+        openStores: async () => {
+          atStore();
+          await released;
+          return { secretStore: new LocalDirStore(dir) as SecretStore };
+        },
+      });
+      const run = reconcile(obj(), w);
+      await reached;
+      expect(written).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(written.map((s) => [s.phase, s.description])).toEqual([
+        ['Syncing', 'syncing revision main@sha1:1 (first sync)'],
+      ]);
+      release();
+      const r = await run;
+      expect(r.status.phase).toBe('Synced');
+      expect(written).toHaveLength(1);
+      // Built on the Syncing write: Ready Unknown → True.
+      expect(cond(written[0], 'Ready')?.status).toBe('Unknown');
+      expect(cond(r.status, 'Ready')?.status).toBe('True');
+    });
+  });
+
+  it('a pass that throws leaves no in-progress write behind (the delayed Pending is dropped)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { w, written } = await world({
+        progressDelayMs: 1_000,
+        suspendFluxSource: () => Promise.reject(new Error('boom')),
+      });
+      await expect(reconcile(obj(), w)).rejects.toThrow('boom');
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(written).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a failing progress write does not fail the reconcile', async () => {

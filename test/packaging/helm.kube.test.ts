@@ -359,6 +359,7 @@ describe('non-default values', () => {
       'TMPDIR',
       'HOME',
       'SMC_PRIVATE_TMP_DIR',
+      'NODE_OPTIONS',
       'OTEL_EXPORTER_OTLP_ENDPOINT',
     ]);
     // Helm merges maps with the defaults: limits.cpu stays unless set to null.

@@ -165,11 +165,14 @@ describe('KubernetesSecretStore', () => {
         [`${h.ns}/payments`]: ['API_KEY', 'DB_URL', 'TOKEN'],
       });
 
-      // The same content again: reads only, the Secret untouched.
+      // No disabled entry: the Secret records that there is no disabled-values Secret.
+      expect(s1.metadata?.annotations?.[KUBE_ANNOTATIONS.disabledValues]).toBe('none');
+
+      // The same content again: one read (the record spares the disabled-values Secret's), no write.
       h.calls.length = 0;
       ok(await h.sync(entries({ DB_URL: val('a'), API_KEY: val('b'), TOKEN: val('c') })));
       expect(h.writes()).toBe(0);
-      expect(h.calls.map((c) => c.operation)).toEqual(['ReadSecret', 'ReadSecret']);
+      expect(h.calls.map((c) => c.operation)).toEqual(['ReadSecret']);
       expect((await h.secret())!.metadata!.resourceVersion).toBe(s1.metadata!.resourceVersion);
 
       // Two values change, one key is added, one removed: all in one replace.
@@ -469,6 +472,58 @@ describe('KubernetesSecretStore', () => {
         }),
       ]);
     }
+  });
+
+  it('reads the disabled-values Secret only where the Secret says one may exist; a wrong record costs a 409 and a re-read', async () => {
+    const h = await harness();
+    ok(await h.sync(entries({ A: val('a'), B: val('b') })));
+    expect((await h.secret())!.metadata?.annotations?.[KUBE_ANNOTATIONS.disabledValues]).toBe('none');
+    // A disabled-values Secret of ours appears behind the record's back (say a crash between the
+    // two writes of an older version): the record is now wrong.
+    await h.core.createNamespacedSecret({
+      namespace: h.ns,
+      body: {
+        metadata: {
+          name: h.store.disabledSecretName,
+          labels: {
+            [KUBE_LABELS.managedBy]: 'secret-manager-controller',
+            [KUBE_LABELS.role]: 'disabled-values',
+          },
+        },
+        data: { OLD: b64(val('old')) },
+      },
+    });
+    h.calls.length = 0;
+    ok(await h.sync(entries({ A: val('a'), B: val('b') }, ['B'])));
+    expect(h.calls.map((c) => [c.operation, c.result])).toEqual([
+      ['ReadSecret', 'ok'], // the Secret only: the record says there is no other
+      ['CreateSecret', 'error'], // 409: it exists after all
+      ['ReadSecret', 'ok'], // the retry reads both
+      ['ReadSecret', 'ok'],
+      ['ReplaceSecret', 'ok'], // the disabled-values Secret gains B
+      ['ReplaceSecret', 'ok'], // the Secret drops it and records the disabled-values Secret
+    ]);
+    const main = (await h.secret())!;
+    expect(Object.keys(main.data ?? {})).toEqual(['A']);
+    expect(main.metadata?.annotations?.[KUBE_ANNOTATIONS.disabledValues]).toBe(h.store.disabledSecretName);
+    expect(Object.keys((await h.secret(h.store.disabledSecretName))!.data ?? {})).toEqual(['B']);
+    h.calls.length = 0;
+    expect((await h.store.read(h.owner, ['A', 'B'])).map((e) => [e.storeName, e.enabled])).toEqual([
+      ['A', true],
+      ['B', false],
+    ]);
+    expect(h.calls.map((c) => c.operation)).toEqual(['ReadSecret', 'ReadSecret']);
+
+    // A Secret written before the record existed (annotation removed by hand): both are read.
+    const { [KUBE_ANNOTATIONS.disabledValues]: _dropped, ...rest } = main.metadata!.annotations!;
+    await h.core.replaceNamespacedSecret({
+      namespace: h.ns,
+      name: h.store.secretName,
+      body: { ...main, metadata: { ...main.metadata, annotations: rest } },
+    });
+    h.calls.length = 0;
+    expect(await h.store.read(h.owner, ['A', 'B'])).toHaveLength(2);
+    expect(h.calls.map((c) => c.operation)).toEqual(['ReadSecret', 'ReadSecret']);
   });
 
   it('never loses a disabled value when the second write fails: the value stays enabled until it succeeds', async () => {

@@ -12,6 +12,7 @@ import {
   DISABLED_ROLE,
   KUBE_ANNOTATIONS,
   KUBE_LABELS,
+  NO_DISABLED_VALUES,
   type Deletion,
   type Next,
   type Snapshot,
@@ -47,15 +48,19 @@ export function emptied(existing: V1Secret | undefined, ours: boolean, next: Nex
   return { name, deleteAt: { uid, resourceVersion } };
 }
 
-/** The main Secret as it should be written, or undefined when it needs no write. */
+/**
+ * The main Secret as it should be written, or undefined when it needs no write. `disabledAfter`:
+ * whether the disabled-values Secret exists once the apply is done (recorded on the Secret, so the
+ * next read skips it when it does not).
+ */
 export function desiredMain(
   t: SecretTarget,
-
   snap: Snapshot,
   v: View,
   next: Next,
   owner: Owner,
   adopting: boolean,
+  disabledAfter: boolean,
 ): V1Secret | undefined {
   const existing = snap.main;
   if (!existing && next.owners.size === 0) return undefined;
@@ -78,6 +83,7 @@ export function desiredMain(
   const annotations: Record<string, string> = { ...(existing?.metadata?.annotations ?? {}) };
   if (acting) Object.assign(annotations, t.annotations ?? {});
   annotations[KUBE_ANNOTATIONS.owners] = ownersAnnotation(next.owners);
+  annotations[KUBE_ANNOTATIONS.disabledValues] = disabledAfter ? t.disabledSecretName : NO_DISABLED_VALUES;
 
   const refs = [...(existing?.metadata?.ownerReferences ?? [])];
   const ref = creating ? ownerRef(t, owner, refs) : undefined;

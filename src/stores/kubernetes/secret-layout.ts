@@ -28,7 +28,14 @@ export const KUBE_ANNOTATIONS = {
   owners: `${KUBE_LABEL_PREFIX}owners`,
   /** On the disabled-values Secret: the Secret whose disabled entries it holds. */
   disabledValuesOf: `${KUBE_LABEL_PREFIX}disabled-values-of`,
+  /**
+   * On the Secret: the name of its disabled-values Secret when one may exist, `none` when none did
+   * after the last write (so a read can skip it). Absent on Secrets written before it existed.
+   */
+  disabledValues: `${KUBE_LABEL_PREFIX}disabled-values`,
 } as const;
+/** `disabled-values` value of a Secret written when it had no disabled-values Secret. */
+export const NO_DISABLED_VALUES = 'none';
 export const DISABLED_ROLE = 'disabled-values';
 export const DISABLED_SUFFIX = '-smc-disabled';
 export const DEFAULT_FIELD_MANAGER = 'secret-manager-controller';
@@ -167,6 +174,16 @@ export function createdByUs(secret: V1Secret | undefined): boolean {
   return (
     labels['app.kubernetes.io/managed-by'] === MANAGED_BY && labels[KUBE_LABELS.managedBy] === MANAGED_BY
   );
+}
+
+/**
+ * Whether the disabled-values Secret beside `main` may exist, i.e. must be read: unless `main` is
+ * ours and recorded at its last write that there was none. A Secret someone else made, one written
+ * before the record existed, or no Secret at all (an orphan may be left) give no such promise.
+ */
+export function disabledMayExist(main: V1Secret | undefined): boolean {
+  if (main?.metadata?.labels?.[KUBE_LABELS.managedBy] !== MANAGED_BY) return true;
+  return main.metadata.annotations?.[KUBE_ANNOTATIONS.disabledValues] !== NO_DISABLED_VALUES;
 }
 
 export function dataBytes(data: Map<string, string>): number {

@@ -18,6 +18,10 @@
  *   them), and are limited to 256 KiB in all; a Secret has the same access control as the data. It is
  *   created only when something is disabled, and never mounted.
  *
+ * Reads: the Secret, then the disabled-values Secret unless the Secret records (annotation
+ * `secret-management.octopilot.io/disabled-values: none`, set at each write) that there was none:
+ * one request per read for an SMC with no disabled entry.
+ *
  * Writes: read both Secrets, decide every action against that state, then write each Secret that
  * changes with one `create` or one `replace` carrying the `resourceVersion` it was read at
  * (optimistic concurrency). A `409` (someone else wrote in between) re-reads and decides again, up to
@@ -54,6 +58,7 @@ import {
   annotationBytes,
   createdByUs,
   dataBytes,
+  disabledMayExist,
   disabledSecretName,
   ownerKey,
   viewOf,
@@ -106,6 +111,12 @@ interface Resolution {
   /** Write the disabled-values Secret before the main one (it gains a value). */
   disabledFirst: boolean;
 }
+
+/**
+ * `namespace/name` of the disabled-values Secrets this process found at its last read of them: a
+ * hint that decides whether a read fetches both Secrets at once (a store is built per reconcile).
+ */
+const DISABLED_SEEN = new Set<string>();
 
 export class KubernetesSecretStore implements SecretStore {
   readonly type = 'k8s';
@@ -175,7 +186,8 @@ export class KubernetesSecretStore implements SecretStore {
     for (let attempt = 1; ; attempt++) {
       let snap: Snapshot;
       try {
-        snap = attempt === 1 && this.cached ? this.cached : await this.load();
+        // After a conflict both Secrets are read whatever the record says (it may be what changed).
+        snap = attempt === 1 && this.cached ? this.cached : await this.load(attempt > 1);
       } catch (e) {
         this.cached = undefined;
         const message = this.errorMessage(e);
@@ -198,6 +210,11 @@ export class KubernetesSecretStore implements SecretStore {
           if ('deleteAt' in body) await this.remove(body);
           else await this.write(body, existing !== undefined);
           done[which] = true;
+          if (which === 'disabled') {
+            const id = `${this.namespace}/${this.disabledSecretName}`;
+            if ('deleteAt' in body) DISABLED_SEEN.delete(id);
+            else DISABLED_SEEN.add(id);
+          }
         }
         return results;
       } catch (e) {
@@ -267,10 +284,12 @@ export class KubernetesSecretStore implements SecretStore {
     );
 
     const res: Resolution = { results, touches, disabledFirst: false };
-    const mainBody = desiredMain(this.bodies, snap, v, next, owner, adopting);
     const disabledBody = desiredDisabled(this.bodies, snap, v, next, owner);
-    res.main = emptied(snap.main, v.status === 'managed' && createdByUs(snap.main), next) ?? mainBody;
     res.disabled = emptied(snap.disabled, v.disabledStatus === 'ours', next) ?? disabledBody;
+    const disabledAfter =
+      res.disabled !== undefined ? !('deleteAt' in res.disabled) : snap.disabled !== undefined;
+    const mainBody = desiredMain(this.bodies, snap, v, next, owner, adopting, disabledAfter);
+    res.main = emptied(snap.main, v.status === 'managed' && createdByUs(snap.main), next) ?? mainBody;
     res.disabledFirst = [...next.disabled].some(([k, val]) => v.disabledRaw.get(k) !== val);
 
     const problems: { which: 'main' | 'disabled'; message: string }[] = [];
@@ -320,12 +339,28 @@ export class KubernetesSecretStore implements SecretStore {
 
   // ---- calling the API server ----
 
-  private async load(): Promise<Snapshot> {
-    const [main, disabled] = await Promise.all([
-      this.get(this.secretName),
-      this.get(this.disabledSecretName),
-    ]);
-    return { main, disabled };
+  /**
+   * The Secret, then its disabled-values Secret unless the Secret records that there is none
+   * (`disabledMayExist`; `both`: read it anyway). A record that turns out wrong (someone created that
+   * Secret since) makes the create of it fail with 409, and the retry reads both. Where this process
+   * last found a disabled-values Secret, both are read at once (one round trip, not two in a row).
+   */
+  private async load(both = false): Promise<Snapshot> {
+    const id = `${this.namespace}/${this.disabledSecretName}`;
+    let snap: Snapshot;
+    if (both || DISABLED_SEEN.has(id)) {
+      const [main, disabled] = await Promise.all([
+        this.get(this.secretName),
+        this.get(this.disabledSecretName),
+      ]);
+      snap = { main, disabled };
+    } else {
+      const main = await this.get(this.secretName);
+      snap = { main, disabled: disabledMayExist(main) ? await this.get(this.disabledSecretName) : undefined };
+    }
+    if (snap.disabled) DISABLED_SEEN.add(id);
+    else DISABLED_SEEN.delete(id);
+    return snap;
   }
 
   private async get(name: string): Promise<V1Secret | undefined> {
