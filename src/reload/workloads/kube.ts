@@ -173,7 +173,9 @@ const MAX_RESULTS = 100;
 /**
  * Records `status.hotReload.lastWorkloadReload` and `workloadsNotified` (`Kind/name` of the workloads
  * reloaded) on an SMC, and in auto mode `workloads` (what the current change-set did to each
- * workload, and why): reports within `batchMs` of each other make one status patch.
+ * workload, and why): reports within `batchMs` of each other make one status patch. The notified
+ * list is of one content digest: reloads of the same sync that finish in different batches (an HTTP
+ * reload waits for its pods) add to it; a reload of a new digest starts a new list.
  * Only this writer sets these fields (the reconcile's status patch leaves them alone).
  */
 export class WorkloadStatusWriter {
@@ -186,6 +188,8 @@ export class WorkloadStatusWriter {
     string,
     { changeSets: string; byWorkload: Map<string, WorkloadResultStatus> }
   >();
+  /** Per SMC: the digest the notified list is about, and the list. */
+  private readonly notified = new Map<string, { digest: string; names: Set<string> }>();
   private readonly custom: CustomObjectsApi;
 
   constructor(
@@ -211,7 +215,12 @@ export class WorkloadStatusWriter {
     return b;
   }
 
-  add(smc: SmcRef, workload: string): void {
+  /** A workload reloaded for the sync with content `digest`. */
+  add(smc: SmcRef, workload: string, digest: string): void {
+    const key = `${smc.namespace}/${smc.name}`;
+    let n = this.notified.get(key);
+    if (n?.digest !== digest) this.notified.set(key, (n = { digest, names: new Set() }));
+    n.names.add(workload);
     this.batch(smc).names.add(workload);
   }
 
@@ -234,6 +243,7 @@ export class WorkloadStatusWriter {
   /** An SMC is gone. */
   forget(smc: SmcRef): void {
     this.results.delete(`${smc.namespace}/${smc.name}`);
+    this.notified.delete(`${smc.namespace}/${smc.name}`);
   }
 
   private async flush(key: string): Promise<void> {
@@ -243,7 +253,9 @@ export class WorkloadStatusWriter {
     const hotReload: Record<string, unknown> = {};
     if (b.names.size) {
       hotReload.lastWorkloadReload = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      hotReload.workloadsNotified = [...b.names].sort();
+      hotReload.workloadsNotified = [
+        ...new Set([...b.names, ...(this.notified.get(key)?.names ?? [])]),
+      ].sort();
     }
     if (b.results) {
       hotReload.workloads = [...(this.results.get(key)?.byWorkload.values() ?? [])]
@@ -385,7 +397,7 @@ export function createWorkloadNotifier(o: {
     count: (strategy, result) => o.metrics.workloadReloads.inc({ strategy, result }),
     log: (level, fields, msg) => log[level](fields, msg),
     onReload: async (smc, r) => {
-      if (r.result === 'success') status.add(smc, `${r.kind}/${r.name}`);
+      if (r.result === 'success') status.add(smc, `${r.kind}/${r.name}`, r.digest);
       if (r.result === 'skipped' && r.strategy === 'none') return;
       await o.events.record(smc, {
         type: r.result === 'error' ? 'Warning' : 'Normal',
