@@ -1,30 +1,31 @@
-import { SecretManagerServiceClient, protos } from '@google-cloud/secret-manager';
+import { SecretManagerServiceClient, type protos } from '@google-cloud/secret-manager';
 import type { EntryKind } from '../../entry.js';
-import { SmcError } from '../../errors.js';
 import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
-import { sameOwner } from '../../plan/plan.js';
 import { checkOwnership, targetEnabled } from '../apply.js';
 import { ownerFromTags } from '../ownership.js';
+import { absentIfNotFound } from '../provider-error.js';
 import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
-import { GcpCaller, NO_GAX_RETRY, listAll, payloadText, projectWriteBucket } from './calls.js';
-import { ownClient } from '../client-cache.js';
-import { gcpClientOptions } from './client-options.js';
+import { GcpCaller, NO_GAX_RETRY } from './calls.js';
 import {
   UNREADABLE,
+  applyGcpActions,
   checkLocation,
   checkProjectId,
+  connectGcp,
+  convergeMissing,
+  created,
   lastSegment,
-  applyGcpActions,
+  listOwned,
   readResources,
   type GcpStoreCommonOptions,
   type WriteLog,
 } from './common.js';
 import { GcpProviderError } from './errors.js';
 import { GCP_SECRET_LIMITS, gcpNaming } from './naming.js';
-import { checkEnvironmentLabel, hasLabels, ownerFilter, ownerLabels } from './labels.js';
+import { checkEnvironmentLabel, hasLabels, ownerLabels } from './labels.js';
+import { SecretVersions, maxNumber, newestVersion } from './secret-versions.js';
 
 type ISecret = protos.google.cloud.secretmanager.v1.ISecret;
-type ISecretVersion = protos.google.cloud.secretmanager.v1.ISecretVersion;
 type ClientOptions = NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>;
 
 /** Annotations (not labels: keys may hold uppercase letters and dots) recording what an entry is. */
@@ -33,13 +34,6 @@ export const GCP_ANNOTATIONS = { key: 'smc-key', kind: 'smc-kind' } as const;
 export interface GcpSecretManagerStoreOptions extends GcpStoreCommonOptions {
   /** Regional secrets in this location; automatic replication when absent. */
   location?: string;
-}
-
-interface Version {
-  name: string;
-  number: number;
-  state: string;
-  etag?: string;
 }
 
 /**
@@ -67,6 +61,7 @@ export class GcpSecretManagerStore implements SecretStore {
   private readonly release: () => unknown;
   private readonly caller: GcpCaller;
   private readonly concurrency: number;
+  private readonly versions: SecretVersions;
 
   constructor(options: GcpSecretManagerStoreOptions) {
     checkProjectId(options.projectId);
@@ -80,25 +75,13 @@ export class GcpSecretManagerStore implements SecretStore {
       : `projects/${this.projectId}`;
     this.target = this.location ? `gcp:${this.projectId}/${this.location}` : `gcp:${this.projectId}`;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
-    const make = () =>
-      new SecretManagerServiceClient(
-        gcpClientOptions('secretmanager', {
-          location: this.location,
-          endpoint: options.endpoint,
-          credentials: options.credentials,
-          clientOptions: options.clientOptions,
-        }) as ClientOptions,
-      );
-    const lease = options.client
-      ? options.client(make, (c) => c.close())
-      : ownClient(make(), (c) => c.close());
-    this.client = lease.client;
-    this.release = lease.release;
-    this.caller = new GcpCaller({
-      observer: options.observer,
-      retryPolicy: options.retryPolicy,
-      bucket: projectWriteBucket('secretmanager', this.projectId, options.maxWritesPerSecond),
+    const connection = connectGcp('secretmanager', options, this.location, (o) => {
+      return new SecretManagerServiceClient(o as ClientOptions);
     });
+    this.client = connection.client;
+    this.release = connection.release;
+    this.caller = connection.caller;
+    this.versions = new SecretVersions(this.client, this.caller);
   }
 
   /** Release the client's connections (or give a shared client back). */
@@ -113,42 +96,29 @@ export class GcpSecretManagerStore implements SecretStore {
       names,
       naming: gcpNaming,
       concurrency: this.concurrency,
-      listOwned: () => this.listOwned(owner),
+      listOwned: () =>
+        listOwned(this.caller, 'ListSecrets', this.parent, owner, (page) =>
+          this.client.listSecrets(page, NO_GAX_RETRY),
+        ),
       get: (id) => this.getSecret(id),
       idOf,
       toStored: (secret) => this.toStored(secret),
     });
   }
 
-  private async listOwned(owner: Owner): Promise<ISecret[]> {
-    const first: protos.google.cloud.secretmanager.v1.IListSecretsRequest = {
-      parent: this.parent,
-      filter: ownerFilter(owner),
-      pageSize: 1000,
-    };
-    const out = await listAll(this.caller, 'ListSecrets', this.parent, first, (page) =>
-      this.client.listSecrets(page, NO_GAX_RETRY),
-    );
-    // Filtered again here: emulators ignore the filter, and it must be exact.
-    return out.filter((s) => sameOwner(ownerFromTags(s.labels ?? undefined), owner));
-  }
-
-  private async getSecret(id: string): Promise<ISecret | undefined> {
+  private getSecret(id: string): Promise<ISecret | undefined> {
     const name = this.secretName(id);
-    try {
+    return absentIfNotFound(async () => {
       const [secret] = await this.caller.call('GetSecret', false, name, () =>
         this.client.getSecret({ name }, NO_GAX_RETRY),
       );
       return secret;
-    } catch (e) {
-      if (e instanceof GcpProviderError && e.reason === 'NotFound') return undefined;
-      throw e;
-    }
+    });
   }
 
   private async toStored(secret: ISecret): Promise<StoredEntry> {
     const id = idOf(secret);
-    const { newest, value } = await this.current(secret.name ?? this.secretName(id));
+    const { newest, value } = await this.versions.current(secret.name ?? this.secretName(id));
     // A secret with no readable version yet is enabled: rewritten by the next apply.
     const enabled = newest ? newest.state === 'ENABLED' && value !== UNREADABLE : true;
     const annotations = secret.annotations ?? {};
@@ -163,70 +133,6 @@ export class GcpSecretManagerStore implements SecretStore {
       ...(kind === 'secret' || kind === 'config' ? { kind: kind as EntryKind } : {}),
       ...(newest ? { version: String(newest.number) } : {}),
     };
-  }
-
-  /**
-   * The newest version and its value, in one call when it is enabled: AccessSecretVersion on
-   * `latest` answers the payload and the version's number (docs/performance.md, "Store calls").
-   * When `latest` cannot be read (disabled, destroyed, or no version) the versions are listed to
-   * find the newest one that still holds data, and it is read only if enabled. `versions` is set
-   * only when they were listed.
-   */
-  private async current(secretName: string): Promise<{
-    newest: Version | undefined;
-    value: string | undefined | typeof UNREADABLE;
-    versions?: Version[];
-  }> {
-    const latest = await this.accessLatest(secretName);
-    if (latest) return { newest: latest.version, value: latest.value };
-    const versions = await this.listVersions(secretName);
-    const newest = newestVersion(versions);
-    if (newest?.state !== 'ENABLED') return { newest, value: newest ? UNREADABLE : undefined, versions };
-    return { newest, value: await this.access(newest), versions };
-  }
-
-  /** The `latest` version's payload and number; undefined when it cannot be read. */
-  private async accessLatest(secretName: string): Promise<{ version: Version; value: string } | undefined> {
-    const name = `${secretName}/versions/latest`;
-    try {
-      const [res] = await this.caller.call('AccessSecretVersion', false, name, () =>
-        this.client.accessSecretVersion({ name }, NO_GAX_RETRY),
-      );
-      const version = toVersion({ name: res.name, state: 'ENABLED' });
-      if (!version) return undefined;
-      return { version, value: payloadText(res.payload?.data) ?? '' };
-    } catch (e) {
-      if (e instanceof GcpProviderError && (e.status === 'FAILED_PRECONDITION' || e.reason === 'NotFound')) {
-        return undefined;
-      }
-      throw e;
-    }
-  }
-
-  private async listVersions(secretName: string): Promise<Version[]> {
-    const first: protos.google.cloud.secretmanager.v1.IListSecretVersionsRequest = {
-      parent: secretName,
-      pageSize: 1000,
-    };
-    const versions = await listAll(this.caller, 'ListSecretVersions', secretName, first, (page) =>
-      this.client.listSecretVersions(page, NO_GAX_RETRY),
-    );
-    return versions.map(toVersion).filter((v) => v !== undefined);
-  }
-
-  /** The payload of an enabled version; UNREADABLE if it was disabled or destroyed meanwhile. */
-  private async access(version: Version): Promise<string | typeof UNREADABLE> {
-    try {
-      const [res] = await this.caller.call('AccessSecretVersion', false, version.name, () =>
-        this.client.accessSecretVersion({ name: version.name }, NO_GAX_RETRY),
-      );
-      return payloadText(res.payload?.data) ?? '';
-    } catch (e) {
-      if (e instanceof GcpProviderError && (e.status === 'FAILED_PRECONDITION' || e.reason === 'NotFound')) {
-        return UNREADABLE;
-      }
-      throw e;
-    }
   }
 
   // ---- apply ----
@@ -257,20 +163,17 @@ export class GcpSecretManagerStore implements SecretStore {
       // Regional secrets take no replication policy: they live in their location.
       ...(this.location ? {} : { replication: { automatic: {} } }),
     };
-    try {
-      await this.caller.call('CreateSecret', true, name, () =>
-        this.client.createSecret({ parent: this.parent, secretId: id, secret }, NO_GAX_RETRY),
-      );
-      log.wrote = true;
-    } catch (e) {
-      // Already there: ours from a retried or concurrent create (carry on), or someone else's (refused).
-      if (e instanceof GcpProviderError && e.status === 'ALREADY_EXISTS' && depth === 0) {
-        return this.converge(owner, action, log, depth + 1);
-      }
-      throw e;
-    }
-    let version = await this.addVersion(name, action.value, 0, log);
-    if (action.enabled === false) version = await this.setState(version, 'DISABLED', log);
+    const made = await created(
+      () =>
+        this.caller.call('CreateSecret', true, name, () =>
+          this.client.createSecret({ parent: this.parent, secretId: id, secret }, NO_GAX_RETRY),
+        ),
+      log,
+      depth,
+    );
+    if (!made) return this.converge(owner, action, log, depth + 1);
+    let version = await this.versions.add(name, action.value, 0, log);
+    if (action.enabled === false) version = await this.versions.setState(version, 'DISABLED', log);
     return String(version.number);
   }
 
@@ -285,9 +188,7 @@ export class GcpSecretManagerStore implements SecretStore {
     const name = this.secretName(id);
     const secret = await this.getSecret(id);
     if (!secret) {
-      if (action.type === 'prune') return undefined; // already gone
-      if (action.type === 'update' && depth === 0) return this.create(owner, action, log, depth + 1);
-      throw new SmcError('NotFound', `"${id}" does not exist in ${this.target}`);
+      return convergeMissing(action, depth, this.target, (a) => this.create(owner, a, log, depth + 1));
     }
     // Only an update takes an unowned entry over (adoption, decided by the plan).
     checkOwnership(ownerFromTags(secret.labels ?? undefined), owner, action, `"${id}" in ${this.target}`);
@@ -305,14 +206,14 @@ export class GcpSecretManagerStore implements SecretStore {
     await this.ensureLabels(secret, owner, action, log);
 
     if (action.type === 'disable' || action.type === 'prune') {
-      const versions = await this.listVersions(name);
-      await this.disableAll(versions, log);
+      const versions = await this.versions.list(name);
+      await this.versions.disableAll(versions, log);
       const newest = newestVersion(versions);
       return newest ? String(newest.number) : undefined;
     }
 
     // The newest version (and its value when enabled): one call unless `latest` is unreadable.
-    const found = await this.current(name);
+    const found = await this.versions.current(name);
     let newest = found.newest;
     const enable = targetEnabled(action);
     const value = 'value' in action ? action.value : undefined;
@@ -320,12 +221,12 @@ export class GcpSecretManagerStore implements SecretStore {
     if (value !== undefined) {
       let current = found.value;
       if (newest && newest.state !== 'ENABLED' && enable) {
-        newest = await this.setState(newest, 'ENABLED', log);
-        current = await this.access(newest);
+        newest = await this.versions.setState(newest, 'ENABLED', log);
+        current = await this.versions.access(newest);
       }
       // Disabled and staying so: compared when it is enabled again.
       if (current !== UNREADABLE && current !== value) {
-        newest = await this.addVersion(
+        newest = await this.versions.add(
           name,
           value,
           maxNumber(found.versions ?? (newest ? [newest] : [])),
@@ -335,11 +236,11 @@ export class GcpSecretManagerStore implements SecretStore {
       }
     }
     if (enable) {
-      if (newest && newest.state !== 'ENABLED') newest = await this.setState(newest, 'ENABLED', log);
+      if (newest && newest.state !== 'ENABLED') newest = await this.versions.setState(newest, 'ENABLED', log);
     } else {
-      const versions = found.versions ?? (await this.listVersions(name));
+      const versions = found.versions ?? (await this.versions.list(name));
       if (added && newest && !versions.some((v) => v.number === newest?.number)) versions.push(newest);
-      await this.disableAll(versions, log);
+      await this.versions.disableAll(versions, log);
     }
     return newest ? String(newest.number) : undefined;
   }
@@ -376,69 +277,6 @@ export class GcpSecretManagerStore implements SecretStore {
     }
   }
 
-  /**
-   * Add a version. AddSecretVersion is not idempotent: before a retry, look for a version the lost
-   * attempt may have made (newer than `knownNewest`, holding this value) instead of adding another.
-   */
-  private addVersion(
-    secretName: string,
-    value: string,
-    knownNewest: number,
-    log: WriteLog,
-  ): Promise<Version> {
-    let attempted = false;
-    return this.caller.retrying('AddSecretVersion', secretName, async () => {
-      if (attempted) {
-        const made = await this.findAdded(secretName, value, knownNewest);
-        if (made) {
-          log.wrote = true;
-          return made;
-        }
-      }
-      attempted = true;
-      const [v] = await this.caller.once('AddSecretVersion', true, secretName, () =>
-        this.client.addSecretVersion(
-          { parent: secretName, payload: { data: Buffer.from(value, 'utf8') } },
-          NO_GAX_RETRY,
-        ),
-      );
-      log.wrote = true;
-      const version = toVersion(v);
-      if (!version)
-        throw new SmcError('StoreError', `AddSecretVersion on ${secretName} returned no version name`);
-      return version;
-    });
-  }
-
-  private async findAdded(
-    secretName: string,
-    value: string,
-    knownNewest: number,
-  ): Promise<Version | undefined> {
-    const newer = (await this.listVersions(secretName)).filter((v) => v.number > knownNewest);
-    const newest = newestVersion(newer);
-    if (newest?.state !== 'ENABLED') return undefined;
-    return (await this.access(newest)) === value ? newest : undefined;
-  }
-
-  private async disableAll(versions: Version[], log: WriteLog): Promise<void> {
-    for (const [i, v] of versions.entries()) {
-      if (v.state === 'ENABLED') versions[i] = await this.setState(v, 'DISABLED', log);
-    }
-  }
-
-  private async setState(version: Version, state: 'ENABLED' | 'DISABLED', log: WriteLog): Promise<Version> {
-    const op = state === 'ENABLED' ? 'EnableSecretVersion' : 'DisableSecretVersion';
-    const request = { name: version.name, ...(version.etag ? { etag: version.etag } : {}) };
-    const [v] = await this.caller.call(op, true, version.name, () =>
-      state === 'ENABLED'
-        ? this.client.enableSecretVersion(request, NO_GAX_RETRY)
-        : this.client.disableSecretVersion(request, NO_GAX_RETRY),
-    );
-    log.wrote = true;
-    return toVersion(v) ?? { ...version, state };
-  }
-
   private annotationsFor(action: Action): Record<string, string> {
     return {
       ...(action.key !== undefined ? { [GCP_ANNOTATIONS.key]: action.key } : {}),
@@ -453,37 +291,4 @@ export class GcpSecretManagerStore implements SecretStore {
 
 function idOf(secret: ISecret): string {
   return lastSegment(secret.name);
-}
-
-function toVersion(v: ISecretVersion | null | undefined): Version | undefined {
-  const name = v?.name;
-  if (!name) return undefined;
-  const number = Number(lastSegment(name));
-  if (!Number.isInteger(number)) return undefined;
-  const state = typeof v.state === 'string' ? v.state : stateName(v.state);
-  return { name, number, state, ...(v.etag ? { etag: v.etag } : {}) };
-}
-
-function stateName(state: number | null | undefined): string {
-  const S = protos.google.cloud.secretmanager.v1.SecretVersion.State;
-  return state === S.ENABLED
-    ? 'ENABLED'
-    : state === S.DISABLED
-      ? 'DISABLED'
-      : state === S.DESTROYED
-        ? 'DESTROYED'
-        : 'UNKNOWN';
-}
-
-/** The newest version that still holds data (destroyed versions can be neither read nor enabled). */
-function newestVersion(versions: readonly Version[]): Version | undefined {
-  let best: Version | undefined;
-  for (const v of versions) {
-    if ((v.state === 'ENABLED' || v.state === 'DISABLED') && (!best || v.number > best.number)) best = v;
-  }
-  return best;
-}
-
-function maxNumber(versions: readonly Version[]): number {
-  return versions.reduce((m, v) => Math.max(m, v.number), 0);
 }
