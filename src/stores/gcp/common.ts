@@ -8,7 +8,7 @@ import { mapLimit } from '../map-limit.js';
 import { type ClientLease, ownClient } from '../client-cache.js';
 import { ownerFromTags } from '../ownership.js';
 import type { RetryPolicy } from '../retry.js';
-import type { Owner, StoreObserver, StoredEntry } from '../store.js';
+import { type Owner, type StoreObserver, type StoredEntry, byStoreName } from '../store.js';
 import { GcpCaller, listAll, projectWriteBucket } from './calls.js';
 import { type GcpService, gcpClientOptions } from './client-options.js';
 import { GcpProviderError, gcpProviderError } from './errors.js';
@@ -124,10 +124,6 @@ export function checkLocation(location: string): void {
   if (!/^[a-z][a-z0-9-]{0,62}$/.test(location)) {
     throw new SmcError('InvalidSpec', `GCP location "${location}" is not valid`);
   }
-}
-
-export function byStoreName(a: StoredEntry, b: StoredEntry): number {
-  return a.storeName < b.storeName ? -1 : a.storeName > b.storeName ? 1 : 0;
 }
 
 /** The last segment of a resource name (`projects/p/secrets/ID` → `ID`). */
