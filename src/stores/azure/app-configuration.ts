@@ -44,14 +44,8 @@ import type { ClientLease } from '../client-cache.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.js';
-import {
-  type Owner,
-  type SecretStore,
-  type StoreLimits,
-  type StoreObserver,
-  type StoredEntry,
-  byStoreName,
-} from '../store.js';
+import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
+import { byStoreName } from '../store.js';
 import type { TokenBucket } from '../token-bucket.js';
 import { mapLimit } from '../map-limit.js';
 import { KEY_TAG, type Retried, azureWriteBucket, ourTags, retried, sameTags } from './common.js';

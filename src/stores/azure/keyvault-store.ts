@@ -37,14 +37,8 @@ import { type ClientLease, ownClient } from '../client-cache.js';
 import { ownerFromTags } from '../ownership.js';
 import { ProviderError, absentIfNotFound } from '../provider-error.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.js';
-import {
-  type Owner,
-  type SecretStore,
-  type StoreLimits,
-  type StoreObserver,
-  type StoredEntry,
-  byStoreName,
-} from '../store.js';
+import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
+import { byStoreName } from '../store.js';
 import type { TokenBucket } from '../token-bucket.js';
 import { KEY_TAG, type Retried, azureWriteBucket, ourTags, retried, sameTags } from './common.js';
 import { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';
