@@ -1,28 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { ParameterManagerClient, type protos } from '@google-cloud/parametermanager';
-import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
+import type { CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
 import { checkOwnership, targetEnabled } from '../apply.js';
 import { ownerFromTags } from '../ownership.js';
 import { absentIfNotFound } from '../provider-error.js';
-import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
-import { GcpCaller, NO_GAX_RETRY } from './calls.js';
+import type { Owner, StoreLimits, StoredEntry } from '../store.js';
+import { NO_GAX_RETRY } from './calls.js';
 import {
   UNREADABLE,
-  applyGcpActions,
-  checkLocation,
-  checkProjectId,
-  connectGcp,
   convergeMissing,
   created,
   lastSegment,
   listOwned,
-  readResources,
   type GcpStoreCommonOptions,
   type WriteLog,
 } from './common.js';
 import { GCP_PARAMETER_LIMITS, gcpParameterNaming } from './naming.js';
-import { checkEnvironmentLabel, hasLabels, ownerLabels } from './labels.js';
+import { hasLabels, ownerLabels } from './labels.js';
 import { DIGESTS, ParameterVersions, newestVersion, versionKey } from './parameter-versions.js';
+import { GcpStore } from './gcp-store.js';
 
 type IParameter = protos.google.cloud.parametermanager.v1.IParameter;
 type ClientOptions = NonNullable<ConstructorParameters<typeof ParameterManagerClient>[0]>;
@@ -40,64 +36,37 @@ export interface GcpParameterManagerStoreOptions extends GcpStoreCommonOptions {
  * newest; a disabled version's payload cannot be read (compared when it is enabled again). Delete
  * removes the versions, then the parameter (the API refuses to delete a parameter with versions).
  */
-export class GcpParameterManagerStore implements SecretStore {
+export class GcpParameterManagerStore extends GcpStore<ParameterManagerClient, IParameter> {
   readonly type = 'gcp-pm';
   readonly target: string;
   readonly naming = gcpParameterNaming;
   readonly limits: StoreLimits = GCP_PARAMETER_LIMITS;
-  readonly projectId: string;
   readonly location: string;
-  private readonly environment: string;
+  protected readonly nameKind = 'GCP parameter id';
   private readonly parent: string;
-  private readonly client: ParameterManagerClient;
-  private readonly release: () => unknown;
-  private readonly caller: GcpCaller;
-  private readonly concurrency: number;
   private readonly versions: ParameterVersions;
 
   constructor(options: GcpParameterManagerStoreOptions) {
-    checkProjectId(options.projectId);
-    this.location = options.location ?? 'global';
-    checkLocation(this.location);
-    checkEnvironmentLabel(options.environment);
-    this.projectId = options.projectId;
-    this.environment = options.environment;
-    this.parent = `projects/${this.projectId}/locations/${this.location}`;
-    this.target = `gcp-pm:${this.projectId}/${this.location}`;
-    this.concurrency = Math.max(1, options.concurrency ?? 4);
-    const connection = connectGcp('parametermanager', options, this.location, (o) => {
+    const location = options.location ?? 'global';
+    super('parametermanager', options, location, (o) => {
       return new ParameterManagerClient(o as ClientOptions);
     });
-    this.client = connection.client;
-    this.release = connection.release;
-    this.caller = connection.caller;
+    this.location = location;
+    this.parent = `projects/${this.projectId}/locations/${this.location}`;
+    this.target = `gcp-pm:${this.projectId}/${this.location}`;
     this.versions = new ParameterVersions(this.client, this.caller);
-  }
-
-  /** Release the client's connections (or give a shared client back). */
-  async close(): Promise<void> {
-    await this.release();
   }
 
   // ---- read ----
 
-  async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
-    return readResources({
-      names,
-      naming: this.naming,
-      concurrency: this.concurrency,
-      listOwned: () =>
-        listOwned(this.caller, 'ListParameters', this.parent, owner, (page) =>
-          this.client.listParameters(page, NO_GAX_RETRY),
-        ),
-      get: (id) => this.getParameter(id),
-      idOf: (p) => lastSegment(p.name),
-      toStored: (p) => this.toStored(p),
-    });
+  protected listOwned(owner: Owner): Promise<IParameter[]> {
+    return listOwned(this.caller, 'ListParameters', this.parent, owner, (page) =>
+      this.client.listParameters(page, NO_GAX_RETRY),
+    );
   }
 
-  private getParameter(id: string): Promise<IParameter | undefined> {
-    const name = this.parameterName(id);
+  protected get(id: string): Promise<IParameter | undefined> {
+    const name = this.resourceName(id);
     return absentIfNotFound(async () => {
       const [p] = await this.caller.call('GetParameter', false, name, () =>
         this.client.getParameter({ name }, NO_GAX_RETRY),
@@ -106,9 +75,9 @@ export class GcpParameterManagerStore implements SecretStore {
     });
   }
 
-  private async toStored(p: IParameter): Promise<StoredEntry> {
+  protected async toStored(p: IParameter): Promise<StoredEntry> {
     const id = lastSegment(p.name);
-    const newest = newestVersion(await this.versions.list(this.parameterName(id)));
+    const newest = newestVersion(await this.versions.list(this.resourceName(id)));
     let value: string | undefined;
     let enabled = true; // no version yet: the next apply writes one
     // A version is immutable: one this process wrote or read is compared by digest, not read again.
@@ -137,26 +106,14 @@ export class GcpParameterManagerStore implements SecretStore {
 
   // ---- apply ----
 
-  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return applyGcpActions(actions, {
-      naming: this.naming,
-      limits: this.limits,
-      concurrency: this.concurrency,
-      nameKind: 'GCP parameter id',
-      resourceName: (id) => this.parameterName(id),
-      create: (a, log) => this.create(owner, a, log),
-      converge: (a, log) => this.converge(owner, a, log),
-    });
-  }
-
-  private async create(
+  protected async create(
     owner: Owner,
     action: CreateAction | UpdateAction,
     log: WriteLog,
     depth = 0,
   ): Promise<string | undefined> {
     const id = action.storeName;
-    const name = this.parameterName(id);
+    const name = this.resourceName(id);
     const requestId = randomUUID();
     const parameter: IParameter = { labels: ownerLabels(owner, this.environment), format: 'UNFORMATTED' };
     const made = await created(
@@ -175,15 +132,15 @@ export class GcpParameterManagerStore implements SecretStore {
     return lastSegment(v.name);
   }
 
-  private async converge(
+  protected async converge(
     owner: Owner,
     action: WriteAction,
     log: WriteLog,
     depth = 0,
   ): Promise<string | undefined> {
     const id = action.storeName;
-    const name = this.parameterName(id);
-    const p = await this.getParameter(id);
+    const name = this.resourceName(id);
+    const p = await this.get(id);
     if (!p) return convergeMissing(action, depth, this.target, (a) => this.create(owner, a, log, depth + 1));
     // Only an update takes an unowned entry over (adoption, decided by the plan).
     checkOwnership(ownerFromTags(p.labels ?? undefined), owner, action, `"${id}" in ${this.target}`);
@@ -257,7 +214,7 @@ export class GcpParameterManagerStore implements SecretStore {
     await absentIfNotFound(() => this.caller.call(op, true, name, run));
   }
 
-  private parameterName(id: string): string {
+  protected resourceName(id: string): string {
     return `${this.parent}/parameters/${id}`;
   }
 }

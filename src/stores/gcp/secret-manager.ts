@@ -1,29 +1,25 @@
 import { SecretManagerServiceClient, type protos } from '@google-cloud/secret-manager';
 import type { EntryKind } from '../../entry.js';
-import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
+import type { Action, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
 import { checkOwnership, targetEnabled } from '../apply.js';
 import { ownerFromTags } from '../ownership.js';
 import { absentIfNotFound } from '../provider-error.js';
-import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
-import { GcpCaller, NO_GAX_RETRY } from './calls.js';
+import type { Owner, StoreLimits, StoredEntry } from '../store.js';
+import { NO_GAX_RETRY } from './calls.js';
 import {
   UNREADABLE,
-  applyGcpActions,
-  checkLocation,
-  checkProjectId,
-  connectGcp,
   convergeMissing,
   created,
   lastSegment,
   listOwned,
-  readResources,
   type GcpStoreCommonOptions,
   type WriteLog,
 } from './common.js';
 import { GcpProviderError } from './errors.js';
 import { GCP_SECRET_LIMITS, gcpNaming } from './naming.js';
-import { checkEnvironmentLabel, hasLabels, ownerLabels } from './labels.js';
+import { hasLabels, ownerLabels } from './labels.js';
 import { SecretVersions, maxNumber, newestVersion } from './secret-versions.js';
+import { GcpStore } from './gcp-store.js';
 
 type ISecret = protos.google.cloud.secretmanager.v1.ISecret;
 type ClientOptions = NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>;
@@ -48,66 +44,38 @@ export interface GcpSecretManagerStoreOptions extends GcpStoreCommonOptions {
  *   a disabled entry reports no value; its value is compared when it is enabled again.
  * - Label updates and deletes carry the etag read just before, so a concurrent change is a Conflict.
  */
-export class GcpSecretManagerStore implements SecretStore {
+export class GcpSecretManagerStore extends GcpStore<SecretManagerServiceClient, ISecret> {
   readonly type = 'gcp';
   readonly target: string;
   readonly naming = gcpNaming;
   readonly limits: StoreLimits = GCP_SECRET_LIMITS;
-  readonly projectId: string;
   readonly location?: string;
-  private readonly environment: string;
+  protected readonly nameKind = 'GCP secret id';
   private readonly parent: string;
-  private readonly client: SecretManagerServiceClient;
-  private readonly release: () => unknown;
-  private readonly caller: GcpCaller;
-  private readonly concurrency: number;
   private readonly versions: SecretVersions;
 
   constructor(options: GcpSecretManagerStoreOptions) {
-    checkProjectId(options.projectId);
-    if (options.location !== undefined) checkLocation(options.location);
-    checkEnvironmentLabel(options.environment);
-    this.projectId = options.projectId;
+    super('secretmanager', options, options.location, (o) => {
+      return new SecretManagerServiceClient(o as ClientOptions);
+    });
     if (options.location !== undefined) this.location = options.location;
-    this.environment = options.environment;
     this.parent = this.location
       ? `projects/${this.projectId}/locations/${this.location}`
       : `projects/${this.projectId}`;
     this.target = this.location ? `gcp:${this.projectId}/${this.location}` : `gcp:${this.projectId}`;
-    this.concurrency = Math.max(1, options.concurrency ?? 4);
-    const connection = connectGcp('secretmanager', options, this.location, (o) => {
-      return new SecretManagerServiceClient(o as ClientOptions);
-    });
-    this.client = connection.client;
-    this.release = connection.release;
-    this.caller = connection.caller;
     this.versions = new SecretVersions(this.client, this.caller);
-  }
-
-  /** Release the client's connections (or give a shared client back). */
-  async close(): Promise<void> {
-    await this.release();
   }
 
   // ---- read ----
 
-  async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
-    return readResources({
-      names,
-      naming: gcpNaming,
-      concurrency: this.concurrency,
-      listOwned: () =>
-        listOwned(this.caller, 'ListSecrets', this.parent, owner, (page) =>
-          this.client.listSecrets(page, NO_GAX_RETRY),
-        ),
-      get: (id) => this.getSecret(id),
-      idOf,
-      toStored: (secret) => this.toStored(secret),
-    });
+  protected listOwned(owner: Owner): Promise<ISecret[]> {
+    return listOwned(this.caller, 'ListSecrets', this.parent, owner, (page) =>
+      this.client.listSecrets(page, NO_GAX_RETRY),
+    );
   }
 
-  private getSecret(id: string): Promise<ISecret | undefined> {
-    const name = this.secretName(id);
+  protected get(id: string): Promise<ISecret | undefined> {
+    const name = this.resourceName(id);
     return absentIfNotFound(async () => {
       const [secret] = await this.caller.call('GetSecret', false, name, () =>
         this.client.getSecret({ name }, NO_GAX_RETRY),
@@ -116,9 +84,9 @@ export class GcpSecretManagerStore implements SecretStore {
     });
   }
 
-  private async toStored(secret: ISecret): Promise<StoredEntry> {
-    const id = idOf(secret);
-    const { newest, value } = await this.versions.current(secret.name ?? this.secretName(id));
+  protected async toStored(secret: ISecret): Promise<StoredEntry> {
+    const id = lastSegment(secret.name);
+    const { newest, value } = await this.versions.current(secret.name ?? this.resourceName(id));
     // A secret with no readable version yet is enabled: rewritten by the next apply.
     const enabled = newest ? newest.state === 'ENABLED' && value !== UNREADABLE : true;
     const annotations = secret.annotations ?? {};
@@ -137,26 +105,14 @@ export class GcpSecretManagerStore implements SecretStore {
 
   // ---- apply ----
 
-  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return applyGcpActions(actions, {
-      naming: this.naming,
-      limits: this.limits,
-      concurrency: this.concurrency,
-      nameKind: 'GCP secret id',
-      resourceName: (id) => this.secretName(id),
-      create: (a, log) => this.create(owner, a, log),
-      converge: (a, log) => this.converge(owner, a, log),
-    });
-  }
-
-  private async create(
+  protected async create(
     owner: Owner,
     action: CreateAction | UpdateAction,
     log: WriteLog,
     depth = 0,
   ): Promise<string | undefined> {
     const id = action.storeName;
-    const name = this.secretName(id);
+    const name = this.resourceName(id);
     const secret: ISecret = {
       labels: ownerLabels(owner, this.environment),
       annotations: this.annotationsFor(action),
@@ -178,15 +134,15 @@ export class GcpSecretManagerStore implements SecretStore {
   }
 
   /** Bring an existing secret to what `action` asks for. */
-  private async converge(
+  protected async converge(
     owner: Owner,
     action: WriteAction,
     log: WriteLog,
     depth = 0,
   ): Promise<string | undefined> {
     const id = action.storeName;
-    const name = this.secretName(id);
-    const secret = await this.getSecret(id);
+    const name = this.resourceName(id);
+    const secret = await this.get(id);
     if (!secret) {
       return convergeMissing(action, depth, this.target, (a) => this.create(owner, a, log, depth + 1));
     }
@@ -249,7 +205,7 @@ export class GcpSecretManagerStore implements SecretStore {
   private async ensureLabels(secret: ISecret, owner: Owner, action: Action, log: WriteLog): Promise<void> {
     const wanted = ownerLabels(owner, this.environment);
     if (hasLabels(secret.labels, wanted)) return;
-    const name = secret.name ?? this.secretName(action.storeName);
+    const name = secret.name ?? this.resourceName(action.storeName);
     const update = {
       secret: {
         name,
@@ -267,7 +223,7 @@ export class GcpSecretManagerStore implements SecretStore {
     } catch (e) {
       // A retry after a lost response meets its own new etag: fine if the labels are in place.
       if (e instanceof GcpProviderError && e.status === 'ABORTED') {
-        const now = await this.getSecret(action.storeName);
+        const now = await this.get(action.storeName);
         if (now && hasLabels(now.labels, wanted)) {
           log.wrote = true;
           return;
@@ -284,11 +240,7 @@ export class GcpSecretManagerStore implements SecretStore {
     };
   }
 
-  private secretName(id: string): string {
+  protected resourceName(id: string): string {
     return `${this.parent}/secrets/${id}`;
   }
-}
-
-function idOf(secret: ISecret): string {
-  return lastSegment(secret.name);
 }
