@@ -30,17 +30,14 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { SmcError } from '../../errors.js';
 import { nameProblem } from '../../naming/name.js';
-import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
+import type { PruneAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
 import { ProviderError, absentIfNotFound } from '../provider-error.js';
-import { type Owner, type SecretStore, type StoreLimits, type StoredEntry, byStoreName } from '../store.js';
+import { type Owner, type StoreLimits, type StoredEntry, byStoreName } from '../store.js';
 import { PROVIDER_QUOTAS } from '../token-bucket.js';
 import {
-  applyAwsActions,
   applyTagChanges,
-  AwsCaller,
-  connectAws,
   isDisabledByTag,
   mapLimit,
   recordToTags,
@@ -50,7 +47,8 @@ import {
   type AwsStoreOptions,
   type TagRecord,
 } from './common.js';
-import { type EntryCalls, type EntryResult, pruneEntry, writeEntry } from './entry-verbs.js';
+import { type EntryResult, pruneEntry, writeEntry } from './entry-verbs.js';
+import { AwsStore } from './aws-store.js';
 import { AWS_SECRET_LIMITS, awsNaming } from './naming.js';
 
 export interface AwsSecretsManagerStoreOptions extends AwsStoreOptions {
@@ -75,16 +73,11 @@ interface SecretInfo {
   deleted: boolean;
 }
 
-export class AwsSecretsManagerStore implements SecretStore {
+export class AwsSecretsManagerStore extends AwsStore<SecretsManagerClient, SecretInfo> {
   readonly type = 'aws';
   readonly target: string;
   readonly naming = awsNaming;
   readonly limits: StoreLimits = AWS_SECRET_LIMITS;
-  private readonly client: SecretsManagerClient;
-  private readonly release: () => unknown;
-  private readonly caller: AwsCaller;
-  private readonly environment: string;
-  private readonly concurrency: number;
   private readonly deletion: { RecoveryWindowInDays: number } | { ForceDeleteWithoutRecovery: true };
   private readonly kmsKeyId?: string;
   /** False once BatchGetSecretValue was refused (AccessDenied): values are read one by one. */
@@ -99,25 +92,25 @@ export class AwsSecretsManagerStore implements SecretStore {
         `aws recoveryWindowDays must be an integer from 7 to 30 (got ${window})`,
       );
     }
+    super(SERVICE, opts, PROVIDER_QUOTAS.aws, (base) => {
+      const config: SecretsManagerClientConfig = { ...base, ...specEndpointAlias(opts) };
+      return opts.clientFactory ? opts.clientFactory(config) : new SecretsManagerClient(config);
+    });
     this.deletion = opts.forceDelete
       ? { ForceDeleteWithoutRecovery: true }
       : { RecoveryWindowInDays: window };
     this.target = `aws:${opts.region}`;
-    this.environment = opts.environment;
-    this.concurrency = opts.concurrency ?? 8;
     if (opts.kmsKeyId) this.kmsKeyId = opts.kmsKeyId;
-    const connection = connectAws(SERVICE, opts, PROVIDER_QUOTAS.aws, (base) => {
-      const config: SecretsManagerClientConfig = { ...base, ...specEndpointAlias(opts) };
-      return opts.clientFactory ? opts.clientFactory(config) : new SecretsManagerClient(config);
-    });
-    this.client = connection.client;
-    this.release = connection.release;
-    this.caller = connection.caller;
   }
 
-  /** Close the SDK client's sockets (or give a shared client back). */
-  async close(): Promise<void> {
-    await this.release();
+  protected readonly nameKind = 'Secrets Manager name';
+
+  protected what(name: string): string {
+    return `"${name}"`;
+  }
+
+  protected find(name: string): Promise<SecretInfo | undefined> {
+    return this.describe(name);
   }
 
   // ---- read ----
@@ -233,29 +226,7 @@ export class AwsSecretsManagerStore implements SecretStore {
 
   // ---- apply ----
 
-  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return applyAwsActions(actions, {
-      naming: this.naming,
-      limits: this.limits,
-      concurrency: this.concurrency,
-      nameKind: 'Secrets Manager name',
-      write: (a, progress) => this.applyOne(owner, a, progress),
-      prune: (a, progress) => this.prune(owner, a, progress),
-    });
-  }
-
-  /** What the shared verbs (entry-verbs.ts) need of secret `name`. */
-  private entry(name: string, progress: ApplyProgress): EntryCalls<SecretInfo> {
-    return {
-      what: `"${name}"`,
-      environment: this.environment,
-      progress,
-      find: () => this.describe(name),
-      setTags: (current, desired) => this.setTags(name, current, desired, progress),
-    };
-  }
-
-  private applyOne(
+  protected write(
     owner: Owner,
     action: Exclude<WriteAction, PruneAction>,
     progress: ApplyProgress,
@@ -329,7 +300,7 @@ export class AwsSecretsManagerStore implements SecretStore {
     return out.VersionId;
   }
 
-  private setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
+  protected setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
     return applyTagChanges(current, desired, progress, {
       add: (set) =>
         this.caller.call('TagResource', true, name, () =>
@@ -342,7 +313,7 @@ export class AwsSecretsManagerStore implements SecretStore {
     });
   }
 
-  private prune(owner: Owner, action: PruneAction, progress: ApplyProgress): Promise<EntryResult> {
+  protected prune(owner: Owner, action: PruneAction, progress: ApplyProgress): Promise<EntryResult> {
     const name = action.storeName;
     return pruneEntry(owner, action, {
       ...this.entry(name, progress),

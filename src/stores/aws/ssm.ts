@@ -33,15 +33,12 @@ import { SmcError } from '../../errors.js';
 import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
 import type { StoreNamingRule } from '../../naming/store-rules.js';
-import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
+import type { PruneAction, WriteAction } from '../../plan/actions.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
 import { ProviderError, absentIfNotFound } from '../provider-error.js';
-import { type Owner, type SecretStore, type StoreLimits, type StoredEntry, byStoreName } from '../store.js';
+import { type Owner, type StoreLimits, type StoredEntry, byStoreName } from '../store.js';
 import {
-  applyAwsActions,
   applyTagChanges,
-  AwsCaller,
-  connectAws,
   DISABLED_TAG_VALUE,
   desiredTags,
   isDisabledByTag,
@@ -52,7 +49,8 @@ import {
   type AwsStoreOptions,
   type TagRecord,
 } from './common.js';
-import { type EntryCalls, type EntryResult, pruneEntry, writeEntry } from './entry-verbs.js';
+import { type EntryResult, pruneEntry, writeEntry } from './entry-verbs.js';
+import { AwsStore } from './aws-store.js';
 import { SSM_ADVANCED_LIMITS, SSM_LIMITS, ssmNaming } from './naming.js';
 
 export type SsmParameterType = 'String' | 'SecureString';
@@ -83,16 +81,11 @@ interface ParamInfo {
   tags: TagRecord;
 }
 
-export class AwsSsmParameterStore implements SecretStore {
+export class AwsSsmParameterStore extends AwsStore<SSMClient, ParamInfo> {
   readonly type = 'ssm';
   readonly target: string;
   readonly naming: StoreNamingRule;
   readonly limits: StoreLimits;
-  private readonly client: SSMClient;
-  private readonly release: () => unknown;
-  private readonly caller: AwsCaller;
-  private readonly environment: string;
-  private readonly concurrency: number;
   private readonly path: string;
   private readonly parameterType: SsmParameterType;
   private readonly kmsKeyId?: string;
@@ -100,7 +93,11 @@ export class AwsSsmParameterStore implements SecretStore {
 
   constructor(opts: AwsSsmParameterStoreOptions) {
     if (!opts.region) throw new SmcError('InvalidSpec', 'ssm store needs a region');
-    this.naming = ssmNaming(opts.parameterPath);
+    const naming = ssmNaming(opts.parameterPath);
+    super(SERVICE, opts, SSM_DEFAULT_WRITES, (config: SSMClientConfig) =>
+      opts.clientFactory ? opts.clientFactory(config) : new SSMClient(config),
+    );
+    this.naming = naming;
     const trimmed = opts.parameterPath.trim().replace(/\/+$/, '');
     this.path = trimmed === '' ? '' : trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
     this.parameterType = opts.parameterType ?? 'SecureString';
@@ -108,19 +105,16 @@ export class AwsSsmParameterStore implements SecretStore {
     this.allowAdvanced = opts.allowAdvancedTier ?? true;
     this.limits = this.allowAdvanced ? SSM_ADVANCED_LIMITS : SSM_LIMITS;
     this.target = `ssm:${opts.region}${this.path}`;
-    this.environment = opts.environment;
-    this.concurrency = opts.concurrency ?? 8;
-    const connection = connectAws(SERVICE, opts, SSM_DEFAULT_WRITES, (config: SSMClientConfig) =>
-      opts.clientFactory ? opts.clientFactory(config) : new SSMClient(config),
-    );
-    this.client = connection.client;
-    this.release = connection.release;
-    this.caller = connection.caller;
   }
 
-  /** Close the SDK client's sockets (or give a shared client back). */
-  async close(): Promise<void> {
-    await this.release();
+  protected readonly nameKind = 'parameter name';
+
+  protected what(name: string): string {
+    return `parameter "${name}"`;
+  }
+
+  protected find(name: string): Promise<ParamInfo | undefined> {
+    return this.tagsOf(name);
   }
 
   // ---- read ----
@@ -243,30 +237,7 @@ export class AwsSsmParameterStore implements SecretStore {
 
   // ---- apply ----
 
-  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return applyAwsActions(actions, {
-      naming: this.naming,
-      limits: this.limits,
-      concurrency: this.concurrency,
-      nameKind: 'parameter name',
-      what: (name) => `parameter "${name}"`,
-      write: (a, progress) => this.applyOne(owner, a, progress),
-      prune: (a, progress) => this.prune(owner, a, progress),
-    });
-  }
-
-  /** What the shared verbs (entry-verbs.ts) need of parameter `name`. */
-  private entry(name: string, progress: ApplyProgress): EntryCalls<ParamInfo> {
-    return {
-      what: `parameter "${name}"`,
-      environment: this.environment,
-      progress,
-      find: () => this.tagsOf(name),
-      setTags: (current, desired) => this.setTags(name, current, desired, progress),
-    };
-  }
-
-  private applyOne(
+  protected write(
     owner: Owner,
     action: Exclude<WriteAction, PruneAction>,
     progress: ApplyProgress,
@@ -366,7 +337,7 @@ export class AwsSsmParameterStore implements SecretStore {
     });
   }
 
-  private setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
+  protected setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
     return applyTagChanges(current, desired, progress, {
       add: (set) =>
         this.caller.call('AddTagsToResource', true, name, () =>
@@ -387,7 +358,7 @@ export class AwsSsmParameterStore implements SecretStore {
     });
   }
 
-  private prune(owner: Owner, action: PruneAction, progress: ApplyProgress): Promise<EntryResult> {
+  protected prune(owner: Owner, action: PruneAction, progress: ApplyProgress): Promise<EntryResult> {
     const name = action.storeName;
     return pruneEntry(owner, action, {
       ...this.entry(name, progress),
