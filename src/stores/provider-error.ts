@@ -85,3 +85,21 @@ export const SOCKET_ERROR_CODES: readonly string[] = [
   'EHOSTUNREACH',
   'ENETUNREACH',
 ];
+
+/** Undici's own network error codes, on top of the socket codes (connection closed or timed out). */
+export const UNDICI_NETWORK_ERROR_CODES: readonly string[] = [
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+];
+
+/** What `run` answers, or undefined when it fails with a NotFound ProviderError (the thing is absent). */
+export async function absentIfNotFound<T>(run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof ProviderError && e.reason === 'NotFound') return undefined;
+    throw e;
+  }
+}

@@ -69,3 +69,8 @@ export interface StoreObserver {
   /** A throttled response was retried. */
   onThrottled?(): void;
 }
+
+/** The order every store's `read` answers in: by store name. */
+export function byStoreName(a: StoredEntry, b: StoredEntry): number {
+  return a.storeName < b.storeName ? -1 : a.storeName > b.storeName ? 1 : 0;
+}

@@ -11,7 +11,7 @@ import {
 import { gcpProviderError } from '../../src/stores/gcp/errors.js';
 import { ownerFilter, ownerLabels } from '../../src/stores/gcp/labels.js';
 import { gcpParameterNaming } from '../../src/stores/gcp/naming.js';
-import { newParameterVersionId } from '../../src/stores/gcp/parameter-manager.js';
+import { newParameterVersionId } from '../../src/stores/gcp/parameter-versions.js';
 import { GcpSecretManagerStore } from '../../src/stores/gcp/secret-manager.js';
 
 const CANARY = `cnry${randomBytes(8).toString('hex')}`;

@@ -14,11 +14,11 @@ import {
 } from '../apply.js';
 import { OWNERSHIP_TAGS, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
-import type { ClientLease } from '../client-cache.js';
+import { type ClientLease, ownClient } from '../client-cache.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import type { Owner, StoreObserver } from '../store.js';
 import { TokenBucket } from '../token-bucket.js';
-import type { AwsAuth, AwsCredentialsConfig } from './credentials.js';
+import { type AwsAuth, type AwsCredentialsConfig, awsCredentials } from './credentials.js';
 import { mapAwsError } from './errors.js';
 
 /** Options every AWS store takes. */
@@ -96,6 +96,33 @@ export function baseClientConfig(opts: AwsStoreOptions, credentials: AwsCredenti
     ...(credentials !== undefined ? { credentials } : {}),
     ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
   };
+}
+
+/** What an AWS store talks through: its SDK client (shared or its own), how to give it back, and the caller. */
+export interface AwsConnection<C> {
+  client: C;
+  release: () => unknown;
+  caller: AwsCaller;
+}
+
+/**
+ * The client `make` builds from the shared settings, leased or the store's own, and a caller for
+ * `service` whose write bucket runs at the option's rate, else at `writes`.
+ */
+export function connectAws<C extends { destroy(): void }>(
+  service: string,
+  opts: AwsStoreOptions,
+  writes: { ratePerSecond: number; burst: number },
+  make: (config: ReturnType<typeof baseClientConfig>) => C,
+): AwsConnection<C> {
+  // Built once per shared client: its credential provider keeps its tokens between reconciles.
+  const build = () =>
+    make(baseClientConfig(opts, opts.credentials ?? awsCredentials(opts.auth, { region: opts.region })));
+  const lease = opts.client ? opts.client(build, (c) => c.destroy()) : ownClient(build(), (c) => c.destroy());
+  const rate = opts.maxWritesPerSecond ?? writes.ratePerSecond;
+  const burst = opts.writeBurst ?? (opts.maxWritesPerSecond === undefined ? writes.burst : undefined);
+  const caller = new AwsCaller(service, opts.observer, opts.retryPolicy, new TokenBucket(rate, burst));
+  return { client: lease.client, release: lease.release, caller };
 }
 
 /**

@@ -30,33 +30,26 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { SmcError } from '../../errors.js';
 import { nameProblem } from '../../naming/name.js';
-import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
+import type { PruneAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
-import { ownClient } from '../client-cache.js';
 import { OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
-import { checkOwnership } from '../apply.js';
-import { ProviderError } from '../provider-error.js';
-import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
-import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
+import { ProviderError, absentIfNotFound } from '../provider-error.js';
+import { type Owner, type StoreLimits, type StoredEntry, byStoreName } from '../store.js';
+import { PROVIDER_QUOTAS } from '../token-bucket.js';
 import {
-  applyAwsActions,
   applyTagChanges,
-  desiredState,
-  AwsCaller,
-  baseClientConfig,
-  desiredTags,
   isDisabledByTag,
   mapLimit,
-  ownerLabel,
   recordToTags,
-  refuse,
+  desiredTags,
   tagsToRecord,
   type ApplyProgress,
   type AwsStoreOptions,
   type TagRecord,
 } from './common.js';
+import { type EntryResult, pruneEntry, writeEntry } from './entry-verbs.js';
+import { AwsStore } from './aws-store.js';
 import { AWS_SECRET_LIMITS, awsNaming } from './naming.js';
-import { awsCredentials } from './credentials.js';
 
 export interface AwsSecretsManagerStoreOptions extends AwsStoreOptions {
   /** Recovery window for `deletionPolicy: Delete`, 7–30 days; default 30 (the AWS default). */
@@ -80,16 +73,11 @@ interface SecretInfo {
   deleted: boolean;
 }
 
-export class AwsSecretsManagerStore implements SecretStore {
+export class AwsSecretsManagerStore extends AwsStore<SecretsManagerClient, SecretInfo> {
   readonly type = 'aws';
   readonly target: string;
   readonly naming = awsNaming;
   readonly limits: StoreLimits = AWS_SECRET_LIMITS;
-  private readonly client: SecretsManagerClient;
-  private readonly release: () => unknown;
-  private readonly caller: AwsCaller;
-  private readonly environment: string;
-  private readonly concurrency: number;
   private readonly deletion: { RecoveryWindowInDays: number } | { ForceDeleteWithoutRecovery: true };
   private readonly kmsKeyId?: string;
   /** False once BatchGetSecretValue was refused (AccessDenied): values are read one by one. */
@@ -104,34 +92,25 @@ export class AwsSecretsManagerStore implements SecretStore {
         `aws recoveryWindowDays must be an integer from 7 to 30 (got ${window})`,
       );
     }
+    super(SERVICE, opts, PROVIDER_QUOTAS.aws, (base) => {
+      const config: SecretsManagerClientConfig = { ...base, ...specEndpointAlias(opts) };
+      return opts.clientFactory ? opts.clientFactory(config) : new SecretsManagerClient(config);
+    });
     this.deletion = opts.forceDelete
       ? { ForceDeleteWithoutRecovery: true }
       : { RecoveryWindowInDays: window };
     this.target = `aws:${opts.region}`;
-    this.environment = opts.environment;
-    this.concurrency = opts.concurrency ?? 8;
     if (opts.kmsKeyId) this.kmsKeyId = opts.kmsKeyId;
-    // Built once per shared client: its credential provider keeps its tokens between reconciles.
-    const make = () => {
-      const credentials = opts.credentials ?? awsCredentials(opts.auth, { region: opts.region });
-      const config: SecretsManagerClientConfig = {
-        ...baseClientConfig(opts, credentials),
-        ...specEndpointAlias(opts),
-      };
-      return opts.clientFactory ? opts.clientFactory(config) : new SecretsManagerClient(config);
-    };
-    const lease = opts.client ? opts.client(make, (c) => c.destroy()) : ownClient(make(), (c) => c.destroy());
-    this.client = lease.client;
-    this.release = lease.release;
-    const rate = opts.maxWritesPerSecond ?? PROVIDER_QUOTAS.aws.ratePerSecond;
-    const burst =
-      opts.writeBurst ?? (opts.maxWritesPerSecond === undefined ? PROVIDER_QUOTAS.aws.burst : undefined);
-    this.caller = new AwsCaller(SERVICE, opts.observer, opts.retryPolicy, new TokenBucket(rate, burst));
   }
 
-  /** Close the SDK client's sockets (or give a shared client back). */
-  async close(): Promise<void> {
-    await this.release();
+  protected readonly nameKind = 'Secrets Manager name';
+
+  protected what(name: string): string {
+    return `"${name}"`;
+  }
+
+  protected find(name: string): Promise<SecretInfo | undefined> {
+    return this.describe(name);
   }
 
   // ---- read ----
@@ -152,9 +131,7 @@ export class AwsSecretsManagerStore implements SecretStore {
       return { ...toStored(info), ...current };
     });
     for (const entry of found) if (entry) out.set(entry.storeName, entry);
-    return [...out.values()].sort((a, b) =>
-      a.storeName < b.storeName ? -1 : a.storeName > b.storeName ? 1 : 0,
-    );
+    return [...out.values()].sort(byStoreName);
   }
 
   /** Every live secret tagged as owned by `owner` (tag filters narrow; exact tags decide). */
@@ -184,16 +161,13 @@ export class AwsSecretsManagerStore implements SecretStore {
     return out;
   }
 
-  private async describe(name: string): Promise<SecretInfo | undefined> {
-    try {
+  private describe(name: string): Promise<SecretInfo | undefined> {
+    return absentIfNotFound(async () => {
       const d = await this.caller.call('DescribeSecret', false, name, () =>
         this.client.send(new DescribeSecretCommand({ SecretId: name })),
       );
       return { name, tags: tagsToRecord(d.Tags), deleted: d.DeletedDate !== undefined };
-    } catch (e) {
-      if (e instanceof ProviderError && e.reason === 'NotFound') return undefined;
-      throw e;
-    }
+    });
   }
 
   /**
@@ -238,8 +212,8 @@ export class AwsSecretsManagerStore implements SecretStore {
   }
 
   /** The AWSCURRENT value and version; undefined when the secret is gone. */
-  private async currentValue(name: string): Promise<{ value?: string; version?: string } | undefined> {
-    try {
+  private currentValue(name: string): Promise<{ value?: string; version?: string } | undefined> {
+    return absentIfNotFound(async () => {
       const v = await this.caller.call('GetSecretValue', false, name, () =>
         this.client.send(new GetSecretValueCommand({ SecretId: name })),
       );
@@ -247,61 +221,31 @@ export class AwsSecretsManagerStore implements SecretStore {
         ...(v.SecretString !== undefined ? { value: v.SecretString } : {}),
         ...(v.VersionId ? { version: v.VersionId } : {}),
       };
-    } catch (e) {
-      if (e instanceof ProviderError && e.reason === 'NotFound') return undefined;
-      throw e;
-    }
+    });
   }
 
   // ---- apply ----
 
-  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return applyAwsActions(actions, {
-      naming: this.naming,
-      limits: this.limits,
-      concurrency: this.concurrency,
-      nameKind: 'Secrets Manager name',
-      write: (a, progress) => this.applyOne(owner, a, progress),
-      prune: (a, progress) => this.prune(owner, a, progress),
-    });
-  }
-
-  private async applyOne(
+  protected write(
     owner: Owner,
     action: Exclude<WriteAction, PruneAction>,
     progress: ApplyProgress,
-  ): Promise<Omit<ActionResult, 'action'>> {
+  ): Promise<EntryResult> {
     const name = action.storeName;
-
-    const { enabled, value } = desiredState(action);
-
-    if (action.type === 'create') {
-      const created = await this.create(owner, name, value as string, enabled, progress);
-      if (created) return created;
-    }
-
-    // The secret exists (or a create found it there): check who owns it, then converge.
-    const info = await this.describe(name);
-    if (!info) {
-      if (value === undefined) refuse('NotFound', `"${name}" does not exist in Secrets Manager`);
-      const created = await this.create(owner, name, value, enabled, progress);
-      if (created) return created;
-      refuse('Conflict', `"${name}" appeared and disappeared while being written; retry`);
-    }
-    checkOwnership(ownerFromTags(info.tags), owner, action, `"${name}"`);
-    if (info.deleted) {
-      await this.caller.call('RestoreSecret', true, name, () =>
-        this.client.send(new RestoreSecretCommand({ SecretId: name })),
-      );
-      progress.wrote = true;
-    }
-
-    let version: string | undefined;
-    if (value !== undefined) {
-      version = await this.putIfChanged(name, value, progress);
-    }
-    await this.setTags(name, info.tags, desiredTags(owner, this.environment, enabled), progress);
-    return { ok: true, wrote: progress.wrote, ...(version ? { version } : {}) };
+    return writeEntry(owner, action, {
+      ...this.entry(name, progress),
+      missing: `"${name}" does not exist in Secrets Manager`,
+      create: (value, enabled) => this.create(owner, name, value, enabled, progress),
+      converge: async (info, value) => {
+        if (info.deleted) {
+          await this.caller.call('RestoreSecret', true, name, () =>
+            this.client.send(new RestoreSecretCommand({ SecretId: name })),
+          );
+          progress.wrote = true;
+        }
+        return value !== undefined ? this.putIfChanged(name, value, progress) : undefined;
+      },
+    });
   }
 
   /** CreateSecret; undefined when a secret of that name already exists (live or scheduled for deletion). */
@@ -311,7 +255,7 @@ export class AwsSecretsManagerStore implements SecretStore {
     value: string,
     enabled: boolean,
     progress: ApplyProgress,
-  ): Promise<Omit<ActionResult, 'action'> | undefined> {
+  ): Promise<EntryResult | undefined> {
     const token = randomUUID();
     try {
       const out = await this.caller.call('CreateSecret', true, name, () =>
@@ -356,7 +300,7 @@ export class AwsSecretsManagerStore implements SecretStore {
     return out.VersionId;
   }
 
-  private setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
+  protected setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
     return applyTagChanges(current, desired, progress, {
       add: (set) =>
         this.caller.call('TagResource', true, name, () =>
@@ -369,37 +313,25 @@ export class AwsSecretsManagerStore implements SecretStore {
     });
   }
 
-  private async prune(
-    owner: Owner,
-    action: PruneAction,
-    progress: ApplyProgress,
-  ): Promise<Omit<ActionResult, 'action'>> {
+  protected prune(owner: Owner, action: PruneAction, progress: ApplyProgress): Promise<EntryResult> {
     const name = action.storeName;
-    const info = await this.describe(name);
-    if (!info || info.deleted) return { ok: true, wrote: false };
-    const holder = ownerFromTags(info.tags);
-    if (!sameOwner(holder, owner)) {
-      refuse(
-        'Conflict',
-        `"${name}" is ${holder ? `owned by ${ownerLabel(holder)}` : 'not marked as ours'}; not pruned`,
-      );
-    }
-    if (action.deletion === 'Delete') {
-      await this.caller.retry(async (attempt) => {
-        // A retry first checks whether the previous attempt landed (its answer may have been lost).
-        if (attempt > 1) {
-          const now = await this.describe(name);
-          if (!now || now.deleted) return;
-        }
-        await this.caller.request('DeleteSecret', true, name, () =>
-          this.client.send(new DeleteSecretCommand({ SecretId: name, ...this.deletion })),
-        );
-      });
-      return { ok: true, wrote: true };
-    }
-    if (isDisabledByTag(info.tags)) return { ok: true, wrote: false };
-    await this.setTags(name, info.tags, desiredTags(owner, this.environment, false), progress);
-    return { ok: true, wrote: progress.wrote };
+    return pruneEntry(owner, action, {
+      ...this.entry(name, progress),
+      gone: (info) => info.deleted,
+      remove: async () => {
+        await this.caller.retry(async (attempt) => {
+          // A retry first checks whether the previous attempt landed (its answer may have been lost).
+          if (attempt > 1) {
+            const now = await this.describe(name);
+            if (!now || now.deleted) return;
+          }
+          await this.caller.request('DeleteSecret', true, name, () =>
+            this.client.send(new DeleteSecretCommand({ SecretId: name, ...this.deletion })),
+          );
+        });
+        return true;
+      },
+    });
   }
 }
 

@@ -33,34 +33,25 @@ import { SmcError } from '../../errors.js';
 import { utf8Bytes } from '../../naming/limits.js';
 import { nameProblem } from '../../naming/name.js';
 import type { StoreNamingRule } from '../../naming/store-rules.js';
-import type { Action, ActionResult, PruneAction, WriteAction } from '../../plan/actions.js';
-import { sameOwner } from '../../plan/plan.js';
-import { ownClient } from '../client-cache.js';
+import type { PruneAction, WriteAction } from '../../plan/actions.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags } from '../ownership.js';
-import { checkOwnership } from '../apply.js';
-import { ProviderError } from '../provider-error.js';
-import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
-import { TokenBucket } from '../token-bucket.js';
+import { ProviderError, absentIfNotFound } from '../provider-error.js';
+import { type Owner, type StoreLimits, type StoredEntry, byStoreName } from '../store.js';
 import {
-  applyAwsActions,
   applyTagChanges,
-  desiredState,
-  AwsCaller,
-  baseClientConfig,
   DISABLED_TAG_VALUE,
   desiredTags,
   isDisabledByTag,
   mapLimit,
-  ownerLabel,
   recordToTags,
-  refuse,
   tagsToRecord,
   type ApplyProgress,
   type AwsStoreOptions,
   type TagRecord,
 } from './common.js';
+import { type EntryResult, pruneEntry, writeEntry } from './entry-verbs.js';
+import { AwsStore } from './aws-store.js';
 import { SSM_ADVANCED_LIMITS, SSM_LIMITS, ssmNaming } from './naming.js';
-import { awsCredentials } from './credentials.js';
 
 export type SsmParameterType = 'String' | 'SecureString';
 
@@ -90,16 +81,11 @@ interface ParamInfo {
   tags: TagRecord;
 }
 
-export class AwsSsmParameterStore implements SecretStore {
+export class AwsSsmParameterStore extends AwsStore<SSMClient, ParamInfo> {
   readonly type = 'ssm';
   readonly target: string;
   readonly naming: StoreNamingRule;
   readonly limits: StoreLimits;
-  private readonly client: SSMClient;
-  private readonly release: () => unknown;
-  private readonly caller: AwsCaller;
-  private readonly environment: string;
-  private readonly concurrency: number;
   private readonly path: string;
   private readonly parameterType: SsmParameterType;
   private readonly kmsKeyId?: string;
@@ -107,7 +93,11 @@ export class AwsSsmParameterStore implements SecretStore {
 
   constructor(opts: AwsSsmParameterStoreOptions) {
     if (!opts.region) throw new SmcError('InvalidSpec', 'ssm store needs a region');
-    this.naming = ssmNaming(opts.parameterPath);
+    const naming = ssmNaming(opts.parameterPath);
+    super(SERVICE, opts, SSM_DEFAULT_WRITES, (config: SSMClientConfig) =>
+      opts.clientFactory ? opts.clientFactory(config) : new SSMClient(config),
+    );
+    this.naming = naming;
     const trimmed = opts.parameterPath.trim().replace(/\/+$/, '');
     this.path = trimmed === '' ? '' : trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
     this.parameterType = opts.parameterType ?? 'SecureString';
@@ -115,26 +105,16 @@ export class AwsSsmParameterStore implements SecretStore {
     this.allowAdvanced = opts.allowAdvancedTier ?? true;
     this.limits = this.allowAdvanced ? SSM_ADVANCED_LIMITS : SSM_LIMITS;
     this.target = `ssm:${opts.region}${this.path}`;
-    this.environment = opts.environment;
-    this.concurrency = opts.concurrency ?? 8;
-    // Built once per shared client: its credential provider keeps its tokens between reconciles.
-    const make = () => {
-      const credentials = opts.credentials ?? awsCredentials(opts.auth, { region: opts.region });
-      const config: SSMClientConfig = baseClientConfig(opts, credentials);
-      return opts.clientFactory ? opts.clientFactory(config) : new SSMClient(config);
-    };
-    const lease = opts.client ? opts.client(make, (c) => c.destroy()) : ownClient(make(), (c) => c.destroy());
-    this.client = lease.client;
-    this.release = lease.release;
-    const rate = opts.maxWritesPerSecond ?? SSM_DEFAULT_WRITES.ratePerSecond;
-    const burst =
-      opts.writeBurst ?? (opts.maxWritesPerSecond === undefined ? SSM_DEFAULT_WRITES.burst : undefined);
-    this.caller = new AwsCaller(SERVICE, opts.observer, opts.retryPolicy, new TokenBucket(rate, burst));
   }
 
-  /** Close the SDK client's sockets (or give a shared client back). */
-  async close(): Promise<void> {
-    await this.release();
+  protected readonly nameKind = 'parameter name';
+
+  protected what(name: string): string {
+    return `parameter "${name}"`;
+  }
+
+  protected find(name: string): Promise<ParamInfo | undefined> {
+    return this.tagsOf(name);
   }
 
   // ---- read ----
@@ -183,9 +163,7 @@ export class AwsSsmParameterStore implements SecretStore {
       return entry;
     });
     for (const e of entries) if (e) out.set(e.storeName, e);
-    return [...out.values()].sort((a, b) =>
-      a.storeName < b.storeName ? -1 : a.storeName > b.storeName ? 1 : 0,
-    );
+    return [...out.values()].sort(byStoreName);
   }
 
   /** Names of parameters tagged as `owner`'s (under our path), optionally only the disabled ones. */
@@ -227,10 +205,10 @@ export class AwsSsmParameterStore implements SecretStore {
     }
   }
 
-  private async getParameter(
+  private getParameter(
     name: string,
   ): Promise<{ value?: string; version?: string; type?: string } | undefined> {
-    try {
+    return absentIfNotFound(async () => {
       const got = await this.caller.call('GetParameter', false, name, () =>
         this.client.send(new GetParameterCommand({ Name: name, WithDecryption: true })),
       );
@@ -241,10 +219,7 @@ export class AwsSsmParameterStore implements SecretStore {
         ...(p.Version !== undefined ? { version: String(p.Version) } : {}),
         ...(p.Type !== undefined ? { type: p.Type } : {}),
       };
-    } catch (e) {
-      if (e instanceof ProviderError && e.reason === 'NotFound') return undefined;
-      throw e;
-    }
+    });
   }
 
   /** The parameter's tier and type (DescribeParameters answers both, GetParameter neither's tier). */
@@ -262,46 +237,23 @@ export class AwsSsmParameterStore implements SecretStore {
 
   // ---- apply ----
 
-  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return applyAwsActions(actions, {
-      naming: this.naming,
-      limits: this.limits,
-      concurrency: this.concurrency,
-      nameKind: 'parameter name',
-      what: (name) => `parameter "${name}"`,
-      write: (a, progress) => this.applyOne(owner, a, progress),
-      prune: (a, progress) => this.prune(owner, a, progress),
-    });
-  }
-
-  private async applyOne(
+  protected write(
     owner: Owner,
     action: Exclude<WriteAction, PruneAction>,
     progress: ApplyProgress,
-  ): Promise<Omit<ActionResult, 'action'>> {
+  ): Promise<EntryResult> {
     const name = action.storeName;
-
-    const { enabled, value } = desiredState(action);
-
-    if (action.type === 'create') {
-      const created = await this.create(owner, name, value as string, enabled, progress);
-      if (created) return created;
-    }
-
-    const info = await this.tagsOf(name);
-    if (!info) {
-      if (value === undefined) refuse('NotFound', `parameter "${name}" does not exist`);
-      const created = await this.create(owner, name, value, enabled, progress);
-      if (created) return created;
-      refuse('Conflict', `parameter "${name}" appeared and disappeared while being written; retry`);
-    }
-    checkOwnership(ownerFromTags(info.tags), owner, action, `parameter "${name}"`);
     // A value the plan found changed is written without reading it again (docs/performance.md, "Store calls").
     const compare = !(action.type === 'update' && action.cause === 'changed');
-    const version =
-      value !== undefined ? await this.overwriteIfChanged(name, value, compare, progress) : undefined;
-    await this.setTags(name, info.tags, desiredTags(owner, this.environment, enabled), progress);
-    return { ok: true, wrote: progress.wrote, ...(version ? { version } : {}) };
+    return writeEntry(owner, action, {
+      ...this.entry(name, progress),
+      missing: `parameter "${name}" does not exist`,
+      create: (value, enabled) => this.create(owner, name, value, enabled, progress),
+      converge: (_info, value) =>
+        value !== undefined
+          ? this.overwriteIfChanged(name, value, compare, progress)
+          : Promise.resolve(undefined),
+    });
   }
 
   private tierFor(value: string, current?: string): 'Standard' | 'Advanced' {
@@ -315,7 +267,7 @@ export class AwsSsmParameterStore implements SecretStore {
     value: string,
     enabled: boolean,
     progress: ApplyProgress,
-  ): Promise<Omit<ActionResult, 'action'> | undefined> {
+  ): Promise<EntryResult | undefined> {
     try {
       const out = await this.caller.call('PutParameter', true, name, () =>
         this.client.send(
@@ -385,7 +337,7 @@ export class AwsSsmParameterStore implements SecretStore {
     });
   }
 
-  private setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
+  protected setTags(name: string, current: TagRecord, desired: TagRecord, progress: ApplyProgress) {
     return applyTagChanges(current, desired, progress, {
       add: (set) =>
         this.caller.call('AddTagsToResource', true, name, () =>
@@ -406,39 +358,24 @@ export class AwsSsmParameterStore implements SecretStore {
     });
   }
 
-  private async prune(
-    owner: Owner,
-    action: PruneAction,
-    progress: ApplyProgress,
-  ): Promise<Omit<ActionResult, 'action'>> {
+  protected prune(owner: Owner, action: PruneAction, progress: ApplyProgress): Promise<EntryResult> {
     const name = action.storeName;
-    const info = await this.tagsOf(name);
-    if (!info) return { ok: true, wrote: false };
-    const holder = ownerFromTags(info.tags);
-    if (!sameOwner(holder, owner)) {
-      refuse(
-        'Conflict',
-        `parameter "${name}" is ${holder ? `owned by ${ownerLabel(holder)}` : 'not marked as ours'}; not pruned`,
-      );
-    }
-    if (action.deletion === 'Delete') {
-      const deleted = await this.caller.retry(async (attempt) => {
-        try {
-          await this.caller.request('DeleteParameter', true, name, () =>
-            this.client.send(new DeleteParameterCommand({ Name: name })),
-          );
-          return true;
-        } catch (e) {
-          // Gone: deleted by an earlier attempt whose answer was lost (or by someone else).
-          if (e instanceof ProviderError && e.reason === 'NotFound') return attempt > 1;
-          throw e;
-        }
-      });
-      return { ok: true, wrote: deleted };
-    }
-    if (isDisabledByTag(info.tags)) return { ok: true, wrote: false };
-    await this.setTags(name, info.tags, desiredTags(owner, this.environment, false), progress);
-    return { ok: true, wrote: progress.wrote };
+    return pruneEntry(owner, action, {
+      ...this.entry(name, progress),
+      remove: () =>
+        this.caller.retry(async (attempt) => {
+          try {
+            await this.caller.request('DeleteParameter', true, name, () =>
+              this.client.send(new DeleteParameterCommand({ Name: name })),
+            );
+            return true;
+          } catch (e) {
+            // Gone: deleted by an earlier attempt whose answer was lost (or by someone else).
+            if (e instanceof ProviderError && e.reason === 'NotFound') return attempt > 1;
+            throw e;
+          }
+        }),
+    });
   }
 }
 

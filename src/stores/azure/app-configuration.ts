@@ -40,27 +40,21 @@ import type { StoreNamingRule } from '../../naming/store-rules.js';
 import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { applyActions } from '../apply.js';
-import { type ClientLease, ownClient } from '../client-cache.js';
+import type { ClientLease } from '../client-cache.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
-import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
+import { byStoreName } from '../store.js';
+import type { TokenBucket } from '../token-bucket.js';
 import { mapLimit } from '../map-limit.js';
+import { KEY_TAG, type Retried, azureWriteBucket, ourTags, retried, sameTags } from './common.js';
+import { connectAppConfig } from './app-configuration-client.js';
 import { APPCONFIG_LIMITS, APPCONFIG_MAX_KEY_VALUE_BYTES, appConfigNaming } from './naming.js';
-import {
-  appConfigOperation,
-  appConfigProviderError,
-  endpointOf,
-  escapeFilter,
-  isPrecondition,
-} from './app-configuration-calls.js';
-import { observerPolicy } from './observer-policy.js';
+import { appConfigProviderError, escapeFilter, isPrecondition } from './app-configuration-calls.js';
 
 /** Tag holding the source key an entry was created for. */
-export const APPCONFIG_KEY_TAG = 'smc-key';
-const OUR_TAGS = new Set<string>([...Object.values(OWNERSHIP_TAGS), APPCONFIG_KEY_TAG]);
-const KEY_TAG_MAX = 256;
+export const APPCONFIG_KEY_TAG = KEY_TAG;
 
 export interface AzureAppConfigurationStoreOptions {
   /** `https://<store>.azconfig.io` (with `credential`). */
@@ -108,11 +102,6 @@ interface Target {
   key?: string;
 }
 
-function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
-}
-
 const isDisabled = (tags: Record<string, string>) => tags[OWNERSHIP_TAGS.disabled] === 'true';
 
 export class AzureAppConfigurationStore implements SecretStore {
@@ -121,10 +110,9 @@ export class AzureAppConfigurationStore implements SecretStore {
   readonly naming: StoreNamingRule;
   readonly limits: StoreLimits = APPCONFIG_LIMITS;
   private readonly client: AppConfigurationClient;
-  private release: () => unknown = () => undefined;
-  private readonly policy: RetryPolicy;
+  private readonly release: () => unknown;
+  private readonly retried: Retried;
   private readonly bucket: TokenBucket;
-  private readonly observer?: StoreObserver;
   private readonly environment: string;
   private readonly label?: string;
   private readonly contentType: string;
@@ -143,76 +131,16 @@ export class AzureAppConfigurationStore implements SecretStore {
     if (options.prefix) {
       this.keyFilter = `${escapeFilter(this.naming.compose!({ prefix: options.prefix, key: '' }))}:*`;
     }
-    this.observer = options.observer;
-    this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
-    const rate = options.maxWritesPerSecond ?? PROVIDER_QUOTAS.azure.ratePerSecond;
-    this.bucket = new TokenBucket(
-      rate,
-      options.maxWritesPerSecond === undefined ? PROVIDER_QUOTAS.azure.burst : Math.max(1, rate),
+    this.retried = retried(
+      options.retryPolicy ?? DEFAULT_RETRY_POLICY,
+      options.observer,
+      appConfigProviderError,
     );
-
-    const given = options.clientOptions ?? {};
-    const clientOptions: AppConfigurationClientOptions = {
-      ...given,
-      // Our withRetry is the one retry policy; the SDK must not retry underneath it.
-      retryOptions: { ...given.retryOptions, maxRetries: 0 },
-      additionalPolicies: [
-        ...(given.additionalPolicies ?? []),
-        ...(options.observer
-          ? [
-              {
-                policy: observerPolicy(options.observer, {
-                  name: 'smcAppConfigObserverPolicy',
-                  describe: (r) => appConfigOperation(r.method, r.url),
-                  errorReason: (e, operation) => appConfigProviderError(e, operation, '').reason,
-                }),
-                position: 'perRetry' as const,
-              },
-            ]
-          : []),
-      ],
-    };
-    let endpoint: string;
-    if (options.connectionString) {
-      endpoint = endpointOf(options.connectionString);
-      try {
-        const connectionString = options.connectionString;
-        this.client = this.lease(options, () => new AppConfigurationClient(connectionString, clientOptions));
-      } catch {
-        throw new SmcError(
-          'InvalidSpec',
-          'Azure App Configuration connection string is not of the form Endpoint=…;Id=…;Secret=…',
-        );
-      }
-    } else if (options.endpoint && options.credential) {
-      endpoint = options.endpoint;
-      try {
-        new URL(endpoint);
-      } catch {
-        throw new SmcError('InvalidSpec', `Azure App Configuration endpoint "${endpoint}" is not a URL`);
-      }
-      const credential = options.credential;
-      this.client = this.lease(
-        options,
-        () => new AppConfigurationClient(endpoint, credential, clientOptions),
-      );
-    } else {
-      throw new SmcError(
-        'InvalidSpec',
-        'Azure App Configuration store needs a connectionString, or an endpoint and a credential',
-      );
-    }
-    this.target = `${endpoint.replace(/\/+$/, '')}${this.label !== undefined ? ` (label ${this.label})` : ''}`;
-  }
-
-  /** The client, shared or the store's own; the SDK client has nothing to close (keep-alive sockets end when idle). */
-  private lease(
-    options: AzureAppConfigurationStoreOptions,
-    make: () => AppConfigurationClient,
-  ): AppConfigurationClient {
-    const lease = options.client ? options.client(make, () => undefined) : ownClient(make(), () => undefined);
-    this.release = lease.release;
-    return lease.client;
+    this.bucket = azureWriteBucket(options.maxWritesPerSecond);
+    const connection = connectAppConfig(options);
+    this.client = connection.client;
+    this.release = connection.release;
+    this.target = `${connection.endpoint.replace(/\/+$/, '')}${this.label !== undefined ? ` (label ${this.label})` : ''}`;
   }
 
   /** Give a shared client back. */
@@ -259,7 +187,7 @@ export class AzureAppConfigurationStore implements SecretStore {
         ...(cur.etag ? { version: cur.etag } : {}),
       });
     }
-    return entries.sort((a, b) => (a.storeName < b.storeName ? -1 : 1));
+    return entries.sort(byStoreName);
   }
 
   // ---- applying ----
@@ -299,11 +227,7 @@ export class AzureAppConfigurationStore implements SecretStore {
 
   /** Tags for an entry of `owner`: tags others set are kept, ours replaced, `disabled` per target. */
   private tagsFor(owner: Owner, target: Target, existing: Record<string, string> | undefined) {
-    const tags: Record<string, string> = {};
-    for (const [k, v] of Object.entries(existing ?? {})) if (!OUR_TAGS.has(k)) tags[k] = v;
-    Object.assign(tags, ownershipTags(owner, this.environment));
-    const key = target.key ?? existing?.[APPCONFIG_KEY_TAG];
-    if (key && key.length <= KEY_TAG_MAX) tags[APPCONFIG_KEY_TAG] = key;
+    const tags = ourTags(owner, this.environment, target.key ?? existing?.[APPCONFIG_KEY_TAG], existing);
     if (target.disabled) tags[OWNERSHIP_TAGS.disabled] = 'true';
     return tags;
   }
@@ -441,16 +365,6 @@ export class AzureAppConfigurationStore implements SecretStore {
       else await this.client.setConfigurationSetting({ ...setting, etag }, { onlyIfUnchanged: true });
     });
     ctx.wrote = true;
-  }
-
-  private retried<T>(operation: string, name: string, fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, {
-      policy: this.policy,
-      classify: (e) => appConfigProviderError(e, operation, name),
-      onRetry: ({ error }) => {
-        if (error.reason === 'Throttled') this.observer?.onThrottled?.();
-      },
-    });
   }
 }
 

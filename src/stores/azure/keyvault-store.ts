@@ -27,8 +27,6 @@
  *   the client answer an auth challenge from a host outside `*.vault.azure.net` (emulators only: it
  *   lets that host ask for a Key Vault token).
  */
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions, type SecretProperties } from '@azure/keyvault-secrets';
 import { SmcError } from '../../errors.js';
@@ -36,24 +34,25 @@ import type { Action, ActionResult, WriteAction } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { applyActions } from '../apply.js';
 import { type ClientLease, ownClient } from '../client-cache.js';
-import { OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';
-import { ProviderError } from '../provider-error.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
+import { ownerFromTags } from '../ownership.js';
+import { ProviderError, absentIfNotFound } from '../provider-error.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
-import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
+import { byStoreName } from '../store.js';
+import type { TokenBucket } from '../token-bucket.js';
+import { KEY_TAG, type Retried, azureWriteBucket, ourTags, retried, sameTags } from './common.js';
 import { azureProviderError, isDeletedButRecoverable, isSecretDisabled } from './errors.js';
 import { mapLimit } from '../map-limit.js';
 import { KEYVAULT_LIMITS, azureKeyVaultNaming } from './naming.js';
-import { keyVaultObserverPolicy } from './keyvault-observer.js';
+import { keyVaultClientOptions } from './keyvault-client.js';
+
+export {
+  AZURE_KEYVAULT_CA_FILE_ENV,
+  AZURE_KEYVAULT_DISABLE_CHALLENGE_VERIFICATION_ENV,
+} from './keyvault-client.js';
 
 /** Tag holding the source key an entry was created for (Key Vault names lose `_` and `.`). */
-export const AZURE_KEY_TAG = 'smc-key';
-const OUR_TAGS = new Set<string>([...Object.values(OWNERSHIP_TAGS), AZURE_KEY_TAG]);
-const TAG_VALUE_MAX = 256;
-
-export const AZURE_KEYVAULT_CA_FILE_ENV = 'SMC_AZURE_KEYVAULT_CA_FILE';
-export const AZURE_KEYVAULT_DISABLE_CHALLENGE_VERIFICATION_ENV =
-  'SMC_AZURE_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION';
+export const AZURE_KEY_TAG = KEY_TAG;
 
 export interface AzureKeyVaultStoreOptions {
   /** `https://<vault>.vault.azure.net/`, a sovereign-cloud vault, or an emulator. */
@@ -96,12 +95,6 @@ interface Ctx {
   wrote: boolean;
 }
 
-function sameTags(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
-  const x = a ?? {};
-  const kx = Object.keys(x);
-  return kx.length === Object.keys(b).length && kx.every((k) => b[k] === x[k]);
-}
-
 export class AzureKeyVaultStore implements SecretStore {
   readonly type = 'azure-keyvault';
   readonly target: string;
@@ -109,9 +102,8 @@ export class AzureKeyVaultStore implements SecretStore {
   readonly limits: StoreLimits = KEYVAULT_LIMITS;
   private readonly client: SecretClient;
   private readonly release: () => unknown;
-  private readonly policy: RetryPolicy;
+  private readonly retried: Retried;
   private readonly bucket: TokenBucket;
-  private readonly observer?: StoreObserver;
   private readonly environment?: string;
   /** What the last `read` saw, by lower-case name; cleared by `apply`. */
   private readonly known = new Map<string, Known>();
@@ -128,60 +120,14 @@ export class AzureKeyVaultStore implements SecretStore {
     }
     this.target = options.vaultUrl;
     this.environment = options.environment;
-    this.observer = options.observer;
-    this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
-    const rate = options.maxWritesPerSecond ?? PROVIDER_QUOTAS.azure.ratePerSecond;
-    this.bucket = new TokenBucket(
-      rate,
-      options.maxWritesPerSecond === undefined ? PROVIDER_QUOTAS.azure.burst : Math.max(1, rate),
+    this.retried = retried(options.retryPolicy ?? DEFAULT_RETRY_POLICY, options.observer, azureProviderError);
+    this.bucket = azureWriteBucket(options.maxWritesPerSecond);
+    const clientOptions = keyVaultClientOptions(
+      url,
+      options.clientOptions ?? {},
+      options.observer,
+      options.env ?? process.env,
     );
-
-    const env = options.env ?? process.env;
-    const given = options.clientOptions ?? {};
-    const clientOptions: SecretClientOptions = {
-      ...given,
-      // Our withRetry is the one retry policy; the SDK must not retry underneath it.
-      retryOptions: { ...given.retryOptions, maxRetries: 0 },
-      additionalPolicies: [
-        ...(given.additionalPolicies ?? []),
-        ...(options.observer
-          ? [
-              {
-                policy: keyVaultObserverPolicy(options.observer, url.pathname.replace(/\/+$/, '')),
-                position: 'perRetry' as const,
-              },
-            ]
-          : []),
-      ],
-    };
-    const caFile = env[AZURE_KEYVAULT_CA_FILE_ENV];
-    if (caFile) {
-      let pem: string;
-      try {
-        pem = readFileSync(caFile, 'utf8');
-      } catch (e) {
-        const code = (e as { code?: unknown }).code;
-        throw new SmcError(
-          'InvalidSpec',
-          `${AZURE_KEYVAULT_CA_FILE_ENV}=${caFile}: cannot read the CA file${typeof code === 'string' ? ` (${code})` : ''}`,
-        );
-      }
-      if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-        throw new SmcError('InvalidSpec', `${AZURE_KEYVAULT_CA_FILE_ENV}=${caFile}: not a PEM certificate`);
-      }
-      const extra = given.tlsOptions?.ca;
-      clientOptions.tlsOptions = {
-        ...given.tlsOptions,
-        ca: [
-          ...rootCertificates,
-          ...(extra === undefined ? [] : Array.isArray(extra) ? extra : [extra]),
-          pem,
-        ],
-      };
-    }
-    if (env[AZURE_KEYVAULT_DISABLE_CHALLENGE_VERIFICATION_ENV] === 'true') {
-      clientOptions.disableChallengeResourceVerification = true;
-    }
     const make = () => new SecretClient(options.vaultUrl, options.credential, clientOptions);
     // The SDK client has nothing to close: its keep-alive sockets end when idle.
     const lease = options.client ? options.client(make, () => undefined) : ownClient(make(), () => undefined);
@@ -198,7 +144,7 @@ export class AzureKeyVaultStore implements SecretStore {
 
   async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
     const wanted = new Map(names.map((n) => [n.toLowerCase(), n]));
-    const listed = await this.retried('list', '', false, async () => {
+    const listed = await this.retried('list', '', async () => {
       const out: SecretProperties[] = [];
       for await (const p of this.client.listPropertiesOfSecrets()) out.push(p);
       return out;
@@ -237,7 +183,7 @@ export class AzureKeyVaultStore implements SecretStore {
       entry.enabled = known.enabled = cur.enabled;
       if (cur.value !== undefined) entry.value = known.value = cur.value;
     });
-    return [...entries.values()].sort((a, b) => (a.storeName < b.storeName ? -1 : 1));
+    return [...entries.values()].sort(byStoreName);
   }
 
   // ---- applying ----
@@ -246,7 +192,7 @@ export class AzureKeyVaultStore implements SecretStore {
     const known = (a: WriteAction) => this.known.get(a.storeName.toLowerCase());
     const tags = (a: WriteAction) => {
       const k = known(a);
-      return this.tagsFor(owner, a.key ?? k?.tags[AZURE_KEY_TAG], k?.tags);
+      return ourTags(owner, this.environment, a.key ?? k?.tags[AZURE_KEY_TAG], k?.tags);
     };
     const disable = (a: WriteAction, ctx: Ctx) => this.patch(ctx, a.storeName, false, tags(a));
     try {
@@ -289,15 +235,6 @@ export class AzureKeyVaultStore implements SecretStore {
     } finally {
       this.known.clear(); // values read for this plan are not kept longer than needed
     }
-  }
-
-  /** Tags for an entry of `owner`: tags others set are kept, ours replaced. */
-  private tagsFor(owner: Owner, key: string | undefined, existing: Record<string, string> | undefined) {
-    const tags: Record<string, string> = {};
-    for (const [k, v] of Object.entries(existing ?? {})) if (!OUR_TAGS.has(k)) tags[k] = v;
-    Object.assign(tags, ownershipTags(owner, this.environment));
-    if (key && key.length <= TAG_VALUE_MAX) tags[AZURE_KEY_TAG] = key;
-    return tags;
   }
 
   /** Make the secret hold `value` with `enabled`, writing as little as possible. */
@@ -348,9 +285,7 @@ export class AzureKeyVaultStore implements SecretStore {
     } catch (e) {
       if (!isDeletedButRecoverable(e)) throw e;
     }
-    const deleted = await this.retried('get deleted secret', name, false, () =>
-      this.client.getDeletedSecret(name),
-    );
+    const deleted = await this.retried('get deleted secret', name, () => this.client.getDeletedSecret(name));
     const o = ownerFromTags(deleted.properties.tags);
     if (!sameOwner(o, owner)) {
       throw new ProviderError(
@@ -362,7 +297,7 @@ export class AzureKeyVaultStore implements SecretStore {
         }; recover or purge it in the vault, or rename the key`,
       );
     }
-    await this.retried('recover', name, true, async () => {
+    await this.retried('recover', name, async () => {
       const poller = await this.client.beginRecoverDeletedSecret(name, { intervalInMs: 500 });
       ctx.wrote = true;
       await poller.pollUntilDone();
@@ -371,24 +306,22 @@ export class AzureKeyVaultStore implements SecretStore {
   }
 
   private async softDelete(ctx: Ctx, name: string): Promise<void> {
-    try {
-      await this.retried('delete', name, true, async () => {
+    await absentIfNotFound(async () => {
+      await this.retried('delete', name, async () => {
         await this.bucket.take();
         // Starts the soft delete (DELETE); the poller is not awaited: the name is free once purged,
         // and a re-created key recovers the deleted secret instead.
         await this.client.beginDeleteSecret(name);
       });
       ctx.wrote = true;
-    } catch (e) {
-      if (!(e instanceof ProviderError && e.reason === 'NotFound')) throw e;
-    }
+    });
   }
 
   // ---- single calls (each retried as a whole by the one policy) ----
 
   /** The latest version: its value and tags, `enabled: false` without a value, or undefined if absent. */
   private async current(name: string): Promise<Current | undefined> {
-    return this.retried('get', name, false, async () => {
+    return this.retried('get', name, async () => {
       try {
         const s = await this.client.getSecret(name);
         return { enabled: s.properties.enabled !== false, value: s.value, tags: s.properties.tags ?? {} };
@@ -406,7 +339,7 @@ export class AzureKeyVaultStore implements SecretStore {
    */
   private async put(ctx: Ctx, name: string, value: string, enabled: boolean, tags: Record<string, string>) {
     let attempt = 0;
-    await this.retried('set', name, true, async () => {
+    await this.retried('set', name, async () => {
       // (A lost write of a *disabled* version cannot be recognised: its value cannot be read back.)
       if (++attempt > 1 && enabled) {
         const cur = await this.current(name);
@@ -420,21 +353,11 @@ export class AzureKeyVaultStore implements SecretStore {
 
   /** Attributes and tags of the latest version (no new version). */
   private async patch(ctx: Ctx, name: string, enabled: boolean, tags: Record<string, string>) {
-    await this.retried('update', name, true, async () => {
+    await this.retried('update', name, async () => {
       await this.bucket.take();
       // An empty version is the latest one (as the Azure CLI and the Python SDK send it).
       await this.client.updateSecretProperties(name, '', { enabled, tags });
     });
     ctx.wrote = true;
-  }
-
-  private retried<T>(operation: string, name: string, _write: boolean, fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, {
-      policy: this.policy,
-      classify: (e) => azureProviderError(e, operation, name),
-      onRetry: ({ error }) => {
-        if (error.reason === 'Throttled') this.observer?.onThrottled?.();
-      },
-    });
   }
 }

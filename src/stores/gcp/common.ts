@@ -1,13 +1,18 @@
 import { SmcError } from '../../errors.js';
 import { nameProblem } from '../../naming/name.js';
 import type { NamingRule } from '../../naming/rules.js';
-import type { Action, ActionResult, CreateAction, WriteAction } from '../../plan/actions.js';
+import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
+import { sameOwner } from '../../plan/plan.js';
 import { type StoreBasics, type WriteLog, applyActions, sizeRefusal, versioned } from '../apply.js';
 import { mapLimit } from '../map-limit.js';
-import type { ClientLease } from '../client-cache.js';
+import { type ClientLease, ownClient } from '../client-cache.js';
+import { ownerFromTags } from '../ownership.js';
 import type { RetryPolicy } from '../retry.js';
-import type { StoreObserver, StoredEntry } from '../store.js';
-import { gcpProviderError } from './errors.js';
+import { type Owner, type StoreObserver, type StoredEntry, byStoreName } from '../store.js';
+import { GcpCaller, listAll, projectWriteBucket } from './calls.js';
+import { type GcpService, gcpClientOptions } from './client-options.js';
+import { GcpProviderError, gcpProviderError } from './errors.js';
+import { ownerFilter } from './labels.js';
 
 /** Options both GCP stores take. */
 export interface GcpStoreCommonOptions {
@@ -35,6 +40,76 @@ export interface GcpStoreCommonOptions {
 
 export type { WriteLog };
 
+/** What a GCP store talks through: its client (shared or its own), how to give it back, and the caller. */
+export interface GcpConnection<C> {
+  client: C;
+  release: () => unknown;
+  caller: GcpCaller;
+}
+
+/** The client (`construct` from the options for `api`), leased or the store's own, and the project's caller. */
+export function connectGcp<C extends { close(): Promise<void> }>(
+  api: GcpService,
+  options: GcpStoreCommonOptions,
+  location: string | undefined,
+  construct: (clientOptions: Record<string, unknown>) => C,
+): GcpConnection<C> {
+  const make = () =>
+    construct(
+      gcpClientOptions(api, {
+        location,
+        endpoint: options.endpoint,
+        credentials: options.credentials,
+        clientOptions: options.clientOptions,
+      }),
+    );
+  const lease = options.client ? options.client(make, (c) => c.close()) : ownClient(make(), (c) => c.close());
+  const caller = new GcpCaller({
+    observer: options.observer,
+    retryPolicy: options.retryPolicy,
+    bucket: projectWriteBucket(api, options.projectId, options.maxWritesPerSecond),
+  });
+  return { client: lease.client, release: lease.release, caller };
+}
+
+interface ListRequest {
+  parent?: string | null;
+  filter?: string | null;
+  pageSize?: number | null;
+  pageToken?: string | null;
+}
+
+/**
+ * The resources under `parent` whose labels name `owner`: listed with the owner filter, and filtered
+ * again here (emulators ignore the filter, and it must be exact).
+ */
+export async function listOwned<R extends { labels?: Record<string, string> | null }>(
+  caller: GcpCaller,
+  operation: string,
+  parent: string,
+  owner: Owner,
+  fetch: (request: ListRequest) => Promise<[R[], ListRequest | null, unknown]>,
+): Promise<R[]> {
+  const first: ListRequest = { parent, filter: ownerFilter(owner), pageSize: 1000 };
+  const out = await listAll(caller, operation, parent, first, fetch);
+  return out.filter((r) => sameOwner(ownerFromTags(r.labels ?? undefined), owner));
+}
+
+/**
+ * Run a create call. False when the resource already exists and this is the first try: ours from a
+ * retried or concurrent create (the caller converges it instead), or someone else's (refused there).
+ */
+export async function created(run: () => Promise<unknown>, log: WriteLog, depth: number): Promise<boolean> {
+  try {
+    await run();
+    log.wrote = true;
+    return true;
+  } catch (e) {
+    if (e instanceof GcpProviderError && e.status === 'ALREADY_EXISTS' && depth === 0) return false;
+    throw e;
+  }
+}
+
 /** The value of a version that exists but cannot be read (disabled): compared when it is enabled again. */
 export const UNREADABLE = Symbol('unreadable');
 
@@ -49,10 +124,6 @@ export function checkLocation(location: string): void {
   if (!/^[a-z][a-z0-9-]{0,62}$/.test(location)) {
     throw new SmcError('InvalidSpec', `GCP location "${location}" is not valid`);
   }
-}
-
-export function byStoreName(a: StoredEntry, b: StoredEntry): number {
-  return a.storeName < b.storeName ? -1 : a.storeName > b.storeName ? 1 : 0;
 }
 
 /** The last segment of a resource name (`projects/p/secrets/ID` → `ID`). */
@@ -117,4 +188,19 @@ export function applyGcpActions(
     },
     failure: (e, a) => gcpFailure(e, o.resourceName(a.storeName)),
   });
+}
+
+/**
+ * A converge that finds no resource: nothing to do for a prune; an update on its first try creates it
+ * (it went away since the plan); anything else fails as NotFound.
+ */
+export async function convergeMissing(
+  action: WriteAction,
+  depth: number,
+  where: string,
+  create: (action: UpdateAction) => Promise<string | undefined>,
+): Promise<string | undefined> {
+  if (action.type === 'prune') return undefined; // already gone
+  if (action.type === 'update' && depth === 0) return create(action);
+  throw new SmcError('NotFound', `"${action.storeName}" does not exist in ${where}`);
 }

@@ -3,6 +3,7 @@ import {
   type ProviderErrorReason,
   reasonForHttpStatus,
   SOCKET_ERROR_CODES,
+  UNDICI_NETWORK_ERROR_CODES,
 } from '../provider-error.js';
 
 /** gRPC status codes by number, as Google APIs report them over gRPC and in REST error bodies. */
@@ -47,13 +48,7 @@ const REASON_BY_STATUS: Partial<Record<GrpcStatusName, ProviderErrorReason>> = {
 };
 
 /** Network failures below HTTP/gRPC: the request may not have reached Google; worth a retry. */
-const NETWORK_CODES = new Set([
-  ...SOCKET_ERROR_CODES,
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
+const NETWORK_CODES = new Set([...SOCKET_ERROR_CODES, ...UNDICI_NETWORK_ERROR_CODES]);
 
 /**
  * A failed Secret Manager / Parameter Manager call. Carries the gRPC status so a store can tell,

@@ -4,11 +4,8 @@ export {
   GCP_ANNOTATIONS,
   type GcpSecretManagerStoreOptions,
 } from './secret-manager.js';
-export {
-  GcpParameterManagerStore,
-  newParameterVersionId,
-  type GcpParameterManagerStoreOptions,
-} from './parameter-manager.js';
+export { GcpParameterManagerStore, type GcpParameterManagerStoreOptions } from './parameter-manager.js';
+export { newParameterVersionId } from './parameter-versions.js';
 export { GCP_PARAMETER_LIMITS, GCP_SECRET_LIMITS, gcpNaming, gcpParameterNaming } from './naming.js';
 export type { GcpStoreCommonOptions } from './common.js';
 export {

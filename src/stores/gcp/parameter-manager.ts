@@ -1,56 +1,31 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { ParameterManagerClient, protos } from '@google-cloud/parametermanager';
-import { SmcError } from '../../errors.js';
-import type { Action, ActionResult, CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
-import { sameOwner } from '../../plan/plan.js';
+import { randomUUID } from 'node:crypto';
+import { ParameterManagerClient, type protos } from '@google-cloud/parametermanager';
+import type { CreateAction, UpdateAction, WriteAction } from '../../plan/actions.js';
 import { checkOwnership, targetEnabled } from '../apply.js';
 import { ownerFromTags } from '../ownership.js';
-import type { Owner, SecretStore, StoreLimits, StoredEntry } from '../store.js';
-import { GcpCaller, NO_GAX_RETRY, listAll, payloadText, projectWriteBucket } from './calls.js';
-import { ownClient } from '../client-cache.js';
-import { VersionDigests } from '../version-digests.js';
-import { gcpClientOptions } from './client-options.js';
+import { absentIfNotFound } from '../provider-error.js';
+import type { Owner, StoreLimits, StoredEntry } from '../store.js';
+import { NO_GAX_RETRY } from './calls.js';
 import {
   UNREADABLE,
-  checkLocation,
-  checkProjectId,
+  convergeMissing,
+  created,
   lastSegment,
-  applyGcpActions,
-  readResources,
+  listOwned,
   type GcpStoreCommonOptions,
   type WriteLog,
 } from './common.js';
-import { GcpProviderError } from './errors.js';
 import { GCP_PARAMETER_LIMITS, gcpParameterNaming } from './naming.js';
-import { checkEnvironmentLabel, hasLabels, ownerFilter, ownerLabels } from './labels.js';
+import { hasLabels, ownerLabels } from './labels.js';
+import { DIGESTS, ParameterVersions, newestVersion, versionKey } from './parameter-versions.js';
+import { GcpStore } from './gcp-store.js';
 
 type IParameter = protos.google.cloud.parametermanager.v1.IParameter;
-type IParameterVersion = protos.google.cloud.parametermanager.v1.IParameterVersion;
 type ClientOptions = NonNullable<ConstructorParameters<typeof ParameterManagerClient>[0]>;
 
 export interface GcpParameterManagerStoreOptions extends GcpStoreCommonOptions {
   /** `global` (default) or a region (regional parameters, regional endpoint). */
   location?: string;
-}
-
-interface Version {
-  name: string;
-  disabled: boolean;
-  /** createTime as [seconds, nanos], for ordering. */
-  created: [number, number];
-}
-
-let versionCounter = 0;
-
-/**
- * A new parameter version id: `v` + UTC time to the millisecond + a per-process counter + random
- * hex, e.g. `v20250102t030405678z-0001-9f3a1c`. Only `[a-z0-9-]`, 31 characters (ids may have 63),
- * sortable by time, and unique even for many writes in one millisecond or from several processes.
- */
-export function newParameterVersionId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:.]/g, '').toLowerCase(); // 20250102t030405678z
-  versionCounter = (versionCounter + 1) % 36 ** 4;
-  return `v${stamp}-${versionCounter.toString(36).padStart(4, '0')}-${randomBytes(3).toString('hex')}`;
 }
 
 /**
@@ -61,104 +36,54 @@ export function newParameterVersionId(now: Date = new Date()): string {
  * newest; a disabled version's payload cannot be read (compared when it is enabled again). Delete
  * removes the versions, then the parameter (the API refuses to delete a parameter with versions).
  */
-export class GcpParameterManagerStore implements SecretStore {
+export class GcpParameterManagerStore extends GcpStore<ParameterManagerClient, IParameter> {
   readonly type = 'gcp-pm';
   readonly target: string;
   readonly naming = gcpParameterNaming;
   readonly limits: StoreLimits = GCP_PARAMETER_LIMITS;
-  readonly projectId: string;
   readonly location: string;
-  private readonly environment: string;
+  protected readonly nameKind = 'GCP parameter id';
   private readonly parent: string;
-  private readonly client: ParameterManagerClient;
-  private readonly release: () => unknown;
-  private readonly caller: GcpCaller;
-  private readonly concurrency: number;
+  private readonly versions: ParameterVersions;
 
   constructor(options: GcpParameterManagerStoreOptions) {
-    checkProjectId(options.projectId);
-    this.location = options.location ?? 'global';
-    checkLocation(this.location);
-    checkEnvironmentLabel(options.environment);
-    this.projectId = options.projectId;
-    this.environment = options.environment;
+    const location = options.location ?? 'global';
+    super('parametermanager', options, location, (o) => {
+      return new ParameterManagerClient(o as ClientOptions);
+    });
+    this.location = location;
     this.parent = `projects/${this.projectId}/locations/${this.location}`;
     this.target = `gcp-pm:${this.projectId}/${this.location}`;
-    this.concurrency = Math.max(1, options.concurrency ?? 4);
-    const make = () =>
-      new ParameterManagerClient(
-        gcpClientOptions('parametermanager', {
-          location: this.location,
-          endpoint: options.endpoint,
-          credentials: options.credentials,
-          clientOptions: options.clientOptions,
-        }) as ClientOptions,
-      );
-    const lease = options.client
-      ? options.client(make, (c) => c.close())
-      : ownClient(make(), (c) => c.close());
-    this.client = lease.client;
-    this.release = lease.release;
-    this.caller = new GcpCaller({
-      observer: options.observer,
-      retryPolicy: options.retryPolicy,
-      bucket: projectWriteBucket('parametermanager', this.projectId, options.maxWritesPerSecond),
-    });
-  }
-
-  /** Release the client's connections (or give a shared client back). */
-  async close(): Promise<void> {
-    await this.release();
+    this.versions = new ParameterVersions(this.client, this.caller);
   }
 
   // ---- read ----
 
-  async read(owner: Owner, names: readonly string[]): Promise<StoredEntry[]> {
-    return readResources({
-      names,
-      naming: this.naming,
-      concurrency: this.concurrency,
-      listOwned: () => this.listOwned(owner),
-      get: (id) => this.getParameter(id),
-      idOf: (p) => lastSegment(p.name),
-      toStored: (p) => this.toStored(p),
-    });
-  }
-
-  private async listOwned(owner: Owner): Promise<IParameter[]> {
-    const first: protos.google.cloud.parametermanager.v1.IListParametersRequest = {
-      parent: this.parent,
-      filter: ownerFilter(owner),
-      pageSize: 1000,
-    };
-    const out = await listAll(this.caller, 'ListParameters', this.parent, first, (page) =>
+  protected listOwned(owner: Owner): Promise<IParameter[]> {
+    return listOwned(this.caller, 'ListParameters', this.parent, owner, (page) =>
       this.client.listParameters(page, NO_GAX_RETRY),
     );
-    return out.filter((p) => sameOwner(ownerFromTags(p.labels ?? undefined), owner));
   }
 
-  private async getParameter(id: string): Promise<IParameter | undefined> {
-    const name = this.parameterName(id);
-    try {
+  protected get(id: string): Promise<IParameter | undefined> {
+    const name = this.resourceName(id);
+    return absentIfNotFound(async () => {
       const [p] = await this.caller.call('GetParameter', false, name, () =>
         this.client.getParameter({ name }, NO_GAX_RETRY),
       );
       return p;
-    } catch (e) {
-      if (e instanceof GcpProviderError && e.reason === 'NotFound') return undefined;
-      throw e;
-    }
+    });
   }
 
-  private async toStored(p: IParameter): Promise<StoredEntry> {
+  protected async toStored(p: IParameter): Promise<StoredEntry> {
     const id = lastSegment(p.name);
-    const newest = newestVersion(await this.listVersions(this.parameterName(id)));
+    const newest = newestVersion(await this.versions.list(this.resourceName(id)));
     let value: string | undefined;
     let enabled = true; // no version yet: the next apply writes one
     // A version is immutable: one this process wrote or read is compared by digest, not read again.
     const holds = newest && !newest.disabled ? DIGESTS.holds(versionKey(newest)) : undefined;
     if (newest && !newest.disabled && !holds) {
-      const v = await this.payload(newest);
+      const v = await this.versions.payload(newest);
       if (v === UNREADABLE) enabled = false;
       else {
         value = v;
@@ -179,90 +104,47 @@ export class GcpParameterManagerStore implements SecretStore {
     };
   }
 
-  private async listVersions(parameterName: string): Promise<Version[]> {
-    const first: protos.google.cloud.parametermanager.v1.IListParameterVersionsRequest = {
-      parent: parameterName,
-      pageSize: 1000,
-    };
-    const versions = await listAll(this.caller, 'ListParameterVersions', parameterName, first, (page) =>
-      this.client.listParameterVersions(page, NO_GAX_RETRY),
-    );
-    return versions.map(toVersion).filter((v) => v !== undefined);
-  }
-
-  /** The payload of an enabled version (view FULL); UNREADABLE once it is disabled. */
-  private async payload(version: Version): Promise<string | typeof UNREADABLE> {
-    try {
-      const [v] = await this.caller.call('GetParameterVersion', false, version.name, () =>
-        this.client.getParameterVersion({ name: version.name, view: 'FULL' }, NO_GAX_RETRY),
-      );
-      if (v.disabled) return UNREADABLE;
-      return payloadText(v.payload?.data) ?? '';
-    } catch (e) {
-      if (e instanceof GcpProviderError && e.reason === 'NotFound') return UNREADABLE;
-      throw e;
-    }
-  }
-
   // ---- apply ----
 
-  apply(owner: Owner, actions: readonly Action[]): Promise<ActionResult[]> {
-    return applyGcpActions(actions, {
-      naming: this.naming,
-      limits: this.limits,
-      concurrency: this.concurrency,
-      nameKind: 'GCP parameter id',
-      resourceName: (id) => this.parameterName(id),
-      create: (a, log) => this.create(owner, a, log),
-      converge: (a, log) => this.converge(owner, a, log),
-    });
-  }
-
-  private async create(
+  protected async create(
     owner: Owner,
     action: CreateAction | UpdateAction,
     log: WriteLog,
     depth = 0,
   ): Promise<string | undefined> {
     const id = action.storeName;
-    const name = this.parameterName(id);
+    const name = this.resourceName(id);
     const requestId = randomUUID();
     const parameter: IParameter = { labels: ownerLabels(owner, this.environment), format: 'UNFORMATTED' };
-    try {
-      await this.caller.call('CreateParameter', true, name, () =>
-        this.client.createParameter(
-          { parent: this.parent, parameterId: id, parameter, requestId },
-          NO_GAX_RETRY,
+    const made = await created(
+      () =>
+        this.caller.call('CreateParameter', true, name, () =>
+          this.client.createParameter(
+            { parent: this.parent, parameterId: id, parameter, requestId },
+            NO_GAX_RETRY,
+          ),
         ),
-      );
-      log.wrote = true;
-    } catch (e) {
-      if (e instanceof GcpProviderError && e.status === 'ALREADY_EXISTS' && depth === 0) {
-        return this.converge(owner, action, log, depth + 1);
-      }
-      throw e;
-    }
-    const v = await this.addVersion(name, action.value, action.enabled === false, log);
+      log,
+      depth,
+    );
+    if (!made) return this.converge(owner, action, log, depth + 1);
+    const v = await this.versions.add(name, action.value, action.enabled === false, log);
     return lastSegment(v.name);
   }
 
-  private async converge(
+  protected async converge(
     owner: Owner,
     action: WriteAction,
     log: WriteLog,
     depth = 0,
   ): Promise<string | undefined> {
     const id = action.storeName;
-    const name = this.parameterName(id);
-    const p = await this.getParameter(id);
-    if (!p) {
-      if (action.type === 'prune') return undefined;
-      if (action.type === 'update' && depth === 0) return this.create(owner, action, log, depth + 1);
-      throw new SmcError('NotFound', `"${id}" does not exist in ${this.target}`);
-    }
+    const name = this.resourceName(id);
+    const p = await this.get(id);
+    if (!p) return convergeMissing(action, depth, this.target, (a) => this.create(owner, a, log, depth + 1));
     // Only an update takes an unowned entry over (adoption, decided by the plan).
     checkOwnership(ownerFromTags(p.labels ?? undefined), owner, action, `"${id}" in ${this.target}`);
-    const versions = await this.listVersions(name);
+    const versions = await this.versions.list(name);
 
     if (action.type === 'prune') {
       if (action.deletion === 'Delete') {
@@ -283,7 +165,7 @@ export class GcpParameterManagerStore implements SecretStore {
     await this.ensureLabels(p, owner, log);
     let newest = newestVersion(versions);
     if (action.type === 'disable' || action.type === 'prune') {
-      await this.disableAll(versions, log);
+      await this.versions.disableAll(versions, log);
       return newest ? lastSegment(newest.name) : undefined;
     }
 
@@ -296,20 +178,20 @@ export class GcpParameterManagerStore implements SecretStore {
       // "Store calls").
       else if (!newest.disabled && action.type === 'update' && action.cause === 'changed')
         current = undefined;
-      else if (!newest.disabled) current = await this.payload(newest);
+      else if (!newest.disabled) current = await this.versions.payload(newest);
       else if (enable) {
-        newest = await this.setDisabled(newest, false, log);
-        current = await this.payload(newest);
+        newest = await this.versions.setDisabled(newest, false, log);
+        current = await this.versions.payload(newest);
       } else current = UNREADABLE;
       if (current !== UNREADABLE && current !== value) {
-        newest = await this.addVersion(name, value, !enable, log);
+        newest = await this.versions.add(name, value, !enable, log);
         versions.push(newest);
       }
     }
     if (enable) {
-      if (newest?.disabled) newest = await this.setDisabled(newest, false, log);
+      if (newest?.disabled) newest = await this.versions.setDisabled(newest, false, log);
     } else {
-      await this.disableAll(versions, log);
+      await this.versions.disableAll(versions, log);
     }
     return newest ? lastSegment(newest.name) : undefined;
   }
@@ -328,114 +210,11 @@ export class GcpParameterManagerStore implements SecretStore {
     log.wrote = true;
   }
 
-  /**
-   * Create a version under a fresh id. Retries reuse the id and the request id, so a retry after a
-   * lost response cannot make a second version: the server replays it, or answers ALREADY_EXISTS
-   * for an id only this call can have made.
-   */
-  private addVersion(
-    parameterName: string,
-    value: string,
-    disabled: boolean,
-    log: WriteLog,
-  ): Promise<Version> {
-    const parameterVersionId = newParameterVersionId();
-    const requestId = randomUUID();
-    const versionName = `${parameterName}/versions/${parameterVersionId}`;
-    let attempted = false;
-    return this.caller.retrying('CreateParameterVersion', parameterName, async () => {
-      const retry = attempted;
-      attempted = true;
-      try {
-        const [v] = await this.caller.once('CreateParameterVersion', true, parameterName, () =>
-          this.client.createParameterVersion(
-            {
-              parent: parameterName,
-              parameterVersionId,
-              parameterVersion: { payload: { data: Buffer.from(value, 'utf8') }, disabled },
-              requestId,
-            },
-            NO_GAX_RETRY,
-          ),
-        );
-        log.wrote = true;
-        const made = toVersion(v);
-        if (made) DIGESTS.remember(versionKey(made), value);
-        return made ?? { name: versionName, disabled, created: [Date.now() / 1000, 0] };
-      } catch (e) {
-        if (retry && e instanceof GcpProviderError && e.status === 'ALREADY_EXISTS') {
-          log.wrote = true;
-          return { name: versionName, disabled, created: [Date.now() / 1000, 0] };
-        }
-        throw e;
-      }
-    });
-  }
-
-  private async disableAll(versions: Version[], log: WriteLog): Promise<void> {
-    for (const [i, v] of versions.entries()) {
-      if (!v.disabled) versions[i] = await this.setDisabled(v, true, log);
-    }
-  }
-
-  private async setDisabled(version: Version, disabled: boolean, log: WriteLog): Promise<Version> {
-    const [v] = await this.caller.call('UpdateParameterVersion', true, version.name, () =>
-      this.client.updateParameterVersion(
-        {
-          parameterVersion: { name: version.name, disabled },
-          updateMask: { paths: ['disabled'] },
-          requestId: randomUUID(),
-        },
-        NO_GAX_RETRY,
-      ),
-    );
-    log.wrote = true;
-    return { ...version, ...toVersion(v), disabled };
-  }
-
   private async deleteIgnoringMissing(op: string, name: string, run: () => Promise<unknown>): Promise<void> {
-    try {
-      await this.caller.call(op, true, name, run);
-    } catch (e) {
-      if (!(e instanceof GcpProviderError && e.reason === 'NotFound')) throw e;
-    }
+    await absentIfNotFound(() => this.caller.call(op, true, name, run));
   }
 
-  private parameterName(id: string): string {
+  protected resourceName(id: string): string {
     return `${this.parent}/parameters/${id}`;
   }
-}
-
-/** Digests of the versions this process wrote or read (src/stores/version-digests.ts). */
-const DIGESTS = new VersionDigests();
-
-/** A version's identity: its name and creation time (a version deleted and made again under the same id is another). */
-function versionKey(v: Version): string {
-  return `${v.name}@${v.created[0]}.${v.created[1]}`;
-}
-
-function toVersion(v: IParameterVersion | null | undefined): Version | undefined {
-  if (!v?.name) return undefined;
-  const t = v.createTime;
-  const seconds = Number(
-    typeof t?.seconds === 'object' && t.seconds !== null ? String(t.seconds) : (t?.seconds ?? 0),
-  );
-  return { name: v.name, disabled: v.disabled === true, created: [seconds, t?.nanos ?? 0] };
-}
-
-/** The newest version: latest createTime; ties (one clock tick) broken by id, which ours make time-ordered. */
-function newestVersion(versions: readonly Version[]): Version | undefined {
-  let best: Version | undefined;
-  for (const v of versions) {
-    if (!best || compareVersions(v, best) > 0) best = v;
-  }
-  return best;
-}
-
-function compareVersions(a: Version, b: Version): number {
-  return (
-    a.created[0] - b.created[0] ||
-    a.created[1] - b.created[1] ||
-    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-  );
 }
