@@ -43,9 +43,10 @@ import { passiveResult } from '../../plan/results.js';
 import { applyActions } from '../apply.js';
 import { type HeldEntry, entryMapHandlers, refusalMessage } from '../entry-map.js';
 import { ProviderError } from '../provider-error.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.js';
 import type { Owner, SecretStore, StoreLimits, StoreObserver, StoredEntry } from '../store.js';
 import { kubeProviderError } from './errors.js';
+import { SecretCalls } from './secret-calls.js';
 import { K8S_LIMITS, K8S_SECRET_MAX_BYTES, k8sNaming } from './naming.js';
 import { type SecretTarget, desiredDisabled, desiredMain, emptied } from './secret-bodies.js';
 import {
@@ -126,24 +127,27 @@ export class KubernetesSecretStore implements SecretStore {
   readonly namespace: string;
   readonly secretName: string;
   readonly disabledSecretName: string;
-  private readonly api: CoreV1Api;
-  private readonly opts: KubernetesSecretStoreOptions;
-  private readonly policy: RetryPolicy;
-  private readonly fieldManager: string;
+  /** The API requests (secret-calls.ts). */
+  private readonly calls: SecretCalls;
+  private readonly maxConflictRetries: number;
   /** What the Secret bodies are built for (secret-bodies.ts). */
   private readonly bodies: SecretTarget;
   /** The state `read` saw, used (once) by the next `apply` instead of reading again. */
   private cached?: Snapshot;
 
   constructor(options: KubernetesSecretStoreOptions) {
-    this.opts = options;
     this.namespace = options.namespace;
     this.secretName = options.secretName;
     this.disabledSecretName = disabledSecretName(options.secretName);
     this.target = `${options.namespace}/${options.secretName}`;
-    this.api = options.kubeConfig.makeApiClient(CoreV1Api);
-    this.policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
-    this.fieldManager = options.fieldManager ?? DEFAULT_FIELD_MANAGER;
+    this.maxConflictRetries = options.maxConflictRetries ?? 5;
+    this.calls = new SecretCalls({
+      api: options.kubeConfig.makeApiClient(CoreV1Api),
+      namespace: options.namespace,
+      fieldManager: options.fieldManager ?? DEFAULT_FIELD_MANAGER,
+      policy: options.retryPolicy ?? DEFAULT_RETRY_POLICY,
+      ...(options.observer ? { observer: options.observer } : {}),
+    });
     const { labels, annotations, environment, ownerReference } = options;
     this.bodies = {
       namespace: this.namespace,
@@ -181,7 +185,7 @@ export class KubernetesSecretStore implements SecretStore {
       this.cached = undefined;
       return actions.map((a) => passiveResult(a));
     }
-    const maxAttempts = (this.opts.maxConflictRetries ?? 5) + 1;
+    const maxAttempts = this.maxConflictRetries + 1;
     const wroteBefore = actions.map(() => false);
     for (let attempt = 1; ; attempt++) {
       let snap: Snapshot;
@@ -207,8 +211,8 @@ export class KubernetesSecretStore implements SecretStore {
           const body = which === 'main' ? res.main : res.disabled;
           if (body === undefined) continue;
           const existing = which === 'main' ? snap.main : snap.disabled;
-          if ('deleteAt' in body) await this.remove(body);
-          else await this.write(body, existing !== undefined);
+          if ('deleteAt' in body) await this.calls.remove(body);
+          else await this.calls.write(body, existing !== undefined);
           done[which] = true;
           if (which === 'disabled') {
             const id = `${this.namespace}/${this.disabledSecretName}`;
@@ -350,97 +354,20 @@ export class KubernetesSecretStore implements SecretStore {
     let snap: Snapshot;
     if (both || DISABLED_SEEN.has(id)) {
       const [main, disabled] = await Promise.all([
-        this.get(this.secretName),
-        this.get(this.disabledSecretName),
+        this.calls.get(this.secretName),
+        this.calls.get(this.disabledSecretName),
       ]);
       snap = { main, disabled };
     } else {
-      const main = await this.get(this.secretName);
-      snap = { main, disabled: disabledMayExist(main) ? await this.get(this.disabledSecretName) : undefined };
+      const main = await this.calls.get(this.secretName);
+      snap = {
+        main,
+        disabled: disabledMayExist(main) ? await this.calls.get(this.disabledSecretName) : undefined,
+      };
     }
     if (snap.disabled) DISABLED_SEEN.add(id);
     else DISABLED_SEEN.delete(id);
     return snap;
-  }
-
-  private async get(name: string): Promise<V1Secret | undefined> {
-    const object = `${this.namespace}/${name}`;
-    return this.call('ReadSecret', false, object, async () => {
-      try {
-        return await this.api.readNamespacedSecret({ name, namespace: this.namespace });
-      } catch (e) {
-        if (kubeProviderError(e, 'read', object).reason === 'NotFound') return undefined; // absent is an answer
-        throw e;
-      }
-    });
-  }
-
-  private async write(body: V1Secret, exists: boolean): Promise<void> {
-    const name = body.metadata!.name!;
-    const object = `${this.namespace}/${name}`;
-    const fieldManager = this.fieldManager;
-    if (exists) {
-      await this.call('ReplaceSecret', true, object, () =>
-        this.api.replaceNamespacedSecret({ name, namespace: this.namespace, body, fieldManager }),
-      );
-    } else {
-      await this.call('CreateSecret', true, object, () =>
-        this.api.createNamespacedSecret({ namespace: this.namespace, body, fieldManager }),
-      );
-    }
-  }
-
-  /** Deletes a Secret unless it changed since it was read (a `409` then re-reads and re-decides). */
-  private async remove(d: Deletion): Promise<void> {
-    const object = `${this.namespace}/${d.name}`;
-    await this.call('DeleteSecret', true, object, async () => {
-      try {
-        await this.api.deleteNamespacedSecret({
-          name: d.name,
-          namespace: this.namespace,
-          body: { preconditions: d.deleteAt },
-        });
-      } catch (e) {
-        if (kubeProviderError(e, 'delete', object).reason === 'NotFound') return; // already gone
-        throw e;
-      }
-    });
-  }
-
-  /**
-   * One API request per attempt, each reported to the observer; throttling and server errors are
-   * retried by the shared policy. A `409` is not retried here: `apply` reads again and re-decides.
-   */
-  private call<T>(operation: string, write: boolean, object: string, fn: () => Promise<T>): Promise<T> {
-    const verb = operation.replace(/Secret$/, '').toLowerCase();
-    const observer = this.opts.observer;
-    return withRetry(
-      async () => {
-        const t0 = performance.now();
-        try {
-          const out = await fn();
-          observer?.onCall?.({ operation, write, result: 'ok', durationMs: performance.now() - t0 });
-          return out;
-        } catch (e) {
-          const error = kubeProviderError(e, verb, object);
-          observer?.onCall?.({
-            operation,
-            write,
-            result: 'error',
-            reason: error.reason,
-            durationMs: performance.now() - t0,
-          });
-          throw error;
-        }
-      },
-      {
-        policy: this.policy,
-        classify: (e) => kubeProviderError(e, verb, object),
-        onRetry: ({ error }) => {
-          if (error.reason === 'Throttled') observer?.onThrottled?.();
-        },
-      },
-    );
   }
 
   private errorMessage(e: unknown): string {
