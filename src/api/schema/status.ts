@@ -50,7 +50,8 @@ export const StatusSchema = z
       .optional()
       .describe(
         'Pending until the first sync (or while its source is not ready yet), Syncing while a sync ' +
-          'runs, then the outcome: Synced, Error or Suspended.',
+          'runs (written only for a pass still running after a second), then the outcome: Synced, ' +
+          'Error or Suspended.',
       ),
     description: z.string().max(4096).optional().describe('One-line human-readable summary.'),
     conditions: z
