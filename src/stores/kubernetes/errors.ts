@@ -4,17 +4,11 @@ import {
   ProviderError,
   reasonForHttpStatus,
   SOCKET_ERROR_CODES,
+  UNDICI_NETWORK_ERROR_CODES,
 } from '../provider-error.js';
 
 /** Network-level failures worth another attempt (the API server restarting, a dropped connection). */
-const NETWORK_CODES = new Set([
-  ...SOCKET_ERROR_CODES,
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
+const NETWORK_CODES = new Set([...SOCKET_ERROR_CODES, ...UNDICI_NETWORK_ERROR_CODES, 'UND_ERR_CLOSED']);
 
 /** The `reason` of a Kubernetes `Status` body (e.g. `Forbidden`, `Conflict`, `Invalid`), when there is one. */
 function statusReason(body: unknown): string | undefined {
