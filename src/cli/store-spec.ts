@@ -45,9 +45,9 @@ export function storeSpecOption(text: string): StoreSpec {
  * A checked store spec → a store. Cloud stores use their SDK's default credentials (Workload
  * Identity / ADC, the AWS chain, Azure's default chain, the current kubeconfig) and the documented
  * endpoint variables (SMC_GCP_SECRET_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER,
- * AWS_ENDPOINT_URL_SSM, SMC_AZURE_KEYVAULT_CA_FILE, …).
+ * AWS_ENDPOINT_URL_SSM, SMC_AZURE_KEYVAULT_CA_FILE, …). Only the named store's SDK is loaded.
  */
-export function storeFromSpec(spec: StoreSpec, ctx: StoreContext): SecretStore {
+export async function storeFromSpec(spec: StoreSpec, ctx: StoreContext): Promise<SecretStore> {
   const form = cliForm(spec.type);
   if (!form) throw new SmcError('InvalidSpec', `unknown store type "${spec.type}"`);
   return form.open(spec, ctx);

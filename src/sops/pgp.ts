@@ -1,10 +1,16 @@
 /** OpenPGP private keys and decryption of sops' `pgp[].enc` (an armored message holding the data key). */
-import * as openpgp from 'openpgp';
+import type * as OpenPgp from 'openpgp';
 import { SmcError } from '../errors.js';
 import { hideSecret } from './age.js';
 
+// OpenPGP is imported when a PGP key or a PGP-wrapped data key is first read, not at start: its
+// module text and compiled code stay in memory (docs/performance.md "Memory"), and most keyrings
+// hold only age keys.
+let loaded: Promise<typeof OpenPgp> | undefined;
+const openpgpModule = (): Promise<typeof OpenPgp> => (loaded ??= import('openpgp'));
+
 export interface PgpKey {
-  readonly key: openpgp.PrivateKey;
+  readonly key: OpenPgp.PrivateKey;
   /** Upper-case fingerprints of the primary key and all subkeys. */
   readonly fingerprints: readonly string[];
   /** Upper-case 16-hex key IDs of the primary key and all subkeys. */
@@ -18,9 +24,10 @@ export async function parsePgpKeys(armored: string, source: string): Promise<Pgp
     /-----BEGIN PGP PRIVATE KEY BLOCK-----[\s\S]*?-----END PGP PRIVATE KEY BLOCK-----/g,
   );
   if (!blocks) throw new SmcError('ParseError', `${source}: no ASCII-armoured PGP private key block found`);
+  const openpgp = await openpgpModule();
   const out: PgpKey[] = [];
   for (const block of blocks) {
-    let keys: openpgp.PrivateKey[];
+    let keys: OpenPgp.PrivateKey[];
     try {
       keys = await openpgp.readPrivateKeys({ armoredKeys: block });
     } catch {
@@ -46,11 +53,12 @@ export async function parsePgpKeys(armored: string, source: string): Promise<Pgp
 export class PgpDecryptError extends Error {}
 
 export interface ParsedPgpMessage {
-  message: openpgp.Message<string>;
+  message: OpenPgp.Message<string>;
   keyIds: string[];
 }
 
 export async function readPgpMessage(enc: string): Promise<ParsedPgpMessage> {
+  const openpgp = await openpgpModule();
   try {
     const message = await openpgp.readMessage({ armoredMessage: enc });
     return { message, keyIds: message.getEncryptionKeyIDs().map((k) => k.toHex().toUpperCase()) };
@@ -68,6 +76,7 @@ export function pgpKeyMatches(key: PgpKey, fp: string, messageKeyIds: readonly s
 }
 
 export async function pgpDecrypt(msg: ParsedPgpMessage, key: PgpKey): Promise<Uint8Array> {
+  const openpgp = await openpgpModule();
   try {
     const { data } = await openpgp.decrypt({
       message: msg.message,

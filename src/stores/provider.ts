@@ -38,8 +38,11 @@ export interface CliForm {
   help: readonly string[];
   /** Check TARGET without building a client or touching the network; throws InvalidSpec saying what is expected. */
   parse(target: string): CliTarget;
-  /** Build the store with the SDK's default credentials and the documented endpoint variables. */
-  open(target: CliTarget, ctx: CliStoreContext): SecretStore;
+  /**
+   * Build the store with the SDK's default credentials and the documented endpoint variables.
+   * Async because a cloud store's module (and its SDK) is imported only here, when first used.
+   */
+  open(target: CliTarget, ctx: CliStoreContext): Promise<SecretStore>;
 }
 
 /** One store type (`SecretStore.type`). */

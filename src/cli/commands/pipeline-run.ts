@@ -109,8 +109,8 @@ export async function runPipeline(
     prefix: opts.prefix,
     allowNonEmptyDir: opts.allowNonEmptyDir ?? false,
   };
-  const secretStore = storeFromSpec(opts.store, storeContext);
-  const configStore = opts.configStore ? storeFromSpec(opts.configStore, storeContext) : undefined;
+  const secretStore = await storeFromSpec(opts.store, storeContext);
+  const configStore = opts.configStore ? await storeFromSpec(opts.configStore, storeContext) : undefined;
   return sync({
     source,
     owner: ownerFromOption(opts.smc, path.basename(source.root)),

@@ -7,8 +7,12 @@ import { PATTERNS as P, matches, refuseTarget, splitTarget } from '../cli-target
 import type { SmcOpenContext, StoreProvider } from '../provider.js';
 import type { AwsAccessKeys, AwsAuth } from './credentials.js';
 import { AWS_SECRET_LIMITS, SSM_LIMITS, awsNaming, ssmNaming } from './naming.js';
-import { AwsSecretsManagerStore } from './secrets-manager.js';
-import { AwsSsmParameterStore } from './ssm.js';
+
+// The store modules (and the AWS SDK clients under them: module text and compiled code that stay
+// in memory, docs/performance.md "Memory") are imported on first use, not at start: a controller
+// or msmctl that never writes to AWS never loads them. The registry only needs this file's names.
+const secretsManager = () => import('./secrets-manager.js');
+const parameterStore = () => import('./ssm.js');
 
 /** Keys of the credentials Secret (`auth.type: accessKeys`, or `assumeRole` with a source identity). */
 export const AWS_ACCESS_KEY_ID = 'AWS_ACCESS_KEY_ID';
@@ -74,7 +78,11 @@ export const awsProvider: StoreProvider = {
           if (remainder !== undefined) refuseTarget('expected aws:REGION');
           return { region: awsRegion(first) };
         },
-        open: (t, ctx) => new AwsSecretsManagerStore({ region: t.region!, environment: ctx.environment }),
+        open: async (t, ctx) =>
+          new (await secretsManager()).AwsSecretsManagerStore({
+            region: t.region!,
+            environment: ctx.environment,
+          }),
       },
     },
     {
@@ -96,8 +104,8 @@ export const awsProvider: StoreProvider = {
           }
           return { region: awsRegion(first), path };
         },
-        open: (t, ctx) =>
-          new AwsSsmParameterStore({
+        open: async (t, ctx) =>
+          new (await parameterStore()).AwsSsmParameterStore({
             region: t.region!,
             environment: ctx.environment,
             parameterPath: t.path ?? `/${ctx.prefix ?? 'default'}/${ctx.environment}`,
@@ -123,6 +131,7 @@ export const awsProvider: StoreProvider = {
       };
       // One client per service, region and credentials, shared across reconciles and SMCs.
       const client = (service: string) => ctx.clients?.(['aws', service, region, ...identity]);
+      const { AwsSecretsManagerStore } = await secretsManager();
       const secretStore = new AwsSecretsManagerStore({
         ...common,
         observer: ctx.observer('aws'),
@@ -132,7 +141,7 @@ export const awsProvider: StoreProvider = {
       const parameterPath =
         spec.configs.parameterPath ??
         (spec.secrets.prefix ? `/${spec.secrets.prefix}/${environment}` : `/${environment}`);
-      const configStore = new AwsSsmParameterStore({
+      const configStore = new (await parameterStore()).AwsSsmParameterStore({
         ...common,
         parameterPath,
         observer: ctx.observer('ssm'),

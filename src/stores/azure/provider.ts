@@ -3,19 +3,26 @@
  * and App Configuration (`appconfig`), from `--store` or from an SMC's `provider.azure` (configs in
  * App Configuration at `configs.appConfigEndpoint`).
  */
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { azureVaultUrl } from '../../api/index.js';
 import { SmcError } from '../../errors.js';
 import { PATTERNS as P, matches, refuseTarget } from '../cli-target.js';
 import type { SmcOpenContext, StoreProvider } from '../provider.js';
-import { AzureAppConfigurationStore } from './app-configuration.js';
-import { AZURE_CLIENT_SECRET_KEY, credentialFor } from './credentials.js';
-import { AzureKeyVaultStore } from './keyvault-store.js';
 import { APPCONFIG_LIMITS, KEYVAULT_LIMITS, appConfigNaming, azureKeyVaultNaming } from './naming.js';
+
+// The store and credential modules (and the Azure SDKs under them: module text and compiled code
+// that stay in memory, docs/performance.md "Memory") are imported on first use, not at start: a
+// controller or msmctl that never writes to Azure never loads them. The registry only needs this
+// file's names.
+const keyVault = () => import('./keyvault-store.js');
+const appConfiguration = () => import('./app-configuration.js');
+const credentials = () => import('./credentials.js');
+const defaultCredential = async () => new (await import('@azure/identity')).DefaultAzureCredential();
 
 /** The credential `provider.azure.auth` names: a service principal's Secret, or a keyless identity. */
 async function azureCredential(ctx: SmcOpenContext): Promise<TokenCredential> {
   const a = ctx.spec.provider.azure!.auth;
+  const { AZURE_CLIENT_SECRET_KEY, credentialFor } = await credentials();
   if (a.type !== 'servicePrincipal')
     return ctx.remember(['azure', JSON.stringify(a)], () => credentialFor(a));
   const ref = a.secretRef;
@@ -58,11 +65,11 @@ export const azureProvider: StoreProvider = {
           return { vaultUrl: target };
         },
         // The Azure SDK's default chain (environment, workload identity, managed identity, Azure CLI).
-        open: (t, ctx) =>
-          new AzureKeyVaultStore({
+        open: async (t, ctx) =>
+          new (await keyVault()).AzureKeyVaultStore({
             vaultUrl: t.vaultUrl!,
             environment: ctx.environment,
-            credential: new DefaultAzureCredential(),
+            credential: await defaultCredential(),
           }),
       },
     },
@@ -90,15 +97,16 @@ export const azureProvider: StoreProvider = {
           }
           return { endpoint: target };
         },
-        open: (t, ctx) => {
+        open: async (t, ctx) => {
           const connectionString =
             t.endpoint === 'env' ? process.env.AZURE_APPCONFIG_CONNECTION_STRING : undefined;
           const run = { environment: ctx.environment, prefix: ctx.prefix };
+          const { AzureAppConfigurationStore } = await appConfiguration();
           return connectionString
             ? new AzureAppConfigurationStore({ connectionString, ...run })
             : new AzureAppConfigurationStore({
                 endpoint: t.endpoint!,
-                credential: new DefaultAzureCredential(),
+                credential: await defaultCredential(),
                 ...run,
               });
         },
@@ -122,6 +130,7 @@ export const azureProvider: StoreProvider = {
       const environment = spec.secrets.environment;
       const rate = ctx.maxWritesPerSecond;
       // One client per vault or configuration store and credential, shared across reconciles and SMCs.
+      const { AzureKeyVaultStore } = await keyVault();
       const secretStore = new AzureKeyVaultStore({
         vaultUrl,
         environment,
@@ -139,7 +148,7 @@ export const azureProvider: StoreProvider = {
           'spec.configs.appConfigEndpoint: must be set for the Azure provider when configs.enabled is true',
         );
       }
-      const configStore = new AzureAppConfigurationStore({
+      const configStore = new (await appConfiguration()).AzureAppConfigurationStore({
         endpoint,
         credential,
         environment,

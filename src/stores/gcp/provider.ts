@@ -8,8 +8,12 @@ import { PATTERNS as P, matches, refuseTarget, splitTarget } from '../cli-target
 import type { CliForm, SmcOpenContext, StoreProvider } from '../provider.js';
 import { type ServiceAccountKey, parseServiceAccountKey } from './client-options.js';
 import { GCP_PARAMETER_LIMITS, GCP_SECRET_LIMITS, gcpNaming, gcpParameterNaming } from './naming.js';
-import { GcpParameterManagerStore } from './parameter-manager.js';
-import { GcpSecretManagerStore } from './secret-manager.js';
+
+// The store modules (and the Google SDKs under them: module text and compiled code that stay in
+// memory, docs/performance.md "Memory") are imported on first use, not at start: a controller or
+// msmctl that never writes to GCP never loads them. The registry only needs this file's names.
+const secretManager = () => import('./secret-manager.js');
+const parameterManager = () => import('./parameter-manager.js');
 
 /** The key of the credentials Secret holding the service account key JSON, unless `secretRef.key` says. */
 export const GCP_DEFAULT_KEY = 'credentials.json';
@@ -31,9 +35,11 @@ function gcpCli(scheme: 'gcp' | 'gcp-pm', help: string): CliForm {
       }
       return { projectId: first, location: remainder };
     },
-    open: (t, ctx) => {
+    open: async (t, ctx) => {
       const options = { projectId: t.projectId!, location: t.location, environment: ctx.environment };
-      return scheme === 'gcp' ? new GcpSecretManagerStore(options) : new GcpParameterManagerStore(options);
+      return scheme === 'gcp'
+        ? new (await secretManager()).GcpSecretManagerStore(options)
+        : new (await parameterManager()).GcpParameterManagerStore(options);
     },
   };
 }
@@ -100,6 +106,7 @@ export const gcpProvider: StoreProvider = {
       };
       // One client per API, location and credentials, shared across reconciles and SMCs.
       const client = (api: string) => ctx.clients?.(['gcp', api, gcp.location, credentials ?? 'adc']);
+      const { GcpSecretManagerStore } = await secretManager();
       const sm = () =>
         new GcpSecretManagerStore({
           ...common,
@@ -110,7 +117,7 @@ export const gcpProvider: StoreProvider = {
       if (!spec.configs.enabled) return { secretStore };
       const configStore =
         spec.configs.store === 'ParameterManager'
-          ? new GcpParameterManagerStore({
+          ? new (await parameterManager()).GcpParameterManagerStore({
               ...common,
               observer: ctx.observer('gcp-pm'),
               client: client('parametermanager'),

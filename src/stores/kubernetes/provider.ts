@@ -65,7 +65,7 @@ export const kubernetesProvider: StoreProvider = {
           }
           return { namespace: first, name: remainder };
         },
-        open: (t, ctx) => {
+        open: async (t, ctx) => {
           const kubeConfig = new KubeConfig();
           kubeConfig.loadFromDefault();
           return new KubernetesSecretStore({

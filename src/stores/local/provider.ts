@@ -14,7 +14,8 @@ export const localProvider: StoreProvider = {
         scheme: 'local',
         help: ['local:DIR                 a directory laid out like a mounted Secret'],
         parse: (target) => ({ dir: target }),
-        open: (t, ctx) => new LocalDirStore(t.dir!, { allowNonEmptyDir: ctx.allowNonEmptyDir ?? false }),
+        open: async (t, ctx) =>
+          new LocalDirStore(t.dir!, { allowNonEmptyDir: ctx.allowNonEmptyDir ?? false }),
       },
     },
   ],
