@@ -39,6 +39,7 @@ import {
 } from '@kubernetes/client-node';
 import pMap from 'p-map';
 import { removeShippedRbac, shippedRbacAccess } from '../test/e2e/rbac.js';
+import { createFleetSmc } from '../test/e2e/smc.js';
 import { freePort } from '../test/peers/free-port.js';
 import {
   createFluxSource,
@@ -233,23 +234,7 @@ try {
   const tCreate = performance.now();
   await pMap(
     Array.from({ length: N }, (_, i) => `smc-${String(i).padStart(4, '0')}`),
-    (name) =>
-      custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: ns,
-        plural: PLURAL,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'SecretManagerConfig',
-          metadata: { name },
-          spec: {
-            sourceRef: { kind: 'GitRepository', name: 'config' },
-            provider: { kubernetes: { secretName: `${name}-secrets` } },
-            secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
-          },
-        },
-      }),
+    (name) => createFleetSmc(custom, ns, name),
     { concurrency: 16 },
   );
   const created = performance.now() - tCreate;

@@ -31,7 +31,7 @@ import {
 import { useKube } from '../peers/kube/use.js';
 import { repoRoot } from '../peers.js';
 import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
-import { GROUP, VERSION } from './smc.js';
+import { GROUP, VERSION, createFleetSmc } from './smc.js';
 
 const N = 1000;
 /** The peak resident set allowed at N = 1000 (docs/performance.md "Memory"). */
@@ -108,23 +108,7 @@ describe(`the controller at N = ${N} under the shipped heap caps`, () => {
       const custom = kube().client(CustomObjectsApi);
       await pMap(
         Array.from({ length: N }, (_, i) => `smc-${String(i).padStart(4, '0')}`),
-        (name) =>
-          custom.createNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            namespace: ns,
-            plural: 'secretmanagerconfigs',
-            body: {
-              apiVersion: `${GROUP}/${VERSION}`,
-              kind: 'SecretManagerConfig',
-              metadata: { name },
-              spec: {
-                sourceRef: { kind: 'GitRepository', name: 'config' },
-                provider: { kubernetes: { secretName: `${name}-secrets` } },
-                secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
-              },
-            },
-          }),
+        (name) => createFleetSmc(custom, ns, name),
         { concurrency: 32 },
       );
 

@@ -131,3 +131,27 @@ export function smcClient(kube: () => KubeCluster, namespace: string, log: () =>
 export function condition(s: SmcStatusView | undefined, type: string): SmcCondition | undefined {
   return s?.conditions?.find((c) => c.type === type);
 }
+
+/**
+ * One SMC of a fleet (bench/fleet.ts, test/e2e/memory-cap.kube.test.ts): it reads the shared Flux
+ * GitRepository `config`, the `dev` profile with the `sops-age` key, and writes its own Kubernetes
+ * Secret `<name>-secrets`.
+ */
+export function createFleetSmc(custom: CustomObjectsApi, namespace: string, name: string) {
+  return custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL,
+    body: {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'SecretManagerConfig',
+      metadata: { name },
+      spec: {
+        sourceRef: { kind: 'GitRepository', name: 'config' },
+        provider: { kubernetes: { secretName: `${name}-secrets` } },
+        secrets: { environment: 'dev', sops: { ageSecretRef: { name: 'sops-age' } } },
+      },
+    },
+  });
+}
