@@ -14,6 +14,7 @@ import { AppConfigurationClient } from '@azure/app-configuration';
 import { AzureAppConfigurationStore } from '../../../../src/stores/azure/index.js';
 import { startFakeAppConfig, type FakeAppConfig } from '../../../peers/fakes/azure-app-configuration.js';
 import type { OutOfBand, StoreTarget } from '../target.js';
+import { countedCalls } from './counted-calls.js';
 
 const WRITE_METHODS = new Set(['PUT', 'DELETE']);
 export const CONTRACT_LABEL = 'contract';
@@ -78,43 +79,21 @@ export const azureAppConfigurationTarget: StoreTarget = {
     return {
       async newStore({ observer }) {
         const tag = `smc-contract-${randomBytes(4).toString('hex')}`;
-        const seen = { writes: 0, reads: 0 };
-        let from = fake.requests.length;
+        const { observer: counting, calls } = countedCalls(
+          observer,
+          'fake',
+          (from) => fakeCounts(fake, tag, from),
+          () => fake.requests.length,
+        );
         const store = new AzureAppConfigurationStore({
           connectionString: fake.connectionString,
           environment: 'contract',
           label: CONTRACT_LABEL,
           clientOptions: { userAgentOptions: { userAgentPrefix: tag }, tlsOptions: { ca: fake.caPem } },
           retryPolicy: { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 50 },
-          observer: {
-            onCall: (call) => {
-              if (call.write) seen.writes++;
-              else seen.reads++;
-              observer?.onCall?.(call);
-            },
-            onThrottled: () => observer?.onThrottled?.(),
-          },
+          observer: counting,
         });
-        const agree = () => {
-          const server = fakeCounts(fake, tag, from);
-          if (server.writes !== seen.writes || server.reads !== seen.reads) {
-            throw new Error(
-              `observer and store disagree: observer saw ${seen.writes} writes/${seen.reads} reads, the fake ${server.writes}/${server.reads}`,
-            );
-          }
-        };
-        return {
-          store,
-          outOfBand,
-          calls: {
-            writes: () => (agree(), seen.writes),
-            reads: () => (agree(), seen.reads),
-            reset: () => {
-              seen.writes = seen.reads = 0;
-              from = fake.requests.length;
-            },
-          },
-        };
+        return { store, outOfBand, calls };
       },
       stop: () => fake.stop(),
     };

@@ -11,6 +11,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { AzureKeyVaultStore, staticTokenCredential } from '../../../../src/stores/azure/index.js';
 import { startFakeKeyVault, type FakeKeyVault } from '../../../peers/fakes/azure-keyvault.js';
 import type { OutOfBand, StoreTarget } from '../target.js';
+import { countedCalls } from './counted-calls.js';
 
 const WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
 
@@ -85,8 +86,12 @@ export const azureKeyVaultTarget: StoreTarget = {
     return {
       async newStore({ observer }) {
         const tag = `smc-contract-${randomBytes(4).toString('hex')}`;
-        const seen = { writes: 0, reads: 0 };
-        let from = vault.requests.length;
+        const { observer: counting, calls } = countedCalls(
+          observer,
+          'vault',
+          (from) => fakeCounts(vault, tag, from),
+          () => vault.requests.length,
+        );
         const store = new AzureKeyVaultStore({
           vaultUrl: vault.vaultUrl,
           environment: 'contract',
@@ -97,35 +102,9 @@ export const azureKeyVaultTarget: StoreTarget = {
             userAgentOptions: { userAgentPrefix: tag },
           },
           retryPolicy: { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 50 },
-          observer: {
-            onCall: (call) => {
-              if (call.write) seen.writes++;
-              else seen.reads++;
-              observer?.onCall?.(call);
-            },
-            onThrottled: () => observer?.onThrottled?.(),
-          },
+          observer: counting,
         });
-        const agree = () => {
-          const server = fakeCounts(vault, tag, from);
-          if (server.writes !== seen.writes || server.reads !== seen.reads) {
-            throw new Error(
-              `observer and vault disagree: observer saw ${seen.writes} writes/${seen.reads} reads, the vault ${server.writes}/${server.reads}`,
-            );
-          }
-        };
-        return {
-          store,
-          outOfBand,
-          calls: {
-            writes: () => (agree(), seen.writes),
-            reads: () => (agree(), seen.reads),
-            reset: () => {
-              seen.writes = seen.reads = 0;
-              from = vault.requests.length;
-            },
-          },
-        };
+        return { store, outOfBand, calls };
       },
       stop: () => vault.stop(),
     };
