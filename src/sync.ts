@@ -22,6 +22,7 @@ import { nameEntries } from './naming/name.js';
 import type { Action, ActionResult, ActionType, DeletionPolicy } from './plan/actions.js';
 import { planActions } from './plan/plan.js';
 import { type PruneCensus, pruneCensus, refusePruneAll } from './plan/prune-guard.js';
+import type { RenderCache } from './render/cache.js';
 import { propertiesAsSecret, renderKustomize, renderRawFiles } from './render/index.js';
 import { decryptSops, formatFromPath, type SopsKeyring } from './sops/index.js';
 import type { SourceCheckout } from './source/source.js';
@@ -75,6 +76,11 @@ export interface SyncRequest {
   review?: PlanReview;
   /** Observes each stage (default: the hook installed by `withStageHook`, else none). */
   stage?: StageHook;
+  /**
+   * Shares rendered entries between requests for the same tree, settings and keys
+   * (src/render/cache.ts; the controller's fleet of SMCs on one source). Without one, every request renders.
+   */
+  renderCache?: RenderCache;
 }
 
 /**
@@ -141,28 +147,63 @@ export interface SyncResult {
   writes: number;
 }
 
-/** Render the source into entries, decrypting SOPS files on the way. */
-export async function renderSource(
-  req: Pick<
-    SyncRequest,
-    | 'source'
-    | 'environment'
-    | 'render'
-    | 'sops'
-    | 'owner'
-    | 'prefix'
-    | 'stage'
-    | 'allow'
-    | 'allowSwitches'
-    | 'limits'
-  >,
-): Promise<Entry[]> {
+/** What `renderSource` needs of a sync request. */
+export type RenderRequest = Pick<
+  SyncRequest,
+  | 'source'
+  | 'environment'
+  | 'render'
+  | 'sops'
+  | 'owner'
+  | 'prefix'
+  | 'stage'
+  | 'allow'
+  | 'allowSwitches'
+  | 'limits'
+  | 'renderCache'
+>;
+
+/**
+ * Stands for the SMC's own service name while a render is shared (src/render/cache.ts): a
+ * directory name never holds NUL, so no service of the tree can be mistaken for it.
+ */
+const OWN_SERVICE = '\u0000own-service';
+
+/**
+ * Render the source into entries, decrypting SOPS files on the way. With a `renderCache` and a
+ * known revision, the result is shared with every other request for the same tree, settings and
+ * keys; only the SMC's own service name (prefix, else name) is filled in per request.
+ */
+export async function renderSource(req: RenderRequest): Promise<Entry[]> {
+  const ownService = req.prefix ?? req.owner.name;
+  const cache = req.renderCache;
+  const revision = req.source.revision;
+  // Remote kustomize bases are input the revision does not pin: such a render is never shared.
+  const remote = req.render.mode === 'kustomize' && req.render.allowRemote === true;
+  if (!cache || revision === undefined || remote) return renderTree(req, ownService);
+  const stage = stageHookOf(req);
+  const question = JSON.stringify([
+    req.source.root,
+    revision,
+    req.environment,
+    req.render,
+    req.sops.enabled,
+    req.allow?.plaintext ?? false,
+    req.allowSwitches?.plaintext ?? null,
+    req.limits ?? null,
+  ]);
+  const shared = await cache.entries(question, req.sops.keyring?.identity, () =>
+    renderTree({ ...req, stage }, OWN_SERVICE),
+  );
+  return shared.map((e) => (e.service === OWN_SERVICE ? { ...e, service: ownService } : e));
+}
+
+async function renderTree(req: RenderRequest, ownService: string): Promise<Entry[]> {
   const stage = stageHookOf(req);
   const decrypt = sopsDecryptor(req.sops, stage);
   const render = req.render;
   if (render.mode === 'kustomize') {
     // A kustomize build has no service directories: its entries belong to the SMC (prefix, else name).
-    const service = req.prefix ?? req.owner.name;
     const entries = await stage('render', { mode: 'kustomize' }, () =>
       stage('kustomize', { path: render.kustomizePath }, () =>
         renderKustomize({
@@ -174,14 +215,14 @@ export async function renderSource(
         }),
       ),
     );
-    return entries.map((e) => ({ ...e, service }));
+    return entries.map((e) => ({ ...e, service: ownService }));
   }
   return stage('render', { mode: 'raw' }, () =>
     renderRawFiles({
       root: req.source.root,
       basePath: render.basePath,
       environment: req.environment,
-      rootServiceName: req.prefix ?? req.owner.name,
+      rootServiceName: ownService,
       decrypt,
       allowPlaintext: req.allow?.plaintext ?? false,
       allowPlaintextSwitch: req.allowSwitches?.plaintext ?? 'allowPlaintext',

@@ -137,6 +137,9 @@ class TracedKeyring implements SopsKeyring {
   get kms() {
     return this.inner.kms;
   }
+  get identity() {
+    return this.inner.identity;
+  }
   describe(): string[] {
     return this.inner.describe();
   }

@@ -17,6 +17,7 @@ import {
   specIntervals,
 } from '../api/index.js';
 import { SmcError, classifyError } from '../errors.js';
+import type { RenderCache } from '../render/cache.js';
 import type { SopsKeyring } from '../sops/index.js';
 import type { ArgoGitSource, GitCredentials } from '../source/argo-git.js';
 import type { FluxArtifactRef } from '../source/flux-artifact.js';
@@ -91,6 +92,8 @@ export interface ReconcileWorld {
   noCrossNamespaceRefs?: boolean;
   /** `allow_kustomize_remote`: let kustomize fetch remote resources and bases (refused by default). */
   allowKustomizeRemote?: boolean;
+  /** Rendered entries shared between SMCs (src/render/cache.ts); without one, every pass renders. */
+  renderCache?: RenderCache;
   /**
    * Write an in-progress status (`Pending`, `Syncing`; src/controller/status.ts `progressStatus`)
    * before the work starts. Called at most once per phase and never on the "nothing changed" path;
@@ -370,6 +373,7 @@ async function reconcileReporting(
       maxSecretsPerResource: world.maxSecretsPerResource,
       maxSecretSizeBytes: world.maxSecretSizeBytes,
       ...(world.inputLimits ? { limits: world.inputLimits } : {}),
+      ...(world.renderCache ? { renderCache: world.renderCache } : {}),
     });
     result = await sync(request(keyring)).catch(async (e: unknown) => {
       // No key opens a file (nothing is written before every file is decrypted): when the keys came

@@ -8,6 +8,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { SecretManagerConfigSpec } from '../api/index.js';
 import { type SmcLogger, entryLoggingStore } from '../observability/logger.js';
 import { type ControllerMetrics, storeMetricsObserver } from '../observability/metrics.js';
+import { RenderCache } from '../render/cache.js';
 import { SopsKeyLoader } from './keys.js';
 import type { ReconcileWorld, SmcObject, SmcStores } from './reconcile.js';
 import type { Settings } from './settings.js';
@@ -36,6 +37,8 @@ export interface WorldSubject {
 
 export class ReconcileWorlds {
   private readonly keys: SopsKeyLoader;
+  /** Rendered entries shared by the SMCs of one source with the same settings and keys. */
+  private readonly renders = new RenderCache();
   /** Stores and their credentials (src/controller/stores.ts). */
   private storeFactory: StoreFactory | undefined;
 
@@ -80,6 +83,7 @@ export class ReconcileWorlds {
       },
       noCrossNamespaceRefs: s.no_cross_namespace_refs,
       allowKustomizeRemote: s.allow_kustomize_remote,
+      renderCache: this.renders,
       ...(view.source.kind === 'Application' ? { argo: argo.world(smc, view, log) } : {}),
       suspendFluxSource: (suspend: boolean) => flux.suspend(smc, view, log, source, suspend),
     };
@@ -98,6 +102,7 @@ export class ReconcileWorlds {
   /** Shutdown: every cached store client is closed (those in use once their stores close). */
   close(): void {
     this.storeFactory?.close();
+    this.renders.clear();
   }
 
   /** The SMC's stores, each logging its per-entry results (`secrets` / `properties` areas). */

@@ -18,6 +18,11 @@ export interface SopsKeyring {
   readonly kms?: KmsOpener;
   /** Public description: age recipients, PGP fingerprints, key-service credential sources. Safe to log. */
   describe(): string[];
+  /**
+   * Stands for the keys held, never for their material: keyrings with one identity open the same
+   * files alike (a shared render is keyed on it, src/render/cache.ts). A keyring built anew has a new one.
+   */
+  readonly identity: object;
 }
 
 class Keyring implements SopsKeyring {
@@ -26,6 +31,9 @@ class Keyring implements SopsKeyring {
     readonly pgp: readonly PgpKey[],
     readonly kms?: KmsOpener,
   ) {}
+  get identity(): object {
+    return this;
+  }
   describe(): string[] {
     return [
       ...this.age.map((a) => `age ${a.recipient}`),

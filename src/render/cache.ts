@@ -1,0 +1,110 @@
+/**
+ * Rendered entries shared by the passes that render the same tree the same way.
+ *
+ * A fleet of SecretManagerConfigs on one source renders and decrypts the same files once per SMC:
+ * at 1000 SMCs that was most of a fan-out's CPU (docs/performance.md). A render depends only on
+ * the tree (its root and revision: a checkout is content-addressed and never changes in place),
+ * the render settings, the input limits and the keys offered for decryption — so its result is
+ * kept here under exactly those, and handed to every pass that asks the same question.
+ *
+ * Decrypted values live in this process's memory a little longer than one pass: a result is
+ * dropped `ttlMs` after its last use (a sweep timer that does not hold the process open) and when
+ * more than `maxResults` are kept (least recently used first). Keys are told apart by
+ * `SopsKeyring.identity`, never by their material: a keyring rebuilt from a changed key Secret is a
+ * new identity, and SMCs whose keys differ (another namespace's keys) never share a result
+ * (docs/security.md, "Rendered entries cache"). A render that fails is not kept; passes that asked
+ * while it ran get its error.
+ */
+import type { Entry } from '../entry.js';
+
+export interface RenderCacheOptions {
+  /** Drop a result this long after its last use (default 60 s). */
+  ttlMs?: number;
+  /** Keep at most this many results (default 64). */
+  maxResults?: number;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+interface Kept {
+  entries: Promise<readonly Entry[]>;
+  usedAt: number;
+}
+
+export class RenderCache {
+  private readonly kept = new Map<string, Kept>();
+  /** A number per keyring identity, so keys of the map stay strings and identities stay unreachable. */
+  private readonly identities = new WeakMap<object, number>();
+  private nextIdentity = 1;
+  private sweep: NodeJS.Timeout | undefined;
+  private readonly ttlMs: number;
+  private readonly maxResults: number;
+  private readonly now: () => number;
+
+  constructor(options: RenderCacheOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.maxResults = options.maxResults ?? 64;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * The entries `render` gives for `question` (everything the result depends on, as a string) and
+   * `keys` (the keyring's identity; undefined: no keys), rendering only when no result is kept.
+   * The entries handed out are frozen: a caller that needs other entries makes new ones.
+   */
+  async entries(
+    question: string,
+    keys: object | undefined,
+    render: () => Promise<Entry[]>,
+  ): Promise<readonly Entry[]> {
+    const at = this.now();
+    this.dropExpired(at);
+    const id = `${keys === undefined ? 0 : this.identityOf(keys)}\u0000${question}`;
+    const hit = this.kept.get(id);
+    if (hit) {
+      this.kept.delete(id);
+      this.kept.set(id, { ...hit, usedAt: at });
+      return hit.entries;
+    }
+    const entries = render().then((list) => Object.freeze(list.map((e) => Object.freeze({ ...e }))));
+    this.kept.set(id, { entries, usedAt: at });
+    entries.catch(() => {
+      if (this.kept.get(id)?.entries === entries) this.kept.delete(id);
+    });
+    while (this.kept.size > this.maxResults) this.kept.delete(this.kept.keys().next().value as string);
+    this.armSweep();
+    return entries;
+  }
+
+  /** How many results are kept (tests, metrics). */
+  get size(): number {
+    return this.kept.size;
+  }
+
+  /** Drop every result (shutdown). */
+  clear(): void {
+    this.kept.clear();
+    if (this.sweep) clearTimeout(this.sweep);
+    this.sweep = undefined;
+  }
+
+  private identityOf(keys: object): number {
+    let n = this.identities.get(keys);
+    if (n === undefined) this.identities.set(keys, (n = this.nextIdentity++));
+    return n;
+  }
+
+  private dropExpired(at: number): void {
+    for (const [id, k] of this.kept) if (at - k.usedAt >= this.ttlMs) this.kept.delete(id);
+  }
+
+  private armSweep(): void {
+    if (this.sweep) return;
+    this.sweep = setTimeout(() => {
+      this.sweep = undefined;
+      this.dropExpired(this.now());
+      if (this.kept.size > 0) this.armSweep();
+    }, this.ttlMs);
+    this.sweep.unref();
+  }
+}
