@@ -37,6 +37,7 @@ export interface FinalizableSmc {
     uid?: string;
     finalizers?: string[];
     deletionTimestamp?: Date | string;
+    resourceVersion?: string;
   };
   spec?: unknown;
 }
@@ -127,10 +128,17 @@ export async function finalize(
 export class FinalizerWriter {
   constructor(private readonly custom: CustomObjectsApi) {}
 
-  /** Add the finalizer unless present or being deleted. Returns whether the object was changed. */
-  add(namespace: string, name: string): Promise<boolean> {
-    return this.mutate(namespace, name, (list, deleting) =>
-      deleting || list.includes(FINALIZER) ? undefined : [...list, FINALIZER],
+  /**
+   * Add the finalizer unless present or being deleted. Returns whether the object was changed.
+   * `seen`: the object as the informer holds it — its first PUT goes without a GET (one request
+   * fewer per new SMC); a stale copy is refused by its resourceVersion (409) and read afresh.
+   */
+  add(namespace: string, name: string, seen?: FinalizableSmc): Promise<boolean> {
+    return this.mutate(
+      namespace,
+      name,
+      (list, deleting) => (deleting || list.includes(FINALIZER) ? undefined : [...list, FINALIZER]),
+      seen,
     );
   }
 
@@ -145,15 +153,27 @@ export class FinalizerWriter {
     namespace: string,
     name: string,
     change: (finalizers: string[], deleting: boolean) => string[] | undefined,
+    seen?: FinalizableSmc,
   ): Promise<boolean> {
     const ref = { group: API_GROUP, version: API_VERSION_NAME, namespace, plural: PLURAL, name };
+    type Obj = {
+      metadata?: { finalizers?: string[]; deletionTimestamp?: string | Date; resourceVersion?: string };
+    };
+    // The informer's copy is never changed in place: the PUT body is a copy of it.
+    let cached: Obj | undefined = seen?.metadata.resourceVersion ? (structuredClone(seen) as Obj) : undefined;
     for (let attempt = 1; ; attempt++) {
-      let obj: { metadata?: { finalizers?: string[]; deletionTimestamp?: string } };
-      try {
-        obj = (await this.custom.getNamespacedCustomObject(ref)) as typeof obj;
-      } catch (e) {
-        if ((e as { code?: number }).code === 404) return false;
-        throw e;
+      const fromCache = cached !== undefined;
+      let obj: Obj;
+      if (cached) {
+        obj = cached;
+        cached = undefined;
+      } else {
+        try {
+          obj = (await this.custom.getNamespacedCustomObject(ref)) as Obj;
+        } catch (e) {
+          if ((e as { code?: number }).code === 404) return false;
+          throw e;
+        }
       }
       const next = change(obj.metadata?.finalizers ?? [], obj.metadata?.deletionTimestamp !== undefined);
       if (!next) return false;
@@ -164,6 +184,8 @@ export class FinalizerWriter {
       } catch (e) {
         const code = (e as { code?: number }).code;
         if (code === 404) return false;
+        // The informer's copy was stale: read the object and try again at once.
+        if (fromCache && code === 409) continue;
         const retriable = code === 409 || code === 429 || (code !== undefined && code >= 500);
         if (!retriable || attempt >= 5) {
           throw new Error(
@@ -211,7 +233,7 @@ export async function handleLifecycle(
   if (!isDeleting(smc)) {
     if (!hasFinalizer(smc)) {
       try {
-        await ctx.writer.add(namespace, name);
+        await ctx.writer.add(namespace, name, smc);
       } catch (e) {
         // Syncing goes on; deletion then cannot apply deletionPolicy until the finalizer is set.
         ctx.log.warn({ err: (e as Error).message }, 'could not add the finalizer; retried next reconcile');

@@ -66,7 +66,8 @@ export function statusChanged(
 
 /** RFC 3339 with second precision, the Kubernetes `metav1.Time` format. */
 export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // toISOString always gives `YYYY-MM-DDTHH:MM:SS.mmmZ` for the years a cluster sees.
+  return `${d.toISOString().slice(0, 19)}Z`;
 }
 
 function entryState(o: EntryOutcome): EntryState {

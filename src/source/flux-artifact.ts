@@ -4,7 +4,7 @@
  * cache the tree by digest.
  *
  * Cache layout: `<cacheDir>/<algo>-<hex>/` holds one extracted artifact; its mtime is bumped on use
- * and all but the `keep` most recently used entries are pruned after each new extraction.
+ * (at most every 30 s) and all but the `keep` most recently used entries are pruned after each new extraction.
  * Concurrent fetches of one digest (in this process) share one download.
  *
  * Trees in use are reference-counted: every checkout returned holds a reference until its
@@ -129,6 +129,9 @@ const inflight = new Map<string, Promise<Extracted>>();
 const inUse = new Map<string, number>();
 /** Entries a prune is removing: a fetch of one waits for the removal, then extracts it again. */
 const removing = new Map<string, Promise<void>>();
+/** When each entry was last found on disk (and its mtime bumped). */
+const lastChecked = new Map<string, number>();
+const TOUCH_EVERY_MS = 30_000;
 
 /** Take a reference to `entry`; the returned function gives it back (once). */
 function acquire(entry: string): () => void {
@@ -204,11 +207,20 @@ function extracted(
     const digest = `${algo}:${hex}`;
     const revision = artifact.revision ?? digest;
     const description = `Flux artifact ${revision} of ${opts.sourceName ?? 'a Flux source'} (${redactUrl(artifact.url)})`;
-    if (await isDir(entryDir)) {
-      const now = new Date();
-      await utimes(entryDir, now, now).catch(() => undefined);
+    // A fleet on one source asks for the same entry once per SMC: within TOUCH_EVERY_MS of the last
+    // check it is known to be there (only `prune` removes entries, and it forgets them here), and its
+    // mtime, the prune's "last used", is bumped at most that often.
+    const now = Date.now();
+    const checked = lastChecked.get(entryDir);
+    if (checked !== undefined && now - checked < TOUCH_EVERY_MS) {
       return { root: entryDir, revision, digest, description, cached: true };
     }
+    if (await isDir(entryDir)) {
+      await utimes(entryDir, new Date(now), new Date(now)).catch(() => undefined);
+      lastChecked.set(entryDir, now);
+      return { root: entryDir, revision, digest, description, cached: true };
+    }
+    lastChecked.delete(entryDir);
     await mkdir(cacheDir, { recursive: true });
     const limits: FluxFetchLimits = { ...DEFAULT_ARCHIVE_LIMITS, ...opts.limits };
     const tmpFile = path.join(cacheDir, `.download-${randomBytes(6).toString('hex')}.tar.gz`);
@@ -219,6 +231,7 @@ function extracted(
       await rm(tmpFile, { force: true });
     }
     await prune(cacheDir, opts.keep ?? 3, entryDir);
+    lastChecked.set(entryDir, Date.now());
     return { root: entryDir, revision, digest, description, cached: false };
   })();
   inflight.set(key, p);
@@ -312,6 +325,7 @@ async function prune(cacheDir: string, keep: number, current: string): Promise<v
   const doomed = stale.filter((e) => !inflight.has(e.full) && !inUse.has(e.full) && !removing.has(e.full));
   await Promise.all(
     doomed.map((e) => {
+      lastChecked.delete(e.full);
       const done = rm(e.full, { recursive: true, force: true })
         .catch(() => undefined)
         .finally(() => removing.delete(e.full));

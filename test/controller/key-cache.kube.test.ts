@@ -90,6 +90,28 @@ describe('SOPS key Secrets through the cache', () => {
     expect(servedFromCache(fresh)).toBe(false);
   });
 
+  it('keyring identity (what a shared render is keyed on): one per namespace and key material', async () => {
+    const { keys } = loader({ ms: 3_600_000 });
+    const a = await keys.keyringFor(ns, spec);
+    expect((await keys.keyringFor(ns, spec)).identity).toBe(a.identity);
+    // Another namespace holding the very same key never gets the same identity.
+    const other = await kube().createNamespace('key-cache-b');
+    await core.createNamespacedSecret({
+      namespace: other,
+      body: { metadata: { name: 'team-key' }, stringData: { 'age.agekey': demoKey } },
+    });
+    const b = await keys.keyringFor(other, parseSpec(rawSpec, `${other}/payments`));
+    expect(b.age.map((x) => x.recipient)).toEqual(a.age.map((x) => x.recipient));
+    expect(b.identity).not.toBe(a.identity);
+    // A key Secret read again with other material is a new identity.
+    await putKey('team-key', `${demoKey}\n${newAgeKey().identity}\n`);
+    keys.forget(ns, 'team-key');
+    const changed = await keys.keyringFor(ns, spec);
+    expect(changed.age).toHaveLength(2);
+    expect(changed.identity).not.toBe(a.identity);
+    await putKey('team-key', demoKey);
+  });
+
   it('a noticed change (forget) or an expired copy is read again; a deleted Secret then stops being used', async () => {
     const ttl = { ms: 3_600_000 };
     const { keys, reads } = loader(ttl);
