@@ -17,13 +17,39 @@
  * plugins) are request headers and keep rotating per request; TLS material is fixed per pool, as
  * in client-go.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import {
+  type ApiConstructor,
+  type ApiType,
+  KubeConfig,
+  ServerConfiguration,
+  createConfiguration,
+  setHeaderMiddleware,
+} from '@kubernetes/client-node';
+import { VERSION } from '../version.js';
+import { requestHttpLibrary } from './kube-http.js';
 
 type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
 export class SharedConnectionKubeConfig extends KubeConfig {
   private readonly pools = new Map<string, Dispatcher>();
+
+  /**
+   * API clients as client-node makes them, sending through `undici.request` (src/controller/kube-http.ts);
+   * the User-Agent names the controller (it shows in the apiserver's audit log).
+   */
+  override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
+    const cluster = this.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    return new apiClientType(
+      createConfiguration({
+        baseServer: new ServerConfiguration(cluster.server, {}),
+        authMethods: { default: this },
+        httpApi: requestHttpLibrary,
+        middleware: [setHeaderMiddleware('User-Agent', `secret-manager-controller/${VERSION}`)],
+      }),
+    );
+  }
 
   override async applySecurityAuthentication(ctx: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(ctx);

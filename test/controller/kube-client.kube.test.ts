@@ -6,7 +6,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SharedConnectionKubeConfig } from '../../src/controller/kube-client.js';
 import { useKube } from '../peers/kube/use.js';
@@ -102,5 +109,53 @@ describe('connections to the apiserver', () => {
     abort.abort();
     // undici negotiates HTTP/2 with the apiserver (ALPN): the watch is one stream among the others.
     expect(proxy.connections).toBe(1);
+  });
+});
+
+describe('requests through undici.request (src/controller/kube-http.ts)', () => {
+  async function shared() {
+    const kc = new SharedConnectionKubeConfig();
+    kc.loadFromString(await readFile(kube().kubeconfigPath, 'utf8'));
+    configs.push(kc);
+    return kc;
+  }
+
+  it('creates, reads, merge-patches and deletes like client-node’s own fetch, and names the controller', async () => {
+    const ns = await kube().createNamespace('kube-http');
+    const core = (await shared()).makeApiClient(CoreV1Api);
+    const created = await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 's', labels: { a: '1' } }, stringData: { K: 'v' } },
+    });
+    expect(created.metadata?.uid).toBeTruthy();
+    const read = await core.readNamespacedSecret({ namespace: ns, name: 's' });
+    expect(Buffer.from(read.data?.K ?? '', 'base64').toString()).toBe('v');
+    expect(read.metadata?.creationTimestamp).toBeInstanceOf(Date); // deserialised into client-node's models
+    const patched = await core.patchNamespacedSecret(
+      { namespace: ns, name: 's', body: { metadata: { labels: { b: '2' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect(patched.metadata?.labels).toEqual({ a: '1', b: '2' });
+    expect(
+      patched.metadata?.managedFields?.some((f) => f.manager?.startsWith('secret-manager-controller')),
+    ).toBe(true);
+    await core.deleteNamespacedSecret({ namespace: ns, name: 's' });
+  });
+
+  it('HTTP errors are client-node ApiExceptions with status, body and headers', async () => {
+    const ns = await kube().createNamespace('kube-http-err');
+    const core = (await shared()).makeApiClient(CoreV1Api);
+    const missing = await core
+      .readNamespacedSecret({ namespace: ns, name: 'absent' })
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ApiException);
+    expect((missing as ApiException<string>).code).toBe(404);
+    expect(JSON.parse((missing as ApiException<string>).body)).toMatchObject({ reason: 'NotFound' });
+    expect((missing as ApiException<string>).headers['content-type']).toContain('application/json');
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'twice' } } });
+    const conflict = await core
+      .createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'twice' } } })
+      .catch((e: unknown) => e);
+    expect((conflict as ApiException<string>).code).toBe(409);
   });
 });
