@@ -6,7 +6,9 @@
  *
  *   N · create → all Ready · fan-out of a new shared revision · one-SMC change latency p50/p95
  *   alone and during a fleet-wide change · RSS idle / peak · idle CPU · apiserver requests per
- *   minute at idle, by verb (audit log) · status writes at idle
+ *   minute at idle, by verb (audit log) · status writes at idle · CPU seconds of the controller,
+ *   of kube-apiserver + etcd and of the whole machine during a full sync and a fan-out (on a
+ *   shared 2-core machine the apiserver's share bounds how fast any controller can go)
  *
  *   npm run bench:fleet -- --smcs 100 [--idle-seconds 90] [--changes 10] [--cpu-prof DIR]
  *     [--concurrency N]   (max_concurrent_reconciles; default: the controller's default)
@@ -94,6 +96,12 @@ async function procStats(pid: number): Promise<{ ticks: number; rssKiB: number; 
   return { ticks: Number(stat[11]) + Number(stat[12]), rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
 }
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+/** CPU seconds used so far by the whole machine (all processes, /proc/stat: user + nice + system + irq + softirq). */
+async function machineCpuS(): Promise<number> {
+  const cpu = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = cpu;
+  return (user + nice + system + irq + softirq) / CLK_TCK;
+}
 
 const work = await mkdtemp(join(tmpdir(), 'smc-bench-fleet-'));
 const auditLog = join(work, 'audit.log');
@@ -123,6 +131,11 @@ const kube = await startKube({
     '--audit-log-maxsize=1024',
   ],
 });
+/** CPU seconds used so far by etcd and kube-apiserver together. */
+async function peersCpuS(): Promise<number> {
+  const ticks = await Promise.all(Object.values(kube.pids).map(async (p) => (await procStats(p)).ticks));
+  return ticks.reduce((a, b) => a + b, 0) / CLK_TCK;
+}
 const artifacts = await startArtifactServer();
 const custom = kube.client(CustomObjectsApi);
 const core = kube.client(CoreV1Api);
@@ -231,6 +244,8 @@ try {
   log(`creating ${N} SMCs`);
   const auditBeforeCreate = (await readFile(auditLog, 'utf8')).length;
   const cpuBeforeCreate = (await procStats(pid)).ticks;
+  const peersBeforeCreate = await peersCpuS();
+  const machineBeforeCreate = await machineCpuS();
   const tCreate = performance.now();
   await pMap(
     Array.from({ length: N }, (_, i) => `smc-${String(i).padStart(4, '0')}`),
@@ -242,6 +257,8 @@ try {
   await waitAll('all Ready', (s) => ready(s) === true && s.status?.lastSyncedRevision === revision);
   const createToReady = performance.now() - tCreate;
   const createCpuS = ((await procStats(pid)).ticks - cpuBeforeCreate) / CLK_TCK;
+  const createPeersCpuS = (await peersCpuS()) - peersBeforeCreate;
+  const createMachineCpuS = (await machineCpuS()) - machineBeforeCreate;
   const createRequests = countByVerb((await readFile(auditLog, 'utf8')).slice(auditBeforeCreate));
   const secrets = (await list())[0]?.status as { secretsCount?: number } | undefined;
   log(
@@ -277,6 +294,8 @@ try {
   // 3. Fan-out of a new shared revision, with one-SMC changes made meanwhile.
   const auditBeforeFan = (await readFile(auditLog, 'utf8')).length;
   const cpuBeforeFan = (await procStats(pid)).ticks;
+  const peersBeforeFan = await peersCpuS();
+  const machineBeforeFan = await machineCpuS();
   revision = await publish(2);
   const tFan = performance.now();
   const fanned = waitAll('fan-out', (s) => s.status?.lastSyncedRevision === revision).then(
@@ -287,6 +306,8 @@ try {
   for (let i = 0; i < CHANGES; i++) during.push(await change(pick(i + CHANGES)));
   const fanOut = await fanned;
   const fanCpuS = ((await procStats(pid)).ticks - cpuBeforeFan) / CLK_TCK;
+  const fanPeersCpuS = (await peersCpuS()) - peersBeforeFan;
+  const fanMachineCpuS = (await machineCpuS()) - machineBeforeFan;
   const fanRequests = countByVerb((await readFile(auditLog, 'utf8')).slice(auditBeforeFan));
   log(
     `fan-out ${(fanOut / 1000).toFixed(1)} s; change during it p95 ${percentile(during, 95).toFixed(0)} ms`,
@@ -327,10 +348,18 @@ try {
       'controller CPU, create → all Ready',
       `${createCpuS.toFixed(1)} s (${((createCpuS * 1000) / N).toFixed(1)} ms per SMC)`,
     ],
+    [
+      'kube-apiserver + etcd CPU, create → all Ready; whole machine',
+      `${createPeersCpuS.toFixed(1)} s; ${createMachineCpuS.toFixed(1)} s of ${((createToReady / 1000) * cpus().length).toFixed(1)} s available`,
+    ],
     ['fan-out of a new shared revision', `${(fanOut / 1000).toFixed(1)} s`],
     [
       'controller CPU during the fan-out',
       `${fanCpuS.toFixed(1)} s (${((fanCpuS * 1000) / N).toFixed(1)} ms per SMC)`,
+    ],
+    [
+      'kube-apiserver + etcd CPU during the fan-out; whole machine',
+      `${fanPeersCpuS.toFixed(1)} s; ${fanMachineCpuS.toFixed(1)} s of ${((fanOut / 1000) * cpus().length).toFixed(1)} s available`,
     ],
     [
       `one-SMC change p50 / p95, alone (${CHANGES})`,

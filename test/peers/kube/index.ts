@@ -83,6 +83,11 @@ export class KubePeer extends KubeCluster {
     super(info);
   }
 
+  /** The process ids of etcd and kube-apiserver, by name (benchmarks read their CPU from /proc). */
+  get pids(): Record<string, number> {
+    return Object.fromEntries(this.procs.map((p) => [p.name, p.pid]));
+  }
+
   /** Stop kube-apiserver, then etcd, and remove the scratch directory (unless kept). */
   async stop(): Promise<void> {
     if (this.stopped) return;
