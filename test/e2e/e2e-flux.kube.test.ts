@@ -253,7 +253,7 @@ describe('Flux GitRepository → SecretManagerConfig → GCP Secret Manager', ()
     await waitFor(
       'the new value in the emulator',
       async () => ((await gcpValue(project, 'payments-properties'))?.includes('"USD"') ? true : undefined),
-      { intervalMs: 20, timeoutMs: 120_000, log: () => controller.log() },
+      { intervalMs: 20, log: () => controller.log() },
     );
     console.log(`e2e: new revision → value in GCP emulator in ${(performance.now() - t0).toFixed(0)} ms`);
     const s = await waitStatus('payments', (x) => x.lastSyncedRevision === gitRevision('main', commit(2)));

@@ -146,7 +146,6 @@ describe('Git change → controller → Kubernetes Secret → kubelet-projected 
     const reload = await app.waitFor(
       'the application to reload with USD',
       (e) => e.event === 'reload' && /USD/.test(e.value ?? ''),
-      120_000,
     );
     const latency = reload.at - t0;
     await waitRevision(2);

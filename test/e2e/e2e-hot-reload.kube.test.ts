@@ -9,7 +9,7 @@
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { type ControllerProcess, WAIT_TIMEOUT_MS, startController, waitFor } from './controller-process.js';
 import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
 
 const kube = useKube();
@@ -67,7 +67,7 @@ async function events(reason: string): Promise<string[]> {
 async function logLine(what: string, from: number, ok: (l: LogLine) => boolean): Promise<LogLine> {
   return waitFor(what, async () => lines(from).find(ok), {
     intervalMs: 5,
-    timeoutMs: 60_000,
+    timeoutMs: WAIT_TIMEOUT_MS,
     log: () => controller.log(),
   });
 }
