@@ -16,10 +16,11 @@ class MemoryLeases {
   rv = 0;
   hang = false;
   calls = 0;
-  client(): LeaseClient {
+  /** `hangs`: when this client's requests hang (default: `this.hang`, every client's). */
+  client(hangs: () => boolean = () => this.hang): LeaseClient {
     const gate = <T>(fn: () => T): Promise<T> => {
       this.calls++;
-      return this.hang ? new Promise<T>(() => {}) : Promise.resolve().then(fn);
+      return hangs() ? new Promise<T>(() => {}) : Promise.resolve().then(fn);
     };
     const conflict = () => Object.assign(new Error('conflict'), { code: 409 });
     return {
@@ -52,9 +53,14 @@ afterEach(async () => {
   await Promise.all(electors.splice(0).map((e) => e.stop()));
 });
 
-function elector(store: MemoryLeases, identity: string, events: string[]): LeaderElector {
+function elector(
+  store: MemoryLeases,
+  identity: string,
+  events: string[],
+  client: LeaseClient = store.client(),
+): LeaderElector {
   const e = new LeaderElector({
-    client: store.client(),
+    client,
     namespace: 'ns',
     name: 'lease',
     identity,
@@ -91,20 +97,30 @@ describe('LeaderElector (in-memory Lease)', () => {
     expect(store.lease?.spec?.holderIdentity).toBe(a.isLeader ? 'a' : 'b');
   });
 
-  it('steps down when a renew request hangs past the renew deadline', async () => {
+  it('steps down when a renew request hangs past the renew deadline, before a standby takes the Lease', async () => {
     const store = new MemoryLeases();
     const events: string[] = [];
-    const a = elector(store, 'a', events);
+    let aHangs = false;
+    const a = elector(
+      store,
+      'a',
+      events,
+      store.client(() => aHangs),
+    );
     a.start();
-    await until(() => a.isLeader, 1_000);
-    store.hang = true;
-    const t0 = Date.now();
-    await until(() => !a.isLeader, 2_000);
-    expect(Date.now() - t0).toBeLessThan(FAST.renewDeadlineMs + 200);
-    expect(events).toEqual(['a started', 'a stopped']);
-    store.hang = false;
-    await until(() => a.isLeader, 2_000);
-    expect(events).toEqual(['a started', 'a stopped', 'a started']);
+    await until(() => a.isLeader, 10_000);
+    const b = elector(store, 'b', events);
+    b.start();
+    aHangs = true; // a's renewals hang; b still reaches the Lease and waits for it to expire
+    await until(() => b.isLeader, 10_000);
+    // a stopped on its renew deadline, while its request still hung, before b's lease expiry let
+    // b start: never two leaders.
+    expect(a.isLeader).toBe(false);
+    expect(events).toEqual(['a started', 'a stopped', 'b started']);
+    await b.stop();
+    aHangs = false;
+    await until(() => a.isLeader, 10_000);
+    expect(events).toEqual(['a started', 'a stopped', 'b started', 'b stopped', 'a started']);
   });
 
   it('renews while leading and releases on stop; the leading signal aborts', async () => {

@@ -19,6 +19,27 @@ export interface ControllerProcess {
   kill(): Promise<void>;
 }
 
+/**
+ * How long a controller may take to answer `/readyz` 200. Generous: with several kube test files
+ * starting controllers at once through tsx on 2 busy cores, a start took over 30 s. Waiting longer
+ * costs nothing when it is ready sooner; a real failure says why (exit status, last output).
+ */
+export const CONTROLLER_READY_TIMEOUT_MS = 120_000;
+
+/** The last `maxLines` lines of a process's output, for an error message. */
+export function outputTail(out: string, maxLines = 60): string {
+  const lines = out.trimEnd().split('\n');
+  const tail = lines.slice(-maxLines).join('\n').slice(-8000);
+  return lines.length > maxLines
+    ? `[… ${lines.length - maxLines} earlier lines]\n${tail}`
+    : tail || '(no output)';
+}
+
+/** `exit code 1`, `signal SIGKILL`. */
+export function exitStatus(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `signal ${signal}` : `exit code ${code}`;
+}
+
 export async function startController(
   env: Record<string, string>,
   args: string[] = [],
@@ -26,6 +47,7 @@ export async function startController(
 ): Promise<ControllerProcess> {
   const port = await freePort();
   let out = '';
+  const startedAt = Date.now();
   const child: ChildProcess = spawn(
     process.execPath,
     ['--import', 'tsx', join(repoRoot, 'src/controller/entry.ts'), ...args],
@@ -43,20 +65,42 @@ export async function startController(
   );
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let ended: string | undefined;
+  child.once('error', (e) => (ended ??= `could not be run: ${e.message}`));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      ended ??= exitStatus(code, signal);
+      resolve(code);
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
-  const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
-  const deadline = Date.now() + readyTimeoutMs;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? CONTROLLER_READY_TIMEOUT_MS;
+  const deadline = startedAt + readyTimeoutMs;
+  const after = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+  let lastAnswer: string;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`controller exited early:\n${out}`);
+    if (ended !== undefined)
+      throw new Error(
+        `controller exited before it was ready (${ended}, after ${after()}); its last output:\n${outputTail(out)}`,
+      );
     try {
       const r = await fetch(`${url}/readyz`);
       if (r.status === 200) break;
-    } catch {
-      /* not listening yet */
+      lastAnswer = `HTTP ${r.status}`;
+    } catch (e) {
+      lastAnswer = `not listening (${(e as { cause?: { code?: string } }).cause?.code ?? String(e)})`;
     }
-    if (Date.now() > deadline)
-      throw new Error(`controller not ready within ${readyTimeoutMs / 1000} s:\n${out}`);
+    if (Date.now() > deadline) {
+      // Still running but never ready: stop it, or it outlives the failed test.
+      if (ended === undefined) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      throw new Error(
+        `controller not ready within ${readyTimeoutMs / 1000} s (GET ${url}/readyz: ${lastAnswer}; ` +
+          `the process was still running and was killed); its last output:\n${outputTail(out)}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -98,15 +142,33 @@ export async function startController(
   };
 }
 
+/**
+ * Default deadline of `waitFor` (was 20 s): generous, since the controllers, peers and this process
+ * share 2 cores with other test files, and a wait returns as soon as its check passes; below the
+ * 60 s test timeout (vitest.config.ts), so a wait that times out fails with its own message.
+ */
+export const WAIT_TIMEOUT_MS = 45_000;
+
 /** Poll `check` until it returns a value other than undefined. */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined>,
-  opts: { timeoutMs?: number; intervalMs?: number; log?: () => string } = {},
+  opts: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    log?: () => string;
+    /** Why waiting longer is pointless (e.g. the process waited on exited), else undefined. */
+    stopIf?: () => string | undefined;
+  } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? WAIT_TIMEOUT_MS);
   let last: unknown;
   for (;;) {
+    const stop = opts.stopIf?.();
+    if (stop !== undefined)
+      throw new Error(
+        `gave up waiting for ${what}: ${stop}${opts.log ? `\nlast output:\n${outputTail(opts.log())}` : ''}`,
+      );
     try {
       const v = await check();
       if (v !== undefined) return v;

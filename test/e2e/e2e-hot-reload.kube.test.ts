@@ -9,7 +9,7 @@
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useKube } from '../peers/kube/use.js';
-import { type ControllerProcess, startController, waitFor } from './controller-process.js';
+import { type ControllerProcess, WAIT_TIMEOUT_MS, startController, waitFor } from './controller-process.js';
 import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
 
 const kube = useKube();
@@ -67,7 +67,7 @@ async function events(reason: string): Promise<string[]> {
 async function logLine(what: string, from: number, ok: (l: LogLine) => boolean): Promise<LogLine> {
   return waitFor(what, async () => lines(from).find(ok), {
     intervalMs: 5,
-    timeoutMs: 10_000,
+    timeoutMs: WAIT_TIMEOUT_MS,
     log: () => controller.log(),
   });
 }
@@ -139,7 +139,7 @@ afterAll(async () => {
 describe('controller-level hot reload', () => {
   let appliedRv: string;
 
-  it('applies a new max_concurrent_reconciles and log level within 1 s, without a restart', async () => {
+  it('applies a new max_concurrent_reconciles and log level from the watch event, without a restart', async () => {
     expect(lines().some((l) => l.level === 'debug')).toBe(false); // info: no debug lines so far
     const applied0 = await controller.metric('secret_manager_config_reloads_total', { result: 'applied' });
     const from = controller.log().length;
@@ -155,7 +155,11 @@ describe('controller-level hot reload', () => {
     // Debug lines now appear (the root logger, which every reconcile's logger derives from, is at debug).
     await logLine('a debug line', from, (l) => l.level === 'debug');
     console.log(`hot reload: ConfigMap created → settings applied in ${latencyMs.toFixed(0)} ms`);
-    expect(latencyMs).toBeLessThan(1_000);
+    // Applied live from the watch: exactly the version created, by the running process (no
+    // restart), without the watch having failed and listed again (the settings ConfigMap is not
+    // polled: docs/hot-reload.md).
+    expect(line.resourceVersion).toBe(cm.metadata!.resourceVersion);
+    expect(lines(from).some((l) => l.msg === 'settings ConfigMap watch failed; retrying')).toBe(false);
     expect(line.changed?.sort()).toEqual(['log_level', 'max_concurrent_reconciles']);
     expect(line.applied).toEqual({ max_concurrent_reconciles: 7, log_level: 'debug' });
     appliedRv = cm.metadata!.resourceVersion!;

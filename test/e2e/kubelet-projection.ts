@@ -73,7 +73,9 @@ export async function projectSecret(
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   })();
-  const deadline = Date.now() + 30_000;
+  // The first projection waits for the controller's first sync: generous on a loaded machine
+  // (below the 120 s hook timeout of the beforeAll that calls this).
+  const deadline = Date.now() + 90_000;
   while (writes.length === 0) {
     if (Date.now() > deadline) {
       stopped = true;

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../peers.js';
-import { waitFor } from './controller-process.js';
+import { CONTROLLER_READY_TIMEOUT_MS, WAIT_TIMEOUT_MS, exitStatus, waitFor } from './controller-process.js';
 
 export interface AppEvent {
   event: 'ready' | 'reload';
@@ -39,25 +39,32 @@ export async function startReloadApp(dir: string, key: string): Promise<ReloadAp
     for (const p of parts) if (p.startsWith('{')) events.push(JSON.parse(p) as AppEvent);
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let ended: string | undefined;
+  child.once('error', (e) => (ended ??= `could not be run: ${e.message}`));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      ended ??= `the app exited (${exitStatus(code, signal)})`;
+      resolve(code);
+    }),
+  );
   const app: ReloadApp = {
     events,
     reloads: () => events.filter((e) => e.event === 'reload'),
     output: () => out,
-    waitFor: (what, match, timeoutMs = 20_000) =>
-      waitFor(
-        what,
-        async () => {
-          if (child.exitCode !== null) throw new Error(`app exited (${child.exitCode}):\n${out}`);
-          return events.find(match);
-        },
-        { timeoutMs, intervalMs: 20, log: () => out },
-      ),
+    waitFor: (what, match, timeoutMs = WAIT_TIMEOUT_MS) =>
+      waitFor(what, async () => events.find(match), {
+        timeoutMs,
+        intervalMs: 20,
+        log: () => out,
+        // An event already printed still counts; a dead app prints no more.
+        stopIf: () => (ended !== undefined && !events.some(match) ? ended : undefined),
+      }),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;
     },
   };
-  await app.waitFor('the app to start', (e) => e.event === 'ready');
+  // Started through tsx, like the controller: as slow to start on a loaded machine.
+  await app.waitFor('the app to start', (e) => e.event === 'ready', CONTROLLER_READY_TIMEOUT_MS);
   return app;
 }

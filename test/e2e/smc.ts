@@ -10,7 +10,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { KubeCluster } from '../peers/kube/index.js';
-import { waitFor } from './controller-process.js';
+import { WAIT_TIMEOUT_MS, waitFor } from './controller-process.js';
 
 export const GROUP = 'secret-management.octopilot.io';
 export const VERSION = 'v1beta1';
@@ -108,7 +108,7 @@ export function smcClient(kube: () => KubeCluster, namespace: string, log: () =>
     async delete(name: string) {
       await api().deleteNamespacedCustomObject(ref(name));
     },
-    async waitStatus(name: string, ok: (s: SmcStatusView) => boolean, timeoutMs = 30_000) {
+    async waitStatus(name: string, ok: (s: SmcStatusView) => boolean, timeoutMs = WAIT_TIMEOUT_MS) {
       return waitFor(
         `status of ${name}`,
         async () => {
@@ -118,7 +118,7 @@ export function smcClient(kube: () => KubeCluster, namespace: string, log: () =>
         { timeoutMs, log },
       );
     },
-    async waitGone(name: string, timeoutMs = 30_000) {
+    async waitGone(name: string, timeoutMs = WAIT_TIMEOUT_MS) {
       return waitFor(
         `${name} to be deleted`,
         async () => ((await this.get(name)) === undefined ? true : undefined),

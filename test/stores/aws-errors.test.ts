@@ -72,10 +72,11 @@ describe('mapAwsError', () => {
     expect(mapAwsError(sdkError('ThrottlingException', 429, { 'Retry-After': '3' }), ctx).retryAfterMs).toBe(
       3000,
     );
-    const date = new Date(Date.now() + 5000).toUTCString();
+    // An hour ahead (second precision): whatever time passes between these lines, well over 50 min.
+    const date = new Date(Date.now() + 3_600_000).toUTCString();
     const ms = mapAwsError(sdkError('ThrottlingException', 429, { 'retry-after': date }), ctx).retryAfterMs;
-    expect(ms).toBeGreaterThan(3000);
-    expect(ms).toBeLessThanOrEqual(5000);
+    expect(ms).toBeGreaterThan(3_000_000);
+    expect(ms).toBeLessThanOrEqual(3_600_000);
     expect(mapAwsError(sdkError('ThrottlingException', 429), ctx).retryAfterMs).toBeUndefined();
   });
 

@@ -153,13 +153,12 @@ describe('GcpParameterManagerStore: requests', () => {
     expect(read?.holds?.(value('31s'))).toBe(false);
   });
 
-  it('unique version ids for two writes within one second (and from two stores at once)', async () => {
+  // Ids made in the same millisecond are unique too: gcp-units.test.ts (`newParameterVersionId(at)`).
+  it('unique version ids for quick successive writes (and from two stores at once)', async () => {
     const w = world();
-    const started = performance.now();
     await w.sync({ FAST: value('1') });
     await w.sync({ FAST: value('2') });
     await w.sync({ FAST: value('3') });
-    expect(performance.now() - started).toBeLessThan(1000);
     const ids = (await w.versions('FAST')).map((v) => v.id);
     expect(ids).toHaveLength(3);
     expect(new Set(ids).size).toBe(3);

@@ -15,6 +15,7 @@ import {
 import { OWNERSHIP_TAGS, ownershipTags } from '../ownership.js';
 import { ProviderError } from '../provider-error.js';
 import { type ClientLease, ownClient } from '../client-cache.js';
+import { observedCall, shieldObserver } from '../observed-call.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import type { Owner, StoreObserver } from '../store.js';
 import { TokenBucket } from '../token-bucket.js';
@@ -130,12 +131,16 @@ export function connectAws<C extends { destroy(): void }>(
  * writes wait for the token bucket, failures become ProviderErrors with value-free messages.
  */
 export class AwsCaller {
+  private readonly observer: Required<StoreObserver>;
+
   constructor(
     private readonly service: string,
-    private readonly observer: StoreObserver | undefined,
+    observer: StoreObserver | undefined,
     private readonly policy: RetryPolicy | undefined,
     private readonly bucket: TokenBucket,
-  ) {}
+  ) {
+    this.observer = shieldObserver(observer);
+  }
 
   /** One request, no retry. */
   async request<T>(
@@ -145,26 +150,9 @@ export class AwsCaller {
     send: () => Promise<T>,
   ): Promise<T> {
     if (write) await this.bucket.take();
-    const start = performance.now();
-    try {
-      const out = await send();
-      this.observer?.onCall?.({ operation, write, result: 'ok', durationMs: performance.now() - start });
-      return out;
-    } catch (e) {
-      const error = mapAwsError(e, {
-        service: this.service,
-        operation,
-        ...(name !== undefined ? { name } : {}),
-      });
-      this.observer?.onCall?.({
-        operation,
-        write,
-        result: 'error',
-        reason: error.reason,
-        durationMs: performance.now() - start,
-      });
-      throw error;
-    }
+    return observedCall(this.observer, { operation, write }, send, (e) =>
+      mapAwsError(e, { service: this.service, operation, ...(name !== undefined ? { name } : {}) }),
+    );
   }
 
   /** One request, retried per policy (throttling and 5xx only). */
@@ -179,7 +167,7 @@ export class AwsCaller {
       ...(this.policy ? { policy: this.policy } : {}),
       classify: (e) => mapAwsError(e, { service: this.service, operation: 'request' }),
       onRetry: ({ error }) => {
-        if (error.reason === 'Throttled') this.observer?.onThrottled?.();
+        if (error.reason === 'Throttled') this.observer.onThrottled();
       },
     });
   }

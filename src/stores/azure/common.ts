@@ -4,6 +4,7 @@
  */
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { OWNERSHIP_TAGS, ownershipTags } from '../ownership.js';
+import { shieldObserver } from '../observed-call.js';
 import type { ProviderError } from '../provider-error.js';
 import { type RetryPolicy, withRetry } from '../retry.js';
 import type { Owner, StoreObserver } from '../store.js';
@@ -49,12 +50,13 @@ export function retried(
   observer: StoreObserver | undefined,
   classify: (e: unknown, operation: string, name: string) => ProviderError,
 ): Retried {
+  const shielded = shieldObserver(observer);
   return (operation, name, fn) =>
     withRetry(fn, {
       policy,
       classify: (e) => classify(e, operation, name),
       onRetry: ({ error }) => {
-        if (error.reason === 'Throttled') observer?.onThrottled?.();
+        if (error.reason === 'Throttled') shielded.onThrottled();
       },
     });
 }

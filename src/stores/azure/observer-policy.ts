@@ -1,4 +1,5 @@
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
+import { shieldObserver } from '../observed-call.js';
 import { reasonForHttpStatus } from '../provider-error.js';
 import type { StoreObserver } from '../store.js';
 
@@ -28,9 +29,11 @@ export interface ObserverPolicyOptions {
 
 /**
  * Reports every HTTP request an Azure client sends to the store's observer, once per attempt,
- * so metrics and the contract tests see the calls as they happen on the wire.
+ * so metrics and the contract tests see the calls as they happen on the wire. The observer is
+ * shielded as every store's is (../observed-call.ts): what it throws never fails the request.
  */
-export function observerPolicy(observer: StoreObserver, opts: ObserverPolicyOptions): PipelinePolicy {
+export function observerPolicy(given: StoreObserver, opts: ObserverPolicyOptions): PipelinePolicy {
+  const observer = shieldObserver(given);
   return {
     name: opts.name,
     async sendRequest(request, next) {
@@ -40,10 +43,10 @@ export function observerPolicy(observer: StoreObserver, opts: ObserverPolicyOpti
         const res = await next(request);
         const durationMs = performance.now() - t0;
         const verdict = opts.classify?.(res, call, request) ?? defaultVerdict(res.status, call);
-        if (typeof verdict === 'object') observer.onCall?.({ ...verdict, result: 'ok', durationMs });
-        else if (verdict === 'ok') observer.onCall?.({ ...call, result: 'ok', durationMs });
+        if (typeof verdict === 'object') observer.onCall({ ...verdict, result: 'ok', durationMs });
+        else if (verdict === 'ok') observer.onCall({ ...call, result: 'ok', durationMs });
         else
-          observer.onCall?.({
+          observer.onCall({
             ...call,
             result: 'error',
             reason: reasonForHttpStatus(res.status),
@@ -51,7 +54,7 @@ export function observerPolicy(observer: StoreObserver, opts: ObserverPolicyOpti
           });
         return res;
       } catch (e) {
-        observer.onCall?.({
+        observer.onCall({
           ...call,
           result: 'error',
           reason: opts.errorReason(e, call.operation),

@@ -1,3 +1,4 @@
+import { observedCall, shieldObserver } from '../observed-call.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../retry.js';
 import type { StoreObserver } from '../store.js';
 import { PROVIDER_QUOTAS, TokenBucket } from '../token-bucket.js';
@@ -37,27 +38,18 @@ export interface GcpCallerOptions {
  * mapped to ProviderErrors and retried per the shared policy.
  */
 export class GcpCaller {
-  constructor(private readonly opts: GcpCallerOptions) {}
+  private readonly observer: Required<StoreObserver>;
+
+  constructor(private readonly opts: GcpCallerOptions) {
+    this.observer = shieldObserver(opts.observer);
+  }
 
   /** One request, observed; no retry. */
   async once<T>(operation: string, write: boolean, resource: string, run: () => Promise<T>): Promise<T> {
     if (write) await this.opts.bucket.take();
-    const started = performance.now();
-    try {
-      const out = await run();
-      this.report({ operation, write, result: 'ok', durationMs: performance.now() - started });
-      return out;
-    } catch (e) {
-      const error = gcpProviderError(operation, resource, e);
-      this.report({
-        operation,
-        write,
-        result: 'error',
-        reason: error.reason,
-        durationMs: performance.now() - started,
-      });
-      throw error;
-    }
+    return observedCall(this.observer, { operation, write }, run, (e) =>
+      gcpProviderError(operation, resource, e),
+    );
   }
 
   /** One request with retries. */
@@ -71,22 +63,9 @@ export class GcpCaller {
       policy: this.opts.retryPolicy ?? DEFAULT_RETRY_POLICY,
       classify: (e) => gcpProviderError(operation, resource, e),
       onRetry: ({ error }) => {
-        if (error.reason === 'Throttled') this.safely(() => this.opts.observer?.onThrottled?.());
+        if (error.reason === 'Throttled') this.observer.onThrottled();
       },
     });
-  }
-
-  private report(call: Parameters<NonNullable<StoreObserver['onCall']>>[0]): void {
-    this.safely(() => this.opts.observer?.onCall?.({ ...call, durationMs: Math.round(call.durationMs) }));
-  }
-
-  /** An observer that throws must not turn a successful write into a failed one. */
-  private safely(fn: () => void): void {
-    try {
-      fn();
-    } catch {
-      // ignored: metrics are best effort
-    }
   }
 }
 

@@ -4,6 +4,7 @@
  * reported to the store's observer; throttling and server errors retried by the shared policy.
  */
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import { observedCall, shieldObserver } from '../observed-call.js';
 import { type RetryPolicy, withRetry } from '../retry.js';
 import type { StoreObserver } from '../store.js';
 import { kubeProviderError } from './errors.js';
@@ -18,7 +19,11 @@ export interface SecretCallsOptions {
 }
 
 export class SecretCalls {
-  constructor(private readonly o: SecretCallsOptions) {}
+  private readonly observer: Required<StoreObserver>;
+
+  constructor(private readonly o: SecretCallsOptions) {
+    this.observer = shieldObserver(o.observer);
+  }
 
   async get(name: string): Promise<V1Secret | undefined> {
     const object = `${this.o.namespace}/${name}`;
@@ -70,33 +75,13 @@ export class SecretCalls {
    */
   private call<T>(operation: string, write: boolean, object: string, fn: () => Promise<T>): Promise<T> {
     const verb = operation.replace(/Secret$/, '').toLowerCase();
-    const observer = this.o.observer;
-    return withRetry(
-      async () => {
-        const t0 = performance.now();
-        try {
-          const out = await fn();
-          observer?.onCall?.({ operation, write, result: 'ok', durationMs: performance.now() - t0 });
-          return out;
-        } catch (e) {
-          const error = kubeProviderError(e, verb, object);
-          observer?.onCall?.({
-            operation,
-            write,
-            result: 'error',
-            reason: error.reason,
-            durationMs: performance.now() - t0,
-          });
-          throw error;
-        }
+    const toError = (e: unknown) => kubeProviderError(e, verb, object);
+    return withRetry(() => observedCall(this.observer, { operation, write }, fn, toError), {
+      policy: this.o.policy,
+      classify: toError,
+      onRetry: ({ error }) => {
+        if (error.reason === 'Throttled') this.observer.onThrottled();
       },
-      {
-        policy: this.o.policy,
-        classify: (e) => kubeProviderError(e, verb, object),
-        onRetry: ({ error }) => {
-          if (error.reason === 'Throttled') observer?.onThrottled?.();
-        },
-      },
-    );
+    });
   }
 }

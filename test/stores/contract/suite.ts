@@ -98,15 +98,21 @@ export function runStoreContract(target: StoreTarget): void {
       await started?.stop();
     });
 
-    async function world(): Promise<World> {
+    /** `observerThrows`: the store's observer records each call, then throws (a broken metrics hook). */
+    async function world(opts: { observerThrows?: boolean } = {}): Promise<World> {
       if (!started) throw new Error(`${target.name}: target did not start`);
       const seen: ProviderCall[] = [];
+      const broken = () => {
+        if (opts.observerThrows) throw new Error('observer failed');
+      };
       const sut = await started.newStore({
         observer: {
           onCall: (call) => {
             seen.push(call);
             allSeen.push(call);
+            broken();
           },
+          onThrottled: broken,
         },
       });
       const owner: Owner = { namespace: `ns-${rand()}`, name: `smc-${rand()}` };
@@ -570,6 +576,31 @@ export function runStoreContract(target: StoreTarget): void {
       // A pass's fixed cost (listing what the owner holds; SSM: two queries and a batch read) stays
       // a few calls, whatever the size.
       expect(figures.unchangedSmall - 3 * figures.verify, shown).toBeLessThanOrEqual(3);
+    });
+
+    it('an observer that throws never fails a store call: every write lands and reports ok', async () => {
+      const w = await world({ observerThrows: true });
+      const [a, b, a2] = [canaryValue('shield-a'), canaryValue('shield-b'), canaryValue('shield-a2')];
+      const created = await w.sync(w.entries({ SHIELD_A: a, SHIELD_B: b }));
+      okResults(created.results);
+      expect(types(created.actions)).toEqual({
+        [w.name('SHIELD_A')]: 'create',
+        [w.name('SHIELD_B')]: 'create',
+      });
+      const changed = await w.sync(w.entries({ SHIELD_A: a2, SHIELD_B: b }));
+      okResults(changed.results);
+      expect(types(changed.actions)).toEqual({
+        [w.name('SHIELD_A')]: 'update',
+        [w.name('SHIELD_B')]: 'noop',
+      });
+      expect(await w.sut.outOfBand.readValue(w.name('SHIELD_A'))).toBe(a2);
+      expect(await w.sut.outOfBand.readValue(w.name('SHIELD_B'))).toBe(b);
+      // Each request was still reported (and the report threw), and once: the observer's count of
+      // writes agrees with the peer's (checked by `calls`), so no write was retried for its sake.
+      // At least one write per pass (the Kubernetes Secret store writes its one Secret once a pass).
+      expect(w.seen.filter((c) => c.write && c.result === 'ok').length).toBeGreaterThanOrEqual(2);
+      expect(w.seen.filter((c) => c.write && c.result === 'error')).toEqual([]);
+      expect(w.sut.calls.writes()).toBe(w.seen.filter((c) => c.write).length);
     });
 
     it('never leaks: no observer call across the suite carries any piece of a value', () => {
