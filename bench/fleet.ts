@@ -41,6 +41,7 @@ import {
 } from '@kubernetes/client-node';
 import pMap from 'p-map';
 import { removeShippedRbac, shippedRbacAccess } from '../test/e2e/rbac.js';
+import { SharedConnectionKubeConfig } from '../src/controller/kube-client.js';
 import { createFleetSmc } from '../test/e2e/smc.js';
 import { freePort } from '../test/peers/free-port.js';
 import {
@@ -147,8 +148,13 @@ async function peersCpuS(): Promise<number> {
   return ticks / CLK_TCK;
 }
 const artifacts = await startArtifactServer();
-const custom = kube.client(CustomObjectsApi);
-const core = kube.client(CoreV1Api);
+// The bench's own requests (creating SMCs, one-SMC changes, watching statuses) go over one pooled
+// connection, as kubectl's or Flux's would: client-node alone opens a TLS connection per request,
+// which would load the apiserver with 1000 handshakes the controller is not responsible for.
+const benchKubeConfig = new SharedConnectionKubeConfig();
+benchKubeConfig.loadFromString(kube.kubeConfig().exportConfig());
+const custom = benchKubeConfig.makeApiClient(CustomObjectsApi);
+const core = benchKubeConfig.makeApiClient(CoreV1Api);
 let controller: ReturnType<typeof spawn> | undefined;
 let controllerOut = '';
 let ns = '';
@@ -232,7 +238,7 @@ try {
       }
     ).items;
   const ready = (s: SmcItem) => s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-  const smcs = await followSmcs(kube.kubeConfig(), ns);
+  const smcs = await followSmcs(benchKubeConfig, ns);
   const waitAll = async (what: string, done: (s: SmcItem) => boolean, timeoutMs = 900_000) => {
     const t0 = performance.now();
     for (;;) {
@@ -416,6 +422,7 @@ try {
   }
   if (ns) await removeShippedRbac(kube, ns).catch(() => undefined);
   await artifacts.stop();
+  await benchKubeConfig.closeConnections();
   await kube.stop();
   await rm(work, { recursive: true, force: true });
 }
