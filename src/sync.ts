@@ -175,13 +175,15 @@ const OWN_SERVICE = '\u0000own-service';
  * keys; only the SMC's own service name (prefix, else name) is filled in per request.
  */
 export async function renderSource(req: RenderRequest): Promise<Entry[]> {
+  const stage = stageHookOf(req);
   const ownService = req.prefix ?? req.owner.name;
   const cache = req.renderCache;
   const revision = req.source.revision;
   // Remote kustomize bases are input the revision does not pin: such a render is never shared.
   const remote = req.render.mode === 'kustomize' && req.render.allowRemote === true;
-  if (!cache || revision === undefined || remote) return renderTree(req, ownService);
-  const stage = stageHookOf(req);
+  if (!cache || revision === undefined || remote) {
+    return stage('render', { mode: req.render.mode }, () => renderTree({ ...req, stage }, ownService));
+  }
   const question = JSON.stringify([
     req.source.root,
     revision,
@@ -192,43 +194,43 @@ export async function renderSource(req: RenderRequest): Promise<Entry[]> {
     req.allowSwitches?.plaintext ?? null,
     req.limits ?? null,
   ]);
-  const shared = await cache.entries(question, req.sops.keyring?.identity, () =>
-    renderTree({ ...req, stage }, OWN_SERVICE),
+  const keys = req.sops.keyring?.identity;
+  // `shared`: 1 when another pass's render (done or running) serves this one — no decrypt spans then.
+  const shared = cache.holds(question, keys) ? 1 : 0;
+  const entries = await stage('render', { mode: req.render.mode, shared }, () =>
+    cache.entries(question, keys, () => renderTree({ ...req, stage }, OWN_SERVICE)),
   );
-  return shared.map((e) => (e.service === OWN_SERVICE ? { ...e, service: ownService } : e));
+  return entries.map((e) => (e.service === OWN_SERVICE ? { ...e, service: ownService } : e));
 }
 
+/** Render the tree (decrypting on the way); inside the caller's `render` stage. */
 async function renderTree(req: RenderRequest, ownService: string): Promise<Entry[]> {
   const stage = stageHookOf(req);
   const decrypt = sopsDecryptor(req.sops, stage);
   const render = req.render;
   if (render.mode === 'kustomize') {
     // A kustomize build has no service directories: its entries belong to the SMC (prefix, else name).
-    const entries = await stage('render', { mode: 'kustomize' }, () =>
-      stage('kustomize', { path: render.kustomizePath }, () =>
-        renderKustomize({
-          root: req.source.root,
-          kustomizePath: render.kustomizePath,
-          decrypt,
-          allowRemote: render.allowRemote ?? false,
-          ...(req.limits ? { limits: req.limits } : {}),
-        }),
-      ),
+    const entries = await stage('kustomize', { path: render.kustomizePath }, () =>
+      renderKustomize({
+        root: req.source.root,
+        kustomizePath: render.kustomizePath,
+        decrypt,
+        allowRemote: render.allowRemote ?? false,
+        ...(req.limits ? { limits: req.limits } : {}),
+      }),
     );
     return entries.map((e) => ({ ...e, service: ownService }));
   }
-  return stage('render', { mode: 'raw' }, () =>
-    renderRawFiles({
-      root: req.source.root,
-      basePath: render.basePath,
-      environment: req.environment,
-      rootServiceName: ownService,
-      decrypt,
-      allowPlaintext: req.allow?.plaintext ?? false,
-      allowPlaintextSwitch: req.allowSwitches?.plaintext ?? 'allowPlaintext',
-      ...(req.limits ? { limits: req.limits } : {}),
-    }),
-  );
+  return renderRawFiles({
+    root: req.source.root,
+    basePath: render.basePath,
+    environment: req.environment,
+    rootServiceName: ownService,
+    decrypt,
+    allowPlaintext: req.allow?.plaintext ?? false,
+    allowPlaintextSwitch: req.allowSwitches?.plaintext ?? 'allowPlaintext',
+    ...(req.limits ? { limits: req.limits } : {}),
+  });
 }
 
 /** The decrypt callback render calls for each SOPS-encrypted file: decrypt it, or refuse with the reason. */

@@ -59,7 +59,7 @@ export class RenderCache {
   ): Promise<readonly Entry[]> {
     const at = this.now();
     this.dropExpired(at);
-    const id = `${keys === undefined ? 0 : this.identityOf(keys)}\u0000${question}`;
+    const id = this.idOf(question, keys);
     const hit = this.kept.get(id);
     if (hit) {
       this.kept.delete(id);
@@ -76,6 +76,12 @@ export class RenderCache {
     return entries;
   }
 
+  /** Whether a result for `question` and `keys` is kept (done or still rendering): `entries` would not render. */
+  holds(question: string, keys: object | undefined): boolean {
+    const kept = this.kept.get(this.idOf(question, keys));
+    return kept !== undefined && this.now() - kept.usedAt < this.ttlMs;
+  }
+
   /** How many results are kept (tests, metrics). */
   get size(): number {
     return this.kept.size;
@@ -86,6 +92,10 @@ export class RenderCache {
     this.kept.clear();
     if (this.sweep) clearTimeout(this.sweep);
     this.sweep = undefined;
+  }
+
+  private idOf(question: string, keys: object | undefined): string {
+    return `${keys === undefined ? 0 : this.identityOf(keys)}\u0000${question}`;
   }
 
   private identityOf(keys: object): number {

@@ -253,10 +253,17 @@ describe('OpenTelemetry traces (TRACING_ENABLED, OTEL_EXPORTER_OTLP_ENDPOINT)', 
         );
         if (!root) return undefined;
         const children = spans.filter((s) => s.traceId === root.traceId && s.spanId !== root.spanId);
-        // The batch may arrive in pieces: wait for the stages too.
-        return ['source', 'render', 'decrypt', 'plan', 'apply'].every((n) =>
-          children.some((c) => c.name === n),
-        )
+        // The batch may arrive in pieces: wait for the stages too. The SMCs of this file share one
+        // source: the render may be another reconcile's (`shared: 1`, no decrypt spans then).
+        const render = children.find((c) => c.name === 'render');
+        const stages = [
+          'source',
+          'render',
+          'plan',
+          'apply',
+          ...(render?.attributes.shared === 0 ? ['decrypt'] : []),
+        ];
+        return render && stages.every((n) => children.some((c) => c.name === n))
           ? { root, children }
           : undefined;
       },

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createControllerMetrics } from '../../src/observability/metrics.js';
 import { stageMetricsHook } from '../../src/observability/stage-metrics.js';
 import { Tracing, resolveTraceTarget, traceReconcile, tracesUrl } from '../../src/observability/tracing.js';
+import { RenderCache } from '../../src/render/cache.js';
 import { createKeyring } from '../../src/sops/keyring.js';
 import { LocalDirStore } from '../../src/stores/local/index.js';
 import { type SyncRequest, renderSource, sync, withStageHook } from '../../src/sync.js';
@@ -209,6 +210,43 @@ describe('reconcile traces over OTLP/HTTP', () => {
     );
     expect(text).toMatch(
       new RegExp(`secret_manager_sops_decrypt_duration_seconds_count ${decrypts.length}\\b`),
+    );
+  });
+
+  it('a shared render (src/render/cache.ts): the first reconcile decrypts; the next has render shared: 1 and no decrypt spans', async () => {
+    const tracing = new Tracing({
+      enabled: true,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
+      log: silent,
+    });
+    const renderCache = new RenderCache();
+    const keyring = await createKeyring({ age: [demoKey] });
+    const metrics = createControllerMetrics({ processMetrics: false });
+    const first = await request({ renderCache, sops: { enabled: true, keyring } });
+    const second = await request({
+      renderCache,
+      sops: { enabled: true, keyring },
+      owner: { namespace: 'team-a', name: 'other' },
+    });
+    await tracedSync(tracing, first, metrics);
+    await tracedSync(tracing, second, metrics);
+    const spans = await exported(tracing, 'reconcile');
+    const roots = spans.filter((s) => s.name === 'reconcile');
+    expect(roots.map((r) => r.attributes['smc.name']).sort()).toEqual(['demo', 'other']);
+    const inTrace = (name: string, span: string) => {
+      const root = roots.find((r) => r.attributes['smc.name'] === name)!;
+      return spans.filter((s) => s.traceId === root.traceId && s.name === span);
+    };
+    expect(inTrace('demo', 'render').map((s) => s.attributes.shared)).toEqual([0]);
+    expect(inTrace('demo', 'decrypt').length).toBeGreaterThanOrEqual(2);
+    expect(inTrace('other', 'render').map((s) => s.attributes.shared)).toEqual([1]);
+    expect(inTrace('other', 'decrypt')).toEqual([]);
+    expect(inTrace('other', 'apply')).toHaveLength(1);
+    // Each file was decrypted once for the two reconciles.
+    expect(await metrics.registry.metrics()).toMatch(
+      new RegExp(
+        `secret_manager_sops_decryption_total\\{result="success",reason="ok"\\} ${inTrace('demo', 'decrypt').length}\\b`,
+      ),
     );
   });
 
