@@ -68,7 +68,7 @@ export async function commit(
     await symlink(payload, tmpLink);
     await rename(tmpLink, join(dir, DATA_LINK));
   } catch (e) {
-    await rm(join(dir, payload), { recursive: true, force: true }).catch(() => undefined);
+    await removeOwnPayload(join(dir, payload)).catch(() => undefined);
     throw e;
   }
   try {
@@ -125,7 +125,7 @@ export async function writePayload(
     await fsyncDir(meta);
     await fsyncDir(payloadDir);
   } catch (e) {
-    await rm(payloadDir, { recursive: true, force: true }).catch(() => undefined);
+    await removeOwnPayload(payloadDir).catch(() => undefined);
     throw e;
   }
   return name;
@@ -172,7 +172,7 @@ export async function removeLeftovers(dir: string, current: string | undefined):
     if (isPayloadDirName(n)) {
       const path = join(dir, n);
       const origin = await payloadOrigin(path);
-      if (origin === 'ours') await rm(path, { recursive: true, force: true });
+      if (origin === 'ours') await removeOwnPayload(path);
       else if (origin === 'empty') await removeEmptyPayload(path);
     } else if (n.startsWith(LINK_TMP_PREFIX) || isStaleLockTemp(n)) {
       await rm(join(dir, n), { recursive: true, force: true });
@@ -201,6 +201,22 @@ export function failWrites(results: ActionResult[], e: unknown, dir: string): Ac
   }
   const why = e instanceof SmcError ? e.message : `cannot write local store ${dir}: ${describeFsError(e)}`;
   return results.map((r) => (r.wrote ? { action: r.action, ok: false, message: why, wrote: false } : r));
+}
+
+/**
+ * Remove a payload of ours with its marker last: a removal cut short (the process killed) leaves a
+ * payload still marked as ours, which the next apply removes — not an unmarked one, which would
+ * count as someone else's and stay for good. Once the marker is gone, at most an empty `.smc/` is left.
+ */
+async function removeOwnPayload(path: string): Promise<void> {
+  for (const n of await readdir(path).catch(() => [] as string[])) {
+    if (n !== META_DIR) await rm(join(path, n), { recursive: true, force: true });
+  }
+  const meta = join(path, META_DIR);
+  for (const n of await readdir(meta).catch(() => [] as string[])) {
+    if (n !== PAYLOAD_MARKER) await rm(join(meta, n), { recursive: true, force: true });
+  }
+  await rm(path, { recursive: true, force: true });
 }
 
 /** Remove a payload directory holding nothing (at most an empty `.smc/`), never anything in it. */
