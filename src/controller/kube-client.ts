@@ -17,7 +17,7 @@
  * plugins) are request headers and keep rotating per request; TLS material is fixed per pool, as
  * in client-go.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../kube/client-node.js';
 
 type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;

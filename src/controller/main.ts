@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '../kube/client-node.js';
 import { DEFAULT_SETTINGS_CONFIGMAP, type HotReloadSpec } from '../api/index.js';
 import { createLogger, setLogLevel } from '../observability/logger.js';
 import { createControllerMetrics } from '../observability/metrics.js';
