@@ -4,8 +4,8 @@
  * and response processor of each group (`gen/apis/<Group>Api.js`) alone.
  *
  * Why: client-node's own `CoreV1Api` (the object-parameter API) lives in one module with every API
- * group of Kubernetes (`gen/types/ObjectParamAPI.js` → `ObservableAPI.js` → all 75 `gen/apis/*`),
- * 24 MB of source that V8 keeps in memory (docs/performance.md, "Memory"). What that layer adds per
+ * group of Kubernetes (`gen/types/ObjectParamAPI.js` → `ObservableAPI.js` → every `gen/apis/*`),
+ * ~15 MB of source that V8 keeps in memory (docs/performance.md, "Memory"). What that layer adds per
  * call is generic — merge the call's options into the configuration, build the request, run the
  * middleware, send, run the middleware back, process the response — and is done here once (`send`).
  * The one thing per method is the order of its positional parameters, in the tables below; each

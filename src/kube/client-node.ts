@@ -3,7 +3,7 @@
  * everything they use of it, loaded without the rest.
  *
  * Why: the package's entry (and its KubeConfig module) loads every API group and model of
- * Kubernetes — ~900 modules whose source V8 keeps — and that was the largest part of the
+ * Kubernetes — ~870 modules, 16 MB of source that V8 keeps — and that was the largest part of the
  * controller's idle memory (docs/performance.md, "Memory"). Here KubeConfig comes through
  * ./slim-config.ts, the API clients through ./api-clients.ts, and the rest by deep imports of the
  * package's own modules (it has no `exports` map, so they resolve; test/kube/client-node-layout.test.ts

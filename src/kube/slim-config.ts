@@ -4,7 +4,7 @@
  *
  * Why: `config.js` imports two names — `createConfiguration` and `ServerConfiguration` — from
  * `./gen/index.js`, and that module re-exports every model and every API group of Kubernetes
- * (~900 modules, ~25 MB of source that V8 keeps); importing KubeConfig alone cost ~45 MiB of
+ * (~870 modules, 16 MB of source that V8 keeps); importing KubeConfig alone cost ~45 MiB of
  * resident memory (docs/performance.md, "Memory"). A resolve hook (`module.registerHooks`, Node
  * ≥ 22.15, this package's `engines`) gives `config.js`, and only it, a two-line module that
  * re-exports those names from the generated modules that define them (`gen/configuration.js`,
@@ -16,6 +16,8 @@
  * fails to link at start ("does not provide an export named …"), never silently;
  * test/kube/client-node-layout.test.ts names the imports this relies on, and
  * test/kube/slim-load.test.ts fails when the generated API comes back into the controller.
+ * `registerHooks` is "Stability: 1.1" in Node 22–26 (Node's replacement for `module.register`);
+ * the same two tests would show a change to it.
  */
 import { registerHooks } from 'node:module';
 
