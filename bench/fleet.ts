@@ -14,6 +14,7 @@
  *     [--concurrency N]   (max_concurrent_reconciles; default: the controller's default)
  *     [--heap-snapshot DIR]  (a heap snapshot of the controller after the idle window, into DIR)
  *     [--node-args "..."]    (extra Node options for the controller, e.g. --max-old-space-size=256)
+ *     [--env NAME=VALUE]     (an environment variable for the controller; repeatable)
  *
  * `--cpu-prof DIR` runs the controller with Node's `--cpu-prof` and writes its profile to DIR when
  * it stops (open it in Chrome DevTools, or summarise it with `npx tsx bench/cpu-profile.ts FILE`).
@@ -61,6 +62,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string' },
     'heap-snapshot': { type: 'string' },
     'node-args': { type: 'string' },
+    env: { type: 'string', multiple: true },
   },
 });
 const N = Number(args.smcs);
@@ -95,6 +97,21 @@ async function procStats(pid: number): Promise<{ ticks: number; rssKiB: number; 
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
   return { ticks: Number(stat[11]) + Number(stat[12]), rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
+}
+/**
+ * The controller's V8 heap at a moment, from its own /metrics (prom-client's default metrics), MiB:
+ * used and committed (total) heap, the committed size of the young generation ("new" space), and
+ * memory outside the heap (external: buffers, and module source V8 keeps outside).
+ */
+async function heapStats(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const mib = (re: RegExp) => (Number(re.exec(text)?.[1] ?? Number.NaN) / 2 ** 20).toFixed(0);
+  return [
+    `used ${mib(/^nodejs_heap_size_used_bytes (\S+)/m)}`,
+    `committed ${mib(/^nodejs_heap_size_total_bytes (\S+)/m)}`,
+    `of which new space ${mib(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)/m)}`,
+    `external ${mib(/^nodejs_external_memory_bytes (\S+)/m)} MiB`,
+  ].join(', ');
 }
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 /** CPU seconds used so far by the whole machine (all processes, /proc/stat: user + nice + system + irq + softirq). */
@@ -203,6 +220,7 @@ try {
       METRICS_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       ...(args.concurrency && { MAX_CONCURRENT_RECONCILES: args.concurrency }),
+      ...Object.fromEntries((args.env ?? []).map((e) => [e.split('=')[0]!, e.slice(e.indexOf('=') + 1)])),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -337,6 +355,7 @@ try {
   const t0 = performance.now();
   await sleep(IDLE_S * 1000);
   const s1 = await procStats(pid);
+  const heapIdle = await heapStats(port);
   const idleWallS = (performance.now() - t0) / 1000;
   const audit = (await readFile(auditLog, 'utf8')).slice(auditBefore);
   const statusChanged = (await list()).filter(
@@ -389,6 +408,7 @@ try {
       'RSS idle / peak',
       `${(s1.rssKiB / 1024).toFixed(0)} / ${(Math.max(peakDuringRun, s1.hwmKiB) / 1024).toFixed(0)} MiB`,
     ],
+    ['V8 heap at idle', heapIdle],
     [`idle CPU (${IDLE_S} s)`, `${((((s1.ticks - s0.ticks) / CLK_TCK) * 100) / idleWallS).toFixed(2)} %`],
     ['apiserver requests per SMC, create → all Ready, by verb', perSmc(createRequests)],
     [

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '../kube/client-node.js';
 import type { LoggingArea } from '../api/index.js';
 import type { Logger, SmcLogger } from '../observability/logger.js';
 import type { ControllerMetrics } from '../observability/metrics.js';

@@ -9,7 +9,7 @@
  * The finalizer is written with `update` (PUT of the whole object) — the only write verb the shipped
  * RBAC grants on `secretmanagerconfigs` — after a fresh GET, retried on conflict.
  */
-import type { CustomObjectsApi } from '@kubernetes/client-node';
+import type { CustomObjectsApi } from '../kube/client-node.js';
 import {
   API_GROUP,
   API_VERSION_NAME,

@@ -18,7 +18,7 @@
  * decrypted, `explainKeyFailure` names them — a refused controller-wide key, a missing Secret — and
  * points at a `sops-keys` Secret in the SMC's own namespace that the SMC does not reference.
  */
-import { type CoreV1Api, type V1Secret, setHeaderOptions } from '@kubernetes/client-node';
+import { type CoreV1Api, type V1Secret, setHeaderOptions } from '../kube/client-node.js';
 import type { SecretManagerConfigSpec } from '../api/index.js';
 import { SmcError } from '../errors.js';
 import { type SopsKeyring, createKeyring } from '../sops/index.js';

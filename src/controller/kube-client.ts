@@ -24,7 +24,7 @@ import {
   ServerConfiguration,
   createConfiguration,
   setHeaderMiddleware,
-} from '@kubernetes/client-node';
+} from '../kube/client-node.js';
 import { VERSION } from '../version.js';
 import { requestHttpLibrary } from './kube-http.js';
 

@@ -16,7 +16,7 @@ import {
   type RequestContext,
   ResponseContext,
   wrapHttpLibrary,
-} from '@kubernetes/client-node';
+} from '../kube/client-node.js';
 import { type Dispatcher, request } from 'undici';
 
 type Method = Dispatcher.HttpMethod;

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '../kube/client-node.js';
 import { DEFAULT_SETTINGS_CONFIGMAP, type HotReloadSpec } from '../api/index.js';
 import { createLogger, setLogLevel } from '../observability/logger.js';
 import { createControllerMetrics } from '../observability/metrics.js';
@@ -150,7 +150,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     controllerNamespace: namespace,
   });
   // Traces (docs/observability.md): on while `tracing_enabled`, to the SMC's `spec.otel` or the OTEL_* environment.
-  const tracing = new Tracing({ enabled: settings.tracing_enabled, env, log: logger });
+  const tracing = await Tracing.create({ enabled: settings.tracing_enabled, env, log: logger });
   controller.useTracing(tracing);
   // Hot reload (docs/hot-reload.md): while an SMC enables it, the settings ConfigMap is watched and applied live.
   const reloader = new SettingsReloader({

@@ -9,7 +9,7 @@
  * after a watch event. The cost: one small GET per distinct Secret per interval, and a rotation is
  * seen within one interval instead of at once.
  */
-import { type CoreV1Api, setHeaderOptions } from '@kubernetes/client-node';
+import { type CoreV1Api, setHeaderOptions } from '../kube/client-node.js';
 import pMap from 'p-map';
 import type { Logger } from '../observability/logger.js';
 

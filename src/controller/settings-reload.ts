@@ -10,7 +10,7 @@
  * One controller runs one set of settings, so it follows one ConfigMap: the one named by the first
  * enabled SMC in `namespace/name` order. SMCs naming another are told so in their status.
  */
-import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '../kube/client-node.js';
 import { API_GROUP, API_VERSION_NAME, PLURAL } from '../api/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventRecorder, EventTarget, SmcEvent } from './runtime/events.js';

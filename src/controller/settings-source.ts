@@ -8,7 +8,7 @@
  * list it restarts with, after a 410, says whether the ConfigMap can still be read). Needs only get/list/watch
  * on ConfigMaps in its namespace (the shipped Role).
  */
-import { CoreV1Api, type KubeConfig, ListWatch, type V1ConfigMap, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, ListWatch, type V1ConfigMap, Watch } from '../kube/client-node.js';
 import { backoffDelayMs } from '../backoff.js';
 import type { Logger } from '../observability/logger.js';
 

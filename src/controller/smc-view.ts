@@ -5,7 +5,7 @@
  * each field's default: a spec the reconcile will refuse (it validates with `parseSpec`) still
  * routes its events, and is reported by that reconcile.
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '../kube/client-node.js';
 import { LABELS } from '../api/index.js';
 import type { OtelDestination } from '../observability/tracing.js';
 import { DEFAULT_SOPS_SECRET } from './keys.js';

@@ -3,7 +3,7 @@
  * (docs/architecture.md, "The controller": computed by `status.ts`, written once). An idle pass
  * writes nothing; keys that disappeared are nulled; the fields other writers own are left out.
  */
-import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '../kube/client-node.js';
 import { API_GROUP, API_VERSION_NAME, PLURAL, type SecretManagerConfigStatus } from '../api/index.js';
 import { type Backoff, backoffDelayMs } from '../backoff.js';
 import { statusChanged } from './status.js';

@@ -14,7 +14,7 @@
  * deletion) is closed once the last store holding it is closed; so is one idle for 30 minutes.
  */
 import { createHash } from 'node:crypto';
-import type { CoreV1Api, KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, V1Secret } from '../kube/client-node.js';
 import { type ProviderName, type SecretManagerConfigSpec, selectedProvider } from '../api/index.js';
 import { SmcError } from '../errors.js';
 import type { SecretKeyRefLike } from '../stores/provider.js';

@@ -5,7 +5,7 @@
  * one question across SMCs that workload reload asks (is another SMC on the same revision still
  * syncing?). It decides what is queued, never what a reconcile does.
  */
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '../kube/client-node.js';
 import { API_GROUP, API_VERSION_NAME, KIND, LABELS, PLURAL } from '../api/index.js';
 import type { Logger, SmcLogger } from '../observability/logger.js';
 import { reloadMode, writtenSecret } from '../reload/workloads/index.js';

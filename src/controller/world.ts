@@ -4,7 +4,7 @@
  * (`stores.ts`, each logging its per-entry results) and the settings' limits. The reconciler reads
  * nothing from the cluster itself: all it uses comes through here.
  */
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '../kube/client-node.js';
 import type { SecretManagerConfigSpec } from '../api/index.js';
 import { type SmcLogger, entryLoggingStore } from '../observability/logger.js';
 import { type ControllerMetrics, storeMetricsObserver } from '../observability/metrics.js';

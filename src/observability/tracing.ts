@@ -23,13 +23,12 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { isSmcError } from '../errors.js';
 import { VERSION } from '../version.js';
+
+/** The OpenTelemetry SDK, imported when tracing is first switched on (./tracing-sdk.ts says why). */
+type TracingSdk = typeof import('./tracing-sdk.js');
 
 export const DEFAULT_SERVICE_NAME = 'secret-manager-controller';
 export const TRACER_NAME = 'secret-manager-controller';
@@ -108,14 +107,25 @@ export interface TracingOptions {
   scheduledDelayMillis?: number;
 }
 
-/** The tracer providers of the process, one per destination; switched on and off live. */
+/**
+ * The tracer providers of the process, one per destination; switched on and off live. The SDK is
+ * imported when tracing is first on (`Tracing.create` with `enabled`, or `setEnabled(true)`).
+ */
 export class Tracing {
-  private enabled: boolean;
+  private enabled = false;
+  private sdk: TracingSdk | undefined;
   private readonly providers = new Map<string, TracerProvider>();
   private readonly refused = new Set<string>();
 
-  constructor(private readonly o: TracingOptions) {
-    this.enabled = o.enabled;
+  private constructor(private readonly o: TracingOptions) {}
+
+  static async create(o: TracingOptions): Promise<Tracing> {
+    const tracing = new Tracing(o);
+    if (o.enabled) {
+      tracing.sdk = await import('./tracing-sdk.js');
+      tracing.enabled = true;
+    }
+    return tracing;
   }
 
   get isEnabled(): boolean {
@@ -125,6 +135,7 @@ export class Tracing {
   /** `tracing_enabled` changed: switching off flushes and shuts every provider down. */
   async setEnabled(enabled: boolean): Promise<void> {
     if (enabled === this.enabled) return;
+    if (enabled) this.sdk ??= await import('./tracing-sdk.js');
     this.enabled = enabled;
     this.o.log.info({ tracing: enabled }, enabled ? 'tracing switched on' : 'tracing switched off');
     if (!enabled) await this.shutdown();
@@ -132,7 +143,8 @@ export class Tracing {
 
   /** A tracer for an SMC's reconciles, or undefined when tracing is off or has nowhere to go. */
   tracerFor(otel: OtelDestination | undefined): Tracer | undefined {
-    if (!this.enabled) return undefined;
+    const sdk = this.sdk;
+    if (!this.enabled || !sdk) return undefined;
     let target: TraceTarget | undefined;
     try {
       target = resolveTraceTarget(otel, this.o.env);
@@ -148,18 +160,11 @@ export class Tracing {
     const key = `${target.url}\n${target.serviceName}`;
     let provider = this.providers.get(key);
     if (!provider) {
-      provider = new TracerProvider({
-        resource: resourceFromAttributes({
-          [ATTR_SERVICE_NAME]: target.serviceName,
-          [ATTR_SERVICE_VERSION]: VERSION,
-        }),
-        spanProcessors: [
-          new BatchSpanProcessor({
-            exporter: this.loggingExporter(this.o.exporter?.(target) ?? otlpExporter(target)),
-            scheduledDelayMillis: this.o.scheduledDelayMillis ?? batchDelay(this.o.env),
-          }),
-        ],
-      });
+      provider = sdk.newTracerProvider(
+        target.serviceName,
+        this.loggingExporter(sdk, this.o.exporter?.(target) ?? sdk.otlpExporter(target.url)),
+        this.o.scheduledDelayMillis ?? batchDelay(this.o.env),
+      );
       this.providers.set(key, provider);
     }
     return provider.getTracer(TRACER_NAME, VERSION);
@@ -173,12 +178,12 @@ export class Tracing {
   }
 
   /** Failed exports are logged (without the URL or payload), not thrown. */
-  private loggingExporter(inner: SpanExporter): SpanExporter {
+  private loggingExporter(sdk: TracingSdk, inner: SpanExporter): SpanExporter {
     const log = this.o.log;
     return {
       export(spans, done) {
         inner.export(spans, (result) => {
-          if (result.code !== ExportResultCode.SUCCESS)
+          if (!sdk.exportSucceeded(result))
             log.warn({ spans: spans.length, err: result.error?.name ?? 'Error' }, 'trace export failed');
           done(result);
         });
@@ -187,10 +192,6 @@ export class Tracing {
       forceFlush: inner.forceFlush ? () => inner.forceFlush!() : undefined,
     };
   }
-}
-
-function otlpExporter(target: TraceTarget): SpanExporter {
-  return new OTLPTraceExporter({ url: target.url });
 }
 
 function batchDelay(env: Env): number {

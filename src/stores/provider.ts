@@ -5,7 +5,7 @@
  * `spec.provider` names it. Nothing outside `src/stores/` knows which stores exist: the CLI and the
  * controller ask the registry (docs/architecture.md, "The store face").
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../kube/client-node.js';
 import type { ProviderName, SecretManagerConfigSpec } from '../api/index.js';
 import type { StoreLimits } from '../naming/limits.js';
 import type { StoreNamingRule } from '../naming/store-rules.js';

@@ -132,12 +132,12 @@ describe('trace destination', () => {
     ).toBe('http://dd-agent.monitoring:4318/v1/traces');
   });
 
-  it('a bad environment URL is an error naming the variable, not quoting it', () => {
+  it('a bad environment URL is an error naming the variable, not quoting it', async () => {
     expect(() =>
       resolveTraceTarget(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url token=abc' }),
     ).toThrow(/^OTEL_EXPORTER_OTLP_ENDPOINT is not a valid URL$/);
     const warnings: string[] = [];
-    const tracing = new Tracing({
+    const tracing = await Tracing.create({
       enabled: true,
       env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '::bad token=abc' },
       log: { info: () => {}, warn: (_o, m) => warnings.push(m) },
@@ -150,7 +150,7 @@ describe('trace destination', () => {
 
 describe('reconcile traces over OTLP/HTTP', () => {
   it('raw mode: reconcile → render → decrypt (per SOPS file), plan, apply; attributes; no value exported', async () => {
-    const tracing = new Tracing({
+    const tracing = await Tracing.create({
       enabled: true,
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
       log: silent,
@@ -214,7 +214,7 @@ describe('reconcile traces over OTLP/HTTP', () => {
   });
 
   it('a shared render (src/render/cache.ts): the first reconcile decrypts; the next has render shared: 1 and no decrypt spans', async () => {
-    const tracing = new Tracing({
+    const tracing = await Tracing.create({
       enabled: true,
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
       log: silent,
@@ -251,7 +251,7 @@ describe('reconcile traces over OTLP/HTTP', () => {
   });
 
   it('kustomize mode: a kustomize span inside render, and kustomize_build_duration_seconds', async () => {
-    const tracing = new Tracing({
+    const tracing = await Tracing.create({
       enabled: true,
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
       log: silent,
@@ -274,7 +274,7 @@ describe('reconcile traces over OTLP/HTTP', () => {
   });
 
   it('a failing stage: ERROR status with the error code only; the metric counts the reason', async () => {
-    const tracing = new Tracing({
+    const tracing = await Tracing.create({
       enabled: true,
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
       log: silent,
@@ -304,7 +304,7 @@ describe('reconcile traces over OTLP/HTTP', () => {
 
 describe('switching tracing live (tracing_enabled)', () => {
   it('off: no tracer, nothing exported; on again: exported; off flushes what was batched', async () => {
-    const tracing = new Tracing({
+    const tracing = await Tracing.create({
       enabled: false,
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
       log: silent,
@@ -324,8 +324,8 @@ describe('switching tracing live (tracing_enabled)', () => {
     expect(tracing.tracerFor(undefined)).toBeUndefined();
   });
 
-  it('no destination configured: no tracer even when enabled', () => {
-    const tracing = new Tracing({ enabled: true, env: {}, log: silent });
+  it('no destination configured: no tracer even when enabled', async () => {
+    const tracing = await Tracing.create({ enabled: true, env: {}, log: silent });
     expect(tracing.tracerFor(undefined)).toBeUndefined();
     expect(tracing.tracerFor({ exporter: 'otlp', endpoint: receiver.endpoint })).toBeDefined();
   });

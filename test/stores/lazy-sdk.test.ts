@@ -1,7 +1,7 @@
 /**
- * The cloud SDKs and OpenPGP are loaded only when a store, key service or PGP key needs them
- * (docs/performance.md, "Memory"): the registry, the controller's and msmctl's entry modules and
- * the SOPS code load none of them at import. Each case runs in its own Node process and lists the
+ * The cloud SDKs and OpenPGP are loaded only when a store, key service or PGP key needs them, the
+ * OpenTelemetry SDK only when tracing is on (docs/performance.md, "Memory"): the registry, the
+ * controller's and msmctl's entry modules and the SOPS code load none of them at import. Each case runs in its own Node process and lists the
  * npm packages that process resolved (fixtures/lazy/loaded-packages.mjs).
  */
 import { execFile } from 'node:child_process';
@@ -55,6 +55,14 @@ describe('SDKs loaded on first use', () => {
       expect(loaded).toContain(sdk);
     }
     expect(loaded).not.toContain('openpgp');
+  });
+
+  it('the controller loads the OpenTelemetry SDK only when tracing is on', async () => {
+    const sdk = (loaded: string[]) => loaded.filter((p) => /^@opentelemetry\/(?!api$)/.test(p));
+    expect(sdk(await loadedPackages('src/controller/main.ts'))).toEqual([]);
+    const on = await loadedPackages('src/controller/main.ts', 'test/stores/fixtures/lazy/tracing-on.ts');
+    expect(sdk(on)).toContain('@opentelemetry/sdk-trace');
+    expect(sdk(on)).toContain('@opentelemetry/exporter-trace-otlp-http');
   });
 
   it('reading a PGP message loads OpenPGP', async () => {

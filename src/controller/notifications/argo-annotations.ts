@@ -14,7 +14,7 @@
  *
  * Merge patches only, guarded by `metadata.resourceVersion` (a concurrent change is re-read).
  */
-import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '../../kube/client-node.js';
 import type { ArgoSubscription } from '../../api/index.js';
 import { API_GROUP } from '../../api/index.js';
 import { ARGO_GROUP, ARGO_VERSION } from '../../api/foreign-apis.js';

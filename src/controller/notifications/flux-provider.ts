@@ -10,7 +10,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { CoreV1Api, CustomObjectsApi } from '../../kube/client-node.js';
 import { FLUX_NOTIFICATION_GROUP } from '../../api/foreign-apis.js';
 import { backoffDelayMs } from '../../backoff.js';
 import { durationMs } from '../../api/index.js';

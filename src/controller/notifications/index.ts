@@ -9,7 +9,7 @@
  * Warning Event and log line per distinct problem (e.g. an unsupported Provider type), never a crash.
  */
 import { hostname } from 'node:os';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '../../kube/client-node.js';
 import type { ArgoSubscription } from '../../api/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { EventTarget, SmcEvent } from '../runtime/events.js';

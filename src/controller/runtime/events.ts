@@ -5,7 +5,7 @@
  * aggregation does. Messages are the value-free status messages.
  */
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type CoreV1Event, type KubeConfig } from '../../kube/client-node.js';
 import { API_VERSION, KIND } from '../../api/index.js';
 import { escapeControlCharacters } from '../../control-characters.js';
 import type { Logger } from '../../observability/logger.js';

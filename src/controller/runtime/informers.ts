@@ -30,7 +30,7 @@ import {
   ListWatch,
   Watch,
   setHeaderOptions,
-} from '@kubernetes/client-node';
+} from '../../kube/client-node.js';
 import type { Logger } from '../../observability/logger.js';
 import { OptionalApiGate } from './optional-api.js';
 

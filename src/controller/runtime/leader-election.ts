@@ -12,7 +12,7 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '../../kube/client-node.js';
 import type { Logger } from 'pino';
 
 /** The Lease calls the elector makes; the default wraps CoordinationV1Api (tests wrap it to inject faults). */

@@ -6,7 +6,7 @@
  * (default 3 minutes) until the CRD appears. A CRD removed later (a watch or list answered 404)
  * goes back to that state instead of restarting the watch every few seconds.
  */
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '../../kube/client-node.js';
 import type { Logger } from '../../observability/logger.js';
 
 export const OPTIONAL_API_RECHECK_MS = 180_000;

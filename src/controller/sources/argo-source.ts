@@ -6,7 +6,7 @@
  * (`repo-creds`, longest URL prefix). Credential material stays in memory and never reaches a
  * message: errors name the Secret and the key, never a value.
  */
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Secret } from '../../kube/client-node.js';
 import { SmcError } from '../../errors.js';
 import { type ArgoGitSource, type GitCredentials, argoGitSources } from '../../source/argo-git.js';
 import { type KeyPolicy, checkSecretRef } from '../keys.js';

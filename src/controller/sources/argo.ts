@@ -8,7 +8,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type KubernetesObject } from '../../kube/client-node.js';
 import { SmcError } from '../../errors.js';
 import type { Logger, SmcLogger } from '../../observability/logger.js';
 import type { ControllerMetrics } from '../../observability/metrics.js';

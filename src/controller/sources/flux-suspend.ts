@@ -6,7 +6,7 @@
  * (`spec.suspend: false`, annotation removed) — only when that annotation names this SMC, so a
  * suspend set by a human (or by another SMC) is never undone.
  */
-import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '../../kube/client-node.js';
 import { API_GROUP } from '../../api/index.js';
 import type { ResourceType } from '../runtime/informers.js';
 

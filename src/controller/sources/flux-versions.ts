@@ -4,7 +4,7 @@
  * discovery (`/apis/source.toolkit.fluxcd.io/<version>`). When neither serves it (Flux is not
  * installed), `v1` is watched as an optional resource and simply stays empty.
  */
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '../../kube/client-node.js';
 import { FLUX_SOURCE_GROUP } from '../../api/foreign-apis.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ResourceType } from '../runtime/informers.js';

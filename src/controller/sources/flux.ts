@@ -5,7 +5,7 @@
  * (`src/source/flux-artifact.ts`); and `suspendGitPulls` on the source (`flux-suspend.ts`), with an
  * Event on the SMC for each change.
  */
-import type { CustomObjectsApi, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { CustomObjectsApi, KubeConfig, KubernetesObject } from '../../kube/client-node.js';
 import type { Logger, SmcLogger } from '../../observability/logger.js';
 import type { ControllerMetrics } from '../../observability/metrics.js';
 import type { SourceCheckout } from '../../source/source.js';

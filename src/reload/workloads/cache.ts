@@ -9,7 +9,7 @@
  * directly, as before. Whether Rollouts are served is asked at most once a minute while they are
  * not (a cluster may install Argo Rollouts later).
  */
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '../../kube/client-node.js';
 import { ARGO_GROUP, ARGO_VERSION } from '../../api/foreign-apis.js';
 import type { Logger } from '../../observability/logger.js';
 import { type Collection, type ResourceType, watchCollection } from '../../controller/runtime/informers.js';

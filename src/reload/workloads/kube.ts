@@ -11,7 +11,7 @@ import {
   type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
-} from '@kubernetes/client-node';
+} from '../../kube/client-node.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ControllerMetrics } from '../../observability/metrics.js';
 import type { EventRecorder } from '../../controller/runtime/events.js';

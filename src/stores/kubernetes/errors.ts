@@ -1,4 +1,4 @@
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException } from '../../kube/client-node.js';
 import {
   parseRetryAfter,
   ProviderError,

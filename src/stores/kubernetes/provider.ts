@@ -2,7 +2,7 @@
  * The Kubernetes Secret store's face (src/stores/provider.ts): `--store k8s:NAMESPACE/NAME` (the
  * current kubeconfig context) or an SMC's `provider.kubernetes` (the controller's own credentials).
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../kube/client-node.js';
 import type { KubernetesProvider } from '../../api/schema.js';
 import type { DeletionPolicy } from '../../plan/actions.js';
 import { SmcError } from '../../errors.js';

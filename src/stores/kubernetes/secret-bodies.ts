@@ -3,7 +3,7 @@
  * disabled-values Secret as they should be after an apply, or the deletion of one this controller
  * created once it holds nothing. Pure: no API calls.
  */
-import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1Secret } from '../../kube/client-node.js';
 import { API_VERSION, KIND } from '../../api/constants.js';
 import { sameOwner } from '../../plan/plan.js';
 import { MANAGED_BY } from '../ownership.js';

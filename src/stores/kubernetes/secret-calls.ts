@@ -3,7 +3,7 @@
  * replace at the resourceVersion read, delete with preconditions. One request per attempt, each
  * reported to the store's observer; throttling and server errors retried by the shared policy.
  */
-import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Secret } from '../../kube/client-node.js';
 import { observedCall, shieldObserver } from '../observed-call.js';
 import { type RetryPolicy, withRetry } from '../retry.js';
 import type { StoreObserver } from '../store.js';

@@ -4,7 +4,7 @@
  * read the two Secrets as entries and encode them back. No API calls.
  */
 import { createHash } from 'node:crypto';
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '../../kube/client-node.js';
 import { API_GROUP } from '../../api/constants.js';
 import { utf8Bytes } from '../../naming/limits.js';
 import { MANAGED_BY, OWNERSHIP_TAGS, ownerFromTags, ownershipTags } from '../ownership.js';

@@ -36,7 +36,7 @@
  * holds nothing, by a delete whose preconditions are the uid and resourceVersion it was read at.
  * A Secret someone else created is only ever emptied.
  */
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Secret } from '../../kube/client-node.js';
 import type { Action, ActionResult } from '../../plan/actions.js';
 import { sameOwner } from '../../plan/plan.js';
 import { passiveResult } from '../../plan/results.js';
