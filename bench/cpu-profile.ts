@@ -3,7 +3,7 @@
  * DIR`): the functions with the most self time, and the files (ours and each dependency's) with
  * the most self time, as percentages of the sampled time.
  *
- *   npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top 25]
+ *   npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top 25] [--last SECONDS]
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -23,16 +23,22 @@ interface Profile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '25' } },
+  options: { top: { type: 'string', default: '25' }, last: { type: 'string' } },
 });
 const file = positionals[0];
-if (!file) throw new Error('usage: npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top N]');
+if (!file) throw new Error('usage: npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top N] [--last SECONDS]');
 const top = Number(values.top);
 const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
 
-// Self time per node: each sample's time delta goes to the node sampled.
+// Self time per node: each sample's time delta goes to the node sampled. `--last S`: only the
+// samples of the profile's last S seconds (e.g. bench:fleet's idle window, which ends the run).
+const from = values.last === undefined ? -Infinity : profile.endTime - Number(values.last) * 1e6;
 const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+let at = profile.startTime;
+profile.samples.forEach((id, i) => {
+  at += profile.timeDeltas[i] ?? 0;
+  if (at >= from) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
