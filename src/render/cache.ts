@@ -9,7 +9,7 @@
  *
  * Decrypted values live in this process's memory a little longer than one pass: a result is
  * dropped `ttlMs` after its last use (a sweep timer that does not hold the process open) and when
- * more than `maxResults` are kept (least recently used first). Keys are told apart by
+ * more than `maxResults` or `maxChars` are kept (least recently used first). Keys are told apart by
  * `SopsKeyring.identity`, never by their material: a keyring rebuilt from a changed key Secret is a
  * new identity, and SMCs whose keys differ (another namespace's keys) never share a result
  * (docs/security.md, "Rendered entries cache"). A render that fails is not kept; passes that asked
@@ -22,6 +22,11 @@ export interface RenderCacheOptions {
   ttlMs?: number;
   /** Keep at most this many results (default 64). */
   maxResults?: number;
+  /**
+   * Keep at most this many characters of keys, values and file names in all (default 32 Mi, about
+   * 64 MiB of memory): a result larger than that alone is handed out but not kept.
+   */
+  maxChars?: number;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -29,6 +34,8 @@ export interface RenderCacheOptions {
 interface Kept {
   entries: Promise<readonly Entry[]>;
   usedAt: number;
+  /** Characters held once rendered (0 while rendering). */
+  chars: number;
 }
 
 export class RenderCache {
@@ -39,11 +46,13 @@ export class RenderCache {
   private sweep: NodeJS.Timeout | undefined;
   private readonly ttlMs: number;
   private readonly maxResults: number;
+  private readonly maxChars: number;
   private readonly now: () => number;
 
   constructor(options: RenderCacheOptions = {}) {
     this.ttlMs = options.ttlMs ?? 60_000;
     this.maxResults = options.maxResults ?? 64;
+    this.maxChars = options.maxChars ?? 32 * 1024 * 1024;
     this.now = options.now ?? Date.now;
   }
 
@@ -67,11 +76,19 @@ export class RenderCache {
       return hit.entries;
     }
     const entries = render().then((list) => Object.freeze(list.map((e) => Object.freeze({ ...e }))));
-    this.kept.set(id, { entries, usedAt: at });
-    entries.catch(() => {
-      if (this.kept.get(id)?.entries === entries) this.kept.delete(id);
-    });
-    while (this.kept.size > this.maxResults) this.kept.delete(this.kept.keys().next().value as string);
+    const kept: Kept = { entries, usedAt: at, chars: 0 };
+    this.kept.set(id, kept);
+    entries.then(
+      (list) => {
+        if (this.kept.get(id) !== kept) return;
+        kept.chars = list.reduce((n, e) => n + e.key.length + e.value.length + e.origin.length, 0);
+        this.bound(id);
+      },
+      () => {
+        if (this.kept.get(id) === kept) this.kept.delete(id);
+      },
+    );
+    this.bound(id);
     this.armSweep();
     return entries;
   }
@@ -102,6 +119,23 @@ export class RenderCache {
     let n = this.identities.get(keys);
     if (n === undefined) this.identities.set(keys, (n = this.nextIdentity++));
     return n;
+  }
+
+  /**
+   * Drop results beyond `maxResults` or `maxChars`, least recently used first, never `newest` — unless
+   * it alone is over `maxChars`: then it is handed out, not kept, and the others stay.
+   */
+  private bound(newest: string): void {
+    if ((this.kept.get(newest)?.chars ?? 0) > this.maxChars) this.kept.delete(newest);
+    let chars = 0;
+    for (const k of this.kept.values()) chars += k.chars;
+    const over = () => this.kept.size > this.maxResults || chars > this.maxChars;
+    for (const [id, k] of this.kept) {
+      if (!over()) return;
+      if (id === newest) continue;
+      this.kept.delete(id);
+      chars -= k.chars;
+    }
   }
 
   private dropExpired(at: number): void {

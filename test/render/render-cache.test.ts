@@ -161,6 +161,29 @@ describe('RenderCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('keeps at most maxChars of keys, values and file names: the oldest go first, a result too large alone is not kept', async () => {
+    const cache = new RenderCache({ maxChars: 100 });
+    let renders = 0;
+    const sized = (n: number) => async () => (
+      renders++,
+      [{ key: 'K', value: 'v'.repeat(n), kind: 'secret' as const, enabled: true, origin: 'f' }]
+    );
+    await cache.entries('a', undefined, sized(40)); // 42 characters
+    await cache.entries('b', undefined, sized(40));
+    expect(cache.size).toBe(2);
+    await cache.entries('c', undefined, sized(40)); // 126 in all: a goes
+    expect(cache.size).toBe(2);
+    await cache.entries('b', undefined, sized(40));
+    await cache.entries('c', undefined, sized(40));
+    expect(renders).toBe(3);
+    expect(cache.holds('a', undefined)).toBe(false);
+    const big = await cache.entries('big', undefined, sized(200));
+    expect(big[0]!.value).toHaveLength(200); // handed out…
+    await new Promise((r) => setImmediate(r));
+    expect(cache.holds('big', undefined)).toBe(false); // …not kept
+    expect(cache.holds('c', undefined)).toBe(true);
+  });
+
   it('shares one render among the requests that ask while it runs', async () => {
     const cache = new RenderCache();
     let renders = 0;
