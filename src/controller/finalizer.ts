@@ -7,7 +7,8 @@
  * The pruning itself is the pipeline's (`pruneOwned` in src/sync.ts); this file decides when, and reports.
  *
  * The finalizer is written with `update` (PUT of the whole object) — the only write verb the shipped
- * RBAC grants on `secretmanagerconfigs` — after a fresh GET, retried on conflict.
+ * RBAC grants on `secretmanagerconfigs` — on the informer's copy when there is one, else (and after a
+ * conflict) on a fresh GET, retried on conflict.
  */
 import type { CustomObjectsApi } from '../kube/client-node.js';
 import {
