@@ -71,8 +71,10 @@ export class RenderCache {
     const id = this.idOf(question, keys);
     const hit = this.kept.get(id);
     if (hit) {
+      // The same record, moved to the end (most recently used): a render still running settles it.
+      hit.usedAt = at;
       this.kept.delete(id);
-      this.kept.set(id, { ...hit, usedAt: at });
+      this.kept.set(id, hit);
       return hit.entries;
     }
     const entries = render().then((list) => Object.freeze(list.map((e) => Object.freeze({ ...e }))));

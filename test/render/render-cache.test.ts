@@ -184,6 +184,19 @@ describe('RenderCache', () => {
     expect(cache.holds('c', undefined)).toBe(true);
   });
 
+  it('a render that fails is not kept, even when others asked while it ran', async () => {
+    const cache = new RenderCache();
+    let release!: (e: Error) => void;
+    const failing = () => new Promise<never>((_, reject) => (release = reject));
+    const first = cache.entries('q', undefined, failing);
+    const second = cache.entries('q', undefined, failing); // joins the running render
+    release(new Error('disk gone'));
+    await expect(first).rejects.toThrow('disk gone');
+    await expect(second).rejects.toThrow('disk gone');
+    expect(cache.holds('q', undefined)).toBe(false);
+    expect(await cache.entries('q', undefined, async () => [])).toEqual([]);
+  });
+
   it('shares one render among the requests that ask while it runs', async () => {
     const cache = new RenderCache();
     let renders = 0;
