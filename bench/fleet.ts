@@ -28,7 +28,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,14 +43,9 @@ import {
 import pMap from 'p-map';
 import { removeShippedRbac, shippedRbacAccess } from '../test/e2e/rbac.js';
 import { SharedConnectionKubeConfig } from '../src/controller/kube-client.js';
-import { createFleetSmc } from '../test/e2e/smc.js';
+import { createFleetSmc, createFleetSource } from '../test/e2e/smc.js';
 import { freePort } from '../test/peers/free-port.js';
-import {
-  createFluxSource,
-  gitRevision,
-  setFluxArtifact,
-  startArtifactServer,
-} from '../test/peers/gitops/index.js';
+import { gitRevision, setFluxArtifact, startArtifactServer } from '../test/peers/gitops/index.js';
 import { repoRoot, startKube } from '../test/peers/kube/index.js';
 
 const { values: args } = parseArgs({
@@ -200,16 +195,7 @@ let ns = '';
 try {
   ns = await kube.createNamespace('fleet');
   const tree = join(work, 'repo');
-  await cp(join(repoRoot, 'examples/gitops'), tree, { recursive: true });
-  await core.createNamespacedSecret({
-    namespace: ns,
-    body: {
-      metadata: { name: 'sops-age' },
-      stringData: { 'age.agekey': await readFile(join(repoRoot, 'examples/keys/demo.agekey'), 'utf8') },
-    },
-  });
-  const ref = { kind: 'GitRepository' as const, namespace: ns, name: 'config' };
-  await createFluxSource(kube, ref);
+  const ref = await createFleetSource(kube, core, ns, tree);
   const publish = async (n: number) => {
     const revision = gitRevision('main', n.toString(16).padStart(40, '0'));
     await setFluxArtifact(kube, ref, await artifacts.publishDirectory(ref, tree, { revision }));
@@ -302,6 +288,7 @@ try {
   const cpuBeforeCreate = (await procStats(pid)).ticks;
   const peersBeforeCreate = await peersCpuS();
   const machineBeforeCreate = await machineCpuS();
+  const machineWindowCreate = performance.now();
   const tCreate = performance.now();
   await pMap(
     Array.from({ length: N }, (_, i) => `smc-${String(i).padStart(4, '0')}`),
@@ -315,6 +302,8 @@ try {
   const createCpuS = ((await procStats(pid)).ticks - cpuBeforeCreate) / CLK_TCK;
   const createPeersCpuS = (await peersCpuS()) - peersBeforeCreate;
   const createMachineCpuS = (await machineCpuS()) - machineBeforeCreate;
+  // The cores × the wall time of the same window the CPU was read over.
+  const createAvailableS = ((performance.now() - machineWindowCreate) / 1000) * cpus().length;
   const createRequests = countByVerb((await readFile(auditLog, 'utf8')).slice(auditBeforeCreate));
   const secrets = (await list())[0]?.status as { secretsCount?: number } | undefined;
   log(
@@ -352,6 +341,7 @@ try {
   const cpuBeforeFan = (await procStats(pid)).ticks;
   const peersBeforeFan = await peersCpuS();
   const machineBeforeFan = await machineCpuS();
+  const machineWindowFan = performance.now();
   revision = await publish(2);
   const tFan = performance.now();
   const fanned = waitAll('fan-out', (s) => s.status?.lastSyncedRevision === revision).then(
@@ -364,6 +354,7 @@ try {
   const fanCpuS = ((await procStats(pid)).ticks - cpuBeforeFan) / CLK_TCK;
   const fanPeersCpuS = (await peersCpuS()) - peersBeforeFan;
   const fanMachineCpuS = (await machineCpuS()) - machineBeforeFan;
+  const fanAvailableS = ((performance.now() - machineWindowFan) / 1000) * cpus().length;
   const fanRequests = countByVerb((await readFile(auditLog, 'utf8')).slice(auditBeforeFan));
   log(
     `fan-out ${(fanOut / 1000).toFixed(1)} s; change during it p95 ${percentile(during, 95).toFixed(0)} ms`,
@@ -409,7 +400,7 @@ try {
     ],
     [
       'kube-apiserver + etcd CPU, create → all Ready; whole machine',
-      `${createPeersCpuS.toFixed(1)} s; ${createMachineCpuS.toFixed(1)} s of ${((createToReady / 1000) * cpus().length).toFixed(1)} s available`,
+      `${createPeersCpuS.toFixed(1)} s; ${createMachineCpuS.toFixed(1)} s of ${createAvailableS.toFixed(1)} s available`,
     ],
     ['fan-out of a new shared revision', `${(fanOut / 1000).toFixed(1)} s`],
     [
@@ -418,7 +409,7 @@ try {
     ],
     [
       'kube-apiserver + etcd CPU during the fan-out; whole machine',
-      `${fanPeersCpuS.toFixed(1)} s; ${fanMachineCpuS.toFixed(1)} s of ${((fanOut / 1000) * cpus().length).toFixed(1)} s available`,
+      `${fanPeersCpuS.toFixed(1)} s; ${fanMachineCpuS.toFixed(1)} s of ${fanAvailableS.toFixed(1)} s available`,
     ],
     [
       `one-SMC change p50 / p95, alone (${CHANGES})`,

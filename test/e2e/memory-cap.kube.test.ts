@@ -12,7 +12,7 @@
  * per-create trickle), it waits on a condition (no timing assertion), and it stops at once.
  */
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -23,7 +23,6 @@ import { msmctlEntry } from '../docs/msmctl-entry.js';
 import { freePort } from '../peers/free-port.js';
 import {
   type ArtifactServer,
-  createFluxSource,
   gitRevision,
   setFluxArtifact,
   startArtifactServer,
@@ -31,7 +30,7 @@ import {
 import { useKube } from '../peers/kube/use.js';
 import { repoRoot } from '../peers.js';
 import { removeShippedRbac, shippedRbacAccess } from './rbac.js';
-import { GROUP, VERSION, createFleetSmc } from './smc.js';
+import { GROUP, VERSION, createFleetSmc, createFleetSource } from './smc.js';
 
 const N = 1000;
 /** The peak resident set allowed at N = 1000 (docs/performance.md "Memory"). */
@@ -91,17 +90,7 @@ describe(`the controller at N = ${N} under the shipped heap caps`, () => {
       const shipped = await shippedMemorySettings();
       expect(RSS_CAP_MIB).toBeLessThan(shipped.limitMiB);
       const tree = join(scratch, 'repo');
-      await cp(join(repoRoot, 'examples/gitops'), tree, { recursive: true });
-      const core = kube().client(CoreV1Api);
-      await core.createNamespacedSecret({
-        namespace: ns,
-        body: {
-          metadata: { name: 'sops-age' },
-          stringData: { 'age.agekey': await readFile(join(repoRoot, 'examples/keys/demo.agekey'), 'utf8') },
-        },
-      });
-      const ref = { kind: 'GitRepository' as const, namespace: ns, name: 'config' };
-      await createFluxSource(kube(), ref);
+      const ref = await createFleetSource(kube(), kube().client(CoreV1Api), ns, tree);
       const revision = gitRevision('main', '1'.padStart(40, '0'));
       await setFluxArtifact(kube(), ref, await artifacts.publishDirectory(ref, tree, { revision }));
 

@@ -9,7 +9,11 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { cp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createFluxSource } from '../peers/gitops/index.js';
 import type { KubeCluster } from '../peers/kube/index.js';
+import { repoRoot } from '../peers.js';
 import { WAIT_TIMEOUT_MS, waitFor } from './controller-process.js';
 
 export const GROUP = 'secret-management.octopilot.io';
@@ -130,6 +134,25 @@ export function smcClient(kube: () => KubeCluster, namespace: string, log: () =>
 
 export function condition(s: SmcStatusView | undefined, type: string): SmcCondition | undefined {
   return s?.conditions?.find((c) => c.type === type);
+}
+
+/**
+ * What a fleet shares (bench/fleet.ts, test/e2e/memory-cap.kube.test.ts): a copy of the example
+ * repository at `tree` (published by the caller), the `sops-age` key Secret with the demo key, and
+ * the Flux GitRepository `config` in `namespace`. Returns the source's reference.
+ */
+export async function createFleetSource(kube: KubeCluster, core: CoreV1Api, namespace: string, tree: string) {
+  await cp(join(repoRoot, 'examples/gitops'), tree, { recursive: true });
+  await core.createNamespacedSecret({
+    namespace,
+    body: {
+      metadata: { name: 'sops-age' },
+      stringData: { 'age.agekey': await readFile(join(repoRoot, 'examples/keys/demo.agekey'), 'utf8') },
+    },
+  });
+  const ref = { kind: 'GitRepository' as const, namespace, name: 'config' };
+  await createFluxSource(kube, ref);
+  return ref;
 }
 
 /**
