@@ -15,9 +15,12 @@
  *     [--heap-snapshot DIR]  (a heap snapshot of the controller after the idle window, into DIR)
  *     [--node-args "..."]    (extra Node options for the controller, e.g. --max-old-space-size=256)
  *     [--env NAME=VALUE]     (an environment variable for the controller; repeatable)
+ *     [--apiserver-profile DIR]  (kube-apiserver's CPU profile of create → all Ready, into DIR)
  *
  * `--cpu-prof DIR` runs the controller with Node's `--cpu-prof` and writes its profile to DIR when
  * it stops (open it in Chrome DevTools, or summarise it with `npx tsx bench/cpu-profile.ts FILE`).
+ * `--apiserver-profile DIR` starts kube-apiserver with `--profiling` and saves its Go CPU profile of
+ * the create window (/debug/pprof/profile) as DIR/apiserver-create.pprof: `go tool pprof -top FILE`.
  *
  * All N SMCs read one Flux GitRepository (a copy of examples/gitops, SOPS/age, `dev` profile) and
  * each writes its own Kubernetes Secret. "One-SMC change" is a reconcile request (annotation) on
@@ -58,6 +61,7 @@ const { values: args } = parseArgs({
     'heap-snapshot': { type: 'string' },
     'node-args': { type: 'string' },
     env: { type: 'string', multiple: true },
+    'apiserver-profile': { type: 'string' },
   },
 });
 const N = Number(args.smcs);
@@ -164,6 +168,8 @@ const kube = await startKube({
     `--audit-policy-file=${auditPolicy}`,
     `--audit-log-path=${auditLog}`,
     '--audit-log-maxsize=1024',
+    // The peer passes --profiling=false; the last occurrence of a flag wins.
+    ...(args['apiserver-profile'] ? ['--profiling=true'] : []),
   ],
 });
 /**
@@ -290,6 +296,9 @@ try {
   const machineBeforeCreate = await machineCpuS();
   const machineWindowCreate = performance.now();
   const tCreate = performance.now();
+  const apiserverProfile = args['apiserver-profile']
+    ? saveApiserverProfile(args['apiserver-profile'], 'apiserver-create.pprof')
+    : undefined;
   await pMap(
     Array.from({ length: N }, (_, i) => `smc-${String(i).padStart(4, '0')}`),
     (name) => createFleetSmc(custom, ns, name),
@@ -305,6 +314,7 @@ try {
   // The cores × the wall time of the same window the CPU was read over.
   const createAvailableS = ((performance.now() - machineWindowCreate) / 1000) * cpus().length;
   const createRequests = countByVerb((await readFile(auditLog, 'utf8')).slice(auditBeforeCreate));
+  if (apiserverProfile) log(`kube-apiserver CPU profile of the create window: ${await apiserverProfile}`);
   const secrets = (await list())[0]?.status as { secretsCount?: number } | undefined;
   log(
     `all ${N} Ready in ${(createToReady / 1000).toFixed(1)} s (${secrets?.secretsCount ?? '?'} secrets each)`,
@@ -529,4 +539,35 @@ async function followSmcs(
       abort?.abort();
     },
   };
+}
+
+/**
+ * kube-apiserver's Go CPU profile over the next 20 s (/debug/pprof/profile, with the peer's admin
+ * client certificate), written to DIR/FILE; resolves to the path.
+ */
+async function saveApiserverProfile(dir: string, file: string): Promise<string> {
+  const { request } = await import('node:https');
+  const { mkdir } = await import('node:fs/promises');
+  const pki = join(kube.info.dir, 'pki');
+  const [ca, cert, key] = await Promise.all(
+    ['ca.crt', 'admin.crt', 'admin.key'].map((f) => readFile(join(pki, f))),
+  );
+  const url = new URL('/debug/pprof/profile?seconds=20', kube.info.server);
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const req = request(url, { ca, cert, key }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        res.statusCode === 200
+          ? resolve(Buffer.concat(chunks))
+          : reject(new Error(`kube-apiserver profile: HTTP ${res.statusCode}`)),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  await mkdir(dir, { recursive: true });
+  const out = join(dir, file);
+  await writeFile(out, body);
+  return out;
 }

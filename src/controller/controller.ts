@@ -285,7 +285,7 @@ export class Controller {
     };
   }
 
-  /** Finalizer (src/controller/finalizer.ts): added on first reconcile; deletion applies deletionPolicy. */
+  /** Finalizer (src/controller/finalizer.ts): kept as deletionPolicy needs it; deletion applies the policy. */
   private lifecycle(s: Snapshot): Promise<'done' | 'continue'> {
     const { namespace, name, uid, smc } = s;
     return handleLifecycle(s.cached, {

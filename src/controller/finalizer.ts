@@ -1,8 +1,14 @@
 /**
- * The SecretManagerConfig finalizer (docs/crd-reference.md `deletionPolicy`, docs/providers.md "Deletion"). The first reconcile
- * adds `secret-management.octopilot.io/finalizer`; when the SMC is deleted, every store entry it owns
- * is retained, disabled or deleted per `deletionPolicy`, and only then is the finalizer removed. A
- * failure keeps the finalizer (the object stays, with `Ready=False` and an Event) and is retried.
+ * The SecretManagerConfig finalizer (docs/crd-reference.md `deletionPolicy`, docs/providers.md "Deletion"). An SMC whose
+ * `deletionPolicy` is `Disable` or `Delete` carries `secret-management.octopilot.io/finalizer`, added
+ * by its first reconcile; when it is deleted, every store entry it owns is disabled or deleted, and
+ * only then is the finalizer removed. A failure keeps the finalizer (the object stays, with
+ * `Ready=False` and an Event) and is retried.
+ *
+ * An SMC with `Retain` (the default) carries none: its deletion has nothing to do, so it never waits
+ * for the controller (a namespace deletes even with the controller uninstalled), and a new SMC costs
+ * the API server one write fewer (docs/performance.md). A reconcile removes the finalizer when the
+ * policy becomes `Retain` (or an earlier version added it) and adds it when the policy stops being so.
  *
  * The pruning itself is the pipeline's (`pruneOwned` in src/sync.ts); this file decides when, and reports.
  *
@@ -45,6 +51,18 @@ export interface FinalizableSmc {
 
 export function hasFinalizer(smc: FinalizableSmc): boolean {
   return (smc.metadata.finalizers ?? []).includes(FINALIZER);
+}
+
+/**
+ * Whether deleting an SMC with this spec has store entries to disable or delete, so it must carry the
+ * finalizer: `deletionPolicy` `Disable` or `Delete`. Undefined for a spec that names no known policy
+ * or no spec at all (the API server's schema refuses both; the finalizer is then left as it is).
+ */
+export function needsFinalizer(spec: unknown): boolean | undefined {
+  if (typeof spec !== 'object' || spec === null) return undefined;
+  const policy = (spec as { deletionPolicy?: unknown }).deletionPolicy;
+  if (policy === undefined || policy === 'Retain') return false;
+  return policy === 'Disable' || policy === 'Delete' ? true : undefined;
 }
 
 export function isDeleting(smc: FinalizableSmc): boolean {
@@ -130,15 +148,20 @@ export class FinalizerWriter {
   constructor(private readonly custom: CustomObjectsApi) {}
 
   /**
-   * Add the finalizer unless present or being deleted. Returns whether the object was changed.
-   * `seen`: the object as the informer holds it — its first PUT goes without a GET (one request
-   * fewer per new SMC); a stale copy is refused by its resourceVersion (409) and read afresh.
+   * Give a live SMC the finalizer its `deletionPolicy` needs (`needsFinalizer`): add it or remove
+   * it, decided again on every fresh read. Returns whether the object was changed. `seen`: the object
+   * as the informer holds it — its first PUT goes without a GET (one request fewer); a stale copy is
+   * refused by its resourceVersion (409) and read afresh.
    */
-  add(namespace: string, name: string, seen?: FinalizableSmc): Promise<boolean> {
+  align(namespace: string, name: string, seen?: FinalizableSmc): Promise<boolean> {
     return this.mutate(
       namespace,
       name,
-      (list, deleting) => (deleting || list.includes(FINALIZER) ? undefined : [...list, FINALIZER]),
+      (list, deleting, spec) => {
+        const wanted = needsFinalizer(spec);
+        if (deleting || wanted === undefined || wanted === list.includes(FINALIZER)) return undefined;
+        return wanted ? [...list, FINALIZER] : list.filter((f) => f !== FINALIZER);
+      },
       seen,
     );
   }
@@ -153,12 +176,13 @@ export class FinalizerWriter {
   private async mutate(
     namespace: string,
     name: string,
-    change: (finalizers: string[], deleting: boolean) => string[] | undefined,
+    change: (finalizers: string[], deleting: boolean, spec: unknown) => string[] | undefined,
     seen?: FinalizableSmc,
   ): Promise<boolean> {
     const ref = { group: API_GROUP, version: API_VERSION_NAME, namespace, plural: PLURAL, name };
     type Obj = {
       metadata?: { finalizers?: string[]; deletionTimestamp?: string | Date; resourceVersion?: string };
+      spec?: unknown;
     };
     // The informer's copy is never changed in place: the PUT body is a copy of it.
     let cached: Obj | undefined = seen?.metadata.resourceVersion ? (structuredClone(seen) as Obj) : undefined;
@@ -176,7 +200,11 @@ export class FinalizerWriter {
           throw e;
         }
       }
-      const next = change(obj.metadata?.finalizers ?? [], obj.metadata?.deletionTimestamp !== undefined);
+      const next = change(
+        obj.metadata?.finalizers ?? [],
+        obj.metadata?.deletionTimestamp !== undefined,
+        obj.spec,
+      );
       if (!next) return false;
       obj.metadata = { ...obj.metadata, finalizers: next };
       try {
@@ -223,8 +251,9 @@ export class DeletionFailed extends Error {
 }
 
 /**
- * Before a reconcile: an SMC being deleted is finalized (`done`: no reconcile); one without the
- * finalizer gets it (`continue`). Throws `DeletionFailed` when entries could not be cleaned.
+ * Before a reconcile: an SMC being deleted is finalized (`done`: no reconcile); a live one gets the
+ * finalizer its `deletionPolicy` needs, or loses one it does not (`continue`). Throws
+ * `DeletionFailed` when entries could not be cleaned.
  */
 export async function handleLifecycle(
   smc: FinalizableSmc,
@@ -232,12 +261,13 @@ export async function handleLifecycle(
 ): Promise<'done' | 'continue'> {
   const { namespace, name } = smc.metadata;
   if (!isDeleting(smc)) {
-    if (!hasFinalizer(smc)) {
+    const wanted = needsFinalizer(smc.spec);
+    if (wanted !== undefined && wanted !== hasFinalizer(smc)) {
       try {
-        await ctx.writer.add(namespace, name, smc);
+        await ctx.writer.align(namespace, name, smc);
       } catch (e) {
         // Syncing goes on; deletion then cannot apply deletionPolicy until the finalizer is set.
-        ctx.log.warn({ err: (e as Error).message }, 'could not add the finalizer; retried next reconcile');
+        ctx.log.warn({ err: (e as Error).message }, 'could not update the finalizer; retried next reconcile');
       }
     }
     return 'continue';

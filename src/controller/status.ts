@@ -11,7 +11,6 @@
  * controller) only for a pass still running a second after it started (src/controller/progress.ts);
  * the reconcile's final status replaces them.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { Condition, EntryState, EntryStatus, Phase, SecretManagerConfigStatus } from '../api/index.js';
 import { escapeControlCharacters } from '../control-characters.js';
 import { mentionsThrottling } from '../stores/provider-error.js';
@@ -59,9 +58,37 @@ export function statusChanged(
   onServer: SecretManagerConfigStatus | undefined,
   next: SecretManagerConfigStatus,
 ): boolean {
-  // As JSON: keys holding `undefined` are not sent, so they do not count.
-  const json = (v: unknown): unknown => JSON.parse(JSON.stringify(v ?? {}));
-  return !isDeepStrictEqual(json(onServer), json(next));
+  return !sameAsJson(onServer ?? {}, next);
+}
+
+/**
+ * Whether two values serialise to the same JSON: keys holding `undefined` are not sent, so they do
+ * not count (an `undefined` array item is `null`). Walks the values instead of serialising both,
+ * which every periodic pass of every SMC does (docs/performance.md). Anything with a `toJSON`
+ * (a Date) is compared through it.
+ */
+function sameAsJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const x = hasToJson(a) ? a.toJSON() : a;
+  const y = hasToJson(b) ? b.toJSON() : b;
+  if (x !== a || y !== b) return sameAsJson(x, y);
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    return (a === undefined && b === null) || (a === null && b === undefined);
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return (
+      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameAsJson(v, b[i]))
+    );
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const defined = (r: Record<string, unknown>) => Object.keys(r).filter((k) => r[k] !== undefined);
+  const ka = defined(ra);
+  return ka.length === defined(rb).length && ka.every((k) => rb[k] !== undefined && sameAsJson(ra[k], rb[k]));
+}
+
+function hasToJson(v: unknown): v is { toJSON(): unknown } {
+  return typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON === 'function';
 }
 
 /** RFC 3339 with second precision, the Kubernetes `metav1.Time` format. */

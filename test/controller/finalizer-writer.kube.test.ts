@@ -1,8 +1,9 @@
 /**
- * Adding the finalizer (src/controller/finalizer.ts `FinalizerWriter`) against the real
- * kube-apiserver: with the informer's copy the first PUT needs no GET; a stale copy is refused by
- * its resourceVersion and the object read afresh, so a change made meanwhile is kept; the copy
- * handed in is never changed. Requests are counted on the API client itself.
+ * Keeping the finalizer as `deletionPolicy` needs it (src/controller/finalizer.ts `FinalizerWriter`)
+ * against the real kube-apiserver: with the informer's copy the first PUT needs no GET; a stale copy
+ * is refused by its resourceVersion and the object read afresh, so a change made meanwhile is kept
+ * (and the decision made again on what was read); the copy handed in is never changed; a `Retain` SMC
+ * loses a finalizer it carries. Requests are counted on the API client itself.
  */
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +36,7 @@ function countingWriter() {
   return { writer: new FinalizerWriter(counted), calls };
 }
 
-async function createSmc(name: string): Promise<FinalizableSmc> {
+async function createSmc(name: string, deletionPolicy = 'Delete'): Promise<FinalizableSmc> {
   return (await custom.createNamespacedCustomObject({
     group: API_GROUP,
     version: API_VERSION_NAME,
@@ -49,6 +50,7 @@ async function createSmc(name: string): Promise<FinalizableSmc> {
         sourceRef: { kind: 'GitRepository', name: 'config' },
         provider: { kubernetes: {} },
         secrets: { environment: 'dev' },
+        deletionPolicy,
       },
     },
   })) as FinalizableSmc;
@@ -64,12 +66,12 @@ async function read(name: string) {
   })) as FinalizableSmc & { metadata: { labels?: Record<string, string> } };
 }
 
-describe('FinalizerWriter.add', () => {
+describe('FinalizerWriter.align', () => {
   it('puts the informer’s copy without a GET, and leaves that copy unchanged', async () => {
     const seen = await createSmc('fresh');
     const before = structuredClone(seen);
     const { writer, calls } = countingWriter();
-    expect(await writer.add(ns, 'fresh', seen)).toBe(true);
+    expect(await writer.align(ns, 'fresh', seen)).toBe(true);
     expect(calls).toEqual(['replaceNamespacedCustomObject']);
     expect(seen).toEqual(before);
     expect((await read('fresh')).metadata.finalizers).toEqual([FINALIZER]);
@@ -87,7 +89,7 @@ describe('FinalizerWriter.add', () => {
       body: { ...now, metadata: { ...now.metadata, labels: { team: 'a' } } },
     });
     const { writer, calls } = countingWriter();
-    expect(await writer.add(ns, 'stale', seen)).toBe(true);
+    expect(await writer.align(ns, 'stale', seen)).toBe(true);
     expect(calls).toEqual([
       'replaceNamespacedCustomObject',
       'getNamespacedCustomObject',
@@ -101,12 +103,48 @@ describe('FinalizerWriter.add', () => {
   it('without a copy it reads first; a finalizer already there is not written again', async () => {
     await createSmc('plain');
     const { writer, calls } = countingWriter();
-    expect(await writer.add(ns, 'plain')).toBe(true);
-    expect(await writer.add(ns, 'plain')).toBe(false);
+    expect(await writer.align(ns, 'plain')).toBe(true);
+    expect(await writer.align(ns, 'plain')).toBe(false);
     expect(calls).toEqual([
       'getNamespacedCustomObject',
       'replaceNamespacedCustomObject',
       'getNamespacedCustomObject',
     ]);
+  });
+
+  it('a Retain SMC loses the finalizer it carries; one that is not there is not written', async () => {
+    await createSmc('kept', 'Retain');
+    const now = await read('kept');
+    const withFinalizer = (await custom.replaceNamespacedCustomObject({
+      group: API_GROUP,
+      version: API_VERSION_NAME,
+      namespace: ns,
+      plural: PLURAL,
+      name: 'kept',
+      body: { ...now, metadata: { ...now.metadata, finalizers: [FINALIZER, 'example.com/other'] } },
+    })) as FinalizableSmc;
+    const { writer, calls } = countingWriter();
+    expect(await writer.align(ns, 'kept', withFinalizer)).toBe(true);
+    expect((await read('kept')).metadata.finalizers).toEqual(['example.com/other']);
+    expect(await writer.align(ns, 'kept')).toBe(false);
+    expect(calls).toEqual(['replaceNamespacedCustomObject', 'getNamespacedCustomObject']);
+  });
+
+  it('after a 409 the decision is made again on what was read: a policy changed meanwhile wins', async () => {
+    const seen = await createSmc('changed', 'Delete');
+    const now = await read('changed');
+    await custom.replaceNamespacedCustomObject({
+      group: API_GROUP,
+      version: API_VERSION_NAME,
+      namespace: ns,
+      plural: PLURAL,
+      name: 'changed',
+      body: { ...now, spec: { ...(now as { spec: object }).spec, deletionPolicy: 'Retain' } },
+    });
+    const { writer, calls } = countingWriter();
+    // The copy says Delete (add); the object read after the 409 says Retain: nothing is added.
+    expect(await writer.align(ns, 'changed', seen)).toBe(false);
+    expect(calls).toEqual(['replaceNamespacedCustomObject', 'getNamespacedCustomObject']);
+    expect((await read('changed')).metadata.finalizers ?? []).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import {
   handleLifecycle,
   hasFinalizer,
   isDeleting,
+  needsFinalizer,
 } from '../../src/controller/finalizer.js';
 import { SmcError } from '../../src/errors.js';
 import { computeStatus } from '../../src/controller/status.js';
@@ -223,7 +224,7 @@ describe('handleLifecycle', () => {
     const calls: string[] = [];
     const c: LifecycleContext = {
       writer: {
-        add: async () => (calls.push('add'), true),
+        align: async () => (calls.push('align'), true),
         remove: async () => (calls.push('remove'), true),
       } as unknown as FinalizerWriter,
       openStores: () => ({
@@ -252,13 +253,40 @@ describe('handleLifecycle', () => {
   it('adds the finalizer to a live SMC and carries on', async () => {
     const { c, calls } = ctx();
     expect(await handleLifecycle(live, c)).toBe('continue');
-    expect(calls).toEqual(['add']);
+    expect(calls).toEqual(['align']);
+    // Already there: nothing written.
+    expect(
+      await handleLifecycle({ ...live, metadata: { ...live.metadata, finalizers: [FINALIZER] } }, c),
+    ).toBe('continue');
+    expect(calls).toEqual(['align']);
+  });
+
+  it('Retain (the default) needs no finalizer: none added, one carried is removed', async () => {
+    const { c, calls } = ctx();
+    const { deletionPolicy: _d, ...retain } = spec;
+    expect(await handleLifecycle({ ...live, spec: retain }, c)).toBe('continue');
+    expect(await handleLifecycle({ ...live, spec: { ...spec, deletionPolicy: 'Retain' } }, c)).toBe(
+      'continue',
+    );
+    expect(calls).toEqual([]);
+    const carrying = { metadata: { ...live.metadata, finalizers: [FINALIZER] }, spec: retain };
+    expect(await handleLifecycle(carrying, c)).toBe('continue');
+    expect(calls).toEqual(['align']);
+  });
+
+  it('needsFinalizer: Disable and Delete; not Retain or no policy; unknown for anything else', () => {
+    expect(needsFinalizer({ deletionPolicy: 'Delete' })).toBe(true);
+    expect(needsFinalizer({ deletionPolicy: 'Disable' })).toBe(true);
+    expect(needsFinalizer({ deletionPolicy: 'Retain' })).toBe(false);
+    expect(needsFinalizer({})).toBe(false);
+    expect(needsFinalizer(undefined)).toBeUndefined();
+    expect(needsFinalizer({ deletionPolicy: 'delete' })).toBeUndefined();
   });
 
   it('a failing add does not stop the reconcile', async () => {
     const { c } = ctx({
       writer: {
-        add: async () => {
+        align: async () => {
           throw new Error('forbidden');
         },
       } as unknown as FinalizerWriter,

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 /**
  * The reconciler without a cluster: status computation (phase, kstatus conditions, transition
  * times, entries without values) and the "nothing changed, nothing called" rule, with a fake world.
@@ -223,6 +224,36 @@ describe('computeStatus', () => {
     expect(
       statusChanged(a, { ...a, entries: [{ key: 'k', storeName: 'k', kind: 'secret', state: 'Synced' }] }),
     ).toBe(true);
+  });
+
+  it('statusChanged agrees with comparing the two statuses serialised as JSON', () => {
+    const cond = { type: 'Ready', status: 'True', reason: 'Synced', lastTransitionTime: 'T0' };
+    const pairs: [unknown, unknown][] = [
+      [{ conditions: [cond] }, { conditions: [{ ...cond }] }],
+      [{ conditions: [cond] }, { conditions: [{ ...cond, message: undefined }] }],
+      [{ conditions: [cond] }, { conditions: [{ ...cond, status: 'False' }] }],
+      [{ conditions: [cond] }, { conditions: [cond, cond] }],
+      [{ hotReload: { enabled: true } }, { hotReload: { enabled: true, restarted: undefined } }],
+      [{ hotReload: { enabled: true } }, { hotReload: {} }],
+      [{ entries: [] }, { entries: {} }],
+      [{ secretsCount: 1 }, { secretsCount: '1' }],
+      [{ description: null }, { description: undefined }],
+      [{ entries: [undefined] }, { entries: [null] }],
+      [
+        { a: 1, b: 2 },
+        { b: 2, a: 1 },
+      ],
+      [{ a: 1 }, { b: 1 }],
+      [{ when: new Date(0) }, { when: new Date(0).toISOString() }],
+    ];
+    // The definition: two statuses differ when their JSON forms do (key order aside).
+    const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+    for (const [a, b] of pairs) {
+      expect(
+        statusChanged(a as SecretManagerConfigStatus, b as SecretManagerConfigStatus),
+        `${JSON.stringify(a)} vs ${JSON.stringify(b)}`,
+      ).toBe(!isDeepStrictEqual(asJson(a), asJson(b)));
+    }
   });
 
   it('entries keep their lastUpdateTime until written again', () => {

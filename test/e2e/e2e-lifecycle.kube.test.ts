@@ -1,7 +1,7 @@
 /**
  * The SMC lifecycle end to end, the controller as a separate process (its ServiceAccount, the
  * shipped RBAC) against the GCP Secret Manager emulator: the finalizer and `deletionPolicy` when an
- * SMC is deleted; store verification on a short `drift_check_interval` (settings env) — a value
+ * SMC is deleted (a `Retain` SMC carries no finalizer); store verification on a short `drift_check_interval` (settings env) — a value
  * changed out of band is reported (`Drifted`, Event, metric) and, with `driftPolicy: Correct`,
  * restored; a deleted entry is re-created.
  */
@@ -80,12 +80,31 @@ describe('finalizer and deletionPolicy', () => {
     }
   });
 
-  it('deletionPolicy Retain (default): the SMC disappears, its entries stay', async () => {
+  it('deletionPolicy Retain (default): no finalizer; the SMC disappears, its entries stay', async () => {
     const project = gcp.newProject();
     await smcs.create('kept', spec(project));
     await smcs.waitStatus('kept', (x) => x.phase === 'Synced');
     const before = await gcpSecretNames(project);
     expect(before.length).toBeGreaterThanOrEqual(5);
+    const finalizers = async () => (await smcs.get('kept'))?.metadata.finalizers ?? [];
+    expect(await finalizers()).not.toContain(FINALIZER);
+    // Delete needs the finalizer, Retain again does not: it comes and goes with the policy.
+    await smcs.patch('kept', { spec: { deletionPolicy: 'Delete' } });
+    await waitFor(
+      'the finalizer for Delete',
+      async () => ((await finalizers()).includes(FINALIZER) ? true : undefined),
+      {
+        log: () => controller.log(),
+      },
+    );
+    await smcs.patch('kept', { spec: { deletionPolicy: 'Retain' } });
+    await waitFor(
+      'no finalizer for Retain',
+      async () => ((await finalizers()).includes(FINALIZER) ? undefined : true),
+      {
+        log: () => controller.log(),
+      },
+    );
     await smcs.delete('kept');
     await smcs.waitGone('kept');
     expect((await gcpSecretNames(project)).sort()).toEqual(before.sort());

@@ -35,7 +35,13 @@ const rev = (n: number): string => gitRevision('main', commit(n));
 
 async function createSmc(name: string, shard: string | undefined): Promise<void> {
   projects[name] = world.gcp.newProject();
-  await smcs.create(name, world.spec(projects[name]), {}, shard ? { [SHARD_LABEL]: shard } : {});
+  // deletionPolicy Disable: the replica that takes an SMC adds the finalizer (Retain needs none).
+  await smcs.create(
+    name,
+    world.spec(projects[name], { deletionPolicy: 'Disable' }),
+    {},
+    shard ? { [SHARD_LABEL]: shard } : {},
+  );
 }
 
 /** Set (or, with null, remove) the shard label. */

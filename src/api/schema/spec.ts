@@ -53,7 +53,8 @@ export const SpecSchema = withRules(
       .default('Retain')
       .describe(
         'What happens to store entries whose key left Git, and to all entries when the SecretManagerConfig ' +
-          'is deleted: keep them, disable them, or delete them.',
+          'is deleted: keep them, disable them, or delete them. Disable and Delete put a finalizer on the ' +
+          'SecretManagerConfig, so its deletion waits until its entries are cleaned; Retain needs none.',
       ),
     allowPruneAll: z
       .boolean()
