@@ -3,8 +3,9 @@
  * metric under its stable `secret_manager_` name. Labels carry names and outcomes only — never a
  * value, a digest of one, or anything unbounded other than SMC identity.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProviderCall, StoreObserver } from '../stores/store.js';
+import { collectProcessMetrics } from './process-metrics.js';
 
 export const METRIC_PREFIX = 'secret_manager_';
 
@@ -71,7 +72,7 @@ export interface MetricsOptions {
 
 export function createControllerMetrics(options: MetricsOptions = {}): ControllerMetrics {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) collectProcessMetrics(registry);
   const registers = [registry];
   const counter = <L extends string>(name: MetricName, help: string) =>
     new Counter<L>({ name, help, labelNames: METRIC_LABELS[name] as unknown as L[], registers });

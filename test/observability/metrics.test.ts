@@ -155,3 +155,21 @@ describe('storeMetricsObserver', () => {
     expect(await m.registry.metrics()).toContain('secret_manager_git_fetch_duration_seconds_count 2');
   });
 });
+
+describe('process metrics (src/observability/process-metrics.ts)', () => {
+  it('a stall of the event loop shows in nodejs_eventloop_lag_max_seconds, sampled every 100 ms', async () => {
+    const { registry } = createControllerMetrics();
+    // Let the sampler take its first samples, then block the loop for 400 ms.
+    await new Promise((r) => setTimeout(r, 250));
+    const until = performance.now() + 400;
+    while (performance.now() < until) {
+      /* a stall: nothing else runs */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+    const text = await registry.metrics();
+    const max = Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1]);
+    // The sample after the stall is late by the stall less at most one sampling interval.
+    expect(max).toBeGreaterThanOrEqual(0.3);
+    expect(samples(text, 'process_cpu_seconds_total')).toHaveLength(1);
+  });
+});

@@ -20,6 +20,7 @@
  * 5 minutes (`WATCH_IDLE_MS`); a dead connection is still noticed by TCP keep-alive, and a watch
  * the apiserver ends (every 30–60 min) is restarted at once.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { backoffDelayMs } from '../../backoff.js';
 import {
   CoreV1Api,
@@ -183,6 +184,7 @@ export function watchCollection<T extends KubernetesObject>(opts: CollectionOpti
     });
     informer.on('update', (o) => {
       const old = previous.get(keyOf(o));
+      if (old) keepSpec(old, o);
       previous.set(keyOf(o), o);
       opts.onEvent('update', o, old);
     });
@@ -334,4 +336,16 @@ export function watchSecretChanges(opts: SecretChangeWatchOptions): { stop(): vo
       aborts.clear();
     },
   };
+}
+
+/**
+ * An update that left the spec as it was (a status write: the same generation, an equal spec) keeps
+ * the previous spec object, so what was derived from it and cached by object (the validated spec,
+ * src/controller/reconcile.ts) stays valid: the periodic pass after a status write validates nothing.
+ */
+function keepSpec(old: object, next: object): void {
+  const a = old as { metadata?: { generation?: number }; spec?: unknown };
+  const b = next as { metadata?: { generation?: number }; spec?: unknown };
+  if (a.spec === undefined || a.spec === b.spec || a.metadata?.generation !== b.metadata?.generation) return;
+  if (isDeepStrictEqual(a.spec, b.spec)) b.spec = a.spec;
 }

@@ -1,5 +1,6 @@
 /** The reloader's own Prometheus metrics (its own registry: nothing global). Never a value or a digest. */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../observability/process-metrics.js';
 
 export interface ReloaderMetrics {
   registry: Registry;
@@ -14,7 +15,7 @@ export interface ReloaderMetrics {
 
 export function createReloaderMetrics(): ReloaderMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const registers = [registry];
   const reloads = new Counter({
     name: 'secret_manager_reloader_reloads_total',
