@@ -3,7 +3,10 @@
  * DIR`): the functions with the most self time, and the files (ours and each dependency's) with
  * the most self time, as percentages of the sampled time.
  *
- *   npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top 25] [--last SECONDS]
+ *   npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top 25] [--last SECONDS | --from S --to S]
+ *
+ * `--from S --to S`: only the samples between S seconds after the profile started and S seconds
+ * after (e.g. bench:fleet's create window, whose times it logs).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -23,21 +26,36 @@ interface Profile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '25' }, last: { type: 'string' } },
+  options: {
+    top: { type: 'string', default: '25' },
+    last: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+  },
 });
 const file = positionals[0];
-if (!file) throw new Error('usage: npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top N] [--last SECONDS]');
+if (!file) {
+  throw new Error(
+    'usage: npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top N] [--last SECONDS | --from S --to S]',
+  );
+}
 const top = Number(values.top);
 const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
 
 // Self time per node: each sample's time delta goes to the node sampled. `--last S`: only the
 // samples of the profile's last S seconds (e.g. bench:fleet's idle window, which ends the run).
-const from = values.last === undefined ? -Infinity : profile.endTime - Number(values.last) * 1e6;
+const from =
+  values.last !== undefined
+    ? profile.endTime - Number(values.last) * 1e6
+    : values.from !== undefined
+      ? profile.startTime + Number(values.from) * 1e6
+      : -Infinity;
+const to = values.to !== undefined ? profile.startTime + Number(values.to) * 1e6 : Infinity;
 const selfUs = new Map<number, number>();
 let at = profile.startTime;
 profile.samples.forEach((id, i) => {
   at += profile.timeDeltas[i] ?? 0;
-  if (at >= from) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  if (at >= from && at <= to) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 });
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
