@@ -21,6 +21,7 @@ import {
   type ApiConstructor,
   type ApiType,
   KubeConfig,
+  type HttpLibrary,
   ServerConfiguration,
   createConfiguration,
   setHeaderMiddleware,
@@ -34,6 +35,11 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 export class SharedConnectionKubeConfig extends KubeConfig {
   private readonly pools = new Map<string, Dispatcher>();
 
+  /** `httpApi`: how API clients send (default: src/controller/kube-http.ts, HTTP/1.1). */
+  constructor(private readonly httpApi: HttpLibrary = requestHttpLibrary) {
+    super();
+  }
+
   /**
    * API clients as client-node makes them, sending through `undici.request` (src/controller/kube-http.ts);
    * the User-Agent names the controller (it shows in the apiserver's audit log).
@@ -45,7 +51,7 @@ export class SharedConnectionKubeConfig extends KubeConfig {
       createConfiguration({
         baseServer: new ServerConfiguration(cluster.server, {}),
         authMethods: { default: this },
-        httpApi: requestHttpLibrary,
+        httpApi: this.httpApi,
         middleware: [setHeaderMiddleware('User-Agent', `secret-manager-controller/${VERSION}`)],
       }),
     );

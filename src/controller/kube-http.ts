@@ -12,12 +12,12 @@
  * client-node's. Watches keep client-node's own `fetch` (a streamed body).
  *
  * Requests go over HTTP/1.1 (`allowH2: false`: undici's Agent keeps a separate keep-alive pool of
- * HTTP/1.1 connections for them), watches over the pool's one HTTP/2 connection. HTTP/2 costs more
- * on both ends per request: measured against the real apiserver, 2,000 requests 8 at a time, CPU
- * per request (controller / kube-apiserver + etcd) for a Secret read 0.42 / 1.20 ms over HTTP/2,
- * 0.33 / 1.01 ms over HTTP/1.1; a read of a missing Secret 0.48 / 1.30 → 0.28 / 0.89 ms; a create
- * 0.61 / 2.12 → 0.44 / 1.72 ms (docs/performance.md). HTTP/1.1 needs a connection per request in
- * flight: as many as the controller runs at once (reconciles, the Secret poll), kept alive.
+ * HTTP/1.1 connections for them), watches over the pool's one HTTP/2 connection. Node's HTTP/2
+ * client costs more CPU per request: `npm run bench:kube-requests` (the real apiserver, both
+ * protocols in one process, 2,000 requests per kind 4 or 8 at a time) measured 0.67–0.92× the
+ * controller's CPU per request over HTTP/1.1, and 0.79–1.04× the apiserver's, that is no clear
+ * change there (docs/performance.md). HTTP/1.1 needs a connection per request in flight: as many
+ * as the controller runs at once (reconciles, the Secret poll), kept alive.
  */
 import {
   type HttpLibrary,
@@ -36,30 +36,41 @@ type Method = Dispatcher.HttpMethod;
  */
 const HTTP1_ONLY: object = { allowH2: false };
 
-export const requestHttpLibrary: HttpLibrary = wrapHttpLibrary({
-  async send(req: RequestContext): Promise<ResponseContext> {
-    const body = req.getBody();
-    if (body !== undefined && typeof body !== 'string') {
-      // Only multipart uploads (not used by the controller) send a FormData body.
-      throw new Error('kube-http: only string request bodies are supported');
-    }
-    const res = await request(req.getUrl(), {
-      method: req.getHttpMethod().toString() as Method,
-      headers: req.getHeaders(),
-      ...(body !== undefined ? { body } : {}),
-      ...(req.getSignal() ? { signal: req.getSignal() } : {}),
-      ...(req.getDispatcher() ? { dispatcher: req.getDispatcher() } : {}),
-      ...HTTP1_ONLY,
-    });
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    const bytes = Buffer.from(await res.body.arrayBuffer());
-    return new ResponseContext(res.statusCode, headers, {
-      text: () => Promise.resolve(bytes.toString('utf8')),
-      binary: () => Promise.resolve(bytes),
-      stream: () => new Blob([bytes]).stream(),
-    });
-  },
-});
+/**
+ * The library; `http2: true` lets undici negotiate HTTP/2 for requests too (the baseline of
+ * `npm run bench:kube-requests`, which measures the difference).
+ */
+export function createRequestHttpLibrary(options: { http2?: boolean } = {}): HttpLibrary {
+  const protocol = options.http2 ? {} : HTTP1_ONLY;
+  return wrapHttpLibrary({
+    send: (req) => send(req, protocol),
+  });
+}
+
+export const requestHttpLibrary: HttpLibrary = createRequestHttpLibrary();
+
+async function send(req: RequestContext, protocol: object): Promise<ResponseContext> {
+  const body = req.getBody();
+  if (body !== undefined && typeof body !== 'string') {
+    // Only multipart uploads (not used by the controller) send a FormData body.
+    throw new Error('kube-http: only string request bodies are supported');
+  }
+  const res = await request(req.getUrl(), {
+    method: req.getHttpMethod().toString() as Method,
+    headers: req.getHeaders(),
+    ...(body !== undefined ? { body } : {}),
+    ...(req.getSignal() ? { signal: req.getSignal() } : {}),
+    ...(req.getDispatcher() ? { dispatcher: req.getDispatcher() } : {}),
+    ...protocol,
+  });
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const bytes = Buffer.from(await res.body.arrayBuffer());
+  return new ResponseContext(res.statusCode, headers, {
+    text: () => Promise.resolve(bytes.toString('utf8')),
+    binary: () => Promise.resolve(bytes),
+    stream: () => new Blob([bytes]).stream(),
+  });
+}
