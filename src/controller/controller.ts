@@ -91,6 +91,8 @@ export class Controller {
   private started = false;
   /** Settings hot reload (docs/hot-reload.md): told of every SMC change. */
   private smcsChanged: ((smcs: readonly SmcResource[]) => void) | undefined;
+  /** An announcement to `smcsChanged` is scheduled (`announceSmcs`). */
+  private smcsAnnouncing = false;
   /** Reconcile tracing (src/observability/tracing.ts); none until `useTracing`. */
   private tracing: Tracing | undefined;
 
@@ -137,7 +139,7 @@ export class Controller {
       log: (smc, view) => this.smcLog(smc, view),
       gone: (smc, view, deleted) => this.forget(smc, view, deleted),
       sourceChanged: (old, view) => this.flux.release(view, () => this.smcLog(old, view)),
-      changed: () => this.smcsChanged?.(this.watches.shardSmcs()),
+      changed: () => this.announceSmcs(),
       secretChanged: (namespace, name) => this.worlds.forgetKeySecret(namespace, name),
       fluxRevision: (view) => this.flux.sourceOf(view)?.status?.artifact?.revision,
     });
@@ -184,6 +186,20 @@ export class Controller {
   onSmcsChanged(listener: (smcs: readonly SmcObject[]) => void): void {
     this.smcsChanged = listener;
     listener(this.watches.shardSmcs());
+  }
+
+  /**
+   * Tell the settings reloader the shard's SMCs, once per turn of the event loop however many SMC
+   * events arrived in it: a watch delivers a fleet's creations in batches, and announcing all N SMCs
+   * per event made a fleet's creation O(N²) (42–58 ms of CPU at N = 1000, docs/performance.md).
+   */
+  private announceSmcs(): void {
+    if (!this.smcsChanged || this.smcsAnnouncing) return;
+    this.smcsAnnouncing = true;
+    setImmediate(() => {
+      this.smcsAnnouncing = false;
+      this.smcsChanged?.(this.watches.shardSmcs());
+    });
   }
 
   /** Settings hot reload: run with `next` from now on (the reconcile reads `this.o.settings` each time). */
