@@ -191,7 +191,7 @@ export class Controller {
   /**
    * Tell the settings reloader the shard's SMCs, once per turn of the event loop however many SMC
    * events arrived in it: a watch delivers a fleet's creations in batches, and announcing all N SMCs
-   * per event made a fleet's creation O(N²) (42–58 ms of CPU at N = 1000, docs/performance.md).
+   * per event made a fleet's creation O(N²) (2–3 s of CPU at N = 1000, docs/performance.md).
    */
   private announceSmcs(): void {
     if (!this.smcsChanged || this.smcsAnnouncing) return;
