@@ -32,7 +32,7 @@ type Method = Dispatcher.HttpMethod;
 /**
  * undici's Agent reads `allowH2` from each dispatch too, and keeps HTTP/1.1-only connections apart
  * (`lib/dispatcher/agent.js`); its request types do not declare it. test/controller/kube-client.kube.test.ts
- * checks what the TLS handshake offers, so a undici that stops honouring it fails there.
+ * checks what the TLS handshake offers, so an undici release that stops honouring it fails there.
  */
 const HTTP1_ONLY: object = { allowH2: false };
 
