@@ -51,6 +51,7 @@ import { createFleetSmc, createFleetSource } from '../test/e2e/smc.js';
 import { freePort } from '../test/peers/free-port.js';
 import { gitRevision, setFluxArtifact, startArtifactServer } from '../test/peers/gitops/index.js';
 import { repoRoot, startKube } from '../test/peers/kube/index.js';
+import { CLK_TCK, processGroupsCpuS } from './proc-cpu.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -113,7 +114,6 @@ async function heapStats(port: number): Promise<string> {
     `external ${mib(/^nodejs_external_memory_bytes (\S+)/m)} MiB`,
   ].join(', ');
 }
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 /** CPU ticks so far of each thread of `pid`, by `tid name`: user and kernel (system) time. */
 async function threadTicks(pid: number): Promise<Map<string, { user: number; system: number }>> {
   const out = new Map<string, { user: number; system: number }>();
@@ -186,21 +186,8 @@ const kube = await startKube({
     ...(args['apiserver-profile'] ? ['--profiling=true'] : []),
   ],
 });
-/**
- * CPU seconds used so far by etcd and kube-apiserver together: every process of their process
- * groups (each peer runs under a watchdog shell that leads its group, test/peers/kube/process.ts).
- */
-async function peersCpuS(): Promise<number> {
-  const groups = new Set(Object.values(kube.pids));
-  let ticks = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
-    const fields = stat?.split(') ')[1]?.split(' ');
-    if (fields && groups.has(Number(fields[2]))) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks / CLK_TCK;
-}
+/** CPU seconds used so far by etcd and kube-apiserver together. */
+const peersCpuS = () => processGroupsCpuS(Object.values(kube.pids));
 const artifacts = await startArtifactServer();
 // The bench's own requests (creating SMCs, one-SMC changes, watching statuses) go over one pooled
 // connection, as kubectl's or Flux's would: client-node alone opens a TLS connection per request,

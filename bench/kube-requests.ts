@@ -10,13 +10,13 @@
  * Each round runs both protocols one after the other; the figures are the medians over the rounds
  * (the first round warms up the JIT and the apiserver's caches as much as the others).
  */
-import { readFile, readdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pMap from 'p-map';
 import { createRequestHttpLibrary } from '../src/controller/kube-http.js';
 import { SharedConnectionKubeConfig } from '../src/controller/kube-client.js';
 import { CoreV1Api } from '../src/kube/client-node.js';
 import { startKube } from '../test/peers/kube/index.js';
+import { processGroupsCpuS } from './proc-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,21 +28,10 @@ const { values } = parseArgs({
 const N = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
-const CLK_TCK = 100;
 
 const kube = await startKube({});
-/** CPU seconds used so far by kube-apiserver and etcd (their process groups). */
-async function peersCpuS(): Promise<number> {
-  const groups = new Set(Object.values(kube.pids));
-  let ticks = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
-    const fields = stat?.split(') ')[1]?.split(' ');
-    if (fields && groups.has(Number(fields[2]))) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks / CLK_TCK;
-}
+/** CPU seconds used so far by kube-apiserver and etcd. */
+const peersCpuS = () => processGroupsCpuS(Object.values(kube.pids));
 
 const protocols = {
   'HTTP/2 (baseline)': new SharedConnectionKubeConfig(createRequestHttpLibrary({ http2: true })),

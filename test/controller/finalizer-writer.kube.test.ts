@@ -66,6 +66,18 @@ async function read(name: string) {
   })) as FinalizableSmc & { metadata: { labels?: Record<string, string> } };
 }
 
+/** PUT the whole object back, changed by the test (as another writer would). */
+async function replace(name: string, body: object): Promise<FinalizableSmc> {
+  return (await custom.replaceNamespacedCustomObject({
+    group: API_GROUP,
+    version: API_VERSION_NAME,
+    namespace: ns,
+    plural: PLURAL,
+    name,
+    body,
+  })) as FinalizableSmc;
+}
+
 describe('FinalizerWriter.align', () => {
   it('puts the informer’s copy without a GET, and leaves that copy unchanged', async () => {
     const seen = await createSmc('fresh');
@@ -80,14 +92,7 @@ describe('FinalizerWriter.align', () => {
   it('a stale copy is refused (409) and the object read afresh: a change made meanwhile is kept', async () => {
     const seen = await createSmc('stale');
     const now = await read('stale');
-    await custom.replaceNamespacedCustomObject({
-      group: API_GROUP,
-      version: API_VERSION_NAME,
-      namespace: ns,
-      plural: PLURAL,
-      name: 'stale',
-      body: { ...now, metadata: { ...now.metadata, labels: { team: 'a' } } },
-    });
+    await replace('stale', { ...now, metadata: { ...now.metadata, labels: { team: 'a' } } });
     const { writer, calls } = countingWriter();
     expect(await writer.align(ns, 'stale', seen)).toBe(true);
     expect(calls).toEqual([
@@ -115,14 +120,10 @@ describe('FinalizerWriter.align', () => {
   it('a Retain SMC loses the finalizer it carries; one that is not there is not written', async () => {
     await createSmc('kept', 'Retain');
     const now = await read('kept');
-    const withFinalizer = (await custom.replaceNamespacedCustomObject({
-      group: API_GROUP,
-      version: API_VERSION_NAME,
-      namespace: ns,
-      plural: PLURAL,
-      name: 'kept',
-      body: { ...now, metadata: { ...now.metadata, finalizers: [FINALIZER, 'example.com/other'] } },
-    })) as FinalizableSmc;
+    const withFinalizer = await replace('kept', {
+      ...now,
+      metadata: { ...now.metadata, finalizers: [FINALIZER, 'example.com/other'] },
+    });
     const { writer, calls } = countingWriter();
     expect(await writer.align(ns, 'kept', withFinalizer)).toBe(true);
     expect((await read('kept')).metadata.finalizers).toEqual(['example.com/other']);
@@ -133,13 +134,9 @@ describe('FinalizerWriter.align', () => {
   it('after a 409 the decision is made again on what was read: a policy changed meanwhile wins', async () => {
     const seen = await createSmc('changed', 'Delete');
     const now = await read('changed');
-    await custom.replaceNamespacedCustomObject({
-      group: API_GROUP,
-      version: API_VERSION_NAME,
-      namespace: ns,
-      plural: PLURAL,
-      name: 'changed',
-      body: { ...now, spec: { ...(now as { spec: object }).spec, deletionPolicy: 'Retain' } },
+    await replace('changed', {
+      ...now,
+      spec: { ...(now as { spec: object }).spec, deletionPolicy: 'Retain' },
     });
     const { writer, calls } = countingWriter();
     // The copy says Delete (add); the object read after the 409 says Retain: nothing is added.
