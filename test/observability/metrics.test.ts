@@ -157,7 +157,8 @@ describe('storeMetricsObserver', () => {
 });
 
 describe('process metrics (src/observability/process-metrics.ts)', () => {
-  it('a stall of the event loop shows in nodejs_eventloop_lag_max_seconds, sampled every 100 ms', async () => {
+  it('at the 100 ms sampling a stall of the event loop still shows in nodejs_eventloop_lag_max_seconds', async () => {
+    // What the coarser sampling saves is measured by npm run bench:idle-process, not asserted here.
     const { registry } = createControllerMetrics();
     // Let the sampler take its first samples, then block the loop for 400 ms.
     await new Promise((r) => setTimeout(r, 250));
